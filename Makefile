@@ -1,0 +1,37 @@
+# edgewatch developer commands. Only Python 3.11 and the package registries are needed.
+PYTHON ?= python3.11
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
+
+.PHONY: up test lint check bench clean screenshots
+
+$(PY):
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+
+$(STAMP): pyproject.toml | $(PY)
+	$(PY) -m pip install -q -e '.[all,dev]'
+	rm -f $(VENV)/.installed-*
+	touch $(STAMP)
+
+## up: install and run server + dashboard + demo fleet on the embedded DuckDB default
+up: $(STAMP)
+	$(VENV)/bin/edgewatch up
+
+## lint: ruff format check, ruff check, mypy
+lint: $(STAMP)
+	$(PY) -m ruff format --check .
+	$(PY) -m ruff check .
+	$(PY) -m mypy collector detectors server dashboard demo
+
+## test: lint + the whole pytest suite
+test: lint
+	$(PY) -m pytest -q -p no:cacheprovider
+
+## bench: every benchmark in bench/, printing figures and ratios
+bench: $(STAMP)
+	@set -e; for f in bench/*.py; do echo "== $$f"; $(PY) $$f; done
+
+clean:
+	rm -rf $(VENV) build *.egg-info .mypy_cache .ruff_cache

@@ -1,0 +1,94 @@
+"""Wire names: the OTLP resource attributes, metric names and attribute keys edgewatch uses.
+
+OpenTelemetry semantic-convention names where they exist; ``edgewatch.*`` otherwise. The
+server imports this module (and only this module) from the collector, so both ends agree.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+# Resource attributes
+DEVICE_ID: Final = "device.id"
+DEVICE_MODEL: Final = "device.model.identifier"
+HOST_ARCH: Final = "host.arch"
+OS_TYPE: Final = "os.type"
+SERVICE_NAME: Final = "service.name"
+FLEET: Final = "edgewatch.fleet"
+HARDWARE: Final = "edgewatch.hardware"
+MODEL_NAME: Final = "ml.model.name"
+MODEL_VERSION: Final = "ml.model.version"
+RUNTIME: Final = "ml.runtime"
+POWER_SOURCES: Final = "edgewatch.power.sources"
+"""Comma-separated power sources found on the device, or ``none``: never a fake 0 W."""
+
+# Inference metrics
+INFERENCE_DURATION: Final = "ml.inference.duration"
+"""Exponential histogram, seconds."""
+INFERENCE_COUNT: Final = "ml.inference.count"
+"""Delta sum by ``OUTCOME``."""
+PREDICTION_CLASS_COUNT: Final = "ml.prediction.class.count"
+"""Delta sum by ``PREDICTION_CLASS``."""
+PREDICTION_SCORE: Final = "ml.prediction.score"
+"""Exponential histogram of the score/confidence of each prediction."""
+FEATURE_VALUE: Final = "ml.feature.value"
+"""Exponential histogram per numeric feature (``FEATURE_NAME``)."""
+FEATURE_CATEGORY_COUNT: Final = "ml.feature.category.count"
+"""Delta sum per categorical feature and category (``FEATURE_NAME``, ``FEATURE_CATEGORY``)."""
+FEATURE_MISSING_COUNT: Final = "ml.feature.missing.count"
+"""Delta sum of NaN/None values per feature."""
+INFERENCE_ENERGY: Final = "ml.inference.energy"
+"""Gauge, joules per inference over the export interval (only when a power source exists)."""
+
+# Device metrics
+PROCESS_MEMORY_USAGE: Final = "process.memory.usage"
+SYSTEM_MEMORY_USAGE: Final = "system.memory.usage"
+SYSTEM_MEMORY_UTILIZATION: Final = "system.memory.utilization"
+PROCESS_CPU_UTILIZATION: Final = "process.cpu.utilization"
+SYSTEM_CPU_UTILIZATION: Final = "system.cpu.utilization"
+HW_POWER: Final = "hw.power"
+"""Gauge, watts, one point per source (``POWER_SOURCE``)."""
+HW_TEMPERATURE: Final = "hw.temperature"
+"""Gauge, °C, one point per sensor (``HW_ID``)."""
+HW_BATTERY_CHARGE: Final = "hw.battery.charge"
+"""Gauge, ratio 0..1."""
+
+# Collector self-telemetry
+SPOOL_DEPTH: Final = "edgewatch.collector.spool.depth"
+SPOOL_SIZE: Final = "edgewatch.collector.spool.size"
+BATCHES: Final = "edgewatch.collector.batches"
+"""Delta sum by ``RESULT`` (sent, failed, dropped, quarantined)."""
+LAST_SUCCESS: Final = "edgewatch.collector.last_success"
+"""Gauge, unix seconds of the last acknowledged export."""
+SAMPLER_ERRORS: Final = "edgewatch.collector.sampler.errors"
+DROPPED: Final = "edgewatch.collector.dropped"
+"""Delta sum of observations dropped by ``REASON``."""
+
+# Attribute keys
+OUTCOME: Final = "ml.inference.outcome"
+OUTCOME_OK: Final = "ok"
+OUTCOME_ERROR: Final = "error"
+PREDICTION_CLASS: Final = "ml.prediction.class"
+FEATURE_NAME: Final = "ml.feature.name"
+FEATURE_CATEGORY: Final = "ml.feature.category"
+OTHER_CATEGORY: Final = "__other__"
+POWER_SOURCE: Final = "edgewatch.power.source"
+HW_ID: Final = "hw.id"
+RESULT: Final = "edgewatch.result"
+REASON: Final = "edgewatch.reason"
+SAMPLER: Final = "edgewatch.sampler"
+
+# Power sources
+POWER_RAPL: Final = "rapl"
+POWER_NVML: Final = "nvml"
+POWER_INA3221: Final = "ina3221"
+POWER_BATTERY: Final = "battery"
+POWER_HWMON: Final = "hwmon"
+POWER_ESTIMATE: Final = "estimate"
+POWER_SIMULATED: Final = "simulated"
+POWER_NONE: Final = "none"
+
+# HTTP
+IDEMPOTENCY_KEY_HEADER: Final = "Idempotency-Key"
+METRICS_PATH: Final = "/v1/metrics"
+LOGS_PATH: Final = "/v1/logs"

@@ -1,0 +1,1 @@
+"""The Streamlit dashboard; it reads the server's REST API only."""

@@ -1,0 +1,1 @@
+"""The edgewatch server: OTLP ingest into DuckDB, detection, alerting, REST API."""
