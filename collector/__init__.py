@@ -3,5 +3,6 @@
 from __future__ import annotations
 
 from edgewatch.collector import semconv
+from edgewatch.collector._types import Reading, Sampler, Transport, TransportResponse
 
-__all__ = ["semconv"]
+__all__ = ["Reading", "Sampler", "Transport", "TransportResponse", "semconv"]
