@@ -1,0 +1,422 @@
+"""Loading a rules YAML file: pydantic at the edge, then frozen values (:class:`RuleSet`).
+
+Every problem is collected and reported together, each naming the file, the rule (or
+receiver) and the field, so one run of the server shows everything to fix.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import yaml
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, SecretStr
+from pydantic import ValidationError as PydanticValidationError
+
+from ._config import (
+    GroupTiming,
+    InhibitRule,
+    ReceiverConfig,
+    ReceiverKind,
+    Rule,
+    RuleSet,
+    Scope,
+    ScopeLevel,
+    Severity,
+    Threshold,
+)
+from ._duration import parse_duration
+from ._inhibit import DEFAULT_INHIBIT_RULES
+from ._matchers import Matcher, parse_matcher
+from ._signing import secret_key
+from ._template import Template
+
+__all__ = [
+    "ReloadResult",
+    "RulesError",
+    "default_rules_path",
+    "load_default_rules",
+    "load_rules",
+    "load_rules_text",
+    "reload_rules",
+]
+
+_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_RESERVED_LABELS = frozenset({"alertname", "severity"})
+_VOLATILE = frozenset({"value", "baseline"})
+
+
+class RulesError(ValueError):
+    """A rules file with problems; ``problems`` lists each one, ``str()`` shows them all."""
+
+    def __init__(self, source: str, problems: Sequence[str]):
+        self.source = source
+        self.problems = tuple(problems)
+        lines = "\n".join(f"  - {p}" for p in self.problems)
+        super().__init__(f"{source}: {len(self.problems)} problem(s) in the rules file:\n{lines}")
+
+
+def _duration(value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, str):
+        raise ValueError(f"expected a duration string such as '5m' or '30s', got {value!r}")
+    return parse_duration(value)
+
+
+def _positive(seconds: float) -> float:
+    if seconds <= 0:
+        raise ValueError("must be longer than 0s")
+    return seconds
+
+
+def _threshold(value: Any) -> Threshold:
+    if not isinstance(value, str):
+        raise ValueError(f"expected a comparison such as '> 0.2', got {value!r}")
+    return Threshold.parse(value)
+
+
+def _label_name(name: str) -> str:
+    if not _NAME.match(name):
+        raise ValueError(
+            f"invalid label name {name!r}: use letters, digits and _, not first a digit"
+        )
+    return name
+
+
+def _template(text: str) -> Template:
+    return Template(text)
+
+
+def _matcher(text: str) -> Matcher:
+    return parse_matcher(text)
+
+
+def _url(text: str) -> str:
+    if not re.match(r"^https?://[^/\s]+", text):
+        raise ValueError("must be an http:// or https:// URL with a host")
+    return text
+
+
+Duration = Annotated[float, BeforeValidator(_duration)]
+PositiveDuration = Annotated[float, BeforeValidator(_duration), AfterValidator(_positive)]
+LabelName = Annotated[str, AfterValidator(_label_name)]
+MatcherText = Annotated[Matcher, BeforeValidator(_matcher)]
+Name = Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", arbitrary_types_allowed=True, frozen=True)
+
+
+class _ScopeModel(_Model):
+    level: ScopeLevel = ScopeLevel.DEVICE
+    match: list[MatcherText] = []
+
+
+class _RuleModel(_Model):
+    name: Name
+    description: str = ""
+    detector: Annotated[str, Field(min_length=1)]
+    params: dict[str, Any] = {}
+    scope: _ScopeModel = _ScopeModel()
+    signal: Annotated[str, Field(min_length=1)]
+    window: PositiveDuration = 900.0
+    interval: PositiveDuration = 60.0
+    threshold: Annotated[Threshold, BeforeValidator(_threshold)]
+    for_: Annotated[Duration, Field(alias="for")] = 0.0
+    keep_firing_for: Duration = 0.0
+    severity: Severity = Severity.WARNING
+    labels: dict[LabelName, Annotated[Template, BeforeValidator(_template)]] = {}
+    annotations: dict[LabelName, Annotated[Template, BeforeValidator(_template)]] = {}
+    receivers: list[str] = []
+
+
+class _RouteModel(_Model):
+    receivers: list[str] = []
+    group_by: list[str] = ["alertname"]
+    group_wait: Duration = 30.0
+    group_interval: PositiveDuration = 300.0
+    repeat_interval: PositiveDuration = 4 * 3600.0
+
+
+class _ReceiverModel(_Model):
+    name: Name
+    type: Literal["webhook", "slack", "alertmanager"]
+    url: Annotated[str, AfterValidator(_url)]
+    secret: SecretStr | None = None
+    secret_env: str | None = None
+    send_resolved: bool = True
+    group_by: list[str] | None = None
+    group_wait: Duration | None = None
+    group_interval: PositiveDuration | None = None
+    repeat_interval: PositiveDuration | None = None
+    timeout: PositiveDuration = 10.0
+    max_alerts: Annotated[int, Field(ge=0)] = 0
+    resend_interval: PositiveDuration = 60.0
+
+
+class _InhibitModel(_Model):
+    source_matchers: Annotated[list[MatcherText], Field(min_length=1)]
+    target_matchers: Annotated[list[MatcherText], Field(min_length=1)]
+    equal: list[LabelName] = []
+
+
+class _FileModel(_Model):
+    external_url: str = ""
+    route: _RouteModel = _RouteModel()
+    receivers: list[Any] = []
+    inhibit_rules: list[Any] | None = None
+    rules: list[Any] = []
+
+
+def _describe(err: Mapping[str, Any], model: type[BaseModel]) -> str:
+    """One pydantic error as ``field: message``, with a hint for misspelt field names."""
+    loc = [str(p) for p in err["loc"] if p != "[key]"]
+    where = ".".join(loc).replace(".for_", ".for").removesuffix("for_") or "(top level)"
+    if where.endswith("for_"):
+        where = where[:-1]
+    kind = err["type"]
+    if kind == "extra_forbidden":
+        known = [f.alias or n for n, f in model.model_fields.items()]
+        close = difflib.get_close_matches(loc[-1], known, n=1)
+        hint = f" (did you mean {close[0]!r}?)" if close and len(loc) == 1 else ""
+        return f"{where}: unknown field{hint}"
+    if kind == "missing":
+        return f"{where}: required field is missing"
+    message = str(err["msg"]).removeprefix("Value error, ")
+    if kind == "string_pattern_mismatch":
+        message = "must be letters, digits and _, not starting with a digit"
+    return f"{where}: {message}"
+
+
+def _validate(model: type[_Model], data: Any, prefix: str, problems: list[str]) -> Any:
+    try:
+        return model.model_validate(data)
+    except PydanticValidationError as e:
+        problems.extend(f"{prefix}{_describe(err, model)}" for err in e.errors())
+        return None
+
+
+def _group_by(values: list[str], where: str, problems: list[str]) -> tuple[str, ...] | None:
+    if values == ["..."]:
+        return None
+    for name in values:
+        if not _NAME.match(name):
+            problems.append(f"{where}: invalid label name {name!r} (or use ['...'] for all labels)")
+    return tuple(values)
+
+
+def _receiver(
+    raw: _ReceiverModel,
+    route: _RouteModel,
+    prefix: str,
+    env: Mapping[str, str],
+    problems: list[str],
+) -> ReceiverConfig:
+    kind = ReceiverKind(raw.type)
+    secret = raw.secret.get_secret_value() if raw.secret is not None else None
+    if raw.secret_env is not None:
+        if secret is not None:
+            problems.append(f"{prefix}secret_env: give either secret or secret_env, not both")
+        secret = env.get(raw.secret_env)
+        if secret is None:
+            problems.append(f"{prefix}secret_env: environment variable {raw.secret_env} is not set")
+    if kind is ReceiverKind.WEBHOOK:
+        if secret is None and raw.secret_env is None:
+            problems.append(
+                f"{prefix}secret: a webhook receiver needs a signing secret "
+                "(whsec_ followed by base64 key bytes; see docs/alerts.md)"
+            )
+        elif secret is not None:
+            try:
+                secret_key(secret)
+            except ValueError as e:
+                field = "secret_env" if raw.secret_env else "secret"
+                problems.append(f"{prefix}{field}: {e}")
+    elif secret is not None:
+        problems.append(f"{prefix}secret: only webhook receivers are signed; remove it")
+        secret = None
+    group_by = _group_by(
+        raw.group_by if raw.group_by is not None else route.group_by, f"{prefix}group_by", problems
+    )
+    timing = GroupTiming(
+        group_by=group_by,
+        group_wait_s=raw.group_wait if raw.group_wait is not None else route.group_wait,
+        group_interval_s=raw.group_interval
+        if raw.group_interval is not None
+        else route.group_interval,
+        repeat_interval_s=raw.repeat_interval
+        if raw.repeat_interval is not None
+        else route.repeat_interval,
+    )
+    return ReceiverConfig(
+        name=raw.name,
+        kind=kind,
+        url=raw.url,
+        secret=secret,
+        send_resolved=raw.send_resolved,
+        timing=timing,
+        timeout_s=raw.timeout,
+        max_alerts=raw.max_alerts,
+        resend_interval_s=raw.resend_interval,
+    )
+
+
+def _rule(raw: _RuleModel, prefix: str, receivers: set[str], problems: list[str]) -> Rule:
+    for key, template in raw.labels.items():
+        if key in _RESERVED_LABELS:
+            problems.append(f"{prefix}labels.{key}: {key!r} is set from the rule; remove it")
+        volatile = template.variables & _VOLATILE
+        if volatile:
+            problems.append(
+                f"{prefix}labels.{key}: uses {{{{ {sorted(volatile)[0]} }}}}, which changes on every "
+                "evaluation and would split the alert; put it in annotations"
+            )
+    for i, name in enumerate(raw.receivers):
+        if name not in receivers:
+            problems.append(f"{prefix}receivers[{i}]: no receiver named {name!r} is configured")
+    if raw.interval > raw.window:
+        problems.append(f"{prefix}interval: longer than window; evaluations would skip data")
+    return Rule(
+        name=raw.name,
+        detector=raw.detector,
+        signal=raw.signal,
+        threshold=raw.threshold,
+        scope=Scope(raw.scope.level, tuple(raw.scope.match)),
+        params=dict(raw.params),
+        window_s=raw.window,
+        interval_s=raw.interval,
+        for_s=raw.for_,
+        keep_firing_for_s=raw.keep_firing_for,
+        severity=raw.severity,
+        labels=dict(raw.labels),
+        annotations=dict(raw.annotations),
+        receivers=tuple(raw.receivers),
+        description=raw.description,
+    )
+
+
+def load_rules_text(
+    text: str, source: str = "<rules>", *, environ: Mapping[str, str] | None = None
+) -> RuleSet:
+    """Parse and validate rules YAML; raises :class:`RulesError` listing every problem."""
+    env = os.environ if environ is None else environ
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as e:
+        mark = getattr(e, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        problem = getattr(e, "problem", None) or str(e)
+        raise RulesError(source, [f"YAML syntax error{where}: {problem}"]) from e
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise RulesError(source, ["the file must be a mapping with 'rules', 'receivers', ..."])
+    problems: list[str] = []
+    top = _validate(_FileModel, data, "", problems)
+    if top is None:
+        raise RulesError(source, problems)
+
+    receivers: list[ReceiverConfig] = []
+    for i, item in enumerate(top.receivers):
+        label = item.get("name") if isinstance(item, dict) else None
+        prefix = f"receiver {label!r} (receivers[{i}]): " if label else f"receivers[{i}]: "
+        raw = _validate(_ReceiverModel, item, prefix, problems)
+        if raw is not None:
+            receivers.append(_receiver(raw, top.route, prefix, env, problems))
+    names = [r.name for r in receivers]
+    for dup in sorted({n for n in names if names.count(n) > 1}):
+        problems.append(f"receiver {dup!r}: the name is used by more than one receiver")
+    known = set(names)
+    _group_by(top.route.group_by, "route.group_by", problems)
+    for i, name in enumerate(top.route.receivers):
+        if name not in known:
+            problems.append(f"route.receivers[{i}]: no receiver named {name!r} is configured")
+
+    rules: list[Rule] = []
+    for i, item in enumerate(top.rules):
+        label = item.get("name") if isinstance(item, dict) else None
+        prefix = f"rule {label!r} (rules[{i}]): " if label else f"rules[{i}]: "
+        raw = _validate(_RuleModel, item, prefix, problems)
+        if raw is not None:
+            rules.append(_rule(raw, prefix, known, problems))
+    rule_names = [r.name for r in rules]
+    for dup in sorted({n for n in rule_names if rule_names.count(n) > 1}):
+        problems.append(f"rule {dup!r}: the name is used by more than one rule")
+
+    inhibit: tuple[InhibitRule, ...] = DEFAULT_INHIBIT_RULES
+    if top.inhibit_rules is not None:
+        parsed = []
+        for i, item in enumerate(top.inhibit_rules):
+            raw_inhibit = _validate(_InhibitModel, item, f"inhibit_rules[{i}]: ", problems)
+            if raw_inhibit is not None:
+                parsed.append(
+                    InhibitRule(
+                        tuple(raw_inhibit.source_matchers),
+                        tuple(raw_inhibit.target_matchers),
+                        tuple(raw_inhibit.equal),
+                    )
+                )
+        inhibit = tuple(parsed)
+    if top.external_url and not re.match(r"^https?://[^/\s]+", top.external_url):
+        problems.append("external_url: must be an http:// or https:// URL with a host")
+    if problems:
+        raise RulesError(source, problems)
+    return RuleSet(
+        rules=tuple(rules),
+        receivers=tuple(receivers),
+        default_receivers=tuple(top.route.receivers),
+        inhibit_rules=inhibit,
+        external_url=top.external_url.rstrip("/"),
+        source=source,
+    )
+
+
+def load_rules(path: str | Path, *, environ: Mapping[str, str] | None = None) -> RuleSet:
+    """Load a rules file; raises :class:`RulesError` naming the file and every problem."""
+    source = str(path)
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except OSError as e:
+        raise RulesError(source, [f"cannot read the file: {e.strerror or e}"]) from e
+    except UnicodeDecodeError as e:
+        raise RulesError(source, [f"the file is not UTF-8 text: {e.reason}"]) from e
+    return load_rules_text(text, source, environ=environ)
+
+
+def default_rules_path() -> Path:
+    """The built-in rules shipped with edgewatch."""
+    return Path(str(resources.files("edgewatch.server.alert").joinpath("default_rules.yaml")))
+
+
+def load_default_rules() -> RuleSet:
+    """The built-in rule set (no receivers: alerts show in the API and dashboard)."""
+    return load_rules(default_rules_path())
+
+
+@dataclass(frozen=True, slots=True)
+class ReloadResult:
+    """The rule set to use after a reload: the new one, or the old one with the errors."""
+
+    ruleset: RuleSet
+    errors: tuple[str, ...] = ()
+
+    @property
+    def ok(self) -> bool:
+        """Whether the new file was taken."""
+        return not self.errors
+
+
+def reload_rules(
+    path: str | Path, current: RuleSet, *, environ: Mapping[str, str] | None = None
+) -> ReloadResult:
+    """Load ``path`` again; on problems keep ``current`` and return the errors (SIGHUP, API)."""
+    try:
+        return ReloadResult(load_rules(path, environ=environ))
+    except RulesError as e:
+        return ReloadResult(current, tuple(f"{e.source}: {p}" for p in e.problems))
