@@ -16,7 +16,15 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, SecretStr
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationInfo,
+)
 from pydantic import ValidationError as PydanticValidationError
 
 from ._config import (
@@ -92,6 +100,30 @@ def _template(text: str) -> Template:
     return Template(text)
 
 
+def _rule_label_name(name: str) -> str:
+    if name in _RESERVED_LABELS:
+        raise ValueError(f"{name!r} is set from the rule itself; remove it")
+    return _label_name(name)
+
+
+def _label_template(text: str) -> Template:
+    template = Template(text)
+    volatile = template.variables & _VOLATILE
+    if volatile:
+        raise ValueError(
+            f"uses {{{{ {sorted(volatile)[0]} }}}}, which changes on every evaluation and would "
+            "split the alert into many; put it in annotations"
+        )
+    return template
+
+
+def _known_receiver(name: str, info: ValidationInfo) -> str:
+    known = (info.context or {}).get("receivers", set())
+    if name not in known:
+        raise ValueError(f"no receiver named {name!r} is configured")
+    return name
+
+
 def _matcher(text: str) -> Matcher:
     return parse_matcher(text)
 
@@ -107,6 +139,7 @@ PositiveDuration = Annotated[float, BeforeValidator(_duration), AfterValidator(_
 LabelName = Annotated[str, AfterValidator(_label_name)]
 MatcherText = Annotated[Matcher, BeforeValidator(_matcher)]
 Name = Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")]
+ReceiverName = Annotated[str, AfterValidator(_known_receiver)]
 
 
 class _Model(BaseModel):
@@ -131,13 +164,16 @@ class _RuleModel(_Model):
     for_: Annotated[Duration, Field(alias="for")] = 0.0
     keep_firing_for: Duration = 0.0
     severity: Severity = Severity.WARNING
-    labels: dict[LabelName, Annotated[Template, BeforeValidator(_template)]] = {}
+    labels: dict[
+        Annotated[str, AfterValidator(_rule_label_name)],
+        Annotated[Template, BeforeValidator(_label_template)],
+    ] = {}
     annotations: dict[LabelName, Annotated[Template, BeforeValidator(_template)]] = {}
-    receivers: list[str] = []
+    receivers: list[ReceiverName] = []
 
 
 class _RouteModel(_Model):
-    receivers: list[str] = []
+    receivers: list[ReceiverName] = []
     group_by: list[str] = ["alertname"]
     group_wait: Duration = 30.0
     group_interval: PositiveDuration = 300.0
@@ -167,36 +203,53 @@ class _InhibitModel(_Model):
 
 
 class _FileModel(_Model):
-    external_url: str = ""
-    route: _RouteModel = _RouteModel()
+    """The top level; each section is then validated on its own to collect every problem."""
+
+    external_url: Annotated[str, AfterValidator(_url)] | None = None
+    route: Any = None
     receivers: list[Any] = []
     inhibit_rules: list[Any] | None = None
     rules: list[Any] = []
 
 
+def _path(loc: Sequence[Any]) -> str:
+    out = ""
+    for part in loc:
+        if part == "[key]":
+            continue
+        out += f"[{part}]" if isinstance(part, int) else f".{part}"
+    return out.lstrip(".") or "(top level)"
+
+
 def _describe(err: Mapping[str, Any], model: type[BaseModel]) -> str:
     """One pydantic error as ``field: message``, with a hint for misspelt field names."""
-    loc = [str(p) for p in err["loc"] if p != "[key]"]
-    where = ".".join(loc).replace(".for_", ".for").removesuffix("for_") or "(top level)"
-    if where.endswith("for_"):
-        where = where[:-1]
+    loc = list(err["loc"])
+    where = _path(loc)
     kind = err["type"]
     if kind == "extra_forbidden":
         known = [f.alias or n for n, f in model.model_fields.items()]
-        close = difflib.get_close_matches(loc[-1], known, n=1)
-        hint = f" (did you mean {close[0]!r}?)" if close and len(loc) == 1 else ""
+        close = difflib.get_close_matches(str(loc[-1]), known, n=1) if len(loc) == 1 else []
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
         return f"{where}: unknown field{hint}"
     if kind == "missing":
         return f"{where}: required field is missing"
-    message = str(err["msg"]).removeprefix("Value error, ")
+    if kind == "string_too_short":
+        return f"{where}: must not be empty"
     if kind == "string_pattern_mismatch":
-        message = "must be letters, digits and _, not starting with a digit"
+        return f"{where}: must be letters, digits and _, not starting with a digit"
+    message = str(err["msg"]).removeprefix("Value error, ")
     return f"{where}: {message}"
 
 
-def _validate(model: type[_Model], data: Any, prefix: str, problems: list[str]) -> Any:
+def _validate(
+    model: type[_Model],
+    data: Any,
+    prefix: str,
+    problems: list[str],
+    receivers: set[str] | None = None,
+) -> Any:
     try:
-        return model.model_validate(data)
+        return model.model_validate(data, context={"receivers": receivers or set()})
     except PydanticValidationError as e:
         problems.extend(f"{prefix}{_describe(err, model)}" for err in e.errors())
         return None
@@ -267,19 +320,7 @@ def _receiver(
     )
 
 
-def _rule(raw: _RuleModel, prefix: str, receivers: set[str], problems: list[str]) -> Rule:
-    for key, template in raw.labels.items():
-        if key in _RESERVED_LABELS:
-            problems.append(f"{prefix}labels.{key}: {key!r} is set from the rule; remove it")
-        volatile = template.variables & _VOLATILE
-        if volatile:
-            problems.append(
-                f"{prefix}labels.{key}: uses {{{{ {sorted(volatile)[0]} }}}}, which changes on every "
-                "evaluation and would split the alert; put it in annotations"
-            )
-    for i, name in enumerate(raw.receivers):
-        if name not in receivers:
-            problems.append(f"{prefix}receivers[{i}]: no receiver named {name!r} is configured")
+def _rule(raw: _RuleModel, prefix: str, problems: list[str]) -> Rule:
     if raw.interval > raw.window:
         problems.append(f"{prefix}interval: longer than window; evaluations would skip data")
     return Rule(
@@ -318,9 +359,24 @@ def load_rules_text(
     if not isinstance(data, dict):
         raise RulesError(source, ["the file must be a mapping with 'rules', 'receivers', ..."])
     problems: list[str] = []
-    top = _validate(_FileModel, data, "", problems)
+    raw_receivers = data.get("receivers")
+    declared = {
+        str(item["name"])
+        for item in (raw_receivers if isinstance(raw_receivers, list) else [])
+        if isinstance(item, dict) and "name" in item
+    }
+    top = _validate(_FileModel, data, "", problems, declared)
     if top is None:
-        raise RulesError(source, problems)
+        # Unknown or mistyped top-level keys: still check the sections that are lists.
+        top = _FileModel.model_construct(
+            **{
+                k: data[k]
+                for k in ("receivers", "rules", "inhibit_rules")
+                if isinstance(data.get(k), list)
+            }
+        )
+    raw_route = data.get("route") or {}
+    route = _validate(_RouteModel, raw_route, "route.", problems, declared) or _RouteModel()
 
     receivers: list[ReceiverConfig] = []
     for i, item in enumerate(top.receivers):
@@ -328,24 +384,20 @@ def load_rules_text(
         prefix = f"receiver {label!r} (receivers[{i}]): " if label else f"receivers[{i}]: "
         raw = _validate(_ReceiverModel, item, prefix, problems)
         if raw is not None:
-            receivers.append(_receiver(raw, top.route, prefix, env, problems))
-    names = [r.name for r in receivers]
+            receivers.append(_receiver(raw, route, prefix, env, problems))
+    names = [str(r["name"]) for r in top.receivers if isinstance(r, dict) and "name" in r]
     for dup in sorted({n for n in names if names.count(n) > 1}):
         problems.append(f"receiver {dup!r}: the name is used by more than one receiver")
-    known = set(names)
-    _group_by(top.route.group_by, "route.group_by", problems)
-    for i, name in enumerate(top.route.receivers):
-        if name not in known:
-            problems.append(f"route.receivers[{i}]: no receiver named {name!r} is configured")
+    _group_by(route.group_by, "route.group_by", problems)
 
     rules: list[Rule] = []
     for i, item in enumerate(top.rules):
         label = item.get("name") if isinstance(item, dict) else None
         prefix = f"rule {label!r} (rules[{i}]): " if label else f"rules[{i}]: "
-        raw = _validate(_RuleModel, item, prefix, problems)
+        raw = _validate(_RuleModel, item, prefix, problems, declared)
         if raw is not None:
-            rules.append(_rule(raw, prefix, known, problems))
-    rule_names = [r.name for r in rules]
+            rules.append(_rule(raw, prefix, problems))
+    rule_names = [str(r["name"]) for r in top.rules if isinstance(r, dict) and "name" in r]
     for dup in sorted({n for n in rule_names if rule_names.count(n) > 1}):
         problems.append(f"rule {dup!r}: the name is used by more than one rule")
 
@@ -363,16 +415,14 @@ def load_rules_text(
                     )
                 )
         inhibit = tuple(parsed)
-    if top.external_url and not re.match(r"^https?://[^/\s]+", top.external_url):
-        problems.append("external_url: must be an http:// or https:// URL with a host")
     if problems:
         raise RulesError(source, problems)
     return RuleSet(
         rules=tuple(rules),
         receivers=tuple(receivers),
-        default_receivers=tuple(top.route.receivers),
+        default_receivers=tuple(route.receivers),
         inhibit_rules=inhibit,
-        external_url=top.external_url.rstrip("/"),
+        external_url=(top.external_url or "").rstrip("/"),
         source=source,
     )
 
