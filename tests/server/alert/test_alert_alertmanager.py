@@ -46,9 +46,12 @@ def alertmanager(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[str
             f"{BINARY} is not installed (apt-get install -y prometheus-alertmanager); "
             "the real-Alertmanager test cannot run"
         )
+        # Say it on the terminal even without -rs: a skipped integration test must be seen.
+        capture = request.config.pluginmanager.get_plugin("capturemanager")
         reporter = request.config.pluginmanager.get_plugin("terminalreporter")
-        if reporter is not None:
-            reporter.write_line(f"SKIP: {reason}")
+        if capture is not None and reporter is not None:
+            with capture.global_and_fixture_disabled():
+                reporter.write_line(f"\nSKIPPED: {reason}")
         pytest.skip(reason)
     config = tmp_path / "alertmanager.yml"
     config.write_text(
