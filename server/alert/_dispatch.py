@@ -149,7 +149,7 @@ def dispatch(
                 if note is not None:
                     notifications.append(note)
             continue
-        for state in _grouped(config, routed[config.name], states, now, muted, acked):
+        for state in _grouped(config, routed[config.name], states, now):
             live.add(state.key)
             flushed = _flush(config, state, by_fp, now, muted, acked, new_id)
             if flushed is None:
@@ -171,8 +171,6 @@ def _grouped(
     alerts: list[Alert],
     states: Mapping[str, GroupState],
     now: datetime,
-    muted: Collection[str],
-    acked: Collection[str],
 ) -> list[GroupState]:
     """The receiver's groups with this round's firing alerts added and vanished ones dropped."""
     present = {a.fingerprint for a in alerts}

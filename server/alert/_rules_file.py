@@ -6,44 +6,26 @@ receiver) and the field, so one run of the server shows everything to fix.
 
 from __future__ import annotations
 
-import difflib
 import os
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
-from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import (
-    AfterValidator,
-    BaseModel,
-    BeforeValidator,
-    ConfigDict,
-    Field,
-    SecretStr,
-    ValidationInfo,
-)
-from pydantic import ValidationError as PydanticValidationError
 
-from ._config import (
-    GroupTiming,
-    InhibitRule,
-    ReceiverConfig,
-    ReceiverKind,
-    Rule,
-    RuleSet,
-    Scope,
-    ScopeLevel,
-    Severity,
-    Threshold,
-)
-from ._duration import parse_duration
+from ._config import GroupTiming, InhibitRule, ReceiverConfig, ReceiverKind, Rule, RuleSet, Scope
 from ._inhibit import DEFAULT_INHIBIT_RULES
-from ._matchers import Matcher, parse_matcher
+from ._rules_schema import (
+    NAME,
+    FileModel,
+    InhibitModel,
+    ReceiverModel,
+    RouteModel,
+    RuleModel,
+    validate_section,
+)
 from ._signing import secret_key
-from ._template import Template
 
 __all__ = [
     "ReloadResult",
@@ -54,10 +36,6 @@ __all__ = [
     "load_rules_text",
     "reload_rules",
 ]
-
-_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-_RESERVED_LABELS = frozenset({"alertname", "severity"})
-_VOLATILE = frozenset({"value", "baseline"})
 
 
 class RulesError(ValueError):
@@ -70,203 +48,18 @@ class RulesError(ValueError):
         super().__init__(f"{source}: {len(self.problems)} problem(s) in the rules file:\n{lines}")
 
 
-def _duration(value: Any) -> float:
-    if isinstance(value, bool) or not isinstance(value, str):
-        raise ValueError(f"expected a duration string such as '5m' or '30s', got {value!r}")
-    return parse_duration(value)
-
-
-def _positive(seconds: float) -> float:
-    if seconds <= 0:
-        raise ValueError("must be longer than 0s")
-    return seconds
-
-
-def _threshold(value: Any) -> Threshold:
-    if not isinstance(value, str):
-        raise ValueError(f"expected a comparison such as '> 0.2', got {value!r}")
-    return Threshold.parse(value)
-
-
-def _label_name(name: str) -> str:
-    if not _NAME.match(name):
-        raise ValueError(
-            f"invalid label name {name!r}: use letters, digits and _, not first a digit"
-        )
-    return name
-
-
-def _template(text: str) -> Template:
-    return Template(text)
-
-
-def _rule_label_name(name: str) -> str:
-    if name in _RESERVED_LABELS:
-        raise ValueError(f"{name!r} is set from the rule itself; remove it")
-    return _label_name(name)
-
-
-def _label_template(text: str) -> Template:
-    template = Template(text)
-    volatile = template.variables & _VOLATILE
-    if volatile:
-        raise ValueError(
-            f"uses {{{{ {sorted(volatile)[0]} }}}}, which changes on every evaluation and would "
-            "split the alert into many; put it in annotations"
-        )
-    return template
-
-
-def _known_receiver(name: str, info: ValidationInfo) -> str:
-    known = (info.context or {}).get("receivers", set())
-    if name not in known:
-        raise ValueError(f"no receiver named {name!r} is configured")
-    return name
-
-
-def _matcher(text: str) -> Matcher:
-    return parse_matcher(text)
-
-
-def _url(text: str) -> str:
-    if not re.match(r"^https?://[^/\s]+", text):
-        raise ValueError("must be an http:// or https:// URL with a host")
-    return text
-
-
-Duration = Annotated[float, BeforeValidator(_duration)]
-PositiveDuration = Annotated[float, BeforeValidator(_duration), AfterValidator(_positive)]
-LabelName = Annotated[str, AfterValidator(_label_name)]
-MatcherText = Annotated[Matcher, BeforeValidator(_matcher)]
-Name = Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")]
-ReceiverName = Annotated[str, AfterValidator(_known_receiver)]
-
-
-class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", arbitrary_types_allowed=True, frozen=True)
-
-
-class _ScopeModel(_Model):
-    level: ScopeLevel = ScopeLevel.DEVICE
-    match: list[MatcherText] = []
-
-
-class _RuleModel(_Model):
-    name: Name
-    description: str = ""
-    detector: Annotated[str, Field(min_length=1)]
-    params: dict[str, Any] = {}
-    scope: _ScopeModel = _ScopeModel()
-    signal: Annotated[str, Field(min_length=1)]
-    window: PositiveDuration = 900.0
-    interval: PositiveDuration = 60.0
-    threshold: Annotated[Threshold, BeforeValidator(_threshold)]
-    for_: Annotated[Duration, Field(alias="for")] = 0.0
-    keep_firing_for: Duration = 0.0
-    severity: Severity = Severity.WARNING
-    labels: dict[
-        Annotated[str, AfterValidator(_rule_label_name)],
-        Annotated[Template, BeforeValidator(_label_template)],
-    ] = {}
-    annotations: dict[LabelName, Annotated[Template, BeforeValidator(_template)]] = {}
-    receivers: list[ReceiverName] = []
-
-
-class _RouteModel(_Model):
-    receivers: list[ReceiverName] = []
-    group_by: list[str] = ["alertname"]
-    group_wait: Duration = 30.0
-    group_interval: PositiveDuration = 300.0
-    repeat_interval: PositiveDuration = 4 * 3600.0
-
-
-class _ReceiverModel(_Model):
-    name: Name
-    type: Literal["webhook", "slack", "alertmanager"]
-    url: Annotated[str, AfterValidator(_url)]
-    secret: SecretStr | None = None
-    secret_env: str | None = None
-    send_resolved: bool = True
-    group_by: list[str] | None = None
-    group_wait: Duration | None = None
-    group_interval: PositiveDuration | None = None
-    repeat_interval: PositiveDuration | None = None
-    timeout: PositiveDuration = 10.0
-    max_alerts: Annotated[int, Field(ge=0)] = 0
-    resend_interval: PositiveDuration = 60.0
-
-
-class _InhibitModel(_Model):
-    source_matchers: Annotated[list[MatcherText], Field(min_length=1)]
-    target_matchers: Annotated[list[MatcherText], Field(min_length=1)]
-    equal: list[LabelName] = []
-
-
-class _FileModel(_Model):
-    """The top level; each section is then validated on its own to collect every problem."""
-
-    external_url: Annotated[str, AfterValidator(_url)] | None = None
-    route: Any = None
-    receivers: list[Any] = []
-    inhibit_rules: list[Any] | None = None
-    rules: list[Any] = []
-
-
-def _path(loc: Sequence[Any]) -> str:
-    out = ""
-    for part in loc:
-        if part == "[key]":
-            continue
-        out += f"[{part}]" if isinstance(part, int) else f".{part}"
-    return out.lstrip(".") or "(top level)"
-
-
-def _describe(err: Mapping[str, Any], model: type[BaseModel]) -> str:
-    """One pydantic error as ``field: message``, with a hint for misspelt field names."""
-    loc = list(err["loc"])
-    where = _path(loc)
-    kind = err["type"]
-    if kind == "extra_forbidden":
-        known = [f.alias or n for n, f in model.model_fields.items()]
-        close = difflib.get_close_matches(str(loc[-1]), known, n=1) if len(loc) == 1 else []
-        hint = f" (did you mean {close[0]!r}?)" if close else ""
-        return f"{where}: unknown field{hint}"
-    if kind == "missing":
-        return f"{where}: required field is missing"
-    if kind == "string_too_short":
-        return f"{where}: must not be empty"
-    if kind == "string_pattern_mismatch":
-        return f"{where}: must be letters, digits and _, not starting with a digit"
-    message = str(err["msg"]).removeprefix("Value error, ")
-    return f"{where}: {message}"
-
-
-def _validate(
-    model: type[_Model],
-    data: Any,
-    prefix: str,
-    problems: list[str],
-    receivers: set[str] | None = None,
-) -> Any:
-    try:
-        return model.model_validate(data, context={"receivers": receivers or set()})
-    except PydanticValidationError as e:
-        problems.extend(f"{prefix}{_describe(err, model)}" for err in e.errors())
-        return None
-
-
 def _group_by(values: list[str], where: str, problems: list[str]) -> tuple[str, ...] | None:
     if values == ["..."]:
         return None
     for name in values:
-        if not _NAME.match(name):
+        if not NAME.match(name):
             problems.append(f"{where}: invalid label name {name!r} (or use ['...'] for all labels)")
     return tuple(values)
 
 
 def _receiver(
-    raw: _ReceiverModel,
-    route: _RouteModel,
+    raw: ReceiverModel,
+    route: RouteModel,
     prefix: str,
     env: Mapping[str, str],
     problems: list[str],
@@ -320,7 +113,7 @@ def _receiver(
     )
 
 
-def _rule(raw: _RuleModel, prefix: str, problems: list[str]) -> Rule:
+def _rule(raw: RuleModel, prefix: str, problems: list[str]) -> Rule:
     if raw.interval > raw.window:
         problems.append(f"{prefix}interval: longer than window; evaluations would skip data")
     return Rule(
@@ -365,10 +158,10 @@ def load_rules_text(
         for item in (raw_receivers if isinstance(raw_receivers, list) else [])
         if isinstance(item, dict) and "name" in item
     }
-    top = _validate(_FileModel, data, "", problems, declared)
+    top = validate_section(FileModel, data, "", problems, declared)
     if top is None:
         # Unknown or mistyped top-level keys: still check the sections that are lists.
-        top = _FileModel.model_construct(
+        top = FileModel.model_construct(
             **{
                 k: data[k]
                 for k in ("receivers", "rules", "inhibit_rules")
@@ -376,13 +169,13 @@ def load_rules_text(
             }
         )
     raw_route = data.get("route") or {}
-    route = _validate(_RouteModel, raw_route, "route.", problems, declared) or _RouteModel()
+    route = validate_section(RouteModel, raw_route, "route.", problems, declared) or RouteModel()
 
     receivers: list[ReceiverConfig] = []
     for i, item in enumerate(top.receivers):
         label = item.get("name") if isinstance(item, dict) else None
         prefix = f"receiver {label!r} (receivers[{i}]): " if label else f"receivers[{i}]: "
-        raw = _validate(_ReceiverModel, item, prefix, problems)
+        raw = validate_section(ReceiverModel, item, prefix, problems)
         if raw is not None:
             receivers.append(_receiver(raw, route, prefix, env, problems))
     names = [str(r["name"]) for r in top.receivers if isinstance(r, dict) and "name" in r]
@@ -394,7 +187,7 @@ def load_rules_text(
     for i, item in enumerate(top.rules):
         label = item.get("name") if isinstance(item, dict) else None
         prefix = f"rule {label!r} (rules[{i}]): " if label else f"rules[{i}]: "
-        raw = _validate(_RuleModel, item, prefix, problems, declared)
+        raw = validate_section(RuleModel, item, prefix, problems, declared)
         if raw is not None:
             rules.append(_rule(raw, prefix, problems))
     rule_names = [str(r["name"]) for r in top.rules if isinstance(r, dict) and "name" in r]
@@ -405,7 +198,7 @@ def load_rules_text(
     if top.inhibit_rules is not None:
         parsed = []
         for i, item in enumerate(top.inhibit_rules):
-            raw_inhibit = _validate(_InhibitModel, item, f"inhibit_rules[{i}]: ", problems)
+            raw_inhibit = validate_section(InhibitModel, item, f"inhibit_rules[{i}]: ", problems)
             if raw_inhibit is not None:
                 parsed.append(
                     InhibitRule(
