@@ -38,6 +38,7 @@ __all__ = [
 ]
 
 NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_RECEIVER_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$")
 _RESERVED_LABELS = frozenset({"alertname", "severity"})
 _VOLATILE = frozenset({"value", "baseline"})
 
@@ -98,6 +99,12 @@ def _known_receiver(name: str, info: ValidationInfo) -> str:
 
 def _matcher(text: str) -> Matcher:
     return parse_matcher(text)
+
+
+def _receiver_name(name: str) -> str:
+    if not _RECEIVER_NAME.match(name):
+        raise ValueError("must be letters, digits, '_', '-' or '.', not starting with '-' or '.'")
+    return name
 
 
 def _url(text: str) -> str:
@@ -163,7 +170,7 @@ class RouteModel(_Model):
 class ReceiverModel(_Model):
     """One entry of ``receivers:``; grouping fields override the route's."""
 
-    name: Name
+    name: Annotated[str, AfterValidator(_receiver_name)]
     type: Literal["webhook", "slack", "alertmanager"]
     url: Annotated[str, AfterValidator(_url)]
     secret: SecretStr | None = None

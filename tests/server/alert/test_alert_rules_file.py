@@ -261,3 +261,16 @@ def test_default_rules_cover_the_built_in_alerts() -> None:
     (inhibit,) = ruleset.inhibit_rules
     assert inhibit.equal == ("device",)
     assert ruleset.receivers == ()
+
+
+def test_receiver_names_allow_dashes_but_not_leading_punctuation(tmp_path: Path) -> None:
+    ok = {**GOOD_RECEIVER, "name": "ml-team.eu"}
+    rule = {**GOOD_RULE, "receivers": ["ml-team.eu"]}
+    assert (
+        load_rules_text(yaml.safe_dump({"receivers": [ok], "rules": [rule]})).receivers[0].name
+        == "ml-team.eu"
+    )
+    bad = {**GOOD_RECEIVER, "name": "-team"}
+    text = yaml.safe_dump({"receivers": [bad], "rules": [{**GOOD_RULE, "receivers": []}]})
+    (problem,) = problems_of(text, tmp_path)
+    assert problem.startswith("receiver '-team' (receivers[0]): name: must be letters, digits")
