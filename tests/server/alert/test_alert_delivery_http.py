@@ -4,6 +4,7 @@ library, a receiver that is down and comes back, 4xx not retried, Retry-After ho
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 
@@ -235,7 +236,9 @@ def test_slack_receivers_get_text_and_blocks(
     assert section["accessory"]["url"].startswith("http://127.0.0.1:8000/alerts/")
 
 
-def test_network_errors_never_reveal_the_url(down_sink: Sink) -> None:
+def test_network_errors_never_reveal_the_url(
+    down_sink: Sink, caplog: pytest.LogCaptureFixture
+) -> None:
     ruleset = rules_for(down_sink.url + "/services/T0/B0/tok3n", kind="slack")
     receiver = HttpReceiver(ruleset.receivers[0])
     try:
@@ -244,11 +247,13 @@ def test_network_errors_never_reveal_the_url(down_sink: Sink) -> None:
         now = datetime.now(UTC)
         engine.record_evaluation("FeatureDrift", [Observation({"device": "d"}, True, 1.0)], now)
         (delivery,) = engine.dispatch(now)
-        attempt = receiver.send(delivery, now)
+        with caplog.at_level(logging.DEBUG, logger="edgewatch.server.alert"):
+            attempt = receiver.send(delivery, now)
     finally:
         receiver.close()
     assert attempt.outcome is Outcome.RETRYABLE
     assert "tok3n" not in (attempt.error or "") and "tok3n" not in repr(receiver)
+    assert "delivery" in caplog.text and "tok3n" not in caplog.text
 
 
 def test_stop_ends_the_worker_threads(sink: Sink) -> None:

@@ -9,6 +9,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 import yaml
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from edgewatch.server.alert import (
     Ack,
@@ -321,3 +323,37 @@ def test_deliveries_round_trip() -> None:
         None,
     )
     assert Delivery.from_dict(json.loads(json.dumps(d.to_dict()))) == d
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    st.lists(
+        st.tuples(st.sampled_from(["cam-1", "cam-2", "cam-3"]), st.booleans()),
+        min_size=1,
+        max_size=12,
+    ),
+    st.sampled_from(["cam-1", "cam-2", "cam-3"]),
+    st.integers(0, 1800),
+    st.integers(60, 3600),
+)
+def test_no_delivery_ever_mentions_an_alert_silenced_at_that_time(
+    steps: list[tuple[str, bool]], silenced: str, start_s: int, length_s: int
+) -> None:
+    e, _ = engine()
+    silence = e.add_silence(
+        [parse_matcher(f'device="{silenced}"')],
+        starts_at=at(start_s),
+        ends_at=at(start_s + length_s),
+        created_by="ana",
+        comment="x",
+        now=at(0),
+    )
+    active: set[str] = set()
+    for i, (device, on) in enumerate(steps):
+        now = at(150 * i)
+        (active.add if on else active.discard)(device)
+        devices = [{**CAM1, "device": d} for d in sorted(active)]
+        drift(e, now, *devices)
+        for delivery in e.dispatch(now):
+            for alert in json.loads(delivery.body)["alerts"]:
+                assert not silence.mutes(alert["labels"], now)
