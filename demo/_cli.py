@@ -116,6 +116,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="spool directories and cached models go here (default edgewatch-data/demo)",
     )
     parser.add_argument(
+        "--models-dir",
+        type=Path,
+        help="where the trained ONNX models are cached (default DATA_DIR/models)",
+    )
+    parser.add_argument(
         "--duration",
         type=_duration,
         help="scenario time to run, seconds or with s/m/h (default: the scenario's)",
@@ -178,7 +183,7 @@ def main(
         parser.error(f"--data-dir {data_dir}: cannot create it: {e.strerror}")
 
     with console.status("training the digits models (cached after the first run) ..."):
-        models = load_models(data_dir / "models", seed=scenario.seed)
+        models = load_models(args.models_dir or data_dir / "models", seed=scenario.seed)
     fleet = Fleet(
         scenario,
         models,
