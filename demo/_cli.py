@@ -131,6 +131,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="inferences per wall second per device (default: the scenario's)",
     )
     parser.add_argument(
+        "--forever",
+        action="store_true",
+        help="keep running after the scenario's duration (until Ctrl-C), e.g. behind a dashboard",
+    )
+    parser.add_argument(
         "--stop-timeout",
         type=_positive(600),
         default=10.0,
@@ -195,15 +200,20 @@ def main(
         monitor_factory=monitor_factory,
         transport_factory=transport_factory,
     )
+    length = "until stopped" if args.forever else f"{fleet.clock.wall_s(scenario.duration_s):.0f} s"
     console.print(
-        f"{len(fleet.devices)} devices → {args.server}; scenario {scenario.name!r}, "
-        f"{scenario.duration_s:g} s at {args.speed:g}× ({fleet.clock.wall_s(scenario.duration_s):.0f} s "
-        "wall). Ctrl-C stops."
+        f"{len(fleet.devices)} devices → {args.server}; scenario {scenario.name!r} "
+        f"({scenario.duration_s:g} s) at {args.speed:g}×, running {length}. Ctrl-C stops."
     )
     with _stop_on_signals(stop):
-        fleet.start()
         try:
-            _watch(fleet, stop, console)
+            fleet.start()
+        except Exception as e:  # a Monitor refused its settings: say so, close what opened
+            fleet.stop(args.stop_timeout)
+            console.print(f"could not start the fleet: {type(e).__name__}: {e}")
+            return 1
+        try:
+            _watch(fleet, stop, console, forever=args.forever)
         finally:
             late = fleet.stop(args.stop_timeout)
     statuses = fleet.status()
@@ -216,18 +226,22 @@ def main(
     return 1 if late or failed else 0
 
 
-def _watch(fleet: Fleet, stop: threading.Event, console: Console) -> None:
-    """Show progress until the scenario ends or ``stop`` is set."""
+def _watch(fleet: Fleet, stop: threading.Event, console: Console, *, forever: bool) -> None:
+    """Show progress until the scenario ends (unless ``forever``) or ``stop`` is set."""
     duration_s, speed = fleet.scenario.duration_s, fleet.clock.speed
+
+    def running() -> bool:
+        return not stop.is_set() and (forever or not fleet.finished)
+
     if console.is_terminal:
         with Live(console=console, refresh_per_second=2) as live:
-            while not stop.is_set() and not fleet.finished:
+            while running():
                 live.update(render(fleet.status(), fleet.clock.now_s(), duration_s, speed))
                 stop.wait(0.5)
             live.update(render(fleet.status(), fleet.clock.now_s(), duration_s, speed))
         return
     last = time.monotonic()
-    while not stop.is_set() and not fleet.finished:
+    while running():
         stop.wait(0.5)
         if time.monotonic() - last >= _SUMMARY_EVERY_S:
             last = time.monotonic()

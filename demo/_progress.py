@@ -20,8 +20,8 @@ def render(
     """A table of the fleet at scenario time ``scenario_s``."""
     table = Table(
         title=(
-            f"edgewatch demo · scenario {_clock(min(scenario_s, duration_s))} / "
-            f"{_clock(duration_s)} at {speed:g}× · power, memory and temperature are simulated"
+            f"edgewatch demo · scenario {_clock(scenario_s)} of {_clock(duration_s)} at "
+            f"{speed:g}× · power, memory and temperature are simulated"
         ),
         title_justify="left",
     )
@@ -43,6 +43,6 @@ def summary_line(statuses: Sequence[DeviceStatus], scenario_s: float, duration_s
     affected = sum(1 for s in statuses if s.incidents)
     stopped = sum(1 for s in statuses if s.error is not None)
     return (
-        f"scenario {_clock(min(scenario_s, duration_s))}/{_clock(duration_s)}: "
+        f"scenario {_clock(scenario_s)} of {_clock(duration_s)}: "
         f"{len(statuses)} devices, {total} inferences, {affected} with incidents, {stopped} stopped"
     )

@@ -5,19 +5,22 @@ from __future__ import annotations
 
 import io
 import os
+import re
 import signal
 import subprocess
 import sys
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
 from demo_doubles import UNREACHABLE, MonitorRecorder
 from rich.console import Console
 
-from edgewatch.demo import V1, ModelSet, main
+from edgewatch.demo import V1, V2_BAD, DeviceStatus, ModelSet, main
+from edgewatch.demo._progress import render, summary_line
 
 SMALL = {
     "name": "cli-test",
@@ -171,3 +174,69 @@ def test_sigterm_stops_the_fleet_and_closes_every_monitor(
     assert status == 0
     assert all(m.closed for m in recorder.monitors)
     assert signal.getsignal(signal.SIGTERM) == before
+
+
+def test_a_monitor_that_refuses_its_settings_ends_the_run_with_a_message(
+    scenario_file: Path, tmp_path: Path, models: ModelSet
+) -> None:
+    opened = MonitorRecorder()
+
+    def refusing(model_name: str, model_version: str, **kwargs: Any) -> Any:
+        if kwargs["device_id"] == "demo-lab-1":
+            raise ValueError("spool_dir is not writable")
+        return opened(model_name, model_version, **kwargs)
+
+    out = io.StringIO()
+    status = main(
+        args(scenario_file, tmp_path / "data", "--models-dir", str(models[V1].path.parent)),
+        monitor_factory=refusing,
+        console=Console(file=out, width=200),
+    )
+    assert status == 1
+    assert "could not start the fleet: ValueError: spool_dir is not writable" in out.getvalue()
+    assert [m.kwargs["device_id"] for m in opened.monitors] == ["demo-lab-0"]
+    assert opened.monitors[0].closed
+
+
+def test_forever_keeps_running_past_the_scenario_until_stopped(
+    scenario_file: Path, tmp_path: Path, models: ModelSet
+) -> None:
+    stop = threading.Event()
+    timer = threading.Timer(1.0, stop.set)
+    timer.start()
+    out = io.StringIO()
+    try:
+        status = main(
+            args(
+                scenario_file,
+                tmp_path / "data",
+                *("--speed", "600", "--duration", "1m", "--forever"),
+                *("--models-dir", str(models[V1].path.parent)),
+            ),
+            monitor_factory=MonitorRecorder(),
+            console=Console(file=out, width=200),
+            stop=stop,
+        )
+    finally:
+        timer.join()
+    assert status == 0
+    (clock,) = re.findall(r"scenario (\d+):(\d\d):(\d\d) of 0:01:00:", out.getvalue())
+    hours, minutes, seconds = map(int, clock)
+    assert hours * 3600 + minutes * 60 + seconds > 60
+
+
+def test_the_progress_table_shows_devices_incidents_and_says_simulated() -> None:
+    statuses = [
+        DeviceStatus("demo-lab-0", "lab", "rpi4", V1, 42, (), None),
+        DeviceStatus("demo-lab-1", "lab", "rpi4", V2_BAD, 7, ("bad_rollout",), None),
+        DeviceStatus("demo-lab-2", "lab", "rpi4", V1, 3, (), "RuntimeError: boom"),
+    ]
+    console = Console(file=io.StringIO(), width=200, record=True)
+    console.print(render(statuses, 4000.0, 7200.0, 60.0))
+    text = console.export_text()
+    assert "1:06:40 of 2:00:00 at 60×" in text and "simulated" in text
+    assert re.search(r"demo-lab-1 .* v2\.1 .* 7 .* bad_rollout", text)
+    assert "stopped: RuntimeError: boom" in text
+    assert summary_line(statuses, 4000.0, 7200.0) == (
+        "scenario 1:06:40 of 2:00:00: 3 devices, 52 inferences, 1 with incidents, 1 stopped"
+    )
