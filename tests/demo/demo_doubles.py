@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import importlib
 import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass, field
 from typing import Any
@@ -25,6 +25,8 @@ class Observed:
     row: np.ndarray
     prediction: Any = None
     score: float | None = None
+    t_s: float = 0.0
+    """Scenario time of the observation, when the recorder was given a clock."""
 
 
 class _Observation:
@@ -50,16 +52,20 @@ class RecordingMonitor:
     inner: MonitorLike | None = None
     observed: list[Observed] = field(default_factory=list)
     closed: bool = False
+    clock: Callable[[], float] | None = None
 
     @contextmanager
     def _observe(self, row: Any) -> Iterator[ObservationLike]:
+        t_s = self.clock() if self.clock is not None else 0.0
         inner_cm: AbstractContextManager[ObservationLike | None] = (
             self.inner.observe(row) if self.inner is not None else nullcontext()
         )
         with inner_cm as inner_obs:
             obs = _Observation(inner_obs)
             yield obs
-        self.observed.append(Observed(np.array(row, copy=True), obs.prediction_value, obs.score))
+        self.observed.append(
+            Observed(np.array(row, copy=True), obs.prediction_value, obs.score, t_s)
+        )
 
     def observe(self, row: Any) -> AbstractContextManager[ObservationLike]:
         if self.closed:
@@ -80,6 +86,8 @@ class MonitorRecorder:
 
     def __init__(self, real: bool = False) -> None:
         self.real = real
+        self.clock: Callable[[], float] | None = None
+        """When set, every observation is stamped with this scenario time."""
         self.monitors: list[RecordingMonitor] = []
         self._lock = threading.Lock()
 
@@ -88,7 +96,7 @@ class MonitorRecorder:
         if self.real:
             monitor_class = importlib.import_module("edgewatch.collector").Monitor
             inner = monitor_class(model_name, model_version, **kwargs)
-        monitor = RecordingMonitor(model_name, model_version, dict(kwargs), inner)
+        monitor = RecordingMonitor(model_name, model_version, dict(kwargs), inner, clock=self.clock)
         with self._lock:
             if any(
                 m.kwargs["device_id"] == kwargs["device_id"] and not m.closed for m in self.monitors
