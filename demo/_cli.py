@@ -9,7 +9,6 @@ from __future__ import annotations
 import argparse
 import os
 import signal
-import sys
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -187,25 +186,33 @@ def main(
     except OSError as e:
         parser.error(f"--data-dir {data_dir}: cannot create it: {e.strerror}")
 
-    with console.status("training the digits models (cached after the first run) ..."):
-        models = load_models(args.models_dir or data_dir / "models", seed=scenario.seed)
-    fleet = Fleet(
-        scenario,
-        models,
-        endpoint=args.server,
-        token=args.token,
-        data_dir=data_dir,
-        speed=args.speed,
-        rate_per_s=args.rate,
-        monitor_factory=monitor_factory,
-        transport_factory=transport_factory,
-    )
-    length = "until stopped" if args.forever else f"{fleet.clock.wall_s(scenario.duration_s):.0f} s"
-    console.print(
-        f"{len(fleet.devices)} devices → {args.server}; scenario {scenario.name!r} "
-        f"({scenario.duration_s:g} s) at {args.speed:g}×, running {length}. Ctrl-C stops."
-    )
+    models_dir: Path = args.models_dir or data_dir / "models"
     with _stop_on_signals(stop):
+        with console.status("training the digits models (cached after the first run) ..."):
+            try:
+                models = load_models(models_dir, seed=scenario.seed)
+            except OSError as e:
+                parser.error(f"--models-dir {models_dir}: cannot cache the models there: {e}")
+        if stop.is_set():
+            return 0
+        fleet = Fleet(
+            scenario,
+            models,
+            endpoint=args.server,
+            token=args.token,
+            data_dir=data_dir,
+            speed=args.speed,
+            rate_per_s=args.rate,
+            monitor_factory=monitor_factory,
+            transport_factory=transport_factory,
+        )
+        length = (
+            "until stopped" if args.forever else f"{fleet.clock.wall_s(scenario.duration_s):.0f} s"
+        )
+        console.print(
+            f"{len(fleet.devices)} devices → {args.server}; scenario {scenario.name!r} "
+            f"({scenario.duration_s:g} s) at {args.speed:g}×, running {length}. Ctrl-C stops."
+        )
         try:
             fleet.start()
         except Exception as e:  # a Monitor refused its settings: say so, close what opened
@@ -246,7 +253,3 @@ def _watch(fleet: Fleet, stop: threading.Event, console: Console, *, forever: bo
         if time.monotonic() - last >= _SUMMARY_EVERY_S:
             last = time.monotonic()
             console.print(summary_line(fleet.status(), fleet.clock.now_s(), duration_s))
-
-
-if __name__ == "__main__":
-    sys.exit(main())

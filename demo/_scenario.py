@@ -97,6 +97,12 @@ class Scenario:
     ) -> Scenario:
         """The same scenario with another device count or duration (re-checked: the targets of
         every incident must still exist)."""
+        if device_count is not None and device_count < 1:
+            raise ScenarioError(
+                f"{self.source}: device count must be at least 1, not {device_count}"
+            )
+        if duration_s is not None and not duration_s > 0:
+            raise ScenarioError(f"{self.source}: duration must be positive, not {duration_s:g} s")
         changed = replace(
             self,
             device_count=self.device_count if device_count is None else device_count,
@@ -136,14 +142,15 @@ def _problem(error: Mapping[str, Any]) -> str:
 
 
 def _check_targets(scenario: Scenario) -> None:
-    known = {d.device_id for d in scenario.devices()}
+    devices = scenario.devices()
+    known = {d.device_id for d in devices}
     for index, incident in enumerate(scenario.incidents):
         missing = [d for d in incident.devices if d not in known]
         if missing:
             raise ScenarioError(
                 f"{scenario.source}: incidents[{index}].devices: no device {', '.join(missing)} in a "
                 f"fleet of {scenario.device_count} (ids run "
-                f"{scenario.devices()[0].device_id} .. {scenario.devices()[-1].device_id})"
+                f"{devices[0].device_id} .. {devices[-1].device_id})"
             )
     for index, incident in enumerate(scenario.incidents):
         for earlier_index, earlier in enumerate(scenario.incidents[:index]):
@@ -196,6 +203,12 @@ def parse_scenario(data: object, source: str = "<scenario>") -> Scenario:
         source=source,
     )
     _check_targets(scenario)
+    for index, incident in enumerate(scenario.incidents):
+        if incident.start_s >= scenario.duration_s:
+            raise ScenarioError(
+                f"{source}: incidents[{index}].start: {incident.start_s:g} s is not before the "
+                f"end of the scenario (duration {scenario.duration_s:g} s)"
+            )
     return scenario
 
 
@@ -213,4 +226,4 @@ def load_scenario(path: str | Path | None = None) -> Scenario:
         data = yaml.safe_load(text)
     except yaml.YAMLError as e:
         raise ScenarioError(f"{file}: not valid YAML: {e}") from None
-    return parse_scenario(data, file.name)
+    return parse_scenario(data, str(file))

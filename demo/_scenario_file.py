@@ -73,6 +73,14 @@ class DevicesFile(_Strict):
     rate_per_s: float = Field(default=5.0, gt=0, le=1000)
     seed: int = Field(default=7, ge=0)
 
+    @field_validator("fleets")
+    @classmethod
+    def _distinct_fleets(cls, fleets: list[str]) -> list[str]:
+        repeated = sorted({f for f in fleets if fleets.count(f) > 1})
+        if repeated:
+            raise ValueError(f"fleet names must be distinct; repeated: {', '.join(repeated)}")
+        return fleets
+
 
 class _IncidentFile(_Strict):
     devices: list[str] = Field(min_length=1)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -111,6 +112,22 @@ def test_an_unusable_data_dir_is_a_usage_error(
     assert "--data-dir" in capsys.readouterr().err
 
 
+def test_an_unusable_models_dir_is_a_usage_error(
+    scenario_file: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    with pytest.raises(SystemExit) as caught:
+        main(
+            args(scenario_file, tmp_path / "data", "--models-dir", str(blocker / "models")),
+            monitor_factory=MonitorRecorder(),
+        )
+    assert caught.value.code == 2
+    assert f"--models-dir {blocker / 'models'}: cannot cache the models there" in (
+        capsys.readouterr().err
+    )
+
+
 def test_the_module_entry_point_reports_bad_arguments() -> None:
     result = subprocess.run(
         [sys.executable, "-m", "edgewatch.demo", "--server", UNREACHABLE, "--devices", "-3"],
@@ -123,8 +140,11 @@ def test_the_module_entry_point_reports_bad_arguments() -> None:
 
 
 def test_a_short_run_drives_every_device_and_closes_every_monitor(
-    scenario_file: Path, tmp_path: Path
+    scenario_file: Path, tmp_path: Path, models: ModelSet
 ) -> None:
+    cache = tmp_path / "data" / "models"
+    shutil.copytree(models[V1].path.parent, cache)
+    cached = {p: p.stat().st_mtime_ns for p in cache.iterdir()}
     recorder = MonitorRecorder()
     out = io.StringIO()
     status = main(
@@ -143,7 +163,7 @@ def test_a_short_run_drives_every_device_and_closes_every_monitor(
     text = out.getvalue()
     assert "3 devices → http://127.0.0.1:9" in text
     assert "3 devices," in text and "inferences" in text
-    assert any((tmp_path / "data" / "models").glob("digits-v1-*.onnx"))
+    assert {p: p.stat().st_mtime_ns for p in cache.iterdir()} == cached  # DATA_DIR/models is used
 
 
 def test_sigterm_stops_the_fleet_and_closes_every_monitor(

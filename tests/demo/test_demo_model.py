@@ -50,7 +50,7 @@ def test_bad_rollout_version_is_clearly_worse(models: ModelSet) -> None:
     test_x, test_y = models.data.test_x, models.data.test_y
     good_labels, good_scores = models[V2].predict(test_x)
     bad_labels, bad_scores = models[V2_BAD].predict(test_x)
-    assert np.mean(bad_labels == test_y) <= np.mean(good_labels == test_y) - 0.3
+    assert np.mean(bad_labels == test_y) <= np.mean(good_labels == test_y) - 0.2
     # The confidence histogram moves: far more predictions below 0.9.
     assert np.mean(bad_scores < 0.9) >= 3 * np.mean(good_scores < 0.9)
 

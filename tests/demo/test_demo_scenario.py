@@ -97,6 +97,16 @@ def test_a_scenario_file_loads_from_disk(tmp_path: Path) -> None:
         ),
         (("devices", "fleets"), [], "bad.yaml: devices.fleets: List should have at least 1 item"),
         (("devices", "fleets"), ["East"], "bad.yaml: devices.fleets[0]: String should match"),
+        (
+            ("devices", "fleets"),
+            ["east", "west", "east"],
+            "bad.yaml: devices.fleets: fleet names must be distinct; repeated: east",
+        ),
+        (
+            ("incidents", 1, "start"),
+            "1h",
+            "bad.yaml: incidents[1].start: 3600 s is not before the end of the scenario",
+        ),
         (("devices", "hardware"), ["pi5"], "bad.yaml: devices.hardware[0]: Input should be 'rpi4'"),
         (("devices", "v2_fraction"), 1.5, "bad.yaml: devices.v2_fraction: Input should be less"),
         (
@@ -226,6 +236,11 @@ def test_fewer_devices_than_the_incidents_target_is_refused() -> None:
         ScenarioError, match=r"small.yaml: incidents\[1\].devices: no device demo-east-1"
     ):
         scenario.with_overrides(device_count=1)
+    with pytest.raises(ScenarioError, match="device count must be at least 1, not 0"):
+        scenario.with_overrides(device_count=0)
+    with pytest.raises(ScenarioError, match="duration must be positive, not -1 s"):
+        scenario.with_overrides(duration_s=-1)
+    assert scenario.with_overrides(duration_s=60).duration_s == 60
 
 
 def test_file_level_problems_name_the_file(tmp_path: Path) -> None:
