@@ -13,6 +13,7 @@ import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 import numpy as np
 import numpy.typing as npt
@@ -100,7 +101,17 @@ class ModelSet:
         return self.models[version]
 
 
-def _estimator(version: str, seed: int) -> object:
+class SklearnClassifier(Protocol):
+    """The scikit-learn estimator (or pipeline) behind a model version."""
+
+    def fit(self, x: npt.ArrayLike, y: npt.ArrayLike) -> SklearnClassifier: ...
+
+    def predict(self, x: npt.ArrayLike) -> npt.NDArray[np.int64]: ...
+
+    def predict_proba(self, x: npt.ArrayLike) -> npt.NDArray[np.float64]: ...
+
+
+def _estimator(version: str, seed: int) -> SklearnClassifier:
     from sklearn.linear_model import LogisticRegression
     from sklearn.neural_network import MLPClassifier
     from sklearn.pipeline import make_pipeline
@@ -126,7 +137,7 @@ def corrupt_labels(y: npt.NDArray[np.int64], fraction: float, seed: int) -> npt.
     return out
 
 
-def train_sklearn(version: str, data: DigitsData, seed: int) -> object:
+def train_sklearn(version: str, data: DigitsData, seed: int) -> SklearnClassifier:
     """Fit the scikit-learn estimator behind one model version."""
     from sklearn.exceptions import ConvergenceWarning
 
@@ -139,11 +150,11 @@ def train_sklearn(version: str, data: DigitsData, seed: int) -> object:
     with warnings.catch_warnings():
         # A corrupted-label MLP may stop at max_iter; the result is what the bad rollout wants.
         warnings.simplefilter("ignore", ConvergenceWarning)
-        estimator.fit(data.train_x, labels)  # type: ignore[attr-defined]
+        estimator.fit(data.train_x, labels)
     return estimator
 
 
-def to_onnx_bytes(estimator: object) -> bytes:
+def to_onnx_bytes(estimator: SklearnClassifier) -> bytes:
     """Convert a fitted classifier (or pipeline) to ONNX returning ``label`` and ``probabilities``."""
     from skl2onnx import to_onnx
     from skl2onnx.common.data_types import FloatTensorType

@@ -32,10 +32,10 @@ def test_feature_names_are_the_64_pixels() -> None:
 def test_onnx_predictions_match_scikit_learn(models: ModelSet, version: str) -> None:
     data = models.data
     estimator = train_sklearn(version, data, seed=7)
-    expected = estimator.predict(data.test_x)  # type: ignore[attr-defined]
+    expected = estimator.predict(data.test_x)
     labels, scores = models[version].predict(data.test_x)
     assert np.mean(labels == expected) >= 0.99
-    proba = estimator.predict_proba(data.test_x)  # type: ignore[attr-defined]
+    proba = estimator.predict_proba(data.test_x)
     np.testing.assert_allclose(scores, proba.max(axis=1), atol=1e-4)
 
 
