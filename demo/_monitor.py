@@ -4,7 +4,7 @@ on the real ``edgewatch.collector.Monitor`` or on a test double that records wha
 from __future__ import annotations
 
 import importlib
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from contextlib import AbstractContextManager
 from typing import Any, Protocol
 
@@ -21,8 +21,6 @@ class MonitorLike(Protocol):
     def observe(self, row: Any) -> AbstractContextManager[ObservationLike]: ...
 
     def close(self, timeout_s: float = 5.0) -> None: ...
-
-    def stats(self) -> Mapping[str, int | float]: ...
 
 
 MonitorFactory = Callable[..., MonitorLike]

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import importlib
 import threading
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass, field
 from typing import Any
@@ -76,9 +76,6 @@ class RecordingMonitor:
         self.closed = True
         if self.inner is not None:
             self.inner.close(timeout_s)
-
-    def stats(self) -> Mapping[str, int | float]:
-        return {"observations": len(self.observed)}
 
 
 class MonitorRecorder:

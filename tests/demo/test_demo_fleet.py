@@ -267,9 +267,6 @@ class _StuckMonitor:
     def close(self, timeout_s: float = 5.0) -> None:
         self._release.wait(30)
 
-    def stats(self) -> dict[str, int]:
-        return {}
-
 
 def test_stop_reports_devices_that_did_not_close_in_time(models: ModelSet, data_dir: Path) -> None:
     release = threading.Event()
