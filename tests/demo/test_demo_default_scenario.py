@@ -13,8 +13,8 @@ from demo_doubles import UNREACHABLE, MonitorRecorder, Observed
 
 from edgewatch.demo import V1, V2, V2_BAD, Fleet, ModelSet, load_scenario
 
-SPEED = 2400.0
-"""The two scenario hours in three wall seconds."""
+SPEED = 1800.0
+"""The two scenario hours in four wall seconds."""
 MARGIN_S = 300.0
 """Observations this close to a window's edge are left out: thread scheduling blurs edges."""
 HEALTHY = ("demo-north-0", "demo-south-0", "demo-north-5", "demo-south-5")
