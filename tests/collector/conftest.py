@@ -34,6 +34,7 @@ class OtlpServer:
 
     def __init__(self) -> None:
         self.received: list[Received] = []
+        self.attempts: list[int] = []
         self.answers: list[Answer] = []
         self.lock = threading.Lock()
         server = self
@@ -46,6 +47,7 @@ class OtlpServer:
                 body = self.rfile.read(int(self.headers["Content-Length"]))
                 with server.lock:
                     answer = server.answers.pop(0) if server.answers else Answer()
+                    server.attempts.append(answer.status)
                 if answer.delay_s:
                     time.sleep(answer.delay_s)
                 if 200 <= answer.status < 300:
@@ -73,6 +75,15 @@ class OtlpServer:
         with self.lock:
             return [r.headers["idempotency-key"] for r in self.received]
 
+    def wait_for_requests(self, n: int, timeout_s: float = 5.0) -> bool:
+        """Wait until ``n`` accepted requests arrived (a slow handler may still be running)."""
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            if len(self.keys()) >= n:
+                return True
+            time.sleep(0.01)
+        return False
+
     def close(self) -> None:
         self.httpd.shutdown()
         self.httpd.server_close()
@@ -81,6 +92,7 @@ class OtlpServer:
 
 @pytest.fixture
 def otlp_server() -> Iterator[OtlpServer]:
+    """A running test server; its ``url`` is the endpoint to give a Monitor."""
     server = OtlpServer()
     yield server
     server.close()
