@@ -318,7 +318,7 @@ def main() -> int:
         f"  edgewatch                      {ours_b:8.2f} B         budget ≤ {BUDGET_BYTES:.0f} B        {_verdict(ok[4])}"
     )
     print(
-        f"  OpenTelemetry SDK + OTLP       {otel_b:8.2f} B         (default explicit buckets: 16, negatives dropped)"
+        f"  OpenTelemetry SDK + OTLP       {otel_b:8.2f} B         (OTel default: 16 explicit buckets)"
     )
     print("overall:", _verdict(all(ok)))
     return 0 if all(ok) else 1

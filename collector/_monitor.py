@@ -135,8 +135,12 @@ class Monitor:
         self.interval_s = c.interval_s
         c.spool_dir.mkdir(parents=True, exist_ok=True)
         self._lock_file = _lock_spool(c.spool_dir)
-        self._spool = Spool(c.spool_dir, c.spool_max_bytes)
-        self.device_id = c.device_id or derive_device_id(c.spool_dir)
+        try:
+            self._spool = Spool(c.spool_dir, c.spool_max_bytes)
+            self.device_id = c.device_id or derive_device_id(c.spool_dir)
+        except BaseException:
+            _unlock_spool(self._lock_file)
+            raise
         self._samplers = list(c.samplers) if c.samplers is not None else default_samplers()
         self._wake = threading.Event()
         self._recorder = Recorder(

@@ -42,6 +42,20 @@ def _read_text(path: Path, default: str = "") -> str:
         return default
 
 
+def _readable(path: Path) -> bool:
+    try:
+        path.read_bytes()
+    except OSError:
+        return False
+    return True
+
+
+def rapl_zones(root: str | Path = "/") -> list[Path]:
+    """RAPL power zones with an energy counter (readable or not: many kernels allow root only)."""
+    zones = sorted(Path(root, "sys/class/powercap").glob("intel-rapl:*"))
+    return [z for z in zones if (z / "energy_uj").exists()]
+
+
 def _index(name: str, pattern: str) -> int:
     m = re.fullmatch(pattern, name)
     return int(m.group(1)) if m else -1
@@ -77,8 +91,7 @@ class RaplSampler:
     def discover(
         cls, root: str | Path = "/", clock: Callable[[], float] = time.monotonic
     ) -> RaplSampler | None:
-        zones = sorted(Path(root, "sys/class/powercap").glob("intel-rapl:*"))
-        zones = [z for z in zones if (z / "energy_uj").exists()]
+        zones = [z for z in rapl_zones(root) if _readable(z / "energy_uj")]
         return cls(zones, clock) if zones else None
 
     def sample(self) -> Sequence[Reading]:

@@ -112,6 +112,8 @@ class Recorder:
         # The aggregation lock serialises merging blocks into the interval's totals.
         self._agg_lock = threading.Lock()
         self._totals = self._new_totals()
+        # Guards learning a new class label (rare; kept apart from the aggregation lock).
+        self._class_lock = threading.Lock()
 
     def _new_block(self) -> _Block:
         return _Block(self._rows, self._n_num, self._n_cat)
@@ -140,8 +142,12 @@ class Recorder:
                 self._one(row, latency_s, error, label, score)
         elif row is None or isinstance(row, Mapping):
             self._one(row, latency_s, error, label, score)
-        else:
-            self._one(np.asarray(row, dtype=np.float64), latency_s, error, label, score)
+        else:  # e.g. a pandas DataFrame or Series: through numpy, then as above
+            array = np.asarray(row, dtype=np.float64)
+            if array.ndim in (1, 2):
+                self.record(array, latency_s, error, label, score)
+            else:
+                self.drop("shape_mismatch")
 
     def _one(self, row: Any, latency_s: float, error: bool, label: Any, score: Any) -> None:
         cats = None
@@ -257,7 +263,7 @@ class Recorder:
             return idx
         if not self._learn_classes:
             return self._max_classes  # __other__
-        with self._agg_lock:
+        with self._class_lock:
             idx = self._class_index.get(label)
             if idx is None:
                 if len(self._class_labels) >= self._max_classes:
@@ -343,6 +349,7 @@ class Recorder:
         self.aggregate_pending()
         with self._agg_lock:
             t, self._totals = self._totals, self._new_totals()
+        with self._class_lock:
             labels = [*self._class_labels, semconv.OTHER_CATEGORY]
         classes: dict[str, int] = {}
         for label, count in zip(labels, t.classes.tolist(), strict=False):

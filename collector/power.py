@@ -12,7 +12,7 @@ import time
 from collections.abc import Sequence
 
 from edgewatch.collector import semconv
-from edgewatch.collector._power import detect_power_samplers, power_sources
+from edgewatch.collector._power import detect_power_samplers, power_sources, rapl_zones
 from edgewatch.collector._types import Reading, SamplerError
 
 
@@ -29,6 +29,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.error(f"--seconds must be >= 0, got {args.seconds}")
     samplers = detect_power_samplers(args.root)
     print(f"{semconv.POWER_SOURCES}={power_sources(samplers)}")
+    if rapl_zones(args.root) and not any(s.name == semconv.POWER_RAPL for s in samplers):
+        print(
+            "RAPL counters exist but energy_uj is not readable by this user "
+            "(root only on this kernel): run as root or grant read access to use them"
+        )
     if not samplers:
         print("no power source found: hw.power and ml.inference.energy will not be reported")
         return 0

@@ -166,3 +166,14 @@ def test_threads_recording_concurrently_give_exact_totals() -> None:
         float(s) * per_thread for s in range(threads_n)
     )
     assert snap.features[2].negative_counts.sum() == total
+
+
+def test_array_likes_go_through_numpy() -> None:
+    class Frame:  # what pandas offers: __array__
+        def __array__(self, dtype: object = None, copy: object = None) -> np.ndarray:
+            return np.array([[1.0, 2.0], [3.0, 4.0]])
+
+    rec = Recorder(["a", "b"], {}, None)
+    rec.record(Frame(), 0.001, False)
+    snap = rec.take()
+    assert snap.ok == 2 and snap.features[1].sum == 6.0

@@ -232,3 +232,15 @@ def test_real_psutil_samplers_read_this_machine() -> None:
     readings = {r.metric: r.value for r in [*ProcessSampler().sample(), *SystemSampler().sample()]}
     assert readings[semconv.PROCESS_MEMORY_USAGE] > 1e6
     assert 0.0 < readings[semconv.SYSTEM_MEMORY_UTILIZATION] < 1.0
+
+
+def test_unreadable_rapl_counter_is_not_a_source_and_the_diagnostic_says_why(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    zone = tmp_path / "sys/class/powercap/intel-rapl:0"
+    (zone / "energy_uj").mkdir(parents=True)  # reading fails like a root-only counter does
+    write(tmp_path, "sys/class/powercap/intel-rapl:0/name", "package-0")
+    assert RaplSampler.discover(tmp_path) is None
+    assert power_main(["--root", str(tmp_path), "--seconds", "0"]) == 0
+    out = capsys.readouterr().out
+    assert "edgewatch.power.sources=none" in out and "not readable" in out
