@@ -8,11 +8,13 @@ inference path: problems are logged (rate-limited) and counted in ``stats()`` an
 
 from __future__ import annotations
 
+import atexit
 import functools
 import logging
 import os
 import threading
 import time
+import weakref
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
@@ -170,6 +172,8 @@ class Monitor:
         self._closing = False
         self._closed = False
         self._thread: threading.Thread | None = None
+        self._at_exit = _close_at_exit(self)
+        atexit.register(self._at_exit)
         if start:
             self._thread = threading.Thread(
                 target=self._run, name=f"edgewatch-collector-{c.model_name}", daemon=True
@@ -365,6 +369,7 @@ class Monitor:
         self.flush(max(0.0, deadline - time.monotonic()))
         self._closed = True
         _unlock_spool(self._lock_file)
+        atexit.unregister(self._at_exit)
 
     def __enter__(self) -> Monitor:
         return self
@@ -463,6 +468,22 @@ def _row_max(output: Any) -> list[float]:
     if isinstance(output, list) and output and isinstance(output[0], Mapping):
         return [max(float(v) for v in row.values()) for row in output]
     return [float(max(row)) for row in output]
+
+
+AT_EXIT_TIMEOUT_S = 5.0
+"""How long interpreter exit waits for an unclosed Monitor's last flush."""
+
+
+def _close_at_exit(monitor: Monitor) -> Callable[[], None]:
+    """An exit hook that closes the Monitor if the application forgot (without keeping it alive)."""
+    ref = weakref.ref(monitor)
+
+    def close() -> None:
+        m = ref()
+        if m is not None:
+            m.close(AT_EXIT_TIMEOUT_S)
+
+    return close
 
 
 def _lock_spool(spool_dir: Path) -> Any:

@@ -126,13 +126,23 @@ class Recorder:
     def record(
         self, row: Any, latency_s: float, error: bool, label: Any = None, score: Any = None
     ) -> None:
-        """Record one call: a 1-D row, a 2-D batch (one row per inference), a dict, or None."""
+        """Record one call: a 1-D row, a 2-D batch (one row per inference), a dict, or None.
+
+        An array holding exactly one value per feature is one row whatever its shape (an 8×8
+        image for 64 pixel features). Without any features configured, rows only count.
+        """
+        if not self._n_num and not self._n_cat and row is not None:
+            row = _without_values(row)
         t = type(row)
         if t is np.ndarray:
             if row.ndim == 1:
                 self._one(row, latency_s, error, label, score)
-            elif row.ndim == 2:
+            elif row.ndim == 2 and row.shape[1] == self._n_num:
                 self._array_batch(row, latency_s, error, label, score)
+            elif row.size == self._n_num and self._n_num:
+                self._one(row.reshape(-1), latency_s, error, label, score)
+            elif row.ndim == 2:
+                self.drop("shape_mismatch", row.shape[0])
             else:
                 self.drop("shape_mismatch")
         elif t is list or t is tuple:
@@ -156,8 +166,8 @@ class Recorder:
         elif row is not None and len(row) != self._n_num:
             self.drop("shape_mismatch")
             return
-        cls = NO_CLASS if label is None else self._class_of(label)
-        score_f = NAN if score is None else _score(score)
+        cls = NO_CLASS if label is None else self._class_of(_single(label))
+        score_f = NAN if score is None else _score(_single(score))
         full = None
         with self._lock:
             i = self._i
@@ -384,6 +394,25 @@ class Recorder:
 
 
 _ROW_TYPES = (list, tuple, dict, np.ndarray)
+
+
+def _without_values(row: Any) -> Any:
+    """What is left of a row when no features are monitored: only how many inferences it holds."""
+    if type(row) is np.ndarray and row.ndim == 2:
+        return np.empty((row.shape[0], 0))
+    if type(row) in (list, tuple) and row and type(row[0]) in _ROW_TYPES:
+        return np.empty((len(row), 0))
+    return None
+
+
+def _single(value: Any) -> Any:
+    """A one-element array or list (``model.predict`` on one row) as its element."""
+    t = type(value)
+    if t is np.ndarray:
+        return value.reshape(-1)[0] if value.size == 1 else value
+    if (t is list or t is tuple) and len(value) == 1:
+        return value[0]
+    return value
 
 
 def _score(value: Any) -> float:

@@ -3,14 +3,17 @@ headers and resource, heartbeats, power and energy, thread safety, bad arguments
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import threading
+import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
-from conftest import OtlpServer, Received
+from conftest import Answer, OtlpServer, Received
 
 from edgewatch.collector import Monitor, Reading, TransportResponse, semconv
 
@@ -319,3 +322,35 @@ def test_one_spool_one_monitor(tmp_path: Path) -> None:
         _monitor(tmp_path, "http://127.0.0.1:9")
     first.close(timeout_s=0.1)
     _monitor(tmp_path, "http://127.0.0.1:9").close(timeout_s=0.1)  # free again after close
+
+
+def test_an_unclosed_monitor_flushes_at_interpreter_exit(
+    tmp_path: Path, otlp_server: OtlpServer
+) -> None:
+    script = tmp_path / "forgetful.py"
+    script.write_text(
+        "import sys\n"
+        "from edgewatch.collector import Monitor\n"
+        "m = Monitor('exit', 'v1', endpoint=sys.argv[1], spool_dir=sys.argv[2], features=1,"
+        " samplers=[])\n"
+        "for i in range(5):\n"
+        "    m.record([float(i)], latency_s=0.001)\n"
+    )
+    subprocess.run(
+        [sys.executable, str(script), otlp_server.url, str(tmp_path / "spool")],
+        check=True,
+        timeout=60,
+    )
+    assert _sum(otlp_server.received, semconv.INFERENCE_COUNT) == 5
+
+
+def test_close_keeps_its_deadline_when_the_server_hangs(
+    tmp_path: Path, otlp_server: OtlpServer
+) -> None:
+    otlp_server.answers = [Answer(200, delay_s=3.0)]
+    m = _monitor(tmp_path, otlp_server.url, features=1)
+    m.record([1.0], latency_s=0.001)
+    started = time.monotonic()
+    m.close(timeout_s=0.5)
+    assert time.monotonic() - started < 2.0  # generous: the bound is what matters, not speed
+    assert m.stats()["spool.depth"] == 1  # kept for the next start

@@ -177,3 +177,23 @@ def test_array_likes_go_through_numpy() -> None:
     rec.record(Frame(), 0.001, False)
     snap = rec.take()
     assert snap.ok == 2 and snap.features[1].sum == 6.0
+
+
+def test_an_image_with_one_value_per_feature_is_one_row() -> None:
+    rec = Recorder([f"px{i}" for i in range(64)], {}, list(range(10)))
+    image = np.arange(64.0).reshape(8, 8)
+    rec.record(image, 0.001, False, np.array([3]), np.array([0.75]))  # sklearn-style outputs
+    rec.record(np.ones((2, 64)), 0.001, False, [1, 2])
+    snap = rec.take()
+    assert snap.ok == 3 and snap.features[63].max == 63.0
+    assert snap.classes == {"3": 1, "1": 1, "2": 1} and snap.score.count == 1
+
+
+def test_without_features_rows_only_count() -> None:
+    rec = Recorder([], {}, None)
+    rec.record(np.ones((5, 3)), 0.001, False)
+    rec.record([[1, 2], [3, 4]], 0.001, False)
+    rec.record([1.0, 2.0], 0.001, False)
+    rec.record({"a": 1.0}, 0.001, False)
+    snap = rec.take()
+    assert snap.ok == 9 and snap.dropped == {} and snap.features == ()
