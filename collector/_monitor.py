@@ -265,6 +265,7 @@ class Monitor:
             except Exception as e:
                 self._totals["internal_errors"] += 1
                 _log.warning("thread", "edgewatch collector iteration failed: %r", e)
+                self._wake.wait(min(1.0, self.interval_s))  # never spin on a persistent fault
 
     def _export(self) -> None:
         """Close the interval: sample, encode, spool (the caller holds the export lock)."""
