@@ -12,6 +12,7 @@ import atexit
 import functools
 import logging
 import os
+import platform
 import threading
 import time
 import weakref
@@ -40,6 +41,7 @@ from edgewatch.collector._types import Reading, Sampler, SamplerError, Transport
 from edgewatch.collector._version import VERSION
 
 _log = RateLimitedLog(logging.getLogger("edgewatch.collector"))
+DEFAULT_FLEET = "default"
 F = TypeVar("F", bound=Callable[..., Any])
 
 
@@ -409,10 +411,8 @@ class Monitor:
         model = device_model()
         if model:
             attributes[semconv.DEVICE_MODEL] = model
-        if c.fleet:
-            attributes[semconv.FLEET] = c.fleet
-        if c.hardware or model:
-            attributes[semconv.HARDWARE] = c.hardware or model or ""
+        attributes[semconv.FLEET] = c.fleet or DEFAULT_FLEET
+        attributes[semconv.HARDWARE] = c.hardware or model or platform.machine() or "unknown"
         attributes.update(c.resource_attributes)
         return attributes
 

@@ -78,6 +78,7 @@ def test_exact_counts_headers_and_resource_on_the_wire(
     assert resource[semconv.FLEET] == "north" and resource["site"] == "plant-7"
     assert resource[semconv.DEVICE_ID] == m.device_id
     assert resource[semconv.POWER_SOURCES] == "none"
+    assert resource[semconv.HARDWARE] and resource[semconv.HOST_ARCH] and resource[semconv.OS_TYPE]
     assert r.request.resource_metrics[0].scope_metrics[0].scope.name == "edgewatch.collector"
 
     received = otlp_server.received[:1]
@@ -131,7 +132,7 @@ def test_power_readings_energy_per_inference_and_sampler_errors(
         def sample(self) -> Sequence[Reading]:
             raise OSError("sensor went away")
 
-    m = _monitor(tmp_path, otlp_server.url, samplers=[Board(), Broken()])
+    m = _monitor(tmp_path, otlp_server.url, samplers=[Board(), Broken()], hardware="jetson-orin")
     for _ in range(10):
         m.record(None, latency_s=0.001)
     assert m.flush() is True
@@ -139,6 +140,7 @@ def test_power_readings_energy_per_inference_and_sampler_errors(
     received = otlp_server.received
     resource = _attrs(received[0].request.resource_metrics[0].resource.attributes)
     assert resource[semconv.POWER_SOURCES] == "simulated"
+    assert resource[semconv.HARDWARE] == "jetson-orin" and resource[semconv.FLEET] == "default"
     [power] = _points(received[:1], semconv.HW_POWER)
     assert power.as_double == 5.0
     [energy] = _points(received[:1], semconv.INFERENCE_ENERGY)
