@@ -6,7 +6,8 @@ Nothing runs at import time: a ``Monitor`` starts its one daemon thread when con
 from __future__ import annotations
 
 from edgewatch.collector import semconv
-from edgewatch.collector._monitor import Monitor, Observation, OnnxSession, default_samplers
+from edgewatch.collector._monitor import Monitor, Observation, default_samplers
+from edgewatch.collector._onnx import OnnxSession
 from edgewatch.collector._power import (
     BatteryPowerSampler,
     HwmonPowerSampler,

@@ -17,19 +17,19 @@ import threading
 import time
 import weakref
 from collections.abc import Callable, Mapping, Sequence
-from pathlib import Path
 from types import TracebackType
 from typing import Any, TypeVar
 
 from edgewatch.collector import semconv
 from edgewatch.collector._config import Config, validate
 from edgewatch.collector._encode import Telemetry, build_request, encode
+from edgewatch.collector._onnx import OnnxSession
 from edgewatch.collector._power import detect_power_samplers, power_sources
 from edgewatch.collector._ratelimit import RateLimitedLog
 from edgewatch.collector._recorder import Recorder
 from edgewatch.collector._resource import derive_device_id, device_model, host_arch, os_type
 from edgewatch.collector._sender import Sender
-from edgewatch.collector._spool import Spool
+from edgewatch.collector._spool import Spool, lock_spool, unlock_spool
 from edgewatch.collector._system import (
     BatteryChargeSampler,
     ProcessSampler,
@@ -138,12 +138,12 @@ class Monitor:
         c = self._config
         self.interval_s = c.interval_s
         c.spool_dir.mkdir(parents=True, exist_ok=True)
-        self._lock_file = _lock_spool(c.spool_dir)
+        self._lock_file = lock_spool(c.spool_dir)
         try:
             self._spool = Spool(c.spool_dir, c.spool_max_bytes)
             self.device_id = c.device_id or derive_device_id(c.spool_dir)
         except BaseException:
-            _unlock_spool(self._lock_file)
+            unlock_spool(self._lock_file)
             raise
         self._samplers = list(c.samplers) if c.samplers is not None else default_samplers()
         self._wake = threading.Event()
@@ -371,7 +371,7 @@ class Monitor:
             self._thread.join(max(0.0, deadline - time.monotonic()))
         self.flush(max(0.0, deadline - time.monotonic()))
         self._closed = True
-        _unlock_spool(self._lock_file)
+        unlock_spool(self._lock_file)
         atexit.unregister(self._at_exit)
 
     def __enter__(self) -> Monitor:
@@ -417,60 +417,6 @@ class Monitor:
         return attributes
 
 
-class OnnxSession:
-    """Wraps an ``onnxruntime.InferenceSession``: ``run`` is measured, everything else passes through.
-
-    The features are the input named ``input_name`` (default: the first in ``input_feed``); the
-    predicted labels are output ``label_output`` and the scores the row-wise maximum of output
-    ``score_output`` (a probability matrix or scikit-learn's list of dicts), when given.
-    """
-
-    def __init__(
-        self,
-        monitor: Monitor,
-        session: Any,
-        input_name: str | None,
-        label_output: int | None,
-        score_output: int | None,
-    ) -> None:
-        self._monitor = monitor
-        self._session = session
-        self._input_name = input_name
-        self._label_output = label_output
-        self._score_output = score_output
-
-    def run(self, output_names: Any, input_feed: Mapping[str, Any], run_options: Any = None) -> Any:
-        features = input_feed.get(self._input_name) if self._input_name else None
-        if features is None and input_feed:
-            features = next(iter(input_feed.values()))
-        t0 = time.perf_counter_ns()
-        try:
-            outputs = self._session.run(output_names, input_feed, run_options)
-        except BaseException:
-            self._monitor._record(features, (time.perf_counter_ns() - t0) * 1e-9, True, None, None)
-            raise
-        latency_s = (time.perf_counter_ns() - t0) * 1e-9
-        labels = scores = None
-        try:
-            if self._label_output is not None:
-                labels = outputs[self._label_output]
-            if self._score_output is not None:
-                scores = _row_max(outputs[self._score_output])
-        except (IndexError, TypeError, ValueError) as e:
-            _log.warning("onnx", "edgewatch could not read the model outputs: %r", e)
-        self._monitor._record(features, latency_s, False, labels, scores)
-        return outputs
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._session, name)
-
-
-def _row_max(output: Any) -> list[float]:
-    if isinstance(output, list) and output and isinstance(output[0], Mapping):
-        return [max(float(v) for v in row.values()) for row in output]
-    return [float(max(row)) for row in output]
-
-
 AT_EXIT_TIMEOUT_S = 5.0
 """How long interpreter exit waits for an unclosed Monitor's last flush."""
 
@@ -485,25 +431,3 @@ def _close_at_exit(monitor: Monitor) -> Callable[[], None]:
             m.close(AT_EXIT_TIMEOUT_S)
 
     return close
-
-
-def _lock_spool(spool_dir: Path) -> Any:
-    """Hold an exclusive lock on the spool: two Monitors sharing one would resend each other's batches."""
-    try:
-        import fcntl
-    except ImportError:  # Windows: no advisory locks, one Monitor per spool is on the user
-        return None
-    handle = open(spool_dir / "lock", "a+b")  # noqa: SIM115 - held for the Monitor's lifetime
-    try:
-        fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except OSError:
-        handle.close()
-        raise ValueError(
-            f"spool_dir {str(spool_dir)!r} is in use by another Monitor; give each its own"
-        ) from None
-    return handle
-
-
-def _unlock_spool(handle: Any) -> None:
-    if handle is not None:
-        handle.close()

@@ -61,7 +61,6 @@ class Sender:
         self.sent = 0
         self.failed = 0
         self.last_success_unix: float | None = None
-        self.last_status: int | None = None
 
     def send_ready(self, deadline: float | None = None) -> None:
         """Send oldest first until the spool is empty, a send fails, or ``deadline`` passes."""
@@ -101,7 +100,6 @@ class Sender:
         except Exception as e:  # OSError by contract; anything else is a transport bug
             self._transient(None, f"{type(e).__name__}: {e}")
             return False
-        self.last_status = response.status
         if 200 <= response.status < 300:
             self.spool.remove(batch)
             self.sent += 1

@@ -16,6 +16,7 @@ import threading
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 _NAME = re.compile(r"^(?P<seq>[0-9]{16})-(?P<key>[0-9a-f]{32})\.otlp\.gz$")
 _TMP_SUFFIX = ".tmp"
@@ -152,3 +153,25 @@ def fsync_directory(directory: Path) -> None:
         pass
     finally:
         os.close(fd)
+
+
+def lock_spool(spool_dir: Path) -> Any:
+    """Hold an exclusive lock on the spool: two Monitors sharing one would resend each other's batches."""
+    try:
+        import fcntl
+    except ImportError:  # Windows: no advisory locks, one Monitor per spool is on the user
+        return None
+    handle = open(spool_dir / "lock", "a+b")  # noqa: SIM115 - held for the Monitor's lifetime
+    try:
+        fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        handle.close()
+        raise ValueError(
+            f"spool_dir {str(spool_dir)!r} is in use by another Monitor; give each its own"
+        ) from None
+    return handle
+
+
+def unlock_spool(handle: Any) -> None:
+    if handle is not None:
+        handle.close()
