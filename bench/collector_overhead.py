@@ -22,6 +22,7 @@ import time
 from collections.abc import Mapping
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -56,21 +57,25 @@ def _timed(fn: object, n: int) -> list[int]:
     return out
 
 
-def hot_path(rows: np.ndarray, spool: Path) -> tuple[float, float, float]:
-    """Median µs added per inference: ours, OTel SDK instruments, and our amortised mean."""
-    labels = [i % 10 for i in range(rows.shape[0])]
-    baseline = statistics.median(_timed(lambda i: None, 100_000))
-
-    monitor = Monitor(
+def _monitor(spool: Path, transport: _Capture, **kw: Any) -> Monitor:
+    return Monitor(
         "bench",
         "v1",
         endpoint="http://127.0.0.1:9",
         features=N_FEATURES,
         classes=CLASSES,
         spool_dir=spool,
-        samplers=[],
-        transport=_Capture(),
+        transport=transport,
+        **kw,
     )
+
+
+def hot_path(rows: np.ndarray, spool: Path) -> tuple[float, float, float]:
+    """Median µs added per inference: ours, OTel SDK instruments, and our amortised mean."""
+    labels = [i % 10 for i in range(rows.shape[0])]
+    baseline = statistics.median(_timed(lambda i: None, 100_000))
+
+    monitor = _monitor(spool, _Capture(), samplers=[])
 
     def ours(i: int) -> None:
         with monitor.observe(rows[i & 1023]) as obs:
@@ -152,15 +157,7 @@ def bytes_per_inference(spool: Path) -> tuple[float, float]:
     scores = rng.uniform(0.5, 1.0, n)
     latencies = rng.lognormal(np.log(0.004), 0.3, n)
     capture = _Capture()
-    monitor = Monitor(
-        "bench",
-        "v1",
-        endpoint="http://127.0.0.1:9",
-        features=N_FEATURES,
-        classes=CLASSES,
-        spool_dir=spool,
-        transport=capture,
-    )
+    monitor = _monitor(spool, capture)
     for i in range(n):
         monitor.record(rows[i], int(labels[i]), score=scores[i], latency_s=latencies[i])
     monitor.flush(timeout_s=10.0)
@@ -188,7 +185,9 @@ def bytes_per_inference(spool: Path) -> tuple[float, float]:
         duration.record(latencies[i])
         score_h.record(scores[i])
         count.add(1, {"ml.prediction.class": str(labels[i])})
-    otel_body = gzip.compress(encode_metrics(reader.get_metrics_data()).SerializeToString())
+    data = reader.get_metrics_data()
+    assert data is not None
+    otel_body = gzip.compress(encode_metrics(data).SerializeToString())
     provider.shutdown()
     return ours, (len(otel_body) + head + 60) / n
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import gzip
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import (
@@ -67,27 +68,31 @@ class _Builder:
             self.metrics.append(metric)
         return metric
 
-    def count(self, name: str, value: int, attributes: Mapping[str, str], unit: str = "1") -> None:
-        point = self._metric(name, unit, "sum").sum.data_points.add()
+    def _point(self, name: str, unit: str, kind: str, attributes: Mapping[str, str]) -> Any:
+        metric = self._metric(name, unit, kind)
+        data = (
+            metric.sum
+            if kind == "sum"
+            else metric.gauge
+            if kind == "gauge"
+            else metric.exponential_histogram
+        )
+        point = data.data_points.add()
         point.attributes.extend(_attrs(attributes))
         point.start_time_unix_nano = self.start_ns
         point.time_unix_nano = self.end_ns
-        point.as_int = int(value)
+        return point
+
+    def count(self, name: str, value: int, attributes: Mapping[str, str], unit: str = "1") -> None:
+        self._point(name, unit, "sum", attributes).as_int = int(value)
 
     def gauge(self, name: str, value: float, attributes: Mapping[str, str], unit: str = "") -> None:
-        point = self._metric(name, unit, "gauge").gauge.data_points.add()
-        point.attributes.extend(_attrs(attributes))
-        point.start_time_unix_nano = self.start_ns
-        point.time_unix_nano = self.end_ns
-        point.as_double = float(value)
+        self._point(name, unit, "gauge", attributes).as_double = float(value)
 
     def histogram(
         self, name: str, h: ExpHistogram, attributes: Mapping[str, str], unit: str = ""
     ) -> None:
-        point = self._metric(name, unit, "exp").exponential_histogram.data_points.add()
-        point.attributes.extend(_attrs(attributes))
-        point.start_time_unix_nano = self.start_ns
-        point.time_unix_nano = self.end_ns
+        point = self._point(name, unit, "exp", attributes)
         point.count = h.count
         point.scale = h.scale
         point.zero_count = h.zero_count
