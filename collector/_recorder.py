@@ -21,7 +21,10 @@ from edgewatch.detectors import ExpHistogram, empty, from_values, merge
 NAN = float("nan")
 NO_CLASS = -1
 _MISSING_CATEGORY = -1
-DEFAULT_BLOCK_ROWS = 1024
+BLOCK_BYTES = 1 << 20
+"""Target size of one block of feature values: 4096 rows of 32 features. Bigger blocks make
+the per-block histogram merges cheaper per row; the cap keeps memory flat for wide inputs."""
+MIN_BLOCK_ROWS, MAX_BLOCK_ROWS = 256, 4096
 MAX_PENDING_BLOCKS = 4
 """Full blocks waiting for the collector thread before the inference thread aggregates inline."""
 
@@ -85,7 +88,7 @@ class Recorder:
         *,
         max_classes: int = 64,
         max_buckets: int = 160,
-        block_rows: int = DEFAULT_BLOCK_ROWS,
+        block_rows: int | None = None,
         on_block_full: Callable[[], None] | None = None,
     ) -> None:
         self.feature_names = tuple(features)
@@ -99,7 +102,7 @@ class Recorder:
         self._max_buckets = max_buckets
         self._n_num = len(self.feature_names)
         self._n_cat = len(self.categorical_names)
-        self._rows = block_rows
+        self._rows = block_rows or block_rows_for(self._n_num)
         self._on_full = on_block_full
         # The hot lock guards the current block, its fill index and the drop counters only.
         self._lock = threading.Lock()
@@ -391,6 +394,12 @@ class Recorder:
     def missing_names(self) -> tuple[str, ...]:
         """Feature names in the order of ``InferenceSnapshot.missing``."""
         return self.feature_names + self.categorical_names
+
+
+def block_rows_for(n_features: int) -> int:
+    """Rows per block: about ``BLOCK_BYTES`` of float64 values, within [256, 4096]."""
+    rows = BLOCK_BYTES // (8 * max(1, n_features))
+    return max(MIN_BLOCK_ROWS, min(MAX_BLOCK_ROWS, rows))
 
 
 _ROW_TYPES = (list, tuple, dict, np.ndarray)

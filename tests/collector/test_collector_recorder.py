@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from edgewatch.collector._recorder import Recorder
+from edgewatch.collector._recorder import Recorder, block_rows_for
 from edgewatch.detectors import ExpHistogram, bucket_index, from_values, validate
 
 finite = st.floats(min_value=-1e300, max_value=1e300, allow_nan=False)
@@ -196,3 +196,9 @@ def test_without_features_rows_only_count() -> None:
     rec.record({"a": 1.0}, 0.001, False)
     snap = rec.take()
     assert snap.ok == 9 and snap.dropped == {} and snap.features == ()
+
+
+def test_block_size_follows_the_feature_count() -> None:
+    assert block_rows_for(32) == 4096
+    assert block_rows_for(784) == 256  # wide inputs: memory stays about 1.6 MiB per block
+    assert block_rows_for(0) == 4096
