@@ -15,7 +15,14 @@ import numpy as np
 import pytest
 from conftest import Answer, OtlpServer, Received
 
-from edgewatch.collector import Monitor, Reading, TransportResponse, semconv
+from edgewatch.collector import (
+    Monitor,
+    Reading,
+    TransportResponse,
+    detect_power_samplers,
+    semconv,
+)
+from edgewatch.collector._power import power_sources
 
 
 def _attrs(kvs: Any) -> dict[str, str]:
@@ -195,7 +202,14 @@ def test_offline_batches_wait_in_the_spool_and_a_restart_sends_them(tmp_path: Pa
         assert again.flush() is True
         again.close()
         assert _sum(up.received, semconv.INFERENCE_COUNT) == 1
-        assert len(set(up.keys())) == len(up.received) == 4  # two spooled while offline, two after
+        assert len(set(up.keys())) == len(up.received) == 4
+        # The second offline batch already reported the first one's failed send and the depth.
+        assert _sum(up.received, semconv.BATCHES, edgewatch_result="failed") >= 1
+        assert max(p.as_double for p in _points(up.received, semconv.SPOOL_DEPTH)) >= 1.0
+        last = [p.as_double for p in _points(up.received, semconv.LAST_SUCCESS)]
+        assert (
+            last and last[-1] > 1.6e9
+        )  # the restarted Monitor reports its first delivery  # two spooled while offline, two after
     finally:
         up.close()
 
@@ -356,3 +370,27 @@ def test_close_keeps_its_deadline_when_the_server_hangs(
     m.close(timeout_s=0.5)
     assert time.monotonic() - started < 2.0  # generous: the bound is what matters, not speed
     assert m.stats()["spool.depth"] == 1  # kept for the next start
+
+
+def test_categorical_features_on_the_wire(tmp_path: Path, otlp_server: OtlpServer) -> None:
+    m = _monitor(tmp_path, otlp_server.url, features=["t"], categorical={"mode": ["eco", "boost"]})
+    for mode in ["eco", "eco", "boost", "turbo", None]:
+        m.record({"t": 20.0, "mode": mode}, latency_s=0.001)
+    assert m.flush() is True
+    m.close()
+    received = otlp_server.received[:1]
+    count = semconv.FEATURE_CATEGORY_COUNT
+    assert _sum(received, count, ml_feature_name="mode", ml_feature_category="eco") == 2
+    assert _sum(received, count, ml_feature_name="mode", ml_feature_category="boost") == 1
+    assert _sum(received, count, ml_feature_name="mode", ml_feature_category="__other__") == 1
+    assert _sum(received, semconv.FEATURE_MISSING_COUNT, ml_feature_name="mode") == 1
+
+
+def test_default_samplers_report_this_process(tmp_path: Path, otlp_server: OtlpServer) -> None:
+    m = Monitor("digits", "v3", endpoint=otlp_server.url, spool_dir=tmp_path, start=False)
+    assert m.flush() is True
+    m.close()
+    [rss] = _points(otlp_server.received[:1], semconv.PROCESS_MEMORY_USAGE)
+    assert rss.as_double > 1e6
+    resource = _attrs(otlp_server.received[0].request.resource_metrics[0].resource.attributes)
+    assert resource[semconv.POWER_SOURCES] == power_sources(detect_power_samplers())

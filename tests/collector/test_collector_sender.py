@@ -143,3 +143,15 @@ def test_spool_cap_drops_oldest_and_counts(tmp_path: Path) -> None:
     reopened = Spool(tmp_path, 250)  # a restart resumes the order and the keys
     assert [reopened.oldest()] == [batches[2]]
     assert reopened.put(bytes(10)).seq == 4  # type: ignore[union-attr]
+
+
+def test_unparseable_retry_after_falls_back_to_backoff(
+    tmp_path: Path, otlp_server: OtlpServer
+) -> None:
+    spool = Spool(tmp_path, 1 << 20)
+    spool.put(BODY)
+    clock = FakeClock()
+    sender = _sender(spool, otlp_server.url, clock, backoff_base_s=1.0)
+    otlp_server.answers = [Answer(503, {"Retry-After": "soon-ish"})]
+    sender.send_ready()
+    assert 0.0 <= sender.retry_at - clock.t <= 1.0 and spool.depth == 1
