@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 import pytest
-from conftest import Answer, OtlpServer, Received
+from collector_otlp import Answer, OtlpServer, Received
 
 from edgewatch.collector import (
     Monitor,

@@ -8,7 +8,7 @@ import random
 import socket
 from pathlib import Path
 
-from conftest import Answer, OtlpServer
+from collector_otlp import Answer, OtlpServer
 from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import (
     ExportMetricsServiceRequest,
 )

@@ -11,7 +11,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from conftest import OtlpServer
+from collector_otlp import OtlpServer
 
 from edgewatch.collector import Monitor
 
