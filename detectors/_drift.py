@@ -130,6 +130,7 @@ class _Method:
         *,
         detail: str = "",
         p_value: float | None = None,
+        statistic: float | None = None,
         binning_error: float | None = None,
     ) -> DriftResult:
         if self.uses_p_value:
@@ -150,6 +151,7 @@ class _Method:
                 f"(reference n={n_ref}, current n={n_cur})"
             ),
             p_value=p_value,
+            statistic=statistic,
             reference_count=n_ref,
             current_count=n_cur,
             binning_error=binning_error,
@@ -312,7 +314,9 @@ class KolmogorovSmirnov(_Method):
         assert isinstance(reference, ExpHistogram) and isinstance(current, ExpHistogram)
         d, bound = ks_statistic(shared_grid(reference, current))
         p = ks_p_value(d, n_ref, n_cur)
-        return self._result(p, n_ref, n_cur, detail=f"D = {fmt(d)}", p_value=p, binning_error=bound)
+        return self._result(
+            p, n_ref, n_cur, detail=f"D = {fmt(d)}", p_value=p, statistic=d, binning_error=bound
+        )
 
 
 class ChiSquare(_Method):
@@ -335,7 +339,7 @@ class ChiSquare(_Method):
         assert isinstance(reference, CategoricalCounts) and isinstance(current, CategoricalCounts)
         _, ref, cur = aligned_counts(reference, current)
         stat, p = chi_square(ref, cur)
-        return self._result(p, n_ref, n_cur, detail=f"χ² = {fmt(stat)}", p_value=p)
+        return self._result(p, n_ref, n_cur, detail=f"χ² = {fmt(stat)}", p_value=p, statistic=stat)
 
 
 class ZTest(_Method):
@@ -359,7 +363,7 @@ class ZTest(_Method):
         if len(keys) > 2:
             raise ValueError(f"z: needs at most 2 categories, got {len(keys)}: {keys[:5]}")
         z, p = two_proportion_z(float(ref[0]), n_ref, float(cur[0]), n_cur)
-        return self._result(p, n_ref, n_cur, detail=f"z = {fmt(z)}", p_value=p)
+        return self._result(p, n_ref, n_cur, detail=f"z = {fmt(z)}", p_value=p, statistic=z)
 
 
 DRIFT_METHODS: dict[str, Callable[..., TwoSampleMethod]] = {

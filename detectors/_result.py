@@ -25,7 +25,8 @@ class DriftResult:
     """Outcome of a drift statistic, change detector or degradation test.
 
     ``score`` is compared with ``threshold`` (for p-value methods the p-value is the score and
-    drift means ``score < threshold``); ``binning_error`` bounds how far the score computed on
+    drift means ``score < threshold`` and ``statistic`` holds the test statistic: KS D, χ², z);
+    ``binning_error`` bounds how far the score computed on
     histograms can be from the same statistic on the raw values (``None`` when not derived).
     """
 
@@ -35,6 +36,7 @@ class DriftResult:
     verdict: Verdict
     explanation: str
     p_value: float | None = None
+    statistic: float | None = None
     reference_count: int = 0
     current_count: int = 0
     binning_error: float | None = None
