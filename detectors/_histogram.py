@@ -11,6 +11,7 @@ Bucket ``i`` at scale ``s`` holds values in ``(base**i, base**(i+1)]`` with
 
 from __future__ import annotations
 
+import operator
 from dataclasses import dataclass
 from typing import Any
 
@@ -315,8 +316,19 @@ def merge_all(
     if not histograms:
         return empty()
     scale = min(MAX_SCALE, *(h.scale for h in histograms))
-    pos = _sum_side(histograms, scale, positive=True)
-    neg = _sum_side(histograms, scale, positive=False)
+    pos_groups: dict[int, tuple[list[int], list[npt.NDArray[np.int64]]]] = {}
+    neg_groups: dict[int, tuple[list[int], list[npt.NDArray[np.int64]]]] = {}
+    for h in histograms:  # one pass, grouped by scale: equal scales sum without shifting
+        if h.positive_counts.size:
+            offsets, arrays = pos_groups.setdefault(h.scale, ([], []))
+            offsets.append(h.positive_offset)
+            arrays.append(h.positive_counts)
+        if h.negative_counts.size:
+            offsets, arrays = neg_groups.setdefault(h.scale, ([], []))
+            offsets.append(h.negative_offset)
+            arrays.append(h.negative_counts)
+    pos = _sum_groups(pos_groups, scale)
+    neg = _sum_groups(neg_groups, scale)
     if pos is None or neg is None:  # values spread over a vast index range: fold pairwise
         result = empty()
         for h in histograms:
@@ -347,27 +359,25 @@ _MAX_DENSE_CELLS = 1 << 22
 """Above this many dense cells, merge_all falls back to pairwise merges (bounded memory)."""
 
 
-def _sum_side(
-    histograms: list[ExpHistogram], scale: int, *, positive: bool
+def _sum_groups(
+    groups: dict[int, tuple[list[int], list[npt.NDArray[np.int64]]]], scale: int
 ) -> tuple[int, npt.NDArray[np.int64]] | None:
-    """Summed bucket counts of one sign at ``scale`` as ``(offset, counts)``; None when the
-    dense sum would exceed ``_MAX_DENSE_CELLS``."""
-    groups: dict[int, list[tuple[int, npt.NDArray[np.int64]]]] = {}
-    for h in histograms:
-        counts = h.positive_counts if positive else h.negative_counts
-        if counts.size:
-            offset = h.positive_offset if positive else h.negative_offset
-            groups.setdefault(h.scale, []).append((offset, counts))
+    """Sum bucket ranges grouped by their scale (offsets, counts) into one range at ``scale``;
+    None when a dense sum would exceed ``_MAX_DENSE_CELLS``."""
     result: tuple[int, npt.NDArray[np.int64]] = (0, _EMPTY)
-    for own_scale, parts in groups.items():
-        lo = min(o for o, _ in parts)
-        width = max(o + c.size for o, c in parts) - lo
-        if len(parts) * width > _MAX_DENSE_CELLS:
+    for own_scale, (offsets, arrays) in groups.items():
+        lo = min(offsets)
+        width = max(map(operator.add, offsets, map(len, arrays))) - lo
+        if len(arrays) * width > _MAX_DENSE_CELLS:
             return None
-        rows = np.zeros((len(parts), width), dtype=np.int64)
-        for row, (o, c) in zip(rows, parts, strict=True):
-            row[o - lo : o - lo + c.size] = c
-        part = _downscale_range(lo, rows.sum(axis=0), own_scale - scale)
+        # One row per histogram in a flat buffer, then a column sum.
+        buffer = np.zeros(len(arrays) * width, dtype=np.int64)
+        start = -lo
+        for o, c in zip(offsets, arrays, strict=True):
+            buffer[start + o : start + o + len(c)] = c
+            start += width
+        summed = buffer.reshape(len(arrays), width).sum(axis=0)
+        part = _downscale_range(lo, summed, own_scale - scale)
         if result[1].size and part[1].size:
             joint = max(result[0] + result[1].size, part[0] + part[1].size) - min(
                 result[0], part[0]
