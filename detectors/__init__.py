@@ -21,7 +21,6 @@ from edgewatch.detectors._degradation import (
     trend,
 )
 from edgewatch.detectors._drift import (
-    DEFAULT_MIN_SAMPLES,
     DRIFT_METHODS,
     ChiSquare,
     Hellinger,
@@ -58,7 +57,13 @@ from edgewatch.detectors._registry import (
     get_drift_method,
     get_streaming_detector,
 )
-from edgewatch.detectors._result import DatasetDriftResult, DriftResult, RolloutResult, Verdict
+from edgewatch.detectors._result import (
+    DEFAULT_MIN_SAMPLES,
+    DatasetDriftResult,
+    DriftResult,
+    RolloutResult,
+    Verdict,
+)
 from edgewatch.detectors._rollout import RolloutSignals, compare_rollout
 from edgewatch.detectors._streaming import (
     STREAMING_DETECTORS,

@@ -10,10 +10,10 @@ import numpy as np
 import numpy.typing as npt
 
 from edgewatch.detectors._histogram import ExpHistogram, quantile
-from edgewatch.detectors._result import DriftResult, Verdict, fmt, insufficient
+from edgewatch.detectors._result import DEFAULT_MIN_SAMPLES, DriftResult, Verdict, fmt, insufficient
 
-DEFAULT_MIN_SAMPLES = 30
-"""Fewer values than this in either histogram → insufficient data."""
+DEFAULT_MAX_POINTS = 5000
+"""Largest series ``trend`` accepts: it compares all n·(n−1)/2 pairs (memory grows as n²)."""
 SECONDS_PER_HOUR = 3600.0
 
 Direction = Literal["increasing", "decreasing", "both"]
@@ -109,12 +109,13 @@ def trend(
     alpha: float = 0.05,
     direction: Direction = "increasing",
     min_points: int = 10,
+    max_points: int = DEFAULT_MAX_POINTS,
 ) -> DriftResult:
     """Monotonic trend (memory leak, heating): Theil–Sen slope with a Mann–Kendall test.
 
     Drift when the Mann–Kendall p-value (one-sided in ``direction``) is below ``alpha`` and
     the Theil–Sen slope, in value units per hour, reaches ``min_slope_per_hour`` in that
-    direction. O(n²) pairs: meant for up to a few thousand points (downsample longer series).
+    direction. O(n²) pairs: series longer than ``max_points`` raise (downsample them first).
     Example: ``trend(t_s, rss_bytes, min_slope_per_hour=10e6)``.
     Reference: Sen (1968), JASA 63; Mann (1945); Kendall (1975), "Rank correlation methods".
     """
@@ -126,6 +127,10 @@ def trend(
         raise ValueError(f"direction must be increasing, decreasing or both, got {direction!r}")
     if isinstance(min_points, bool) or not isinstance(min_points, int) or min_points < 3:
         raise ValueError(f"min_points must be an int >= 3, got {min_points!r}")
+    if t.size > max_points:
+        raise ValueError(
+            f"trend: {t.size} points exceed max_points={max_points}; downsample the series first"
+        )
     method = "trend"
     if t.size < min_points or t[-1] == t[0]:
         return insufficient(

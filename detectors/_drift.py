@@ -23,7 +23,7 @@ from edgewatch.detectors._grid import (
     shared_grid,
 )
 from edgewatch.detectors._histogram import ExpHistogram
-from edgewatch.detectors._result import DriftResult, Verdict, fmt, insufficient
+from edgewatch.detectors._result import DEFAULT_MIN_SAMPLES, DriftResult, Verdict, fmt, insufficient
 from edgewatch.detectors._stats import (
     chi_square,
     hellinger,
@@ -50,8 +50,6 @@ class TwoSampleMethod(Protocol):
         ...
 
 
-DEFAULT_MIN_SAMPLES = 30
-"""Fewer observations than this on either side → insufficient data."""
 DEFAULT_N_BINS = 10
 """Reference-quantile bins for PSI, Jensen–Shannon and Hellinger on numeric histograms."""
 DEFAULT_PSI_EPSILON = 1e-4

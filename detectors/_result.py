@@ -11,6 +11,9 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+DEFAULT_MIN_SAMPLES = 30
+"""Fewer observations than this on either side → insufficient data (every two-sample test)."""
+
 
 class Verdict(enum.StrEnum):
     """Outcome of one detector run; ``INSUFFICIENT_DATA`` is never treated as drift."""

@@ -9,9 +9,16 @@ from dataclasses import dataclass
 
 from edgewatch.detectors._categorical import CategoricalCounts
 from edgewatch.detectors._degradation import quantile_regression
-from edgewatch.detectors._drift import DEFAULT_MIN_SAMPLES, drift
+from edgewatch.detectors._drift import drift
 from edgewatch.detectors._histogram import ExpHistogram
-from edgewatch.detectors._result import DriftResult, RolloutResult, Verdict, fmt, insufficient
+from edgewatch.detectors._result import (
+    DEFAULT_MIN_SAMPLES,
+    DriftResult,
+    RolloutResult,
+    Verdict,
+    fmt,
+    insufficient,
+)
 
 
 @dataclass(frozen=True, slots=True)

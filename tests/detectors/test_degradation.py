@@ -180,3 +180,9 @@ def test_rollout_flags_energy_and_confidence_and_guards_small_samples() -> None:
     assert set(result.regressed_signals) == {"energy_per_inference", "confidence"}
     tiny = RolloutSignals(from_values([0.01, 0.02]))
     assert compare_rollout(tiny, tiny).verdict is Verdict.INSUFFICIENT_DATA
+
+
+def test_trend_refuses_series_too_long_for_its_pairwise_slopes() -> None:
+    t = np.arange(50.0)
+    with pytest.raises(ValueError, match="max_points=40"):
+        trend(t, t, min_slope_per_hour=0.0, max_points=40)
