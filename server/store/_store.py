@@ -189,6 +189,11 @@ class Store:
     def _call(self, fn: Callable[[duckdb.DuckDBPyConnection], T], timeout_s: float = 60.0) -> T:
         return self._writer.call(fn).result(timeout_s)
 
+    @_translated
+    def write(self, fn: Callable[[duckdb.DuckDBPyConnection], T], timeout_s: float = 60.0) -> T:
+        """Run ``fn(cursor)`` on the writer thread in one transaction; committed on return."""
+        return self._call(fn, timeout_s)
+
     def create_token(self, *, role: str, device_id: str | None = None, name: str = "") -> NewToken:
         """Create an admin or device token; the returned secret is never stored."""
         now = time.time()
