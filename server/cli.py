@@ -34,6 +34,9 @@ def build_parser() -> argparse.ArgumentParser:
     server.add_argument("--host", help="address to bind (default 127.0.0.1)")
     server.add_argument("--port", type=int, help="port to bind (default 4318, the OTLP/HTTP port)")
     server.add_argument("--config", type=Path, help="YAML settings file (see docs/operations.md)")
+    server.add_argument(
+        "--rules", type=Path, help="alert rules YAML (default: the built-in rules; docs/alerts.md)"
+    )
     server.add_argument("--ssl-certfile", type=Path, help="TLS certificate (PEM) to serve HTTPS")
     server.add_argument("--ssl-keyfile", type=Path, help="TLS private key (PEM)")
     server.add_argument(
@@ -69,6 +72,7 @@ def _serve(args: argparse.Namespace) -> int:
         db_path=args.db,
         host=args.host,
         port=args.port,
+        rules_file=args.rules,
         ssl_certfile=args.ssl_certfile,
         ssl_keyfile=args.ssl_keyfile,
         insecure_dev=True if args.insecure_dev else None,

@@ -63,6 +63,21 @@ class Settings(BaseSettings):
     hourly_rollup_interval_s: float = Field(300.0, gt=0)
     retention_interval_s: float = Field(3_600.0, gt=0)
 
+    rules_file: Path | None = None
+    """Alert rules YAML (docs/alerts.md); unset = the built-in default rules."""
+    external_url: str = ""
+    """URL people reach this server's dashboard at, for generatorURL and alert links."""
+    scheduler_tick_s: float = Field(1.0, gt=0)
+    """How often the scheduler looks for due rules and dispatches notifications."""
+    delivery_poll_s: float = Field(1.0, gt=0)
+    """How often each receiver's delivery thread looks for due retries."""
+    alerting: bool = True
+    """Run the detection scheduler and notifications (off for ingest-only processes)."""
+    max_baseline_bytes: int = Field(64 * 1024 * 1024, gt=0)
+    """Cap on an uploaded baseline file (413 beyond)."""
+    baseline_max_missing_share: float = Field(0.5, ge=0, le=1)
+    """A baseline column with a larger share of missing values is refused."""
+
     @model_validator(mode="after")
     def _consistent(self) -> Settings:
         if self.offline_after_s < self.online_after_s:

@@ -3,7 +3,9 @@ store (DuckDB-backed alert state and delivery queue)."""
 
 from __future__ import annotations
 
+from edgewatch.server.detect import _views as views
 from edgewatch.server.detect._baselines import pin_baseline, upload_baseline
+from edgewatch.server.detect._compare import compare_versions
 from edgewatch.server.detect._evaluators import EVALUATORS, Finding
 from edgewatch.server.detect._members import Member, members
 from edgewatch.server.detect._persistence import DuckAlertingStore, DuckDeliveryQueue
@@ -23,10 +25,12 @@ __all__ = [
     "Member",
     "Scheduler",
     "UploadProblem",
+    "compare_versions",
     "histogram_from_dict",
     "load_ruleset",
     "members",
     "pin_baseline",
     "unsupported_detectors",
     "upload_baseline",
+    "views",
 ]

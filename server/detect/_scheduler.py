@@ -59,7 +59,7 @@ class Scheduler:
         *,
         clock: Callable[[], datetime] = _utc_now,
         tick_s: float = 1.0,
-        on_firing: Sequence[FiringHook] = (),
+        on_firing: list[FiringHook] | None = None,
     ) -> None:
         if tick_s <= 0:
             raise ValueError(f"tick_s must be > 0, got {tick_s}")
@@ -69,7 +69,8 @@ class Scheduler:
         self._evaluations = EvaluationTable(store)
         self._clock = clock
         self._tick_s = tick_s
-        self.on_firing: list[FiringHook] = list(on_firing)
+        # The caller's list itself, so hooks registered later (app.state.on_firing) count.
+        self.on_firing: list[FiringHook] = [] if on_firing is None else on_firing
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()  # one run at a time (thread tick or a test's run_once)

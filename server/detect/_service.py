@@ -60,6 +60,7 @@ class AlertingService:
         tick_s: float = 1.0,
         delivery_poll_s: float = 1.0,
         policy: RetryPolicy | None = None,
+        on_firing: list[FiringHook] | None = None,
     ) -> None:
         self.rules_path = rules_path
         self._external_url = external_url
@@ -74,7 +75,9 @@ class AlertingService:
         self.engine = AlertEngine(
             ruleset, store=self.alert_store, queue=self.queue, on_enqueue=self._wake
         )
-        self.scheduler = Scheduler(store, self.engine, self.alert_store, clock=clock, tick_s=tick_s)
+        self.scheduler = Scheduler(
+            store, self.engine, self.alert_store, clock=clock, tick_s=tick_s, on_firing=on_firing
+        )
 
     @property
     def on_firing(self) -> list[FiringHook]:

@@ -98,7 +98,9 @@ class AlertingTables:
     def history(self, fingerprint: str | None = None) -> list[JsonDict]:
         """State changes, oldest first."""
         where, params = ("WHERE fingerprint = ?", [fingerprint]) if fingerprint else ("", [])
-        rows = self._rows(f"SELECT data FROM alert_history {where} ORDER BY changed_at, rowid", params)
+        rows = self._rows(
+            f"SELECT data FROM alert_history {where} ORDER BY changed_at, rowid", params
+        )
         return [json.loads(r[0]) for r in rows]
 
     # -- silences, acks, groups -----------------------------------------------------------

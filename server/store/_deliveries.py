@@ -98,7 +98,9 @@ class DeliveryTable:
         found = self._select("SELECT data FROM deliveries WHERE id = ?", [delivery_id])
         return found[0] if found else None
 
-    def select(self, state: str | None, receiver: str | None, limit: int = 10_000) -> list[JsonDict]:
+    def select(
+        self, state: str | None, receiver: str | None, limit: int = 10_000
+    ) -> list[JsonDict]:
         """Deliveries filtered by state and receiver, oldest first."""
         clauses, params = ["TRUE"], []
         if state is not None:

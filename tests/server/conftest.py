@@ -8,13 +8,14 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
 import pytest
 import uvicorn
+from alert_http_sink import Sink, wait_for
 
 from edgewatch.server.app import create_app
 from edgewatch.server.settings import Settings, load_settings
@@ -179,3 +180,25 @@ def server_process(tmp_path: Path) -> Iterator[ServerProcess]:
         yield sp
     finally:
         sp.stop()
+
+
+@pytest.fixture
+def sink() -> Iterator[Sink]:
+    """A real HTTP receiver on loopback that records requests and answers from a script."""
+    s = Sink()
+    s.up()
+    yield s
+    s.down()
+
+
+@pytest.fixture
+def down_sink() -> Iterator[Sink]:
+    """A receiver nobody listens on until the test calls ``up()``."""
+    s = Sink()
+    yield s
+    s.down()
+
+
+@pytest.fixture
+def waiter() -> Callable[..., None]:
+    return wait_for
