@@ -45,6 +45,7 @@ def _start_alerting(
         external_url=settings.external_url,
         tick_s=settings.scheduler_tick_s,
         delivery_poll_s=settings.delivery_poll_s,
+        policy=settings.retry_policy(),
         on_firing=on_firing,
     )
     service.start()
