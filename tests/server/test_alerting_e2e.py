@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from alert_http_sink import Sink
 from alerting_harness import (
     SECRET,
     Feeder,
@@ -15,7 +16,6 @@ from alerting_harness import (
     reference_csv,
     webhook,
 )
-from alert_http_sink import Sink
 from standardwebhooks import Webhook
 
 
