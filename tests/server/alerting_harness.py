@@ -102,6 +102,7 @@ def drift_rules(
     receivers: list[dict[str, Any]],
     *,
     for_s: int = 2,
+    level: str = "version",
     extra_rules: list[dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
     """A rules file: PSI feature drift per model version on a 3 s window, evaluated each second."""
@@ -119,7 +120,7 @@ def drift_rules(
                 "name": "FeatureShift",
                 "detector": "psi",
                 "params": {"threshold": 0.2, "min_samples": 100},
-                "scope": {"level": "version"},
+                "scope": {"level": level},
                 "signal": semconv.FEATURE_VALUE,
                 "window": "3s",
                 "interval": "1s",
@@ -255,3 +256,16 @@ class Feeder:
                 return
             seed += 1
             self._stop.wait(0.25)
+
+
+def upload_reference(server: AlertingServer, tmp_path: Path) -> dict[str, Any]:
+    """Upload the unshifted reference CSV as the baseline of classifier 1.0.0."""
+    csv = reference_csv(tmp_path / "ref.csv")
+    r = server.post(
+        "/api/v1/baselines",
+        params={"model": "classifier", "version": "1.0.0"},
+        files={"file": ("ref.csv", csv.read_bytes(), "text/csv")},
+    )
+    assert r.status_code == 201, r.text
+    answer: dict[str, Any] = r.json()
+    return answer
