@@ -7,9 +7,11 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from edgewatch.server._remote_cli import add_parsers, run_remote
 from edgewatch.server.settings import Settings, SettingsError, load_settings
 
 DEFAULT_DB = Settings.model_fields["db_path"].default
+REMOTE_COMMANDS = ("baseline", "silence", "alerts")
 
 
 def _not_built(name: str) -> int:
@@ -59,6 +61,7 @@ def build_parser() -> argparse.ArgumentParser:
     for p in (create, revoke, token_sub.choices["list"]):
         p.add_argument("--db", type=Path, help=f"DuckDB file (default {DEFAULT_DB})")
         p.add_argument("--config", type=Path, help="YAML settings file")
+    add_parsers(sub)
     return parser
 
 
@@ -141,6 +144,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _serve(args)
         if args.command == "token":
             return _token(args)
+        if args.command in REMOTE_COMMANDS:
+            return run_remote(args)
     except SettingsError as e:
         print(f"edgewatch {args.command}: {e}", file=sys.stderr)
         return 2

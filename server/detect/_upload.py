@@ -78,6 +78,13 @@ def _first_non_numeric(column: pd.Series) -> int | None:
     return int(np.flatnonzero(bad.to_numpy())[0]) + 1
 
 
+def _mostly_numeric(column: pd.Series) -> bool:
+    """At least half the present values parse as numbers: a numeric column with stray text."""
+    present = column.dropna()
+    parsed = pd.to_numeric(present, errors="coerce")
+    return len(present) > 0 and parsed.notna().sum() >= len(present) / 2
+
+
 def _check_column(
     name: str, column: pd.Series, expected: str | None, max_missing_share: float
 ) -> list[UploadProblem]:
@@ -100,6 +107,17 @@ def _check_column(
         problems.append(
             UploadProblem(
                 f"column {name!r} must be numeric, as devices report it, but holds text{where}",
+                name,
+                row,
+            )
+        )
+    elif not numeric and expected is None and _mostly_numeric(column):
+        row = _first_non_numeric(column)
+        problems.append(
+            UploadProblem(
+                f"column {name!r} mixes numbers and text "
+                f"(first text at row {row}: {column.iloc[(row or 1) - 1]!r}); "
+                "a numeric feature must hold only numbers",
                 name,
                 row,
             )
