@@ -191,17 +191,15 @@ def alerting_server(
     tokens = make_tokens(db)
     rules_path = write_rules(tmp_path / "rules.yaml", rules)
     port = free_port()
-    settings = load_settings(
-        db_path=db,
-        port=port,
-        rules_file=rules_path,
-        external_url="http://dashboard.test:8501",
-        scheduler_tick_s=0.2,
-        delivery_poll_s=0.1,
-        delivery_initial_backoff_s=0.2,
-        delivery_max_backoff_s=1.0,
+    values: dict[str, Any] = {
+        "external_url": "http://dashboard.test:8501",
+        "scheduler_tick_s": 0.2,
+        "delivery_poll_s": 0.1,
+        "delivery_initial_backoff_s": 0.2,
+        "delivery_max_backoff_s": 1.0,
         **overrides,
-    )
+    }
+    settings = load_settings(db_path=db, port=port, rules_file=rules_path, **values)
     server, thread, app = serve_in_thread(settings)
     url = f"http://127.0.0.1:{port}"
     try:
