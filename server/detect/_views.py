@@ -153,7 +153,7 @@ def alert_detail(
         **alert_view(status),
         "evidence": evidence,
         "history": history,
-        "dashboard_url": f"{base}/?alert={quote(fingerprint)}" if base else None,
+        "dashboard_url": f"{base}/alerts/{quote(fingerprint)}" if base else None,
     }
 
 
