@@ -117,7 +117,7 @@ def test_silences_acks_groups(backends: tuple[Any, Any]) -> None:
 
 def _delivery(i: int, coalesce: str | None = None) -> Delivery:
     at = T0 + timedelta(seconds=i)
-    return Delivery(f"d{i}", "hook", '{"n":%d}' % i, at, at, coalesce_key=coalesce)
+    return Delivery(f"d{i}", "hook", f'{{"n":{i}}}', at, at, coalesce_key=coalesce)
 
 
 def test_queue_due_attempts_and_supersede(backends: tuple[Any, Any]) -> None:
