@@ -46,6 +46,7 @@ def _start_alerting(
         tick_s=settings.scheduler_tick_s,
         delivery_poll_s=settings.delivery_poll_s,
         policy=settings.retry_policy(),
+        retention_s=settings.retention_1m_s,
         on_firing=on_firing,
     )
     service.start()

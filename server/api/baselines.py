@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, UploadFile
+from fastapi import APIRouter, Query, Request, UploadFile
 from pydantic import BaseModel, Field
 
 from edgewatch.server.api.deps import AdminDep, SettingsDep, StoreDep, utc_now
@@ -15,6 +15,8 @@ from edgewatch.server.ingest import PayloadTooLargeError
 from edgewatch.server.store import BaselineTable, InvalidQueryError
 
 router = APIRouter(prefix="/api/v1/baselines", tags=["baselines"])
+_MULTIPART_OVERHEAD = 64 * 1024
+"""Room for multipart headers around the file when judging Content-Length up front."""
 
 
 class PinIn(BaseModel):
@@ -41,6 +43,7 @@ def list_baselines(
 
 @router.post("", status_code=201, summary="Upload a reference dataset (CSV or Parquet)")
 async def upload(
+    request: Request,
     _: AdminDep,
     store: StoreDep,
     settings: SettingsDep,
@@ -50,6 +53,9 @@ async def upload(
 ) -> dict[str, Any]:
     """Validate the file against the features the model's devices report and profile it."""
     limit = settings.max_baseline_bytes
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit + _MULTIPART_OVERHEAD:
+        raise PayloadTooLargeError(f"baseline upload of {declared} bytes exceeds {limit} bytes")
     data = await file.read(limit + 1)
     if len(data) > limit:
         raise PayloadTooLargeError(f"baseline file exceeds {limit} bytes")

@@ -135,8 +135,9 @@ def _drift(ctx: Context, rule: Rule, member: Member, window: Window) -> list[Fin
 
 
 def _reference_histogram(
-    ctx: Context, rule: Rule, member: Member, window: Window, current: ExpHistogram, values: bool
+    ctx: Context, rule: Rule, member: Member, window: Window, values: bool
 ) -> tuple[ExpHistogram, str | None]:
+    """The pinned baseline's histogram of the signal, else the preceding reference window."""
     signal, _ = parse_signal(rule.signal)
     pinned = ctx.reference(member, signal.metric, (METRIC,))
     if pinned is not None and isinstance(pinned[0], ExpHistogram):
@@ -155,7 +156,7 @@ def _quantile(ctx: Context, rule: Rule, member: Member, window: Window) -> list[
         if gauge
         else ctx.histogram(member, signal, window)
     )
-    reference, baseline_id = _reference_histogram(ctx, rule, member, window, current, gauge)
+    reference, baseline_id = _reference_histogram(ctx, rule, member, window, gauge)
     q = float(rule.params.get("q", 0.95))
     result = quantile_regression(
         reference, current, q, **_params(rule, "q", "reference_window_s", "values")

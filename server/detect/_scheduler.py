@@ -12,7 +12,7 @@ import logging
 import math
 import threading
 from collections.abc import Callable, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from edgewatch.detectors import Verdict
 from edgewatch.server.alert import (
@@ -30,6 +30,8 @@ from edgewatch.server.detect._persistence import DuckAlertingStore
 from edgewatch.server.store import EvaluationRow, EvaluationTable, Store, StoreError
 
 log = logging.getLogger("edgewatch.server.detect")
+
+_PRUNE_EVERY = timedelta(hours=1)
 
 FiringHook = Callable[[Alert], None]
 """Called with each alert that just started firing (for example to start sampling rows)."""
@@ -60,6 +62,7 @@ class Scheduler:
         clock: Callable[[], datetime] = _utc_now,
         tick_s: float = 1.0,
         on_firing: list[FiringHook] | None = None,
+        retention_s: float = 30 * 86_400.0,
     ) -> None:
         if tick_s <= 0:
             raise ValueError(f"tick_s must be > 0, got {tick_s}")
@@ -69,6 +72,8 @@ class Scheduler:
         self._evaluations = EvaluationTable(store)
         self._clock = clock
         self._tick_s = tick_s
+        self._retention = timedelta(seconds=retention_s)
+        self._last_prune: datetime | None = None
         # The caller's list itself, so hooks registered later (app.state.on_firing) count.
         self.on_firing: list[FiringHook] = [] if on_firing is None else on_firing
         self._stop = threading.Event()
@@ -113,6 +118,9 @@ class Scheduler:
                 if evaluation is not None:
                     done.append(evaluation)
             self._engine.dispatch(now)
+            if self._last_prune is None or now - self._last_prune >= _PRUNE_EVERY:
+                self._evaluations.prune(now - self._retention)
+                self._last_prune = now
             return done
 
     def _evaluate(

@@ -61,6 +61,7 @@ class AlertingService:
         delivery_poll_s: float = 1.0,
         policy: RetryPolicy | None = None,
         on_firing: list[FiringHook] | None = None,
+        retention_s: float = 30 * 86_400.0,
     ) -> None:
         self.rules_path = rules_path
         self._external_url = external_url
@@ -76,7 +77,13 @@ class AlertingService:
             ruleset, store=self.alert_store, queue=self.queue, on_enqueue=self._wake
         )
         self.scheduler = Scheduler(
-            store, self.engine, self.alert_store, clock=clock, tick_s=tick_s, on_firing=on_firing
+            store,
+            self.engine,
+            self.alert_store,
+            clock=clock,
+            tick_s=tick_s,
+            on_firing=on_firing,
+            retention_s=retention_s,
         )
 
     @property

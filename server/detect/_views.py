@@ -18,6 +18,7 @@ from edgewatch.server.alert import (
     Matcher,
     MatchOp,
     Outcome,
+    RuleSet,
     Silence,
     format_time,
 )
@@ -38,7 +39,23 @@ def _t(at: datetime | None) -> str | None:
     return None if at is None else format_time(at)
 
 
-def alert_view(status: AlertStatus) -> dict[str, Any]:
+def _annotations(status: AlertStatus, rules: RuleSet | None) -> dict[str, str]:
+    """The alert's annotations, with ``summary`` and ``description`` always present (from
+    the rule's name and description when its annotations leave them out)."""
+    a = status.alert
+    out = dict(a.annotations)
+    description = ""
+    if rules is not None:
+        try:
+            description = rules.rule(a.rule).description
+        except KeyError:
+            description = ""  # the rule was removed by a reload; its alerts age out
+    out.setdefault("summary", a.rule)
+    out.setdefault("description", description)
+    return out
+
+
+def alert_view(status: AlertStatus, rules: RuleSet | None = None) -> dict[str, Any]:
     """One alert as the contract's ``Alert`` object."""
     a = status.alert
     ack = status.ack
@@ -48,7 +65,7 @@ def alert_view(status: AlertStatus) -> dict[str, Any]:
         "state": a.state.value,
         "severity": a.severity,
         "labels": dict(a.labels),
-        "annotations": dict(a.annotations),
+        "annotations": _annotations(status, rules),
         "value": a.value,
         "active_at": _t(a.active_at),
         "fired_at": _t(a.fired_at),
@@ -86,7 +103,8 @@ def list_alerts(
             continue
         out.append(status)
     out.sort(key=lambda s: (s.alert.active_at, s.alert.fingerprint), reverse=True)
-    return [alert_view(s) for s in out[:limit]]
+    rules = service.engine.ruleset
+    return [alert_view(s, rules) for s in out[:limit]]
 
 
 def find_status(service: AlertingService, fingerprint: str, now: datetime) -> AlertStatus:
@@ -150,7 +168,7 @@ def alert_detail(
     ]
     base = service.engine.ruleset.external_url
     return {
-        **alert_view(status),
+        **alert_view(status, service.engine.ruleset),
         "evidence": evidence,
         "history": history,
         "dashboard_url": f"{base}/alerts/{quote(fingerprint)}" if base else None,

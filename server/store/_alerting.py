@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import duckdb
+import pyarrow as pa
 
 from edgewatch.server.store._store import Store
 
@@ -61,23 +62,31 @@ class AlertingTables:
         at: datetime,
     ) -> None:
         """Upsert alerts, delete removed ones, append history, stamp the rule: one transaction."""
-        upserts = [(a["fingerprint"], rule, _dump(a)) for a in alerts]
-        gone = list(removed)
-        history = [(t["fingerprint"], rule, t["at"], _dump(t)) for t in transitions]
+        rows = list(alerts)
+        upserts = pa.table(
+            {
+                "fingerprint": pa.array([a["fingerprint"] for a in rows], pa.string()),
+                "rule": pa.array([rule] * len(rows), pa.string()),
+                "data": pa.array([_dump(a) for a in rows], pa.string()),
+            }
+        )
+        changes = list(transitions)
+        history = pa.table(
+            {
+                "fingerprint": pa.array([t["fingerprint"] for t in changes], pa.string()),
+                "rule": pa.array([rule] * len(changes), pa.string()),
+                "changed_at": pa.array([_parse(t["at"]) for t in changes], pa.timestamp("us")),
+                "data": pa.array([_dump(t) for t in changes], pa.string()),
+            }
+        )
+        gone = [*removed, *(a["fingerprint"] for a in rows)]
 
         def run(cur: duckdb.DuckDBPyConnection) -> None:
-            for fp in gone:
-                cur.execute("DELETE FROM alerts WHERE fingerprint = ?", [fp])
-            for fp, name, data in upserts:
-                cur.execute(
-                    "INSERT OR REPLACE INTO alerts (fingerprint, rule, data) VALUES (?, ?, ?)",
-                    [fp, name, data],
-                )
-            for fp, name, when, data in history:
-                cur.execute(
-                    "INSERT INTO alert_history (fingerprint, rule, changed_at, data) VALUES (?, ?, ?, ?)",
-                    [fp, name, _parse(when), data],
-                )
+            # Bulk through Arrow: a device-scope rule may carry thousands of alerts.
+            if gone:
+                cur.execute("DELETE FROM alerts WHERE list_contains(?, fingerprint)", [gone])
+            _insert(cur, "alerts", upserts)
+            _insert(cur, "alert_history", history)
             _stamp(cur, rule, at, None)
 
         self._store.write(run)
@@ -162,6 +171,17 @@ class AlertingTables:
                 )
 
         self._store.write(run)
+
+
+def _insert(cur: duckdb.DuckDBPyConnection, table: str, rows: pa.Table) -> None:
+    if rows.num_rows == 0:
+        return
+    cur.register("_alerting_rows", rows)
+    try:
+        columns = ", ".join(rows.column_names)
+        cur.execute(f"INSERT INTO {table} ({columns}) SELECT {columns} FROM _alerting_rows")
+    finally:
+        cur.unregister("_alerting_rows")
 
 
 def _stamp(

@@ -89,6 +89,14 @@ class EvaluationTable:
 
         self._store.write(run)
 
+    def prune(self, before: datetime) -> None:
+        """Delete results whose window ended before ``before`` (retention)."""
+        self._store.write(
+            lambda cur: cur.execute(
+                "DELETE FROM evaluations WHERE window_end < ?", [_naive(before)]
+            )
+        )
+
     def query(
         self,
         *,

@@ -50,6 +50,11 @@ def test_shift_fires_signed_webhook_then_resolves(tmp_path: Path, sink: Sink) ->
             assert alert["labels"]["version"] == "1.0.0"
             assert alert["labels"]["feature"] in {"f00", "f01", "f02", "f03"}
             assert alert["value"] > 0.2
+            assert (
+                alert["annotations"]["summary"]
+                == f"{alert['labels']['feature']} drifted on classifier 1.0.0"
+            )
+            assert alert["annotations"]["description"] == ""  # always present
 
             def firing_notification() -> list[dict[str, object]]:
                 bodies = [json.loads(q.body) for q in sink.requests]

@@ -111,6 +111,9 @@ def test_each_validation_error_names_column_and_row(server: AlertingServer) -> N
     too_big = _upload(server, "ref.csv", b"f00\n" + b"1.0\n" * 60_000)
     assert too_big.status_code == 413
     assert "exceeds 200000 bytes" in too_big.json()["detail"]
+    declared_too_big = _upload(server, "ref.csv", b"f00\n" + b"1.0\n" * 100_000)
+    assert declared_too_big.status_code == 413  # refused on Content-Length alone
+    assert "upload of" in declared_too_big.json()["detail"]
 
     # Once devices report features, the file must match them, and types must agree.
     server.send(batch("dev-a"))
