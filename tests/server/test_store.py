@@ -80,7 +80,7 @@ def test_rollups_are_incremental_and_take_late_points(tmp_path: Path) -> None:
         # 4 histogram series: one partial row each for run 1, then for the late minute and the next
         assert store.row_counts()["exp_histograms_1m"] == 3 * 4
         merged = store.distribution(semconv.INFERENCE_DURATION, start_s=window[0], end_s=window[1])
-        assert merged.resolution.value == "1m"
+        assert merged.resolution.value == "1h"
         assert merged.histogram.count == 300
 
 
