@@ -35,6 +35,8 @@ from edgewatch.server.store import (
 DEVICE_ID_FALLBACKS = (semconv.DEVICE_ID, "service.instance.id", "host.name", semconv.SERVICE_NAME)
 """Resource attributes tried in order for a device's id; plain OTel clients rarely set ``device.id``."""
 MAX_DEVICE_ID_LENGTH = 256
+_INT64_MAX = 2**63 - 1
+"""OTLP counts are uint64; DuckDB BIGINT and numpy int64 hold up to this."""
 _DELTA = metrics_pb2.AGGREGATION_TEMPORALITY_DELTA
 _NUMERIC_KIND = {_DELTA: "delta", metrics_pb2.AGGREGATION_TEMPORALITY_CUMULATIVE: "cumulative"}
 
@@ -189,6 +191,11 @@ class _Converter:
         n.value.append(value)
 
     def add_exp(self, device: str, name: str, temporality: str, p: Any) -> None:
+        if (
+            max(p.count, p.zero_count, *p.positive.bucket_counts, *p.negative.bucket_counts)
+            > _INT64_MAX
+        ):
+            raise _RejectedError("invalid_histogram", f"{name}: a count exceeds 2**63 - 1")
         h = ExpHistogram(
             scale=p.scale,
             zero_count=p.zero_count,
@@ -235,6 +242,8 @@ class _Converter:
     def add_histogram(self, device: str, name: str, temporality: str, p: Any) -> None:
         bounds = list(p.explicit_bounds)
         counts = list(p.bucket_counts)
+        if max(p.count, *counts) > _INT64_MAX:
+            raise _RejectedError("invalid_histogram", f"{name}: a count exceeds 2**63 - 1")
         if counts and len(counts) != len(bounds) + 1:
             raise _RejectedError(
                 "invalid_histogram",

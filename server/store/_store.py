@@ -12,6 +12,7 @@ import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import Future
+from concurrent.futures import TimeoutError as FutureTimeoutError
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import ParamSpec, TypeVar
@@ -186,8 +187,11 @@ class Store:
         """Queue a batch for the next group commit (``StoreBusyError`` when saturated)."""
         return self._writer.submit(batch)
 
-    def _call(self, fn: Callable[[duckdb.DuckDBPyConnection], T], timeout_s: float = 60.0) -> T:
-        return self._writer.call(fn).result(timeout_s)
+    def _call(self, fn: Callable[[duckdb.DuckDBPyConnection], T], timeout_s: float = 600.0) -> T:
+        try:
+            return self._writer.call(fn).result(timeout_s)
+        except FutureTimeoutError:
+            raise StoreError(f"the writer did not finish within {timeout_s} s") from None
 
     def create_token(self, *, role: str, device_id: str | None = None, name: str = "") -> NewToken:
         """Create an admin or device token; the returned secret is never stored."""

@@ -203,7 +203,7 @@ class Writer:
                 self._cur.begin()
                 self._write(seq, [j.batch for j in fresh])
                 self._cur.commit()
-        except duckdb.Error as e:
+        except Exception as e:  # the writer thread must outlive any failed group
             self._rollback()
             log.error("commit of %d batches failed: %s", len(fresh), e)
             err = StoreError(f"storage failed: {e}")

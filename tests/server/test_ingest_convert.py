@@ -183,3 +183,20 @@ def test_content_type_and_gzip_limits() -> None:
         gunzip(gzip.compress(b"abcd"), 3)
     with pytest.raises(DecodeError, match="truncated"):
         gunzip(gzip.compress(b"abc" * 100)[:20], 1000)
+
+
+def test_counts_beyond_int64_are_rejected_not_crashing() -> None:
+    now = time.time_ns()
+    exp = m.Metric(name="huge")
+    exp.exponential_histogram.aggregation_temporality = m.AGGREGATION_TEMPORALITY_DELTA
+    p = exp.exponential_histogram.data_points.add(time_unix_nano=now, count=2**64 - 1, sum=1.0)
+    p.positive.bucket_counts.append(2**64 - 1)
+    converted = convert(
+        _request([kv("device.id", "d")], [exp, _gauge("fine", 1.0, now)]),
+        received_s=now / 1e9,
+        limits=IngestLimits(),
+        limiter=_limiter(),
+    )
+    assert converted.rejected == {"invalid_histogram": 1}
+    assert "exceeds 2**63 - 1" in converted.message
+    assert converted.batch.numeric.metric == ["fine"]

@@ -19,6 +19,7 @@ from edgewatch.server.store import (
     StoreBusyError,
     StoreClosedError,
     StoreConfig,
+    StoreError,
     WriteOutcome,
 )
 from edgewatch.server.store._migrations import available
@@ -145,3 +146,13 @@ def test_tokens_are_hashed_and_revocable(tmp_path: Path) -> None:
         assert not store.has_admin_token()
         store.create_token(role="admin")
         assert store.has_admin_token()
+
+
+def test_a_failed_group_is_reported_and_the_writer_keeps_going(tmp_path: Path) -> None:
+    with Store.open(tmp_path / "x.duckdb", _config()) as store:
+        broken = _batch("d", time.time())
+        broken.numeric.value.pop()  # columns of unequal length cannot become a table
+        with pytest.raises(StoreError, match="storage failed"):
+            _write(store, broken)
+        assert store.ready
+        assert _write(store, _batch("d", time.time())) is WriteOutcome.STORED
