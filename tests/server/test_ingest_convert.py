@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import json
 import time
 
+import numpy as np
 import pytest
 from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import (
     ExportMetricsServiceRequest,
@@ -200,3 +202,14 @@ def test_counts_beyond_int64_are_rejected_not_crashing() -> None:
     assert converted.rejected == {"invalid_histogram": 1}
     assert "exceeds 2**63 - 1" in converted.message
     assert converted.batch.numeric.metric == ["fine"]
+
+
+@pytest.mark.parametrize("encoding", [Encoding.PROTOBUF, Encoding.JSON])
+def test_hostile_bodies_are_decode_errors(encoding: Encoding) -> None:
+    """Random bytes and deep nesting either decode or raise DecodeError (→ 400), nothing else."""
+    rng = np.random.default_rng(3)
+    bodies = [rng.bytes(int(n)) for n in rng.integers(1, 400, 200)]
+    bodies += [b"[" * 100_000, b'{"a":' * 50_000, b"\x0a\xff\xff\xff\xff\x0f"]
+    for body in bodies:
+        with contextlib.suppress(DecodeError):
+            decode_request(body, encoding)
