@@ -65,6 +65,7 @@ class StoreConfig:
     thresholds: StatusThresholds = field(default_factory=StatusThresholds)
     rollup_interval_s: float = 10.0
     hourly_rollup_interval_s: float = 300.0
+    rollup_chunk_groups: int = 8
     retention_interval_s: float = 3_600.0
     maintenance: bool = True
 
@@ -210,11 +211,15 @@ class Store:
         return info
 
     def roll_up(self, *, hours: bool = True) -> None:
-        """Bring the 1-minute (and 1-hour) rollups up to the newest committed batch."""
+        """Bring the 1-minute (and 1-hour) rollups up to the newest committed batch, in chunks
+        of ``rollup_chunk_groups`` commit groups so ingest keeps committing in between."""
         seq = self._writer.last_seq
-        self._call(lambda cur: _maintenance.roll_up_minutes(cur, seq))
+        chunk = self.config.rollup_chunk_groups
+        while not self._call(lambda cur: _maintenance.roll_up_minutes(cur, seq, chunk)):
+            pass
         if hours:
-            self._call(_maintenance.roll_up_hours)
+            while not self._call(lambda cur: _maintenance.roll_up_hours(cur, chunk)):
+                pass
 
     def enforce_retention(self, now_s: float | None = None) -> None:
         """Delete rows past each resolution's retention."""
