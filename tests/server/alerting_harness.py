@@ -14,7 +14,6 @@ from typing import Any, TypeVar
 import httpx
 import numpy as np
 import yaml
-from conftest import Tokens, free_port, make_tokens, serve_in_thread, wait_ready
 from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import (
     ExportMetricsServiceRequest,
 )
@@ -27,6 +26,7 @@ from otlp_wire import (
     resource_attributes,
     sum_metric,
 )
+from server_harness import Tokens, free_port, make_tokens, serve_in_thread, wait_ready
 
 from edgewatch.collector import semconv
 from edgewatch.detectors import from_values

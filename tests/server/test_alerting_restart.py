@@ -21,7 +21,7 @@ from alerting_harness import (
     webhook,
     write_rules,
 )
-from conftest import ROOT, ServerProcess, free_port, make_tokens
+from server_harness import ROOT, ServerProcess, free_port, make_tokens
 
 
 def _fast_alerting(monkeypatch: pytest.MonkeyPatch, rules: Path) -> None:

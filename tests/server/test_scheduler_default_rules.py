@@ -12,8 +12,8 @@ import httpx
 import numpy as np
 import pytest
 from alerting_harness import AlertingServer, poll
-from conftest import free_port, make_tokens, serve_in_thread, wait_ready
 from otlp_wire import collector_body, collector_headers, device_batch
+from server_harness import free_port, make_tokens, serve_in_thread, wait_ready
 
 from edgewatch.server.alert import Alert
 from edgewatch.server.detect import AlertingService
