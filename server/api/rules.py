@@ -11,6 +11,7 @@ from fastapi.responses import JSONResponse
 from edgewatch.server.alert import DeliveryState
 from edgewatch.server.api.deps import AdminDep, AlertingDep
 from edgewatch.server.detect import views
+from edgewatch.server.store import NotFoundError
 
 router = APIRouter(prefix="/api/v1", tags=["rules"])
 
@@ -51,3 +52,15 @@ def list_deliveries(
     found = service.queue.deliveries(state=state, receiver=receiver)
     found.reverse()
     return {"deliveries": [views.delivery_view(d) for d in found[:limit]]}
+
+
+@router.get("/deliveries/{delivery_id}", summary="One delivery with every attempt")
+def get_delivery(_: AdminDep, service: AlertingDep, delivery_id: str) -> dict[str, Any]:
+    """The delivery and each attempt: time, outcome, status code, error, duration."""
+    delivery = service.queue.get(delivery_id)
+    if delivery is None:
+        raise NotFoundError(f"delivery {delivery_id!r} not found")
+    return {
+        **views.delivery_view(delivery),
+        "history": [a.to_dict() for a in delivery.attempts],
+    }

@@ -36,6 +36,9 @@ def test_down_receiver_catches_up_and_400_is_final(
             assert failed[0]["receiver"] == "strict"
             assert failed[0]["last_status_code"] == 400
             assert failed[0]["attempts"] == 1
+            detail = server.get(f"/api/v1/deliveries/{waiting['id']}")
+            assert [a["outcome"] for a in detail["history"]][:2] == ["retryable", "retryable"]
+            assert all(a["status_code"] is None for a in detail["history"])
 
             down_sink.up()  # the receiver comes back
 
