@@ -16,6 +16,7 @@ import numpy as np
 
 from edgewatch.collector import semconv
 from edgewatch.detectors import (
+    DEFAULT_MIN_SAMPLES,
     DRIFT_METHODS,
     STREAMING_DETECTORS,
     CategoricalCounts,
@@ -40,6 +41,7 @@ from edgewatch.server.detect._context import (
     CLASS_KEY,
     FEATURE_KEY,
     Context,
+    Signal,
     Window,
     parse_signal,
 )
@@ -99,7 +101,7 @@ def _drift(ctx: Context, rule: Rule, member: Member, window: Window) -> list[Fin
     params = _params(rule)
     method = str(params.pop("method", rule.detector))
     threshold = params.pop("threshold", None)
-    min_samples = int(params.pop("min_samples", 30))
+    min_samples = int(params.pop("min_samples", DEFAULT_MIN_SAMPLES))
 
     def judge(ref: Any, cur: Any, baseline_id: str, feature: str | None) -> Finding:
         result = drift(ref, cur, method, threshold, min_samples=min_samples)
@@ -109,13 +111,15 @@ def _drift(ctx: Context, rule: Rule, member: Member, window: Window) -> list[Fin
     if signal.metric in (semconv.FEATURE_VALUE, semconv.FEATURE_CATEGORY_COUNT):
         numeric = signal.metric == semconv.FEATURE_VALUE
         for feature in ctx.features(member, signal.metric):
-            ref = ctx.reference(member, feature, (NUMERIC,) if numeric else (CATEGORICAL,))
+            kind = NUMERIC if numeric else CATEGORICAL
+            ref = ctx.reference(member, feature, (kind,))
             if ref is None:
-                findings.append(Finding(_insufficient(method, "no baseline"), feature))
+                reason = f"no baseline with a {kind} profile of {feature!r}"
+                findings.append(Finding(_insufficient(method, reason), feature))
                 continue
             attrs = ((FEATURE_KEY, feature),)
             cur: ExpHistogram | CategoricalCounts = (
-                ctx.histogram(member, type(signal)(signal.metric, attrs), window)
+                ctx.histogram(member, Signal(signal.metric, attrs), window)
                 if numeric
                 else ctx.counts(member, signal.metric, CATEGORY_KEY, window, attrs)
             )
