@@ -32,9 +32,16 @@ def _labels(**values: str | None) -> tuple[tuple[str, str], ...]:
     return tuple((k, v) for k, v in values.items() if v)
 
 
-def members(level: ScopeLevel, devices: Sequence[Device]) -> list[Member]:
-    """The members of ``level`` among ``devices`` (a version's fleet label only when all its
-    devices share one fleet)."""
+def members(
+    level: ScopeLevel, devices: Sequence[Device], *, by_fleet: bool = False
+) -> list[Member]:
+    """The members of ``level`` among ``devices``.
+
+    Versions and models carry a ``fleet`` label only with ``by_fleet`` (a rule whose scope
+    matches on ``fleet``): then each fleet's share is its own member. Otherwise a device
+    joining from another fleet would change the labels, and so the fingerprint, of every
+    alert of its version.
+    """
     if level is ScopeLevel.DEVICE:
         return [
             Member(
@@ -47,35 +54,24 @@ def members(level: ScopeLevel, devices: Sequence[Device]) -> list[Member]:
             )
             for d in devices
         ]
-    groups: dict[tuple[str | None, ...], set[str | None]] = {}
+    keys: set[tuple[str | None, str | None, str | None]] = set()
     for d in devices:
+        fleet = d.fleet if by_fleet or level is ScopeLevel.FLEET else None
         if level is ScopeLevel.VERSION:
-            key: tuple[str | None, ...] = (d.model_name, d.model_version)
+            keys.add((d.model_name, d.model_version, fleet))
         elif level is ScopeLevel.MODEL:
-            key = (d.model_name,)
+            keys.add((d.model_name, None, fleet))
         else:
-            key = (d.fleet,)
-        groups.setdefault(key, set()).add(d.fleet)
+            keys.add((None, None, fleet))
     out = []
-    for key, fleets in sorted(groups.items(), key=lambda kv: tuple(x or "" for x in kv[0])):
-        fleet = next(iter(fleets)) if len(fleets) == 1 else None
-        if level is ScopeLevel.VERSION:
-            model, version = key
-            if model is None or version is None:
-                continue
-            out.append(
-                Member(
-                    level,
-                    _labels(model=model, version=version, fleet=fleet),
-                    Selection(model_name=model, model_version=version),
-                )
-            )
-        elif level is ScopeLevel.MODEL:
-            if key[0] is None:
-                continue
-            out.append(
-                Member(level, _labels(model=key[0], fleet=fleet), Selection(model_name=key[0]))
-            )
+    for model, version, fleet in sorted(keys, key=lambda k: tuple(x or "" for x in k)):
+        if level is ScopeLevel.FLEET:
+            labels = _labels(fleet=fleet or "default")
+        elif model is None or (level is ScopeLevel.VERSION and version is None):
+            continue  # devices that never said which model they run
         else:
-            out.append(Member(level, _labels(fleet=key[0] or "default"), Selection(fleet=key[0])))
+            labels = _labels(model=model, version=version, fleet=fleet)
+        out.append(
+            Member(level, labels, Selection(fleet=fleet, model_name=model, model_version=version))
+        )
     return out

@@ -156,7 +156,8 @@ class Scheduler:
             raise ValueError(f"unknown detector {rule.detector!r}")
         window = Window(now.timestamp() - rule.window_s, now.timestamp())
         out: list[tuple[Member, Finding]] = []
-        for member in members(rule.scope.level, ctx.devices):
+        by_fleet = any(m.name == "fleet" for m in rule.scope.matchers)
+        for member in members(rule.scope.level, ctx.devices, by_fleet=by_fleet):
             if rule.scope.selects(member.label_map):
                 out.extend((member, f) for f in evaluator(ctx, rule, member, window))
         return out
