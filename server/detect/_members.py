@@ -66,7 +66,9 @@ def members(
     out = []
     for model, version, fleet in sorted(keys, key=lambda k: tuple(x or "" for x in k)):
         if level is ScopeLevel.FLEET:
-            labels = _labels(fleet=fleet or "default")
+            if fleet is None:
+                continue  # plain OTel clients without edgewatch.fleet belong to no fleet
+            labels = _labels(fleet=fleet)
         elif model is None or (level is ScopeLevel.VERSION and version is None):
             continue  # devices that never said which model they run
         else:
