@@ -37,6 +37,21 @@ def _layout(fig: go.Figure, *, y_title: str, height: int = 260) -> go.Figure:
     return fig
 
 
+def _broken(s: Series, scale: float) -> tuple[list[datetime | None], list[float | None]]:
+    """The series' points scaled, with a break wherever more than three buckets (and at
+    least three minutes) are missing, so a line never bridges a span without data."""
+    limit_s = max(3 * s.step_s, 180.0)
+    x: list[datetime | None] = []
+    y: list[float | None] = []
+    for i, (t, v) in enumerate(zip(s.times, s.values, strict=True)):
+        if i and (t - s.times[i - 1]).total_seconds() > limit_s:
+            x.append(None)
+            y.append(None)
+        x.append(t)
+        y.append(v * scale)
+    return x, y
+
+
 def time_chart(
     lines: Mapping[str, Series],
     *,
@@ -51,10 +66,11 @@ def time_chart(
     offline gaps shaded, alert markers as vertical lines."""
     fig = go.Figure()
     for name, s in lines.items():
+        x, y = _broken(s, scale)
         fig.add_trace(
             go.Scatter(
-                x=list(s.times),
-                y=[v * scale for v in s.values],
+                x=x,
+                y=y,
                 name=name,
                 mode="lines+markers" if len(s.times) < 30 else "lines",
                 hovertemplate=f"%{{y:.4g}} {unit}<extra>{name}</extra>",

@@ -13,7 +13,7 @@ import streamlit as st
 from edgewatch.dashboard import _charts as charts
 from edgewatch.dashboard import _format as fmt
 from edgewatch.dashboard._alert_models import Alert
-from edgewatch.dashboard._models import Device, DeviceDetail, Series
+from edgewatch.dashboard._models import Device, DeviceDetail, Reading, Series
 from edgewatch.dashboard._page import PageContext, optional, run_page
 
 DURATION = "ml.inference.duration"
@@ -75,26 +75,36 @@ def _header(detail: DeviceDetail) -> None:
         f"{d.model_version or '—'}** · fleet {d.fleet or '—'} · hardware {d.hardware or '—'} · "
         f"runtime {d.runtime or '—'} · last seen {fmt.ago(d.last_seen)}"
     )
-    cols = st.columns(7)
-    cols[0].metric("Memory (process)", fmt.size_bytes(memory.value if memory else None))
-    cols[1].metric("CPU", fmt.percent(cpu.value if cpu else None))
+    top, bottom = st.columns(4), st.columns(4)
+    top[0].metric("Memory (process)", fmt.size_bytes(memory.value if memory else None))
+    top[1].metric("CPU", fmt.percent(cpu.value if cpu else None))
     if d.power_sources == ():
-        cols[2].metric("Power", "no power sensor")
+        top[2].metric("Power", "no power sensor")
     else:
         source = power.attributes.get(POWER_SOURCE, "?") if power else None
-        cols[2].metric(
+        top[2].metric(
             "Power",
             fmt.watts(power.value if power else None),
             help=f"source: {source}" if source else None,
         )
-    cols[3].metric("Energy / inference", fmt.joules(energy.value if energy else None))
-    cols[4].metric("Temperature", fmt.celsius(temperature.value if temperature else None))
-    cols[5].metric("Battery", fmt.percent(battery.value if battery else None, 0))
-    cols[6].metric(
+    top[3].metric("Energy / inference", fmt.joules(energy.value if energy else None))
+    bottom[0].metric("Temperature", fmt.celsius(temperature.value if temperature else None))
+    bottom[1].metric("Battery", fmt.percent(battery.value if battery else None, 0))
+    bottom[2].metric(
         "Clock skew",
         fmt.signed_seconds(d.clock_skew_s),
         help="newest point time of the last batch minus the time the server received it",
     )
+    bottom[3].metric("Power source", _power_source(d, power))
+
+
+def _power_source(d: Device, power: Reading | None) -> str:
+    """Where the power figure comes from, or why there is none."""
+    if d.power_sources == ():
+        return "none"
+    if power is not None and POWER_SOURCE in power.attributes:
+        return str(power.attributes[POWER_SOURCE])
+    return ", ".join(d.power_sources or ()) or "unknown"
 
 
 def _sensor_values(detail: DeviceDetail, metric: str, key: str) -> list[str]:

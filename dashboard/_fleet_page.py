@@ -176,7 +176,12 @@ def _device_table(devices: list[Device]) -> None:
     )
     if shown:
         pick = st.selectbox("Open device", [d.device_id for d in shown], key="open_device")
-        st.page_link(DEVICE_PAGE, label=f"Open {pick}", icon="📟", query_params={"device": pick})
+        st.page_link(
+            DEVICE_PAGE,
+            label=f"Open {pick}",
+            icon=":material/developer_board:",
+            query_params={"device": pick},
+        )
 
 
 def _power(d: Device) -> str:

@@ -17,6 +17,8 @@ def seconds(x: float | None) -> str:
     if x is None or _missing(x):
         return DASH
     a = abs(x)
+    if a == 0:
+        return "0 s"
     if a < 1e-3:
         return f"{x * 1e6:.3g} µs"
     if a < 1:

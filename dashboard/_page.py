@@ -24,8 +24,10 @@ T = TypeVar("T")
 
 TIME_RANGES_S = (900.0, 3600.0, 6 * 3600.0, 86_400.0, 7 * 86_400.0)
 REFRESH_EVERY_S = (10.0, 30.0, 60.0, 300.0)
-# Steps a series query may use; the page picks the smallest giving at most ~240 buckets.
-_STEPS_S = (10.0, 30.0, 60.0, 120.0, 300.0, 600.0, 1800.0, 3600.0, 7200.0, 21_600.0)
+# Steps a series query may use; the page picks the smallest giving at most 120 buckets. None
+# is shorter than a minute, the collector's default export interval: a shorter bucket would
+# hold some devices' exports and not others', and a fleet line would zigzag between them.
+_STEPS_S = (60.0, 120.0, 300.0, 600.0, 1800.0, 3600.0, 7200.0, 21_600.0)
 
 RANGE_KEY = "ew_range_s"
 REFRESH_KEY = "ew_auto_refresh"
@@ -52,8 +54,8 @@ class PageContext:
 
 
 def step_for(range_s: float) -> float:
-    """A series step giving at most about 240 buckets over ``range_s``."""
-    return next((s for s in _STEPS_S if range_s / s <= 240), _STEPS_S[-1])
+    """A series step giving at most 120 buckets over ``range_s``."""
+    return next((s for s in _STEPS_S if range_s / s <= 120), _STEPS_S[-1])
 
 
 @st.cache_resource(show_spinner=False)

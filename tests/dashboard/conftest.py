@@ -117,6 +117,12 @@ def _serve(settings: Settings) -> tuple[uvicorn.Server, threading.Thread]:
     return server, thread
 
 
+def _roll_up(server: uvicorn.Server) -> None:
+    """Bring the server's minute rollups up to date (the page reads them for 1 min steps)."""
+    store: Store = server.config.app.state.store
+    store.roll_up()
+
+
 def start_seeded_server(db: Path) -> tuple[SeededServer, uvicorn.Server, threading.Thread]:
     """Seed ``db``, start the server on a free loopback port and send the online devices."""
     now = time.time()
@@ -125,7 +131,7 @@ def start_seeded_server(db: Path) -> tuple[SeededServer, uvicorn.Server, threadi
         for _, spec, age_s in (STALE, OFFLINE):
             _write_past(store, spec, now - age_s)
     port = free_port()
-    settings = load_settings(db_path=db, port=port, rollup_interval_s=0.5)
+    settings = load_settings(db_path=db, port=port)
     server, thread = _serve(settings)
     url = f"http://127.0.0.1:{port}"
     wait_ready(url)
@@ -140,6 +146,7 @@ def start_seeded_server(db: Path) -> tuple[SeededServer, uvicorn.Server, threadi
             request = _request(spec, [now_ns - shift - k * MINUTE_NS for k in minutes])
             r = api.post("/v1/metrics", content=body(request), headers=headers(token))
             assert r.status_code == 200, r.text
+    _roll_up(server)
     return seeded, server, thread
 
 
