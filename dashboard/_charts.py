@@ -10,6 +10,7 @@ from datetime import datetime
 import plotly.graph_objects as go
 
 from edgewatch.dashboard._alert_models import DriftResult
+from edgewatch.dashboard._analysis import OFFLINE_AFTER_S
 from edgewatch.dashboard._models import Histogram, Series
 
 SEVERITY_COLOURS = {"critical": "#d62728", "warning": "#ff7f0e", "info": "#1f77b4"}
@@ -40,7 +41,7 @@ def _layout(fig: go.Figure, *, y_title: str, height: int = 260) -> go.Figure:
 def _broken(s: Series, scale: float) -> tuple[list[datetime | None], list[float | None]]:
     """The series' points scaled, with a break wherever more than three buckets (and at
     least three minutes) are missing, so a line never bridges a span without data."""
-    limit_s = max(3 * s.step_s, 180.0)
+    limit_s = max(3 * s.step_s, OFFLINE_AFTER_S)
     x: list[datetime | None] = []
     y: list[float | None] = []
     for i, (t, v) in enumerate(zip(s.times, s.values, strict=True)):

@@ -4,8 +4,7 @@ model versions it ran."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
-from itertools import pairwise
+from datetime import datetime
 
 import pandas as pd
 import streamlit as st
@@ -13,6 +12,7 @@ import streamlit as st
 from edgewatch.dashboard import _charts as charts
 from edgewatch.dashboard import _format as fmt
 from edgewatch.dashboard._alert_models import Alert
+from edgewatch.dashboard._analysis import offline_gaps
 from edgewatch.dashboard._models import Device, DeviceDetail, Reading, Series
 from edgewatch.dashboard._page import PageContext, optional, run_page
 
@@ -29,27 +29,6 @@ TEMPERATURE = "hw.temperature"
 SENSOR = "hw.id"
 BATTERY = "hw.battery.charge"
 OUTCOME = "ml.inference.outcome"
-# A device that sends nothing for this long (or 3 steps, whichever is longer) was offline;
-# the server's default for "stale" is the same 180 s.
-OFFLINE_AFTER_S = 180.0
-
-
-def offline_gaps(
-    series: list[Series], *, start: datetime, end: datetime, step_s: float, device: Device
-) -> list[tuple[datetime, datetime]]:
-    """Spans without any data from the device, longer than the offline threshold."""
-    limit = timedelta(seconds=max(OFFLINE_AFTER_S, 3 * step_s))
-    times = sorted({t for s in series for t in s.times})
-    gaps: list[tuple[datetime, datetime]] = []
-    if times and device.first_seen < start and times[0] - start > limit:
-        gaps.append((start, times[0]))
-    for a, b in pairwise(times):
-        if b - a > limit:
-            gaps.append((a + timedelta(seconds=step_s), b))
-    last = max([*times, device.last_seen]) if times else device.last_seen
-    if device.status != "online" and end - last > limit:
-        gaps.append((max(last, start), end))
-    return gaps
 
 
 def _markers(alerts: list[Alert]) -> list[charts.Marker]:

@@ -12,6 +12,7 @@ import streamlit as st
 from edgewatch.dashboard import _charts as charts
 from edgewatch.dashboard import _format as fmt
 from edgewatch.dashboard._alert_models import DriftResult
+from edgewatch.dashboard._analysis import latest_per_feature
 from edgewatch.dashboard._page import PageContext, optional, run_page
 from edgewatch.dashboard._selection import ModelSelection, pick_model
 
@@ -20,21 +21,6 @@ PREDICTION_SCORE = "ml.prediction.score"
 CLASS_COUNT = "ml.prediction.class.count"
 PREDICTION_CLASS = "ml.prediction.class"
 CLASSES_KEY = "ew_prediction_classes"
-
-
-def latest_per_feature(results: list[DriftResult]) -> list[DriftResult]:
-    """The newest result of each feature, most drifted first (score relative to threshold)."""
-    newest: dict[str, DriftResult] = {}
-    for r in results:
-        if r.feature not in newest or r.window_end > newest[r.feature].window_end:
-            newest[r.feature] = r
-
-    def severity(r: DriftResult) -> float:
-        if r.score is None:
-            return float("-inf")
-        return r.score / r.threshold if r.threshold else r.score
-
-    return sorted(newest.values(), key=severity, reverse=True)
 
 
 def _ranked(results: list[DriftResult]) -> None:
