@@ -3,6 +3,7 @@ history; acknowledge it, silence it (matchers prefilled from its labels), expire
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 import streamlit as st
 
@@ -166,9 +167,9 @@ def _silence_form(client: Client, a: Alert) -> None:
         comment = st.text_input("Comment (why)", placeholder="planned maintenance")
         if st.form_submit_button("Silence"):
             matchers = [
-                Matcher(str(r["name"]), str(r["value"]), is_regex=bool(r["regex"]))
+                Matcher(r["name"].strip(), _text(r["value"]), is_regex=_ticked(r["regex"]))
                 for r in edited.to_dict("records")
-                if r["use"] and r["name"]
+                if _ticked(r["use"]) and isinstance(r["name"], str) and r["name"].strip()
             ]
             if not matchers:
                 st.error("A silence needs at least one matcher.")
@@ -187,6 +188,16 @@ def _silence_form(client: Client, a: Alert) -> None:
                 show_error(e)
                 return
             st.success(f"Silence {silence.id} until {fmt.when(silence.ends_at)}.")
+
+
+def _ticked(cell: object) -> bool:
+    """A checkbox cell of the matcher editor; rows added by hand start empty (unticked)."""
+    return isinstance(cell, bool | np.bool_) and bool(cell)
+
+
+def _text(cell: object) -> str:
+    """A text cell of the matcher editor; an empty new cell is an empty string."""
+    return cell if isinstance(cell, str) else ""
 
 
 def _silences(client: Client) -> None:

@@ -50,6 +50,11 @@ def test_every_page_renders_in_chromium(dashboard_url: str, tmp_path: Path) -> N
             search.press("Enter")
             settle(page, "1 of 6 devices")
             assert page.locator('[data-testid="stException"]').count() == 0
+            # ... and follow the link to that device's page.
+            page.get_by_text("Open dev-d").click()
+            settle(page, "Clock skew")
+            expect(page.get_by_text("dev-d · status online").first).to_be_visible()
+            assert "device=dev-d" in page.url
         finally:
             browser.close()
     assert sorted(p.name for p in shots.iterdir()) == sorted(s.file for s in PAGES)
