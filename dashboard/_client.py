@@ -168,9 +168,8 @@ class Client:
             "model_version": version,
             "limit": limit,
         }
-        return self._parsed(
-            path, lambda: [m.device_of(d) for d in self._get(path, params).objs("devices")]
-        )
+        obj = self._get(path, params)
+        return self._parsed(path, lambda: [m.device_of(d) for d in obj.objs("devices")])
 
     def device(self, device_id: str, *, readings_since_s: float = 86_400.0) -> m.DeviceDetail:
         """One device with the newest value of each gauge it sent."""
@@ -250,7 +249,10 @@ class Client:
         """Every token (never a secret)."""
         data = self._request("GET", "/api/v1/tokens")
         if not isinstance(data, list):
-            raise MalformedResponseError("GET /api/v1/tokens: expected a list")
+            raise MalformedResponseError(
+                f"the server at {self.server_url} sent an answer the dashboard cannot read "
+                "(GET /api/v1/tokens: expected a list)"
+            )
         return self._parsed(
             "GET /api/v1/tokens",
             lambda: [m.token_of(Obj(t, f"tokens[{i}]")) for i, t in enumerate(data)],

@@ -109,8 +109,9 @@ def test_malformed_answers_name_the_field() -> None:
         "count": 1,
     }
     with _mock(200, bad_status) as client:
-        with pytest.raises(MalformedResponseError, match=r"devices\[0\]\.status.*sleeping"):
+        with pytest.raises(MalformedResponseError, match=r"devices\[0\]\.status.*sleeping") as e:
             client.devices()
+    assert str(e.value).count("cannot read") == 1
     with _mock(200, {"alerts": [{"fingerprint": 3}]}) as client:
         with pytest.raises(MalformedResponseError, match=r"alerts\[0\]\.fingerprint"):
             client.alerts()
