@@ -15,6 +15,8 @@ SILENCE_STATUSES = ("active", "pending", "expired")
 DRIFT_VERDICTS = ("drift", "no_drift", "insufficient_data")
 ROLLOUT_VERDICTS = ("b_worse", "b_better", "no_difference", "insufficient_data")
 DELIVERY_STATUSES = ("pending", "delivered", "failed", "dead")
+PREDICTIONS = "(predicted classes)"
+"""The ``feature`` of a drift result about the prediction mix rather than one input."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -295,10 +297,10 @@ def drift_result_of(o: Obj) -> DriftResult:
         window_end=o.time("window_end"),
         scope=o.text("scope"),
         device=o.opt_text("device"),
-        model=o.text("model"),
-        version=o.text("version"),
-        feature=o.text("feature"),
-        method=o.text("method"),
+        model=o.opt_text("model") or "",
+        version=o.opt_text("version") or "",
+        feature=o.opt_text("feature") or PREDICTIONS,
+        method=o.opt_text("method") or "",
         score=o.opt_number("score"),
         threshold=o.opt_number("threshold"),
         verdict=o.choice("verdict", DRIFT_VERDICTS),
