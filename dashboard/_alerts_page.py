@@ -254,14 +254,18 @@ def render(ctx: PageContext) -> None:
         model=model.strip(),
         version=version.strip(),
     )
-    if not alerts:
+    linked = st.query_params.get("alert")
+    if not alerts and not linked:
         st.info(
             "No alerts match. Alerts appear when a rule's condition holds for its `for` "
             "duration; widen the filters (resolved alerts are hidden by default)."
         )
     else:
-        _table(alerts)
+        if alerts:
+            _table(alerts)
         names = {a.fingerprint: f"{a.severity} · {a.state} · {a.summary}" for a in alerts}
+        if linked and linked not in names:
+            names = {linked: f"linked alert {linked}", **names}
         chosen = st.selectbox("Alert", list(names), format_func=names.__getitem__, key="alert_pick")
         detail = ctx.client.alert(chosen)
         _detail(detail)

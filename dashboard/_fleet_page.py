@@ -19,6 +19,7 @@ from edgewatch.dashboard._page import PageContext, optional, run_page
 INFERENCE_DURATION = "ml.inference.duration"
 INFERENCE_ENERGY = "ml.inference.energy"
 DEVICE_PAGE = "_device_page.py"
+ALERTS_PAGE = "_alerts_page.py"
 
 
 def _empty_state(server_url: str) -> None:
@@ -119,6 +120,23 @@ def _alerts(ctx: PageContext) -> None:
         col.metric(severity.capitalize(), counts.get(severity, 0))
     if not firing:
         st.caption("No alert is firing.")
+        return
+    st.dataframe(
+        pd.DataFrame(
+            {
+                "severity": [a.severity for a in firing[:10]],
+                "alert": [a.summary for a in firing[:10]],
+                "since": [fmt.ago(a.fired_at or a.active_at) for a in firing[:10]],
+            }
+        ),
+        hide_index=True,
+        key="firing_table",
+    )
+    st.page_link(
+        ALERTS_PAGE,
+        label=f"All {len(firing)} firing alerts",
+        icon=":material/notifications_active:",
+    )
 
 
 def _device_table(devices: list[Device]) -> None:

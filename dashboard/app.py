@@ -33,5 +33,8 @@ navigation = st.navigation(
         ),
     ]
 )
+if navigation.title == "Fleet" and "alert" in st.query_params:
+    # Alert notifications link to <dashboard>/?alert=<fingerprint>: open that alert.
+    st.switch_page("_alerts_page.py", query_params={"alert": st.query_params["alert"]})
 sidebar_controls()
 navigation.run()
