@@ -31,7 +31,7 @@ test: lint
 
 ## bench: every benchmark in bench/, printing figures and ratios
 bench: $(STAMP)
-	@set -e; for f in bench/*.py; do echo "== $$f"; $(PY) $$f; done
+	@set -e; for f in $(wildcard bench/*.py); do echo "== $$f"; $(PY) $$f; done
 
 clean:
 	rm -rf $(VENV) build *.egg-info .mypy_cache .ruff_cache

@@ -45,3 +45,15 @@ class Transport(Protocol):
     def post(
         self, url: str, body: bytes, headers: Mapping[str, str], timeout_s: float
     ) -> TransportResponse: ...
+
+
+class SamplerError(Exception):
+    """Raised by a sampler when some of its sources failed: the rest still count.
+
+    The Monitor exports ``readings`` and adds ``errors`` to the sampler's error count.
+    """
+
+    def __init__(self, readings: Sequence[Reading], errors: Sequence[str]) -> None:
+        super().__init__("; ".join(errors))
+        self.readings = list(readings)
+        self.errors = list(errors)

@@ -2,10 +2,27 @@
 
 from __future__ import annotations
 
-from edgewatch.server.api import devices, fleet, health, ingest, series, tokens
+from edgewatch.server.api import (
+    alerts,
+    baselines,
+    devices,
+    drift,
+    fleet,
+    health,
+    ingest,
+    rules,
+    series,
+    silences,
+    tokens,
+)
 
 ROUTERS = (
     ingest.router,
+    alerts.router,
+    silences.router,
+    rules.router,
+    drift.router,
+    baselines.router,
     devices.router,
     series.router,
     fleet.router,

@@ -8,6 +8,7 @@ import time
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
+from starlette.concurrency import run_in_threadpool
 
 from edgewatch.collector import semconv
 from edgewatch.server.api.deps import (
@@ -76,7 +77,8 @@ async def export_metrics(
     encoding = Encoding.JSON
     try:
         encoding = encoding_of(request.headers.get("content-type"))
-        principal = authenticate(request, store, settings)
+        # scrypt verification of an uncached token must not stall the event loop
+        principal = await run_in_threadpool(authenticate, request, store, settings)
         gzipped = check_content_encoding(request.headers.get("content-encoding"))
         body = await _read_body(request, settings.max_body_bytes)
         if gzipped:

@@ -94,12 +94,16 @@ def decode_request(body: bytes, encoding: Encoding) -> ExportMetricsServiceReque
         document = json.loads(body)
     except (UnicodeDecodeError, json.JSONDecodeError) as e:
         raise DecodeError(f"body is not valid JSON: {e}") from e
+    except RecursionError:
+        raise DecodeError("body is not valid JSON: nested too deeply") from None
     if not isinstance(document, dict):
         raise DecodeError("JSON body must be an object with resourceMetrics")
     try:
         json_format.ParseDict(_hex_ids_to_base64(document), request, ignore_unknown_fields=True)
     except (json_format.ParseError, ValueError, TypeError) as e:
         raise DecodeError(f"JSON body is not an OTLP ExportMetricsServiceRequest: {e}") from e
+    except RecursionError:
+        raise DecodeError("JSON body is nested too deeply for an OTLP request") from None
     return request
 
 

@@ -1,98 +1,28 @@
-"""Real servers for the server tests: uvicorn in a thread (in-process) or in a subprocess."""
+"""Fixtures for the server tests; the machinery lives in ``server_harness``."""
 
 from __future__ import annotations
 
-import os
-import socket
+import shutil
 import subprocess
-import sys
-import threading
 import time
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
 import pytest
-import uvicorn
+import yaml
+from alert_http_sink import Sink, wait_for
+from server_harness import (
+    LiveServer,
+    ServerProcess,
+    free_port,
+    make_tokens,
+    serve_in_thread,
+    wait_ready,
+)
 
-from edgewatch.server.app import create_app
-from edgewatch.server.settings import Settings, load_settings
-from edgewatch.server.store import Store
-
-ROOT = Path(__file__).resolve().parents[2]
-
-
-def free_port() -> int:
-    """A TCP port nobody listens on right now (loopback)."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def wait_ready(
-    url: str, timeout_s: float = 30.0, proc: subprocess.Popen[bytes] | None = None
-) -> None:
-    """Poll ``/readyz`` until 200 (fails early when the subprocess died)."""
-    deadline = time.monotonic() + timeout_s
-    with httpx.Client(timeout=1.0) as client:
-        while time.monotonic() < deadline:
-            if proc is not None and proc.poll() is not None:
-                raise RuntimeError(f"server exited with {proc.returncode}")
-            try:
-                if client.get(f"{url}/readyz").status_code == 200:
-                    return
-            except httpx.TransportError:
-                pass
-            time.sleep(0.05)
-    raise TimeoutError(f"{url} not ready after {timeout_s} s")
-
-
-@dataclass
-class Tokens:
-    admin: str
-    device_a: str
-    device_b: str
-
-
-def make_tokens(db: Path) -> Tokens:
-    """An admin token and device tokens for ``dev-a`` and ``dev-b`` (store opened briefly)."""
-    with Store.open(db, Settings(db_path=db).store_config(maintenance=False)) as store:
-        return Tokens(
-            admin=store.create_token(role="admin", name="tests").token,
-            device_a=store.create_token(role="device", device_id="dev-a").token,
-            device_b=store.create_token(role="device", device_id="dev-b").token,
-        )
-
-
-@dataclass
-class LiveServer:
-    """A running in-process server: its URL, app (for the store) and tokens."""
-
-    url: str
-    app: object
-    tokens: Tokens
-    db: Path
-
-    @property
-    def store(self) -> Store:
-        store: Store = self.app.state.store  # type: ignore[attr-defined]
-        return store
-
-    def admin(self) -> dict[str, str]:
-        return {"Authorization": f"Bearer {self.tokens.admin}"}
-
-
-def serve_in_thread(settings: Settings) -> tuple[uvicorn.Server, threading.Thread, object]:
-    app = create_app(settings)
-    server = uvicorn.Server(
-        uvicorn.Config(
-            app, host="127.0.0.1", port=settings.port, log_level="warning", lifespan="on"
-        )
-    )
-    thread = threading.Thread(target=server.run, name="uvicorn-test", daemon=True)
-    thread.start()
-    return server, thread, app
+from edgewatch.server.settings import load_settings
 
 
 @pytest.fixture
@@ -119,57 +49,6 @@ def live_server(tmp_path: Path) -> Iterator[LiveServer]:
         thread.join(15)
 
 
-@dataclass
-class ServerProcess:
-    """``edgewatch server`` in a subprocess (so it can be killed with SIGKILL)."""
-
-    db: Path
-    port: int
-    log: Path
-    proc: subprocess.Popen[bytes] | None = None
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def start(self) -> None:
-        env = {**os.environ, "EDGEWATCH_LOG_LEVEL": "warning"}
-        with self.log.open("ab") as log:
-            self.proc = subprocess.Popen(
-                [
-                    sys.executable,
-                    "-m",
-                    "edgewatch.server.cli",
-                    "server",
-                    "--db",
-                    str(self.db),
-                    "--host",
-                    "127.0.0.1",
-                    "--port",
-                    str(self.port),
-                ],
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                env=env,
-                cwd=ROOT,
-            )
-        wait_ready(self.url, proc=self.proc)
-
-    def kill(self) -> None:
-        assert self.proc is not None
-        self.proc.kill()
-        self.proc.wait(10)
-
-    def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(15)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(5)
-
-
 @pytest.fixture
 def server_process(tmp_path: Path) -> Iterator[ServerProcess]:
     sp = ServerProcess(
@@ -179,3 +58,92 @@ def server_process(tmp_path: Path) -> Iterator[ServerProcess]:
         yield sp
     finally:
         sp.stop()
+
+
+@pytest.fixture
+def sink() -> Iterator[Sink]:
+    """A real HTTP receiver on loopback that records requests and answers from a script."""
+    s = Sink()
+    s.up()
+    yield s
+    s.down()
+
+
+@pytest.fixture
+def down_sink() -> Iterator[Sink]:
+    """A receiver nobody listens on until the test calls ``up()``."""
+    s = Sink()
+    yield s
+    s.down()
+
+
+@pytest.fixture
+def waiter() -> Callable[..., None]:
+    return wait_for
+
+
+ALERTMANAGER = "prometheus-alertmanager"
+
+
+@pytest.fixture
+def alertmanager(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[str]:
+    """A real Alertmanager on loopback (skipped, loudly, when the package is missing)."""
+    path = shutil.which(ALERTMANAGER)
+    if path is None:
+        reason = (
+            f"{ALERTMANAGER} is not installed (apt-get install -y prometheus-alertmanager); "
+            "the real-Alertmanager test cannot run"
+        )
+        # Say it on the terminal even without -rs: a skipped integration test must be seen.
+        capture = request.config.pluginmanager.get_plugin("capturemanager")
+        reporter = request.config.pluginmanager.get_plugin("terminalreporter")
+        if capture is not None and reporter is not None:
+            with capture.global_and_fixture_disabled():
+                reporter.write_line(f"\nSKIPPED: {reason}")
+        pytest.skip(reason)
+    config = tmp_path / "alertmanager.yml"
+    config.write_text(
+        yaml.safe_dump(
+            {
+                "route": {"receiver": "blackhole", "group_wait": "1s"},
+                "receivers": [{"name": "blackhole"}],
+            }
+        )
+    )
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    log = (tmp_path / "alertmanager.log").open("wb")
+    proc = subprocess.Popen(
+        [
+            path,
+            f"--config.file={config}",
+            f"--storage.path={tmp_path / 'data'}",
+            f"--web.listen-address=127.0.0.1:{port}",
+            "--cluster.listen-address=",
+            "--log.level=warn",
+        ],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        deadline = datetime.now(UTC) + timedelta(seconds=30)
+        while True:
+            try:
+                if httpx.get(f"{url}/-/ready", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            if proc.poll() is not None or datetime.now(UTC) > deadline:
+                log.flush()
+                output = (tmp_path / "alertmanager.log").read_text(errors="replace")
+                pytest.fail(f"Alertmanager did not become ready: {output[-2000:]}")
+            time.sleep(0.1)
+        yield url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=10)
+        log.close()

@@ -1,0 +1,433 @@
+"""``Monitor``: the SDK's entry point inside the device's inference process.
+
+Inference threads call ``observe``/``record``/``track``; one daemon thread aggregates full
+blocks, and every ``interval_s`` samples the device, encodes the interval as OTLP, writes it to
+the spool and drains the spool to the server. After construction nothing here raises into the
+inference path: problems are logged (rate-limited) and counted in ``stats()`` and on the wire.
+"""
+
+from __future__ import annotations
+
+import atexit
+import functools
+import logging
+import os
+import platform
+import threading
+import time
+import weakref
+from collections.abc import Callable, Mapping, Sequence
+from types import TracebackType
+from typing import Any, TypeVar
+
+from edgewatch.collector import semconv
+from edgewatch.collector._config import Config, validate
+from edgewatch.collector._encode import Telemetry, build_request, encode
+from edgewatch.collector._onnx import OnnxSession
+from edgewatch.collector._power import detect_power_samplers, power_sources
+from edgewatch.collector._ratelimit import RateLimitedLog
+from edgewatch.collector._recorder import Recorder
+from edgewatch.collector._resource import derive_device_id, device_model, host_arch, os_type
+from edgewatch.collector._sender import Sender
+from edgewatch.collector._spool import Spool, lock_spool, unlock_spool
+from edgewatch.collector._system import (
+    BatteryChargeSampler,
+    ProcessSampler,
+    SystemSampler,
+    TemperatureSampler,
+)
+from edgewatch.collector._transport import HttpTransport
+from edgewatch.collector._types import Reading, Sampler, SamplerError, Transport
+from edgewatch.collector._version import VERSION
+
+_log = RateLimitedLog(logging.getLogger("edgewatch.collector"))
+DEFAULT_FLEET = "default"
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def default_samplers(root: str | os.PathLike[str] = "/") -> list[Sampler]:
+    """psutil's process/system memory and CPU, temperatures, battery charge, and every power source."""
+    samplers: list[Sampler] = [ProcessSampler(), SystemSampler()]
+    if TemperatureSampler.available():
+        samplers.append(TemperatureSampler())
+    if BatteryChargeSampler.available():
+        samplers.append(BatteryChargeSampler())
+    samplers.extend(detect_power_samplers(root))
+    return samplers
+
+
+class Observation:
+    """One measured call: ``with monitor.observe(x) as obs: obs.prediction(model(x))``."""
+
+    __slots__ = ("_label", "_monitor", "_row", "_score", "_t0")
+
+    def __init__(self, monitor: Monitor, row: Any) -> None:
+        self._monitor = monitor
+        self._row = row
+        self._label: Any = None
+        self._score: Any = None
+        self._t0 = 0
+
+    def __enter__(self) -> Observation:
+        self._t0 = time.perf_counter_ns()
+        return self
+
+    def prediction(self, label: Any, score: Any = None) -> None:
+        """The predicted class (one per row for a batch) and optionally its confidence."""
+        self._label = label
+        self._score = score
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        latency_s = (time.perf_counter_ns() - self._t0) * 1e-9
+        self._monitor._record(self._row, latency_s, exc_type is not None, self._label, self._score)
+
+
+class Monitor:
+    """Measures a model's inferences and its device; exports OTLP to ``<endpoint>/v1/metrics``."""
+
+    def __init__(
+        self,
+        model_name: str,
+        model_version: str,
+        *,
+        endpoint: str,
+        token: str | None = None,
+        device_id: str | None = None,
+        fleet: str | None = None,
+        features: Sequence[str] | int | None = None,
+        categorical: Mapping[str, Sequence[str]] | None = None,
+        classes: Sequence[str | int] | None = None,
+        interval_s: float = 60.0,
+        spool_dir: str | os.PathLike[str] | None = None,
+        spool_max_bytes: int = 64 * 2**20,
+        hardware: str | None = None,
+        runtime: str | None = None,
+        resource_attributes: Mapping[str, str] | None = None,
+        samplers: Sequence[Sampler] | None = None,
+        transport: Transport | None = None,
+        timeout_s: float = 10.0,
+        max_buckets: int = 160,
+        start: bool = True,
+    ) -> None:
+        self._config: Config = validate(
+            model_name=model_name,
+            model_version=model_version,
+            endpoint=endpoint,
+            token=token,
+            device_id=device_id,
+            fleet=fleet,
+            features=features,
+            categorical=categorical,
+            classes=classes,
+            interval_s=interval_s,
+            spool_dir=spool_dir,
+            spool_max_bytes=spool_max_bytes,
+            hardware=hardware,
+            runtime=runtime,
+            resource_attributes=resource_attributes,
+            samplers=samplers,
+            transport=transport,
+            timeout_s=timeout_s,
+            max_buckets=max_buckets,
+        )
+        c = self._config
+        self.interval_s = c.interval_s
+        c.spool_dir.mkdir(parents=True, exist_ok=True)
+        self._lock_file = lock_spool(c.spool_dir)
+        try:
+            self._spool = Spool(c.spool_dir, c.spool_max_bytes)
+            self.device_id = c.device_id or derive_device_id(c.spool_dir)
+        except BaseException:
+            unlock_spool(self._lock_file)
+            raise
+        self._samplers = list(c.samplers) if c.samplers is not None else default_samplers()
+        self._wake = threading.Event()
+        self._recorder = Recorder(
+            c.features,
+            c.categorical,
+            c.classes,
+            max_buckets=c.max_buckets,
+            on_block_full=self._wake.set,
+        )
+        self.resource = self._resource_attributes()
+        headers = {
+            "Content-Type": "application/x-protobuf",
+            "Content-Encoding": "gzip",
+            "User-Agent": f"edgewatch-collector/{VERSION}",
+        }
+        if c.token:
+            headers["Authorization"] = f"Bearer {c.token}"
+        self._sender = Sender(
+            self._spool, c.transport or HttpTransport(), c.url, headers, timeout_s=c.timeout_s
+        )
+        # Serialises export and send between the collector thread and flush()/close().
+        self._export_lock = threading.Lock()
+        self._start_ns = time.time_ns()
+        self._sampler_errors: dict[str, int] = {}
+        self._exported: dict[str, int] = {}
+        self._totals = {"inferences": 0, "errors": 0, "batches.built": 0, "internal_errors": 0}
+        self._closing = False
+        self._closed = False
+        self._thread: threading.Thread | None = None
+        self._at_exit = _close_at_exit(self)
+        atexit.register(self._at_exit)
+        if start:
+            self._thread = threading.Thread(
+                target=self._run, name=f"edgewatch-collector-{c.model_name}", daemon=True
+            )
+            self._thread.start()
+
+    # ---- inference path ---------------------------------------------------------------------
+
+    def observe(self, features: Any = None) -> Observation:
+        """Measure the block inside ``with``: latency, outcome, prediction and ``features``."""
+        return Observation(self, features)
+
+    def record(
+        self,
+        features: Any = None,
+        prediction: Any = None,
+        *,
+        score: Any = None,
+        latency_s: float,
+        error: bool = False,
+    ) -> None:
+        """Record an inference measured elsewhere."""
+        self._record(features, latency_s, error, prediction, score)
+
+    def track(self, fn: F) -> F:
+        """Decorator for ``fn(features, ...) -> prediction``: records latency, errors and output."""
+
+        @functools.wraps(fn)
+        def wrapper(features: Any, *args: Any, **kwargs: Any) -> Any:
+            t0 = time.perf_counter_ns()
+            try:
+                result = fn(features, *args, **kwargs)
+            except BaseException:
+                self._record(features, (time.perf_counter_ns() - t0) * 1e-9, True, None, None)
+                raise
+            self._record(features, (time.perf_counter_ns() - t0) * 1e-9, False, result, None)
+            return result
+
+        return wrapper  # type: ignore[return-value]
+
+    def wrap_onnx(
+        self,
+        session: Any,
+        *,
+        input_name: str | None = None,
+        label_output: int | None = 0,
+        score_output: int | None = None,
+    ) -> OnnxSession:
+        """An object whose ``run(...)`` calls ``session.run`` and measures it (see ``OnnxSession``)."""
+        return OnnxSession(self, session, input_name, label_output, score_output)
+
+    def _record(self, row: Any, latency_s: float, error: bool, label: Any, score: Any) -> None:
+        try:
+            if self._closed:
+                self._recorder.drop("closed")
+                return
+            self._recorder.record(row, latency_s, error, label, score)
+        except Exception as e:  # never raise into the inference path
+            self._recorder.drop("invalid_value")
+            _log.warning("record", "edgewatch could not record an observation: %r", e)
+
+    # ---- collector thread -------------------------------------------------------------------
+
+    def _run(self) -> None:
+        clock = time.monotonic
+        next_export = clock() + self.interval_s
+        while not self._closing:
+            now = clock()
+            wait = next_export - now
+            if self._spool.depth:
+                wait = min(wait, self._sender.retry_at - now)
+            self._wake.wait(max(0.0, wait))
+            self._wake.clear()
+            if self._closing:
+                return
+            try:
+                self._recorder.aggregate_pending()
+                now = clock()
+                if now >= next_export:
+                    next_export += self.interval_s
+                    if next_export <= now:
+                        next_export = now + self.interval_s
+                    with self._export_lock:
+                        self._export()
+                        self._sender.send_ready()
+                elif self._spool.depth and now >= self._sender.retry_at:
+                    with self._export_lock:
+                        self._sender.send_ready()
+            except Exception as e:
+                self._totals["internal_errors"] += 1
+                _log.warning("thread", "edgewatch collector iteration failed: %r", e)
+                self._wake.wait(min(1.0, self.interval_s))  # never spin on a persistent fault
+
+    def _export(self) -> None:
+        """Close the interval: sample, encode, spool (the caller holds the export lock)."""
+        end_ns = time.time_ns()
+        snapshot = self._recorder.take()
+        self._totals["inferences"] += snapshot.inferences
+        self._totals["errors"] += snapshot.errors
+        readings, errors = self._sample()
+        interval_s = max(1e-9, (end_ns - self._start_ns) / 1e9)
+        energy = []
+        if snapshot.inferences:
+            for r in readings:
+                if r.metric == semconv.HW_POWER:
+                    joules = r.value * interval_s / snapshot.inferences
+                    energy.append(Reading(semconv.INFERENCE_ENERGY, joules, r.attributes, "J"))
+        telemetry = Telemetry(
+            spool_depth=self._spool.depth,
+            spool_bytes=self._spool.size_bytes,
+            batches=self._batch_deltas(),
+            sampler_errors=errors,
+            last_success_unix=self._sender.last_success_unix,
+        )
+        request = build_request(
+            self.resource,
+            self._start_ns,
+            end_ns,
+            snapshot,
+            self._recorder.feature_names,
+            self._recorder.missing_names,
+            readings,
+            energy,
+            telemetry,
+        )
+        self._start_ns = end_ns
+        body = encode(request)
+        try:
+            self._spool.put(body)
+        except OSError as e:
+            self._totals["spool_errors"] = self._totals.get("spool_errors", 0) + 1
+            _log.warning("spool", "edgewatch could not write to the spool: %r", e)
+            return
+        self._totals["batches.built"] += 1
+
+    def _sample(self) -> tuple[list[Reading], dict[str, int]]:
+        readings: list[Reading] = []
+        errors: dict[str, int] = {}
+        for sampler in self._samplers:
+            name = str(getattr(sampler, "name", type(sampler).__name__))
+            try:
+                readings.extend(sampler.sample())
+                continue
+            except SamplerError as e:
+                readings.extend(e.readings)
+                errors[name] = len(e.errors) or 1
+                problem: object = e
+            except Exception as e:
+                errors[name] = 1
+                problem = repr(e)
+            _log.warning(f"sampler-{name}", "edgewatch sampler %s failed: %s", name, problem)
+        for name, n in errors.items():
+            self._sampler_errors[name] = self._sampler_errors.get(name, 0) + n
+        return readings, errors
+
+    def _batch_deltas(self) -> dict[str, int]:
+        now = {
+            "sent": self._sender.sent,
+            "failed": self._sender.failed,
+            "dropped": self._spool.dropped,
+            "quarantined": self._spool.quarantined,
+        }
+        deltas = {k: v - self._exported.get(k, 0) for k, v in now.items()}
+        self._exported = now
+        return {k: v for k, v in deltas.items() if v}
+
+    # ---- control ----------------------------------------------------------------------------
+
+    def flush(self, timeout_s: float = 5.0) -> bool:
+        """Export the current interval now and try to deliver the spool; True when it emptied."""
+        try:
+            deadline = time.monotonic() + timeout_s
+            if not self._export_lock.acquire(timeout=max(0.0, timeout_s)):
+                return False
+            try:
+                self._export()
+                return self._sender.drain(max(0.0, deadline - time.monotonic()))
+            finally:
+                self._export_lock.release()
+        except Exception as e:
+            self._totals["internal_errors"] += 1
+            _log.warning("flush", "edgewatch flush failed: %r", e)
+            return False
+
+    def close(self, timeout_s: float = 5.0) -> None:
+        """Stop the collector thread and flush within ``timeout_s``; later calls do nothing."""
+        if self._closing:
+            return
+        deadline = time.monotonic() + timeout_s
+        self._closing = True
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join(max(0.0, deadline - time.monotonic()))
+        self.flush(max(0.0, deadline - time.monotonic()))
+        self._closed = True
+        unlock_spool(self._lock_file)
+        atexit.unregister(self._at_exit)
+
+    def __enter__(self) -> Monitor:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def stats(self) -> Mapping[str, int | float]:
+        """Counters for the host application: what was recorded, dropped, spooled and sent."""
+        out: dict[str, int | float] = dict(self._totals)
+        for reason, n in dict(self._recorder.dropped_total).items():
+            out[f"dropped.{reason}"] = n
+        out["spool.depth"] = self._spool.depth
+        out["spool.bytes"] = self._spool.size_bytes
+        out["batches.sent"] = self._sender.sent
+        out["batches.failed"] = self._sender.failed
+        out["batches.dropped"] = self._spool.dropped
+        out["batches.quarantined"] = self._spool.quarantined
+        out["last_success_unix"] = self._sender.last_success_unix or 0.0
+        for name, n in self._sampler_errors.items():
+            out[f"sampler_errors.{name}"] = n
+        return out
+
+    def _resource_attributes(self) -> dict[str, str]:
+        c = self._config
+        attributes = {
+            semconv.SERVICE_NAME: "edgewatch-collector",
+            semconv.DEVICE_ID: self.device_id,
+            semconv.MODEL_NAME: c.model_name,
+            semconv.MODEL_VERSION: c.model_version,
+            semconv.RUNTIME: c.runtime or "python",
+            semconv.HOST_ARCH: host_arch(),
+            semconv.OS_TYPE: os_type(),
+            semconv.POWER_SOURCES: power_sources(self._samplers),
+        }
+        model = device_model()
+        if model:
+            attributes[semconv.DEVICE_MODEL] = model
+        attributes[semconv.FLEET] = c.fleet or DEFAULT_FLEET
+        attributes[semconv.HARDWARE] = c.hardware or model or platform.machine() or "unknown"
+        attributes.update(c.resource_attributes)
+        return attributes
+
+
+AT_EXIT_TIMEOUT_S = 5.0
+"""How long interpreter exit waits for an unclosed Monitor's last flush."""
+
+
+def _close_at_exit(monitor: Monitor) -> Callable[[], None]:
+    """An exit hook that closes the Monitor if the application forgot (without keeping it alive)."""
+    ref = weakref.ref(monitor)
+
+    def close() -> None:
+        m = ref()
+        if m is not None:
+            m.close(AT_EXIT_TIMEOUT_S)
+
+    return close

@@ -1,0 +1,202 @@
+"""One simulated device: its input stream, its model version, its samplers, its own Monitor.
+
+``step()`` is one real inference observed by the Monitor; the fleet calls it at the device's
+rate from the device's thread, tests call it directly.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+import numpy as np
+import numpy.typing as npt
+
+from edgewatch.collector import Sampler, Transport, semconv
+from edgewatch.demo._incidents import DeviceConditions
+from edgewatch.demo._model import CLASSES, FEATURE_NAMES, MODEL_NAME, DigitsData
+from edgewatch.demo._monitor import MonitorFactory, MonitorLike
+from edgewatch.demo._samplers import (
+    SIMULATED_ATTRIBUTE,
+    SimulatedMemorySampler,
+    SimulatedPowerSampler,
+    SimulatedTemperatureSampler,
+)
+from edgewatch.demo._scenario import DeviceSpec, Incident
+from edgewatch.demo._stream import InputStream
+from edgewatch.demo._transport import FailingTransport
+
+
+class Classifier(Protocol):
+    """A model a device runs: predicted class and confidence per row."""
+
+    def predict(
+        self, x: npt.ArrayLike
+    ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float32]]: ...
+
+
+@dataclass(frozen=True, slots=True)
+class MonitorSettings:
+    """What every device's Monitor shares: where to send, how often, where to spool."""
+
+    endpoint: str
+    token: str | None
+    interval_s: float
+    data_dir: Path
+    runtime: str = "onnxruntime"
+    close_timeout_s: float = 5.0
+
+
+@dataclass(frozen=True, slots=True)
+class DeviceStatus:
+    """A device as the progress display shows it."""
+
+    device_id: str
+    fleet: str
+    hardware: str
+    version: str
+    inferences: int
+    incidents: tuple[str, ...]
+    error: str | None
+
+
+class SimulatedDevice:
+    """A simulated edge device running a real model under a scenario's incidents."""
+
+    def __init__(
+        self,
+        spec: DeviceSpec,
+        incidents: tuple[Incident, ...],
+        models: Mapping[str, Classifier],
+        data: DigitsData,
+        settings: MonitorSettings,
+        scenario_time_s: Callable[[], float],
+        monitor_factory: MonitorFactory,
+        transport_factory: Callable[[], Transport],
+        timer: Callable[[], float] = time.perf_counter,
+    ) -> None:
+        self.spec = spec
+        self.conditions = DeviceConditions(spec.version, incidents)
+        self._models = models
+        self._settings = settings
+        self._now = scenario_time_s
+        self._monitor_factory = monitor_factory
+        self._timer = timer
+        self._stream = InputStream(data, self.conditions, spec.seed)
+        self.transport: FailingTransport | None = None
+        if any(inc.kind == "offline" for inc in incidents):
+            conditions = self.conditions
+            self.transport = FailingTransport(
+                transport_factory(), lambda: conditions.offline(scenario_time_s())
+            )
+        self.samplers: tuple[Sampler, ...] = (
+            SimulatedPowerSampler(spec.hardware, self.conditions, scenario_time_s, spec.seed),
+            SimulatedMemorySampler(spec.hardware, self.conditions, scenario_time_s, spec.seed),
+            SimulatedTemperatureSampler(spec.hardware, spec.seed),
+        )
+        self._lock = threading.Lock()  # guards _monitor between the device thread and close()
+        self._monitor: MonitorLike | None = None
+        self._version = spec.version
+        self._closed = False
+        self.inferences = 0
+        self.error: str | None = None
+
+    @property
+    def spool_dir(self) -> Path:
+        """Where this device's collector keeps unsent batches."""
+        return self._settings.data_dir / "spool" / self.spec.device_id
+
+    @property
+    def version(self) -> str:
+        """The model version the device runs now."""
+        return self._version
+
+    def _open_monitor(self, version: str) -> MonitorLike:
+        s = self._settings
+        return self._monitor_factory(
+            MODEL_NAME,
+            version,
+            endpoint=s.endpoint,
+            token=s.token,
+            device_id=self.spec.device_id,
+            fleet=self.spec.fleet,
+            features=list(FEATURE_NAMES),
+            classes=list(CLASSES),
+            interval_s=s.interval_s,
+            spool_dir=str(self.spool_dir),
+            hardware=self.spec.hardware,
+            runtime=s.runtime,
+            resource_attributes={
+                semconv.POWER_SOURCES: semconv.POWER_SIMULATED,
+                SIMULATED_ATTRIBUTE: "true",
+            },
+            samplers=list(self.samplers),
+            transport=self.transport,
+        )
+
+    def open(self) -> None:
+        """Start the device's Monitor for the version it runs at the current scenario time."""
+        with self._lock:
+            if self._monitor is None and not self._closed:
+                self._version = self.conditions.model_version(self._now())
+                self._monitor = self._open_monitor(self._version)
+
+    def step(self) -> None:
+        """One inference on the next frame, observed by the Monitor. A version change (bad
+        rollout or its rollback) first closes the Monitor and opens one for the new version,
+        as a device restarting on a new model would."""
+        t_s = self._now()
+        with self._lock:
+            if self._closed:
+                return
+            version = self.conditions.model_version(t_s)
+            if self._monitor is None or version != self._version:
+                if self._monitor is not None:
+                    self._monitor.close(self._settings.close_timeout_s)
+                self._version = version
+                self._monitor = self._open_monitor(version)
+            monitor = self._monitor
+        frame = self._stream.next_frame(t_s)
+        model = self._models[version]
+        with monitor.observe(frame.pixels) as obs:
+            labels, scores = self._infer(model, frame.pixels, self.conditions.slowdown(t_s))
+            obs.prediction(int(labels[0]), score=float(scores[0]))
+        self.inferences += 1
+
+    def _infer(
+        self, model: Classifier, pixels: npt.NDArray[np.float32], slowdown: float
+    ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float32]]:
+        """Run the model; when throttled, redo the same real work until the call has taken
+        ``slowdown`` times as long as one run did."""
+        started = self._timer()
+        result = model.predict(pixels)
+        if slowdown > 1.0:
+            first_done = self._timer()
+            until = first_done + (first_done - started) * (slowdown - 1.0)
+            while self._timer() < until:
+                model.predict(pixels)
+        return result
+
+    def close(self, timeout_s: float) -> None:
+        """Close the Monitor (flushing what it holds within ``timeout_s``); idempotent."""
+        with self._lock:
+            self._closed = True
+            monitor, self._monitor = self._monitor, None
+        if monitor is not None:
+            monitor.close(timeout_s)
+
+    def status(self) -> DeviceStatus:
+        """A snapshot for the progress display."""
+        return DeviceStatus(
+            device_id=self.spec.device_id,
+            fleet=self.spec.fleet,
+            hardware=self.spec.hardware,
+            version=self._version,
+            inferences=self.inferences,
+            incidents=self.conditions.active_kinds(self._now()),
+            error=self.error,
+        )

@@ -1,0 +1,25 @@
+"""Instants as timezone-aware UTC datetimes, in RFC 3339 on the wire."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+__all__ = ["format_time", "parse_time", "require_aware"]
+
+
+def require_aware(at: datetime, what: str = "time") -> datetime:
+    """``at`` in UTC; a naive datetime is refused because its zone would be a guess."""
+    if at.tzinfo is None or at.utcoffset() is None:
+        raise ValueError(f"{what} must be timezone-aware, got naive {at.isoformat()}")
+    return at.astimezone(UTC)
+
+
+def format_time(at: datetime) -> str:
+    """RFC 3339 with a ``Z`` suffix, as Alertmanager writes times."""
+    text = require_aware(at).isoformat()
+    return text.replace("+00:00", "Z")
+
+
+def parse_time(text: str) -> datetime:
+    """Inverse of :func:`format_time`; accepts any RFC 3339 offset."""
+    return require_aware(datetime.fromisoformat(text.replace("Z", "+00:00")))
