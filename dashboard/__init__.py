@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from edgewatch.dashboard._client import Client
 from edgewatch.dashboard._errors import (
+    AlertingDisabledError,
     ApiError,
     MalformedResponseError,
     NotFoundError,
@@ -14,6 +15,7 @@ from edgewatch.dashboard._errors import (
 )
 
 __all__ = [
+    "AlertingDisabledError",
     "ApiError",
     "Client",
     "MalformedResponseError",

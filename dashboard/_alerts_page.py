@@ -225,7 +225,9 @@ def _silences(client: Client) -> None:
     if not live:
         return
     labels = {s.id: _silence_label(s) for s in live}
-    chosen = st.selectbox("Silence to expire", list(labels), format_func=labels.__getitem__)
+    chosen = st.selectbox(
+        "Silence to expire", list(labels), format_func=labels.__getitem__, key="expire_pick"
+    )
     if st.button("Expire silence", key="expire_silence"):
         try:
             expired = client.expire_silence(chosen)
@@ -266,7 +268,14 @@ def render(ctx: PageContext) -> None:
         names = {a.fingerprint: f"{a.severity} · {a.state} · {a.summary}" for a in alerts}
         if linked and linked not in names:
             names = {linked: f"linked alert {linked}", **names}
-        chosen = st.selectbox("Alert", list(names), format_func=names.__getitem__, key="alert_pick")
+        options = list(names)
+        chosen = st.selectbox(
+            "Alert",
+            options,
+            index=options.index(linked) if linked in names else 0,
+            format_func=names.__getitem__,
+            key="alert_pick",
+        )
         detail = ctx.client.alert(chosen)
         _detail(detail)
         left, right = st.columns(2)

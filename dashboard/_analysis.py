@@ -33,11 +33,13 @@ def offline_gaps(
 
 
 def latest_per_feature(results: list[DriftResult]) -> list[DriftResult]:
-    """The newest result of each feature, most drifted first (score relative to threshold)."""
-    newest: dict[str, DriftResult] = {}
+    """The newest result of each feature per scope (model version, device), most drifted
+    first: score relative to its threshold, so PSI, KS and Jensen–Shannon rank together."""
+    newest: dict[tuple[str, str, str | None, str, str], DriftResult] = {}
     for r in results:
-        if r.feature not in newest or r.window_end > newest[r.feature].window_end:
-            newest[r.feature] = r
+        key = (r.feature, r.scope, r.device, r.model, r.version)
+        if key not in newest or r.window_end > newest[key].window_end:
+            newest[key] = r
 
     def severity(r: DriftResult) -> float:
         if r.score is None:

@@ -16,6 +16,7 @@ import httpx
 from edgewatch.dashboard import _alert_models as am
 from edgewatch.dashboard import _models as m
 from edgewatch.dashboard._errors import (
+    AlertingDisabledError,
     ApiError,
     MalformedResponseError,
     NotFoundError,
@@ -27,6 +28,8 @@ from edgewatch.dashboard._errors import (
 from edgewatch.dashboard._parse import Obj
 
 T = TypeVar("T")
+# The server's 503 reason on alerting endpoints when it runs with ``alerting: false``.
+ALERTING_OFF = "alerting is not running"
 Params = Mapping[str, Any]
 
 
@@ -119,6 +122,10 @@ class Client:
                 path = r.request.url.path
                 return NotFoundError(f"this server has no {path} endpoint", missing_endpoint=path)
             return NotFoundError(detail)
+        if status == 503 and ALERTING_OFF in detail:
+            return AlertingDisabledError(
+                f"the server at {self.server_url} runs with alerting switched off ({detail})"
+            )
         if status in (400, 409, 422):
             return RequestRejectedError(f"the server refused {what}: {detail}")
         return ServerError(f"the server failed on {what} (HTTP {status}): {detail}")

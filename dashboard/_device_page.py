@@ -178,7 +178,9 @@ def _charts(ctx: PageContext, detail: DeviceDetail, alerts: list[Alert]) -> None
 def _alert_table(alerts: list[Alert] | None) -> None:
     st.subheader("Alerts")
     if alerts is None:
-        st.caption("This server has no alerting API yet: no alerts to show.")
+        st.caption(
+            "No alerts to show: this server has no alerting (an older version, or alerting switched off)."
+        )
         return
     if not alerts:
         st.caption("No alerts for this device.")

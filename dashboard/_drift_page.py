@@ -11,7 +11,7 @@ import streamlit as st
 
 from edgewatch.dashboard import _charts as charts
 from edgewatch.dashboard import _format as fmt
-from edgewatch.dashboard._alert_models import DriftResult
+from edgewatch.dashboard._alert_models import PREDICTIONS, DriftResult
 from edgewatch.dashboard._analysis import latest_per_feature
 from edgewatch.dashboard._page import PageContext, optional, run_page
 from edgewatch.dashboard._selection import ModelSelection, pick_model
@@ -30,6 +30,7 @@ def _ranked(results: list[DriftResult]) -> None:
         pd.DataFrame(
             {
                 "feature": [r.feature for r in ranked],
+                "version": [f"{r.model} {r.version}" for r in ranked],
                 "verdict": [r.verdict.replace("_", " ") for r in ranked],
                 "score": [fmt.number(r.score, 4) for r in ranked],
                 "threshold": [fmt.number(r.threshold, 4) for r in ranked],
@@ -168,12 +169,15 @@ def render(ctx: PageContext) -> None:
             "Baselines, or widen the time range."
         )
     else:
-        drifting = sum(1 for r in latest_per_feature(results) if r.verdict == "drift")
-        st.metric("Features drifting now", f"{drifting} of {len(features)}")
+        drifting = {r.feature for r in latest_per_feature(results) if r.verdict == "drift"}
+        st.metric("Features drifting now", f"{len(drifting)} of {len(features)}")
         st.subheader("Drift score per feature")
         st.plotly_chart(charts.drift_heatmap(results), key="drift_heatmap")
         _ranked(results)
-        _overlay(ctx, sel, [r.feature for r in latest_per_feature(results)])
+        ranked = latest_per_feature(results)
+        inputs = list(dict.fromkeys(r.feature for r in ranked if r.feature != PREDICTIONS))
+        if inputs:
+            _overlay(ctx, sel, inputs)
     _prediction_shift(ctx, sel)
 
 

@@ -38,5 +38,10 @@ class ServerError(ApiError):
     """The server failed (5xx) or answered something the client cannot read."""
 
 
+class AlertingDisabledError(ServerError):
+    """The server runs with alerting switched off (``alerting: false``): its alerting
+    endpoints answer 503 and have nothing to show."""
+
+
 class MalformedResponseError(ServerError):
     """The answer was not the JSON shape the API promises."""

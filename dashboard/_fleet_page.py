@@ -112,7 +112,9 @@ def _alerts(ctx: PageContext) -> None:
     st.subheader("Firing alerts")
     firing = optional(lambda: ctx.client.alerts(state="firing", limit=1000))
     if firing is None:
-        st.caption("This server has no alerting API yet: no alerts to show.")
+        st.caption(
+            "No alerts to show: this server has no alerting (an older version, or alerting switched off)."
+        )
         return
     counts = Counter(a.severity for a in firing)
     cols = st.columns(3)

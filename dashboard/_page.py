@@ -13,6 +13,7 @@ import streamlit as st
 from edgewatch.dashboard._client import Client
 from edgewatch.dashboard._config import ENV_SERVER, ENV_TOKEN, config_from_env
 from edgewatch.dashboard._errors import (
+    AlertingDisabledError,
     ApiError,
     NotFoundError,
     ServerUnreachableError,
@@ -36,6 +37,12 @@ NO_ALERTING = (
     "This server has no alerting API yet (it answered 404 for {what}). "
     "Alerts, drift results, rules and version comparisons appear here once the server "
     "runs an edgewatch version with alerting."
+)
+
+
+ALERTING_OFF = (
+    "This server runs with alerting switched off (`alerting: false` in its settings): there "
+    "are no alerts, rules or receivers to show. Device and fleet data are unaffected."
 )
 
 
@@ -137,15 +144,20 @@ def show_error(e: ApiError, *, alerting: bool = False) -> None:
         st.error(f"Access denied: {e}")
     elif isinstance(e, NotFoundError) and e.endpoint_missing and alerting:
         st.warning(NO_ALERTING.format(what=e.missing_endpoint))
+    elif isinstance(e, AlertingDisabledError):
+        st.warning(ALERTING_OFF)
     else:
         st.error(str(e))
 
 
 def optional(fetch: Callable[[], T]) -> T | None:
-    """``fetch()``, or ``None`` when the server lacks that endpoint (an older server without
-    the alerting API): pages show what they can and say what is missing."""
+    """``fetch()``, or ``None`` when the server has no alerting to ask: an older server without
+    the endpoint (404), or one running with alerting off (503). Pages show what they can and
+    say what is missing."""
     try:
         return fetch()
+    except AlertingDisabledError:
+        return None
     except NotFoundError as e:
         if e.endpoint_missing:
             return None

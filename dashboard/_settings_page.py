@@ -8,8 +8,8 @@ import streamlit as st
 
 from edgewatch.dashboard import _format as fmt
 from edgewatch.dashboard._client import Client
-from edgewatch.dashboard._errors import ApiError, NotFoundError
-from edgewatch.dashboard._page import NO_ALERTING, PageContext, run_page, show_error
+from edgewatch.dashboard._errors import AlertingDisabledError, ApiError, NotFoundError
+from edgewatch.dashboard._page import ALERTING_OFF, NO_ALERTING, PageContext, run_page, show_error
 
 # Problems first: the deliveries someone opening this page wants to see.
 DELIVERY_ORDER = ("failed", "dead", "pending", "delivered")
@@ -175,6 +175,8 @@ def render(ctx: PageContext) -> None:
         if not e.endpoint_missing:
             raise
         st.warning(NO_ALERTING.format(what=e.missing_endpoint))
+    except AlertingDisabledError:
+        st.warning(ALERTING_OFF)
     _tokens(ctx.client)
 
 

@@ -17,8 +17,8 @@ ROOT = Path(__file__).resolve().parents[2]
 OUT = ROOT / "docs" / "screenshots"
 sys.path.insert(0, str(ROOT / "tests" / "dashboard"))
 
-from browser import CHROMIUM, PAGES, open_page, start_dashboard, stop  # noqa: E402
-from conftest import free_port, start_seeded_server  # noqa: E402
+from dashboard_browser import CHROMIUM, PAGES, open_page, start_dashboard, stop  # noqa: E402
+from dashboard_harness import free_port, start_seeded_server  # noqa: E402
 from playwright.sync_api import sync_playwright  # noqa: E402
 
 VIEWPORT = {"width": 1400, "height": 2400}

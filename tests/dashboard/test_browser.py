@@ -7,8 +7,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from browser import CHROMIUM, PAGES, open_page, settle, start_dashboard, stop
-from conftest import SeededServer, free_port
+from dashboard_browser import CHROMIUM, PAGES, open_page, settle, start_dashboard, stop
+from dashboard_harness import SeededServer, free_port
 
 pytestmark = pytest.mark.timeout(180)
 

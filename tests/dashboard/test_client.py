@@ -6,10 +6,11 @@ from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
-from conftest import BATCHES_IN_LAST_HOUR, SeededServer, free_port
-from fleet_data import ERRORS, INFERENCES
+from dashboard_fleet import ERRORS, INFERENCES
+from dashboard_harness import BATCHES_IN_LAST_HOUR, SeededServer, free_port
 
 from edgewatch.dashboard import (
+    AlertingDisabledError,
     Client,
     MalformedResponseError,
     NotFoundError,
@@ -129,12 +130,48 @@ def test_server_failures_and_refusals_carry_the_servers_reason() -> None:
             c.ack("abc", author="", comment="")
 
 
-def test_alerting_endpoints_missing_on_this_server(seeded_server: SeededServer) -> None:
-    with Client(seeded_server.url, seeded_server.admin) as client:
+def test_an_older_server_without_an_endpoint_is_told_apart() -> None:
+    # FastAPI answers a path it has no route for with exactly this body.
+    with _mock(404, {"detail": "Not Found"}) as client:
         with pytest.raises(NotFoundError) as info:
             client.alerts()
-    assert info.value.endpoint_missing
-    assert "/api/v1/alerts" in str(info.value)
+    assert info.value.missing_endpoint == "/api/v1/alerts"
+    with _mock(404, {"detail": "no current alert with fingerprint 'x'"}) as client:
+        with pytest.raises(NotFoundError, match="no current alert") as info:
+            client.alert("x")
+    assert not info.value.endpoint_missing
+
+
+def test_alerting_switched_off_is_its_own_error(alerting_off_server: SeededServer) -> None:
+    with Client(alerting_off_server.url, alerting_off_server.admin) as client:
+        with pytest.raises(AlertingDisabledError, match="alerting switched off"):
+            client.alerts()
+        assert client.devices()  # the rest of the API answers
+
+
+def test_alerting_api_round_trip(seeded_server: SeededServer) -> None:
+    with Client(seeded_server.url, seeded_server.admin) as client:
+        firing = client.alerts(state="firing")
+        offline = next(a for a in firing if a.labels.get("device") == "dev-f")
+        assert offline.rule == "DeviceOffline" and offline.severity == "critical"
+        detail = client.alert(offline.fingerprint)
+        assert detail.evidence is not None and detail.evidence.detector == "missing_heartbeat"
+        assert [s for s, _ in detail.history][-1] == "firing"
+        rules = {r.name: r for r in client.rules()}
+        assert rules["FeatureDrift"].scope == "version" and rules["FeatureDrift"].interval_s == 3
+        (receiver,) = client.receivers()
+        assert receiver.endpoint_host is not None and receiver.endpoint_host.startswith(
+            "127.0.0.1:"
+        )
+        baselines = client.baselines()
+        assert {b.version for b in baselines} == {"1.0.0", "1.1.0"}
+        summary = client.baseline(baselines[0].id).summary
+        assert {s.feature for s in summary} >= {"f00", "f01", "f02"}
+        start, end = _window()
+        drift = client.drift(start, end, model="classifier", version="1.1.0", feature="f01")
+        assert drift and drift[-1].verdict == "drift" and drift[-1].method == "psi"
+        verdict = client.compare_versions("classifier", "1.0.0", "1.1.0", start, end)
+        assert verdict.verdict == "b_worse"
 
 
 def test_bad_server_url_is_refused_at_construction() -> None:

@@ -6,12 +6,13 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from apptest import metrics, open_page, table, texts
-from conftest import BATCHES_IN_LAST_HOUR, DEV_B_CLOCK_BEHIND_S, SeededServer, free_port
-from fleet_data import INFERENCES
+from dashboard_apptest import metrics, open_page, table, texts
+from dashboard_fleet import INFERENCES
+from dashboard_harness import BATCHES_IN_LAST_HOUR, DEV_B_CLOCK_BEHIND_S, SeededServer, free_port
 
 from edgewatch.dashboard import Client
 from edgewatch.dashboard._format import seconds
+from edgewatch.dashboard._page import ALERTING_OFF
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -35,7 +36,7 @@ def test_fleet_page_counts_rates_and_latency(dashboard_env: SeededServer) -> Non
         "1.0.0": "66.7 %",
         "1.1.0": "33.3 %",
     }
-    assert "no alerting API yet" in texts(at)
+    assert (shown["Critical"], shown["Warning"]) == ("2", "1")  # dev-e, dev-f offline; f01
 
 
 def test_fleet_device_table_filters_and_links(dashboard_env: SeededServer) -> None:
@@ -91,7 +92,7 @@ def test_device_page_unknown_device_says_so(dashboard_env: SeededServer) -> None
 
 def test_versions_page_side_by_side(dashboard_env: SeededServer) -> None:
     at = open_page("versions")
-    side = table(at, "1.0.0", "1.1.0").set_index("")
+    side = table(at, "", "1.0.0", "1.1.0").set_index("")
     assert side.loc["devices"].tolist() == ["4", "2"]
     assert side.loc["error rate"].tolist() == ["1.00 %", "1.00 %"]
     p50_a, p50_b = side.loc["latency p50"].tolist()
@@ -99,19 +100,23 @@ def test_versions_page_side_by_side(dashboard_env: SeededServer) -> None:
     assert float(p50_a[:-3]) < float(p50_b[:-3])  # 1.1.0 was seeded slower
 
 
-@pytest.mark.parametrize(
-    ("page", "endpoint"),
-    [
-        ("alerts", "/api/v1/alerts"),
-        ("drift", "/api/v1/drift"),
-        ("versions", "/api/v1/versions/compare"),
-        ("settings", "/api/v1/rules"),
-    ],
-)
-def test_pages_degrade_without_alerting_api(dashboard_env, page: str, endpoint: str) -> None:
+@pytest.mark.parametrize("page", ["alerts", "settings"])
+def test_pages_say_when_alerting_is_switched_off(alerting_off_server, monkeypatch, page) -> None:
+    monkeypatch.setenv("EDGEWATCH_DASHBOARD_SERVER", alerting_off_server.url)
+    monkeypatch.setenv("EDGEWATCH_DASHBOARD_TOKEN", alerting_off_server.admin)
     at = open_page(page)
-    warnings = [w.value for w in at.warning]
-    assert any(f"no alerting API yet (it answered 404 for {endpoint})" in w for w in warnings)
+    assert [w.value for w in at.warning] == [ALERTING_OFF]
+    assert not at.error
+
+
+def test_fleet_and_device_work_with_alerting_switched_off(alerting_off_server, monkeypatch):
+    monkeypatch.setenv("EDGEWATCH_DASHBOARD_SERVER", alerting_off_server.url)
+    monkeypatch.setenv("EDGEWATCH_DASHBOARD_TOKEN", alerting_off_server.admin)
+    at = open_page("fleet")
+    assert metrics(at)["Devices"] == "1"
+    assert "No alerts to show: this server has no alerting" in texts(at)
+    at = open_page("device", device="dev-a")
+    assert metrics(at)["Power"] == "4 W"
     assert not at.error
 
 
@@ -125,7 +130,7 @@ def test_settings_page_lists_tokens_without_secrets(dashboard_env: SeededServer)
 def test_server_down_shows_a_message(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("EDGEWATCH_DASHBOARD_SERVER", f"http://127.0.0.1:{free_port()}")
     monkeypatch.setenv("EDGEWATCH_DASHBOARD_TOKEN", "whatever")
-    for page in ("fleet", "device", "alerts"):
+    for page in ("fleet", "device", "alerts", "settings"):
         at = open_page(page)
         errors = [e.value for e in at.error]
         assert len(errors) == 1 and errors[0].startswith("Server unreachable: cannot reach")

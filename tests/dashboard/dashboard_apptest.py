@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pandas as pd
-from conftest import APP
+from dashboard_harness import APP
 from streamlit.testing.v1 import AppTest
 
 PAGES = {

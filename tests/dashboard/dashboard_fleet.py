@@ -38,6 +38,10 @@ class DeviceSpec:
     power_w: float | None = 4.0
     memory_bytes: float = 80 * 2**20
     temperature_c: float = 55.0
+    f01_shift: float = 0.0
+    """Feature f01 is Normal(1 + shift, 1): a shift makes it drift from the baselines."""
+    classes: tuple[tuple[str, int], ...] = tuple(CLASSES.items())
+    """Predictions per class in each export."""
 
 
 def _kv(key: str, value: str) -> KeyValue:
@@ -116,7 +120,12 @@ def batch(spec: DeviceSpec, end_ns: int) -> ExportMetricsServiceRequest:
         ),
         _exp(semconv.PREDICTION_SCORE, "1", from_values(rng.beta(8, 2, INFERENCES)), start, end_ns),
         _exp_per_feature(
-            [rng.normal(i, 1.0, INFERENCES) for i in range(len(FEATURES))], start, end_ns
+            [
+                rng.normal(i + (spec.f01_shift if name == "f01" else 0.0), 1.0, INFERENCES)
+                for i, name in enumerate(FEATURES)
+            ],
+            start,
+            end_ns,
         ),
         _sum(
             semconv.INFERENCE_COUNT,
@@ -129,7 +138,7 @@ def batch(spec: DeviceSpec, end_ns: int) -> ExportMetricsServiceRequest:
         ),
         _sum(
             semconv.PREDICTION_CLASS_COUNT,
-            [(n, [_kv(semconv.PREDICTION_CLASS, c)]) for c, n in CLASSES.items()],
+            [(n, [_kv(semconv.PREDICTION_CLASS, c)]) for c, n in spec.classes],
             start,
             end_ns,
         ),
@@ -185,6 +194,18 @@ def batch(spec: DeviceSpec, end_ns: int) -> ExportMetricsServiceRequest:
     sm.scope.name = "edgewatch.collector"
     sm.metrics.extend(metrics)
     return request
+
+
+def baseline_csv(rows: int = 3000, seed: int = 11) -> bytes:
+    """A reference dataset matching the unshifted devices: features and predicted class."""
+    rng = np.random.default_rng(seed)
+    columns = {name: rng.normal(i, 1.0, rows) for i, name in enumerate(FEATURES)}
+    total = sum(CLASSES.values())
+    predictions = rng.choice(list(CLASSES), rows, p=[n / total for n in CLASSES.values()])
+    lines = [",".join([*FEATURES, "prediction"])]
+    for i in range(rows):
+        lines.append(",".join([*(f"{columns[f][i]:.5f}" for f in FEATURES), predictions[i]]))
+    return ("\n".join(lines) + "\n").encode()
 
 
 def body(request: ExportMetricsServiceRequest) -> bytes:
