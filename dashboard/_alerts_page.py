@@ -103,7 +103,10 @@ def _detail(detail: AlertDetail) -> None:
         if e.explanation:
             st.write(e.explanation)
         if e.baseline:
-            st.caption("Baseline: " + ", ".join(f"{k}={v}" for k, v in e.baseline.items()))
+            st.caption(
+                "Baseline: "
+                + ", ".join(f"{k} {v}" for k, v in e.baseline.items() if v not in (None, ""))
+            )
     left, right = st.columns(2)
     with left:
         st.markdown("**Labels**")

@@ -3,6 +3,7 @@ where a colour carries meaning (severity, offline shading), which reads on both.
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -119,16 +120,22 @@ def version_share(labels: Sequence[str], devices: Sequence[int]) -> go.Figure:
 
 
 def drift_heatmap(results: Sequence[DriftResult]) -> go.Figure:
-    """Drift score per feature (rows) and window end (columns)."""
+    """Drift score per feature (rows; per version when several) and window end (columns);
+    where devices of one version were judged apart, the cell shows the highest score."""
     windows = sorted({r.window_end for r in results})
-    features = sorted({r.feature for r in results})
+    several = len({(r.model, r.version) for r in results}) > 1
+
+    def label(r: DriftResult) -> str:
+        return f"{r.feature} · {r.version}" if several else r.feature
+
+    features = sorted({label(r) for r in results})
     col = {w: i for i, w in enumerate(windows)}
     row = {f: i for i, f in enumerate(features)}
     z: list[list[float | None]] = [[None] * len(windows) for _ in features]
     for r in results:
-        cell = z[row[r.feature]][col[r.window_end]]
+        cell = z[row[label(r)]][col[r.window_end]]
         if r.score is not None and (cell is None or r.score > cell):
-            z[row[r.feature]][col[r.window_end]] = r.score
+            z[row[label(r)]][col[r.window_end]] = r.score
     fig = go.Figure(
         go.Heatmap(
             x=windows,
@@ -142,16 +149,40 @@ def drift_heatmap(results: Sequence[DriftResult]) -> go.Figure:
     return _layout(fig, y_title="feature", height=max(260, 22 * len(features) + 80))
 
 
-def _density(h: Histogram) -> tuple[list[float], list[float], list[float]]:
-    """Bucket midpoints, widths and share of the total per unit width."""
-    total = max(h.count, 1)
-    mids, widths, dens = [], [], []
+def _bounds(histograms: Sequence[Histogram], tail: float = 0.005) -> tuple[float, float]:
+    """The range holding all but ``tail`` of each end of every histogram's values."""
+    lows: list[float] = []
+    highs: list[float] = []
+    for h in histograms:
+        buckets = h.buckets()
+        total = sum(c for _, _, c in buckets)
+        seen = 0
+        for lo, hi, c in buckets:
+            if seen <= tail * total < seen + c:
+                lows.append(lo)
+            seen += c
+            if seen >= (1 - tail) * total:
+                highs.append(hi)
+                break
+    return min(lows), max(highs)
+
+
+def _rebinned(h: Histogram, edges: Sequence[float]) -> list[float]:
+    """Share of ``h``'s values per unit width in each equal-width bin between ``edges``,
+    spreading each exponential bucket over the bins it overlaps (the zero bucket at 0)."""
+    out = [0.0] * (len(edges) - 1)
     for lo, hi, c in h.buckets():
-        width = (hi - lo) or 1e-9
-        mids.append((lo + hi) / 2)
-        widths.append(width)
-        dens.append(c / total / width)
-    return mids, widths, dens
+        if hi <= lo:
+            i = bisect_right(edges, lo) - 1
+            if 0 <= i < len(out):
+                out[i] += c
+            continue
+        for i in range(len(out)):
+            overlap = min(hi, edges[i + 1]) - max(lo, edges[i])
+            if overlap > 0:
+                out[i] += c * overlap / (hi - lo)
+    scale = max(h.count, 1) * (edges[1] - edges[0])
+    return [x / scale for x in out]
 
 
 def distribution_overlay(
@@ -161,14 +192,22 @@ def distribution_overlay(
     reference_name: str,
     markers: Mapping[str, float] | None = None,
     unit: str = "",
+    bins: int = 60,
 ) -> go.Figure:
-    """Current vs reference distribution as densities over the same axis."""
+    """Current vs reference distribution as densities on the same equal-width bins."""
+    shown = [
+        (n, h) for n, h in ((reference_name, reference), ("current", current)) if h and h.count
+    ]
     fig = go.Figure()
-    for name, h in ((reference_name, reference), ("current", current)):
-        if h is None or not h.count:
-            continue
-        x, w, d = _density(h)
-        fig.add_trace(go.Bar(x=x, y=d, width=w, name=name, opacity=0.55))
+    if shown:
+        lo, hi = _bounds([h for _, h in shown])
+        width = (hi - lo) / bins or 1.0
+        edges = [lo + i * width for i in range(bins + 1)]
+        mids = [lo + (i + 0.5) * width for i in range(bins)]
+        for name, h in shown:
+            fig.add_trace(
+                go.Bar(x=mids, y=_rebinned(h, edges), width=width, name=name, opacity=0.55)
+            )
     for label, at in (markers or {}).items():
         fig.add_vline(x=at, line_dash="dash", annotation_text=label, annotation_font_size=10)
     fig.update_layout(barmode="overlay", xaxis_title=unit or "value")

@@ -74,10 +74,15 @@ def _overlay(ctx: PageContext, sel: ModelSelection, features: list[str]) -> None
         ),
         key="drift_overlay",
     )
+    has_reference = reference is not None and reference.count > 0
     st.caption(
         f"Current: {current.count} values, mean {fmt.number(current.mean)}. Reference: "
-        f"the same selection over the {previous}"
-        + (" (dashed lines: the baseline's p50 and p95)." if markers else ".")
+        + (
+            f"the same selection over the {previous}"
+            if has_reference
+            else f"no values in the {previous}"
+        )
+        + ("; dashed lines: the baseline's p50 and p95." if markers else ".")
     )
 
 

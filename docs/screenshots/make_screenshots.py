@@ -1,6 +1,6 @@
 """Regenerate docs/screenshots/*.png: every dashboard page in headless chromium.
 
-Starts a real edgewatch server seeded with the dashboard tests' known fleet, runs
+Starts a real edgewatch server seeded with the dashboard tests' known fleet (its own scheduler\nraises the alerts), runs
 ``edgewatch dashboard`` against it, and saves each page (light theme) plus the Fleet and
 Device pages in the dark theme. Run from the repository root:
 
@@ -29,7 +29,8 @@ def main() -> int:
         print(f"{CHROMIUM} is missing: install Debian's chromium package", file=sys.stderr)
         return 1
     with tempfile.TemporaryDirectory() as tmp:
-        seeded, server, thread = start_seeded_server(Path(tmp) / "edgewatch.duckdb")
+        running = start_seeded_server(Path(tmp) / "edgewatch.duckdb")
+        seeded = running.seeded
         port = free_port()
         proc = start_dashboard(seeded.url, seeded.admin, port, Path(tmp) / "dashboard.log")
         base = f"http://127.0.0.1:{port}"
@@ -51,8 +52,7 @@ def main() -> int:
                     browser.close()
         finally:
             stop(proc)
-            server.should_exit = True
-            thread.join(15)
+            running.stop()
     return 0
 
 

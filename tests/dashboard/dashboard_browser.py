@@ -30,9 +30,9 @@ class Shot:
 PAGES = (
     Shot("/", "Devices", "fleet.png"),
     Shot("/device?device=dev-d", "Clock skew", "device.png"),
-    Shot("/alerts", "Alerts", "alerts.png"),
-    Shot("/drift", "Drift", "drift.png"),
-    Shot("/versions", "Versions", "versions.png"),
+    Shot("/alerts", "Evidence", "alerts.png"),
+    Shot("/drift", "Most drifted features", "drift.png"),
+    Shot("/versions", "Rollout verdict", "versions.png"),
     Shot("/settings", "Access tokens", "settings.png"),
 )
 

@@ -26,7 +26,9 @@ def dashboard_url(seeded_server: SeededServer, tmp_path: Path) -> Iterator[str]:
         stop(proc)
 
 
-def test_every_page_renders_in_chromium(dashboard_url: str, tmp_path: Path) -> None:
+def test_every_page_renders_in_chromium(
+    dashboard_url: str, seeded_server: SeededServer, tmp_path: Path
+) -> None:
     from playwright.sync_api import expect, sync_playwright
 
     shots = tmp_path / "screenshots"
@@ -55,7 +57,19 @@ def test_every_page_renders_in_chromium(dashboard_url: str, tmp_path: Path) -> N
             settle(page, "Clock skew")
             expect(page.get_by_text("dev-d · status online").first).to_be_visible()
             assert "device=dev-d" in page.url
+            # Acknowledge the alert the Alerts page opens with.
+            open_page(page, dashboard_url, PAGES[2])
+            page.get_by_label("Your name").fill("carol")
+            page.get_by_label("Comment", exact=True).fill("on it")
+            page.get_by_role("button", name="Acknowledge").click()
+            settle(page, "Acknowledged by carol")
+            assert page.locator('[data-testid="stException"]').count() == 0
         finally:
             browser.close()
+    with seeded_server.api() as api:
+        alerts = api.get("/api/v1/alerts").json()["alerts"]
+    assert [a["ack"]["comment"] for a in alerts if a["ack"] and a["ack"]["author"] == "carol"] == [
+        "on it"
+    ]
     assert sorted(p.name for p in shots.iterdir()) == sorted(s.file for s in PAGES)
     assert all(p.stat().st_size > 10_000 for p in shots.iterdir())
