@@ -7,6 +7,7 @@ import pandas as pd
 import streamlit as st
 
 from edgewatch.dashboard import _format as fmt
+from edgewatch.dashboard._alert_models import Receiver
 from edgewatch.dashboard._client import Client
 from edgewatch.dashboard._errors import AlertingDisabledError, ApiError, NotFoundError
 from edgewatch.dashboard._page import ALERTING_OFF, NO_ALERTING, PageContext, run_page, show_error
@@ -50,6 +51,16 @@ def _rules(client: Client) -> None:
     )
 
 
+def _health(r: Receiver) -> str:
+    """One word for a receiver's state: failing (notifications lost or refused), retrying
+    (its last attempt failed, deliveries wait), or ok."""
+    if r.dead or r.failed:
+        return "failing"
+    if r.pending and r.last_error:
+        return "retrying"
+    return "ok"
+
+
 def _receivers(client: Client) -> None:
     st.subheader("Receivers")
     receivers = client.receivers()
@@ -71,10 +82,7 @@ def _receivers(client: Client) -> None:
                     "dead": [r.dead for r in receivers],
                     "last success": [fmt.ago(r.last_success_at) for r in receivers],
                     "last error": [r.last_error or "" for r in receivers],
-                    "health": [
-                        "failing" if r.dead or (r.failed and not r.last_success_at) else "ok"
-                        for r in receivers
-                    ],
+                    "health": [_health(r) for r in receivers],
                 }
             ),
             hide_index=True,

@@ -26,6 +26,26 @@ VERDICTS = {
 }
 
 
+def _measured(signal: str, x: float | None) -> str:
+    """A compared signal's value with its unit."""
+    if signal.startswith("latency"):
+        return fmt.seconds(x)
+    if signal.startswith("energy"):
+        return fmt.joules(x)
+    if signal.startswith("power"):
+        return fmt.watts(x)
+    if signal.startswith("error"):
+        return fmt.percent(x, 2)
+    return fmt.number(x)
+
+
+def _change(signal: str, change: float | None) -> str:
+    """Relative change for measured signals; the distance itself for distributions."""
+    if signal == "predictions":
+        return f"distance {fmt.number(change)}"
+    return fmt.percent(change)
+
+
 def _verdict(comparison: VersionComparison, a: str, b: str) -> None:
     kind, text = VERDICTS[comparison.verdict]
     getattr(st, kind)(f"Rollout verdict: {text.format(a=a, b=b)}")
@@ -34,9 +54,9 @@ def _verdict(comparison: VersionComparison, a: str, b: str) -> None:
             pd.DataFrame(
                 {
                     "signal": [s.signal for s in comparison.signals],
-                    a: [fmt.number(s.a, 4) for s in comparison.signals],
-                    b: [fmt.number(s.b, 4) for s in comparison.signals],
-                    "change": [fmt.percent(s.change) for s in comparison.signals],
+                    a: [_measured(s.signal, s.a) for s in comparison.signals],
+                    b: [_measured(s.signal, s.b) for s in comparison.signals],
+                    "change": [_change(s.signal, s.change) for s in comparison.signals],
                     "verdict": [s.verdict.replace("_", " ") for s in comparison.signals],
                     "explanation": [s.explanation for s in comparison.signals],
                 }

@@ -152,6 +152,8 @@ def test_versions_page_gives_the_rollout_verdict(dashboard_env: SeededServer) ->
     signals = table(at, "signal", "change", "verdict", "explanation").set_index("signal")
     assert signals.loc["latency_p50", "verdict"] == "b worse"
     assert signals.loc["latency_p50", "change"].endswith(" %")
+    assert signals.loc["latency_p50", "1.1.0"].endswith(" ms")
+    assert signals.loc["predictions", "change"].startswith("distance ")
 
 
 def test_settings_page_rules_receivers_baselines(dashboard_env: SeededServer) -> None:
@@ -159,8 +161,9 @@ def test_settings_page_rules_receivers_baselines(dashboard_env: SeededServer) ->
     rules = table(at, "rule", "detector", "last evaluated")
     assert list(rules["rule"]) == ["DeviceOffline", "FeatureDrift", "PredictionDrift"]
     assert all(x.endswith("ago") for x in rules["last evaluated"])
-    receivers = table(at, "receiver", "host", "failed")
+    receivers = table(at, "receiver", "host", "failed", "health")
     assert receivers.iloc[0]["host"].startswith("127.0.0.1:")
+    assert receivers.iloc[0]["health"] in ("retrying", "failing")  # nobody listens there
     page = texts(at) + receivers.to_string()
     assert "whsec_" not in page and "key=hidden" not in page and "/hooks/" not in page
     baselines = table(at, "id", "model", "version", "source", "rows")
