@@ -6,8 +6,9 @@ from __future__ import annotations
 
 import pytest
 from dashboard_apptest import metrics, open_page, table, texts
-from dashboard_harness import SeededServer
+from dashboard_harness import APP, SeededServer
 from streamlit.testing.v1 import AppTest
+from streamlit.testing.v1.element_tree import Button, TextInput
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -28,11 +29,11 @@ def _pick(at: AppTest, fingerprint: str) -> AppTest:
     return at
 
 
-def _field(at: AppTest, label: str):
+def _field(at: AppTest, label: str) -> TextInput:
     return next(t for t in at.text_input if t.label == label)
 
 
-def _button(at: AppTest, label: str):
+def _button(at: AppTest, label: str) -> Button:
     return next(b for b in at.button if b.label == label)
 
 
@@ -106,7 +107,7 @@ def test_silence_with_prefilled_matchers_then_expire_it(dashboard_env: SeededSer
 
 def test_alert_link_opens_that_alert(dashboard_env: SeededServer) -> None:
     offline = _alert(dashboard_env, "DeviceOffline", device="dev-f")
-    at = AppTest.from_file(str(__import__("dashboard_harness").APP), default_timeout=60)
+    at = AppTest.from_file(str(APP), default_timeout=60)
     at.query_params["alert"] = offline["fingerprint"]
     at.run()
     assert not at.exception
