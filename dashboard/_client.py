@@ -7,9 +7,8 @@ on; answers are checked field by field and returned as frozen dataclasses.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, Self, TypeVar
-from urllib.parse import quote
 
 import httpx
 
@@ -26,16 +25,12 @@ from edgewatch.dashboard._errors import (
     UnauthorizedError,
 )
 from edgewatch.dashboard._parse import Obj
+from edgewatch.dashboard._wire import error_detail, rfc3339, segment, transport_reason
 
 T = TypeVar("T")
 # The server's 503 reason on alerting endpoints when it runs with ``alerting: false``.
 ALERTING_OFF = "alerting is not running"
 Params = Mapping[str, Any]
-
-
-def rfc3339(t: datetime) -> str:
-    """``t`` as the RFC 3339 UTC text the alerting API takes."""
-    return t.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
 class Client:
@@ -89,7 +84,7 @@ class Client:
             ) from None
         except httpx.TransportError as e:
             raise ServerUnreachableError(
-                f"cannot reach the edgewatch server at {self.server_url} ({_reason(e)}). "
+                f"cannot reach the edgewatch server at {self.server_url} ({transport_reason(e)}). "
                 "Is it running? Start it with `edgewatch server`, or pass the right --server URL."
             ) from None
         if r.status_code >= 400:
@@ -105,7 +100,7 @@ class Client:
             ) from None
 
     def _error(self, r: httpx.Response, what: str) -> ApiError:
-        detail = _detail(r)
+        detail = error_detail(r)
         status = r.status_code
         if status == 401:
             return UnauthorizedError(
@@ -153,7 +148,7 @@ class Client:
             r = self._http.get("/readyz")
         except httpx.TransportError as e:
             raise ServerUnreachableError(
-                f"cannot reach the edgewatch server at {self.server_url} ({_reason(e)})"
+                f"cannot reach the edgewatch server at {self.server_url} ({transport_reason(e)})"
             ) from None
         return r.status_code == 200
 
@@ -180,7 +175,7 @@ class Client:
 
     def device(self, device_id: str, *, readings_since_s: float = 86_400.0) -> m.DeviceDetail:
         """One device with the newest value of each gauge it sent."""
-        path = f"/api/v1/devices/{_segment(device_id)}"
+        path = f"/api/v1/devices/{segment(device_id)}"
         obj = self._get(path, {"readings_since_s": readings_since_s})
         return self._parsed(path, m.device_detail_of, obj)
 
@@ -292,12 +287,12 @@ class Client:
 
     def alert(self, fingerprint: str) -> am.AlertDetail:
         """One alert with its evidence and history."""
-        path = f"/api/v1/alerts/{_segment(fingerprint)}"
+        path = f"/api/v1/alerts/{segment(fingerprint)}"
         return self._parsed(path, am.alert_detail_of, self._get(path))
 
     def ack(self, fingerprint: str, *, author: str, comment: str) -> am.Alert:
         """Acknowledge an alert."""
-        path = f"/api/v1/alerts/{_segment(fingerprint)}/ack"
+        path = f"/api/v1/alerts/{segment(fingerprint)}/ack"
         data = self._request("POST", path, body={"author": author, "comment": comment})
         return self._parsed(path, am.alert_of, self._obj(data, f"POST {path}"))
 
@@ -328,7 +323,7 @@ class Client:
 
     def expire_silence(self, silence_id: str) -> am.Silence:
         """End a silence now."""
-        path = f"/api/v1/silences/{_segment(silence_id)}"
+        path = f"/api/v1/silences/{segment(silence_id)}"
         data = self._request("DELETE", path)
         return self._parsed(path, am.silence_of, self._obj(data, f"DELETE {path}"))
 
@@ -389,7 +384,7 @@ class Client:
 
     def baseline(self, baseline_id: str) -> am.Baseline:
         """One baseline with its per-feature summary."""
-        path = f"/api/v1/baselines/{_segment(baseline_id)}"
+        path = f"/api/v1/baselines/{segment(baseline_id)}"
         return self._parsed(path, am.baseline_of, self._get(path))
 
     def compare_versions(
@@ -405,37 +400,3 @@ def _selection(
     device: str | None, fleet: str | None, model: str | None, version: str | None
 ) -> dict[str, str | None]:
     return {"device_id": device, "fleet": fleet, "model_name": model, "model_version": version}
-
-
-def _segment(value: str) -> str:
-    """``value`` escaped as one URL path segment."""
-    return quote(value, safe="")
-
-
-def _reason(e: httpx.TransportError) -> str:
-    if isinstance(e, httpx.ConnectError):
-        return "connection refused or host unknown"
-    return type(e).__name__
-
-
-def _detail(r: httpx.Response) -> str:
-    """The server's reason for an error answer, readable."""
-    try:
-        data = r.json()
-    except ValueError:
-        return r.reason_phrase or f"HTTP {r.status_code}"
-    if isinstance(data, dict):
-        if "errors" in data and isinstance(data["errors"], list):
-            return "; ".join(str(x) for x in data["errors"])
-        detail = data.get("detail", data)
-        if isinstance(detail, list):
-            parts = []
-            for item in detail:
-                if isinstance(item, dict):
-                    where = ".".join(str(x) for x in item.get("loc", ()) if x != "body")
-                    parts.append(f"{where}: {item.get('msg', '')}".strip(": "))
-                else:
-                    parts.append(str(item))
-            return "; ".join(parts)
-        return str(detail)
-    return str(data)
