@@ -76,31 +76,35 @@ def test_from_values_in_blocks_places_every_value_like_one_pass() -> None:
     assert h.zero_count == 7 and h.count == 150_007
 
 
-def _columns(histograms: list[ExpHistogram], as_lists: bool) -> dict[str, Any]:
-    def counts(arr: np.ndarray) -> Any:
-        return arr.tolist() if as_lists else arr
-
-    return {
+def _columns(histograms: list[ExpHistogram], form: str = "arrays") -> dict[str, Any]:
+    """merge_arrays' keyword arguments; counts as numpy arrays, lists, or flat with lengths."""
+    columns: dict[str, Any] = {
         "scales": [h.scale for h in histograms],
         "zero_counts": [h.zero_count for h in histograms],
         "positive_offsets": [h.positive_offset for h in histograms],
-        "positive_counts": [counts(h.positive_counts) for h in histograms],
         "negative_offsets": [h.negative_offset for h in histograms],
-        "negative_counts": [counts(h.negative_counts) for h in histograms],
         "counts": [h.count for h in histograms],
         "sums": [h.sum for h in histograms],
         "mins": [h.min for h in histograms],
         "maxs": [h.max for h in histograms],
     }
+    for side in ("positive", "negative"):
+        rows = [getattr(h, f"{side}_counts") for h in histograms]
+        if form == "flat":
+            columns[f"{side}_counts"] = np.concatenate([np.zeros(0, np.int64), *rows])
+            columns[f"{side}_lengths"] = [r.size for r in rows]
+        else:
+            columns[f"{side}_counts"] = [r.tolist() for r in rows] if form == "lists" else rows
+    return columns
 
 
 @settings(max_examples=80, deadline=None)
-@given(parts, st.integers(4, 200), st.booleans())
+@given(parts, st.integers(4, 200), st.sampled_from(["arrays", "lists", "flat"]))
 def test_merge_arrays_on_columns_equals_the_fold(
-    raw: list[tuple[np.ndarray, int]], max_buckets: int, as_lists: bool
+    raw: list[tuple[np.ndarray, int]], max_buckets: int, form: str
 ) -> None:
     histograms = [from_values(values, max_buckets=b) for values, b in raw]
-    merged = merge_arrays(**_columns(histograms, as_lists), max_buckets=max_buckets)
+    merged = merge_arrays(**_columns(histograms, form), max_buckets=max_buckets)
     assert merged == _fold(histograms, max_buckets)
     fast = merge_all(histograms, max_buckets=max_buckets)
     np.testing.assert_array_equal(merged.positive_counts, fast.positive_counts)
@@ -140,18 +144,27 @@ def test_a_fleet_spread_over_scales_and_far_apart_values_merges_like_the_fold() 
     histograms += [from_values([1e-200, 2e-200]), from_values([-3e150]), from_values([1.0, 1.5])]
     assert len({h.scale for h in histograms}) > 3
     for max_buckets in (4, 20, 160):
-        assert merge_all(histograms, max_buckets=max_buckets) == _fold(histograms, max_buckets)
+        expected = _fold(histograms, max_buckets)
+        assert merge_all(histograms, max_buckets=max_buckets) == expected
+        flat = _columns(histograms, "flat")
+        assert merge_arrays(**flat, max_buckets=max_buckets) == expected
 
 
 def test_merge_arrays_names_a_column_of_the_wrong_length_and_rejects_fractional_counts() -> None:
-    columns = _columns([from_values([1.0, -2.0]), from_values([3.0])], as_lists=False)
+    histograms = [from_values([1.0, -2.0]), from_values([3.0])]
+    columns = _columns(histograms)
     with pytest.raises(ValueError, match="sums has 1 entries, scales has 2"):
         merge_arrays(**{**columns, "sums": [0.0]})
     with pytest.raises(ValueError, match="negative_counts has 3 entries"):
         merge_arrays(**{**columns, "negative_counts": [*columns["negative_counts"], []]})
     with pytest.raises(ValueError, match="integer"):
         merge_arrays(**{**columns, "positive_counts": [[1.5], [1]]})
-    assert merge_arrays(**_columns([], as_lists=True)) == empty()
+    flat = _columns(histograms, "flat")
+    with pytest.raises(ValueError, match="lengths add up to 1, counts hold 2"):
+        merge_arrays(**{**flat, "positive_lengths": [1, 0]})
+    with pytest.raises(ValueError, match="lengths must hold 2"):
+        merge_arrays(**{**flat, "negative_lengths": [1]})
+    assert merge_arrays(**_columns([], "lists")) == empty()
 
 
 special = st.sampled_from([0.0, -0.0, 1.0, -1.0, 0.5, 2.0**-1074, 2.0**-1022, 3.0, 1e300, -1e-300])
