@@ -6,12 +6,13 @@ reach it over HTTP, as DESIGN.md wants), started in order, watched, and stopped 
 
 from __future__ import annotations
 
+import os
 import signal
 import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -59,9 +60,13 @@ class _Children:
 
     procs: list[tuple[str, subprocess.Popen[bytes]]] = field(default_factory=list)
 
-    def start(self, name: str, argv: Sequence[str], log: Path) -> subprocess.Popen[bytes]:
+    def start(
+        self, name: str, argv: Sequence[str], log: Path, env: Mapping[str, str] | None = None
+    ) -> subprocess.Popen[bytes]:
         with log.open("ab") as out:
-            proc = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT)
+            proc = subprocess.Popen(
+                argv, stdout=out, stderr=subprocess.STDOUT, env={**os.environ, **(env or {})}
+            )
         self.procs.append((name, proc))
         return proc
 
@@ -231,14 +236,14 @@ def run_up(options: UpOptions, console: Console | None = None) -> int:
                             "dashboard",
                             "--server",
                             options.server_url,
-                            "--token",
-                            token,
                             "--port",
                             str(options.dashboard_port),
                             "--host",
                             options.host,
                         ],
                         logs / "dashboard.log",
+                        # tokens travel in the environment, not on command lines others can read
+                        env={"EDGEWATCH_DASHBOARD_TOKEN": token},
                     )
                     _wait_http(
                         f"{options.dashboard_url}/_stcore/health",
@@ -256,8 +261,6 @@ def run_up(options: UpOptions, console: Console | None = None) -> int:
                     "edgewatch.demo",
                     "--server",
                     options.server_url,
-                    "--token",
-                    token,
                     "--speed",
                     f"{options.speed:g}",
                     "--data-dir",
@@ -266,7 +269,9 @@ def run_up(options: UpOptions, console: Console | None = None) -> int:
                 ]
                 if options.devices is not None:
                     demo_argv += ["--devices", str(options.devices)]
-                children.start("demo fleet", demo_argv, logs / "demo.log")
+                children.start(
+                    "demo fleet", demo_argv, logs / "demo.log", env={"EDGEWATCH_TOKEN": token}
+                )
                 console.print(
                     f"[green]✓[/] demo fleet  reporting to the server   (log: {logs / 'demo.log'})"
                 )

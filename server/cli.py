@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import importlib.util
 import os
-import subprocess
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -195,12 +194,9 @@ def _dashboard(args: argparse.Namespace) -> int:
         file=sys.stderr,
         flush=True,
     )
-    child = subprocess.Popen(command, env=env)
-    try:
-        return child.wait()
-    except KeyboardInterrupt:
-        child.terminate()
-        return child.wait()
+    # Become streamlit (same pid): signals from a supervisor such as `edgewatch up` reach it
+    # directly and no orphan is left behind.
+    os.execve(sys.executable, command, env)
 
 
 def _token(args: argparse.Namespace) -> int:
@@ -261,7 +257,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``edgewatch`` console script."""
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv[:1] == ["demo"]:
-        return subprocess.call([sys.executable, "-m", "edgewatch.demo", *argv[1:]])
+        # Become the demo (same pid), so signals reach its clean-stop handler directly.
+        os.execv(sys.executable, [sys.executable, "-m", "edgewatch.demo", *argv[1:]])
     args = build_parser().parse_args(argv)
     try:
         if args.command == "up":
