@@ -5,6 +5,11 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
+from pathlib import Path
+
+from edgewatch.server.settings import Settings, SettingsError, load_settings
+
+DEFAULT_DB = Settings.model_fields["db_path"].default
 
 
 def _not_built(name: str) -> int:
@@ -23,12 +28,118 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("up", help="server + dashboard + demo fleet on the embedded DuckDB default")
+
+    server = sub.add_parser("server", help="run the OTLP ingest + query API server")
+    server.add_argument("--db", type=Path, help=f"DuckDB file (default {DEFAULT_DB})")
+    server.add_argument("--host", help="address to bind (default 127.0.0.1)")
+    server.add_argument("--port", type=int, help="port to bind (default 4318, the OTLP/HTTP port)")
+    server.add_argument("--config", type=Path, help="YAML settings file (see docs/operations.md)")
+    server.add_argument("--ssl-certfile", type=Path, help="TLS certificate (PEM) to serve HTTPS")
+    server.add_argument("--ssl-keyfile", type=Path, help="TLS private key (PEM)")
+    server.add_argument(
+        "--insecure-dev",
+        action="store_true",
+        help="accept requests without tokens (development only; logged loudly)",
+    )
+    server.add_argument("--log-level", default=None, help="uvicorn log level (default info)")
+
+    token = sub.add_parser("token", help="create, revoke or list tokens (server stopped)")
+    token_sub = token.add_subparsers(dest="token_command", required=True)
+    create = token_sub.add_parser("create", help="create a device or admin token")
+    who = create.add_mutually_exclusive_group(required=True)
+    who.add_argument("--device", help="device id the token may write")
+    who.add_argument("--admin", action="store_true", help="an admin token for the query API")
+    create.add_argument("--name", default="", help="a note to recognise the token by")
+    revoke = token_sub.add_parser("revoke", help="revoke a token by its id")
+    revoke.add_argument("token_id")
+    token_sub.add_parser("list", help="list tokens (never their secrets)")
+    for p in (create, revoke, token_sub.choices["list"]):
+        p.add_argument("--db", type=Path, help=f"DuckDB file (default {DEFAULT_DB})")
+        p.add_argument("--config", type=Path, help="YAML settings file")
     return parser
+
+
+def _serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from edgewatch.server.app import create_app
+
+    settings = load_settings(
+        args.config,
+        db_path=args.db,
+        host=args.host,
+        port=args.port,
+        ssl_certfile=args.ssl_certfile,
+        ssl_keyfile=args.ssl_keyfile,
+        insecure_dev=True if args.insecure_dev else None,
+        log_level=args.log_level,
+    )
+    scheme = "https" if settings.ssl_certfile else "http"
+    print(
+        f"edgewatch server: {scheme}://{settings.host}:{settings.port}  db={settings.db_path}",
+        file=sys.stderr,
+        flush=True,
+    )
+    uvicorn.run(
+        create_app(settings),
+        host=settings.host,
+        port=settings.port,
+        ssl_certfile=str(settings.ssl_certfile) if settings.ssl_certfile else None,
+        ssl_keyfile=str(settings.ssl_keyfile) if settings.ssl_keyfile else None,
+        log_level=settings.log_level,
+        access_log=False,
+    )
+    return 0
+
+
+def _token(args: argparse.Namespace) -> int:
+    from edgewatch.server.store import NotFoundError, Store, StoreError
+
+    settings = load_settings(args.config, db_path=args.db)
+    try:
+        store = Store.open(settings.db_path, settings.store_config(maintenance=False))
+    except StoreError as e:
+        print(
+            f"edgewatch token: {e}\nWhile the server runs, use the admin API "
+            "(POST/DELETE /api/v1/tokens) instead.",
+            file=sys.stderr,
+        )
+        return 1
+    with store:
+        if args.token_command == "create":
+            role, device = ("admin", None) if args.admin else ("device", args.device)
+            new = store.create_token(role=role, device_id=device, name=args.name)
+            print(new.token)
+            scope = "admin" if device is None else f"device {device}"
+            print(
+                f"created {scope} token {new.info.token_id}; it is shown only once",
+                file=sys.stderr,
+            )
+        elif args.token_command == "revoke":
+            try:
+                info = store.revoke_token(args.token_id)
+            except NotFoundError as e:
+                print(f"edgewatch token revoke: {e}", file=sys.stderr)
+                return 1
+            print(f"revoked token {info.token_id} ({info.role} {info.device_id or ''})".rstrip())
+        else:
+            for t in store.list_tokens():
+                state = "revoked" if t.revoked_at_s is not None else "active"
+                print(f"{t.token_id}\t{t.role}\t{t.device_id or '-'}\t{state}\t{t.name}")
+    return 0
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``edgewatch`` console script."""
     args = build_parser().parse_args(argv)
+    try:
+        if args.command == "server":
+            return _serve(args)
+        if args.command == "token":
+            return _token(args)
+    except SettingsError as e:
+        print(f"edgewatch {args.command}: {e}", file=sys.stderr)
+        return 2
     return _not_built(args.command)
 
 

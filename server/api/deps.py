@@ -1,0 +1,143 @@
+"""Typed FastAPI dependencies: the store, the settings, and who is calling."""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, Query, Request
+
+from edgewatch.server.api.errors import ForbiddenError, UnauthorizedError
+from edgewatch.server.ingest import CardinalityLimiter
+from edgewatch.server.metrics import ServerMetrics
+from edgewatch.server.settings import Settings
+from edgewatch.server.store import InvalidQueryError, Principal, Selection, Store, StoreClosedError
+
+INSECURE_PRINCIPAL = Principal(role="admin", device_id=None, token_id="insecure-dev")
+
+
+def get_store(request: Request) -> Store:
+    """The app's open store."""
+    store: Store | None = getattr(request.app.state, "store", None)
+    if store is None:
+        raise StoreClosedError("the store is not open")
+    return store
+
+
+def get_settings(request: Request) -> Settings:
+    """The app's settings."""
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+def get_metrics(request: Request) -> ServerMetrics:
+    """The app's Prometheus metrics."""
+    metrics: ServerMetrics = request.app.state.metrics
+    return metrics
+
+
+def get_limiter(request: Request) -> CardinalityLimiter:
+    """The app's series-cardinality limiter."""
+    limiter: CardinalityLimiter = request.app.state.limiter
+    return limiter
+
+
+def bearer_token(request: Request) -> str | None:
+    """The token of an ``Authorization: Bearer`` header, if any."""
+    header = request.headers.get("authorization")
+    if not header:
+        return None
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise UnauthorizedError("Authorization header must be 'Bearer <token>'")
+    return token.strip()
+
+
+def authenticate(request: Request, store: Store, settings: Settings) -> Principal:
+    """Whoever the bearer token names; ``UnauthorizedError`` without a valid one."""
+    if settings.insecure_dev:
+        return INSECURE_PRINCIPAL
+    token = bearer_token(request)
+    if token is None:
+        raise UnauthorizedError("missing bearer token")
+    principal = store.verify_token(token)
+    if principal is None:
+        raise UnauthorizedError("invalid or revoked token")
+    return principal
+
+
+StoreDep = Annotated[Store, Depends(get_store)]
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+MetricsDep = Annotated[ServerMetrics, Depends(get_metrics)]
+LimiterDep = Annotated[CardinalityLimiter, Depends(get_limiter)]
+
+
+def admin_principal(request: Request, store: StoreDep, settings: SettingsDep) -> Principal:
+    """An admin token's principal; device tokens get 403."""
+    principal = authenticate(request, store, settings)
+    if principal.role != "admin":
+        raise ForbiddenError(
+            "the admin API needs an admin token; device tokens may only send metrics"
+        )
+    return principal
+
+
+AdminDep = Annotated[Principal, Depends(admin_principal)]
+
+
+def selection(
+    device_id: Annotated[str | None, Query(description="one device")] = None,
+    fleet: Annotated[str | None, Query()] = None,
+    model_name: Annotated[str | None, Query()] = None,
+    model_version: Annotated[str | None, Query()] = None,
+    hardware: Annotated[str | None, Query()] = None,
+) -> Selection:
+    """Which devices a query covers (unset = all)."""
+    return Selection(device_id, fleet, model_name, model_version, hardware)
+
+
+SelectionDep = Annotated[Selection, Depends(selection)]
+
+
+@dataclass(frozen=True, slots=True)
+class Window:
+    """A query's time range in unix seconds."""
+
+    start_s: float
+    end_s: float
+
+
+def window(
+    start: Annotated[float | None, Query(description="unix seconds; default end - 1 h")] = None,
+    end: Annotated[float | None, Query(description="unix seconds; default now")] = None,
+) -> Window:
+    """The query window, validated."""
+    end_s = time.time() if end is None else end
+    start_s = end_s - 3600.0 if start is None else start
+    if not (math.isfinite(start_s) and math.isfinite(end_s)) or end_s <= start_s:
+        raise InvalidQueryError(f"end ({end_s}) must be after start ({start_s})")
+    return Window(start_s, end_s)
+
+
+WindowDep = Annotated[Window, Depends(window)]
+
+
+def attribute_filters(
+    attr: Annotated[
+        list[str] | None,
+        Query(description="point attribute filter 'key=value', repeatable"),
+    ] = None,
+) -> tuple[tuple[str, str], ...]:
+    """``key=value`` pairs every point must carry."""
+    pairs = []
+    for item in attr or []:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise InvalidQueryError(f"attr {item!r} must look like key=value")
+        pairs.append((key, value))
+    return tuple(pairs)
+
+
+AttributesDep = Annotated[tuple[tuple[str, str], ...], Depends(attribute_filters)]

@@ -1,0 +1,50 @@
+"""``/api/v1/devices``: the device registry."""
+
+from __future__ import annotations
+
+import time
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Query
+
+from edgewatch.server.api.deps import AdminDep, SelectionDep, StoreDep
+from edgewatch.server.api.schemas import DeviceDetail, DeviceList, DeviceOut, ReadingOut
+from edgewatch.server.store import DeviceStatus
+
+router = APIRouter(prefix="/api/v1/devices", tags=["devices"])
+
+
+@router.get("", response_model=DeviceList, summary="List devices with filters")
+def list_devices(
+    _: AdminDep,
+    store: StoreDep,
+    selection: SelectionDep,
+    status: Annotated[Literal["online", "stale", "offline"] | None, Query()] = None,
+    limit: Annotated[int, Query(ge=1, le=10_000)] = 1000,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> DeviceList:
+    """Devices by id, filtered by fleet, model, version, hardware and liveness."""
+    devices = store.list_devices(
+        selection,
+        status=None if status is None else DeviceStatus(status),
+        limit=limit,
+        offset=offset,
+    )
+    return DeviceList(devices=[DeviceOut.of(d) for d in devices], count=len(devices))
+
+
+@router.get("/{device_id}", response_model=DeviceDetail, summary="One device with latest readings")
+def get_device(
+    _: AdminDep,
+    store: StoreDep,
+    device_id: str,
+    readings_since_s: Annotated[
+        float, Query(gt=0, description="look-back for readings")
+    ] = 86_400.0,
+) -> DeviceDetail:
+    """Registry entry, clock skew and the newest value of every gauge it sent."""
+    device = store.get_device(device_id)
+    readings = store.latest_readings(device_id, since_s=time.time() - readings_since_s)
+    return DeviceDetail(
+        **DeviceOut.of(device).model_dump(), readings=[ReadingOut.of(r) for r in readings]
+    )

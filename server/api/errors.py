@@ -1,0 +1,84 @@
+"""Every domain error → HTTP status in one place, for the REST API and for OTLP ingest."""
+
+from __future__ import annotations
+
+import math
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse, Response
+
+from edgewatch.server.ingest import (
+    DecodeError,
+    Encoding,
+    PayloadTooLargeError,
+    UnsupportedMediaTypeError,
+    encode_status,
+)
+from edgewatch.server.store import InvalidQueryError, NotFoundError, StoreBusyError, StoreError
+
+
+class UnauthorizedError(Exception):
+    """No token, or a token that is unknown, wrong or revoked (401)."""
+
+
+class ForbiddenError(Exception):
+    """A valid token that may not do this (403): device tokens on the admin API, or writing
+    another device's data."""
+
+
+# (HTTP status, google.rpc code) per error type; the first matching base class wins.
+_STATUS: tuple[tuple[type[Exception], int, int], ...] = (
+    (DecodeError, 400, 3),
+    (InvalidQueryError, 400, 3),
+    (PayloadTooLargeError, 413, 8),
+    (UnsupportedMediaTypeError, 415, 3),
+    (UnauthorizedError, 401, 16),
+    (ForbiddenError, 403, 7),
+    (NotFoundError, 404, 5),
+    (StoreBusyError, 503, 14),
+    (StoreError, 503, 14),
+)
+
+
+def status_of(exc: Exception) -> tuple[int, int]:
+    """HTTP status and google.rpc code of a domain error."""
+    for kind, http, rpc in _STATUS:
+        if isinstance(exc, kind):
+            return http, rpc
+    raise TypeError(f"not a domain error: {exc!r}")
+
+
+def _headers(exc: Exception, http: int, retry_after_s: float) -> dict[str, str]:
+    if http == 401:
+        return {"WWW-Authenticate": "Bearer"}
+    if http == 503:
+        wait = exc.retry_after_s if isinstance(exc, StoreBusyError) else retry_after_s
+        return {"Retry-After": str(max(1, math.ceil(wait)))}
+    return {}
+
+
+def otlp_error(exc: Exception, encoding: Encoding, *, retry_after_s: float) -> Response:
+    """An OTLP/HTTP error answer: ``google.rpc.Status`` encoded like the request."""
+    http, rpc = status_of(exc)
+    return Response(
+        encode_status(rpc, str(exc), encoding),
+        status_code=http,
+        media_type=encoding.value,
+        headers=_headers(exc, http, retry_after_s),
+    )
+
+
+DOMAIN_ERRORS = tuple(kind for kind, _, _ in _STATUS)
+
+
+def install(app: FastAPI, *, retry_after_s: float) -> None:
+    """Answer domain errors raised by REST routes as ``{"detail": message}`` JSON."""
+
+    async def handler(request: Request, exc: Exception) -> Response:
+        http, _ = status_of(exc)
+        return JSONResponse(
+            {"detail": str(exc)}, status_code=http, headers=_headers(exc, http, retry_after_s)
+        )
+
+    for kind in (InvalidQueryError, UnauthorizedError, ForbiddenError, NotFoundError, StoreError):
+        app.add_exception_handler(kind, handler)

@@ -1,0 +1,25 @@
+"""``/api/v1/fleet/summary``: the fleet overview."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+
+from edgewatch.server.api.deps import AdminDep, StoreDep, WindowDep
+from edgewatch.server.api.schemas import FleetSummaryOut
+
+router = APIRouter(prefix="/api/v1/fleet", tags=["fleet"])
+
+
+@router.get("/summary", response_model=FleetSummaryOut, summary="Fleet overview per model version")
+def fleet_summary(
+    _: AdminDep,
+    store: StoreDep,
+    time_window: WindowDep,
+    fleet: Annotated[str | None, Query()] = None,
+) -> FleetSummaryOut:
+    """Devices per model version with inference rate, error rate and latency quantiles."""
+    return FleetSummaryOut.of(
+        store.fleet_summary(start_s=time_window.start_s, end_s=time_window.end_s, fleet=fleet)
+    )

@@ -1,0 +1,128 @@
+"""``POST /v1/metrics``: OTLP/HTTP metrics export, answered per the OTLP/HTTP spec."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import time
+
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+
+from edgewatch.collector import semconv
+from edgewatch.server.api.deps import (
+    LimiterDep,
+    MetricsDep,
+    SettingsDep,
+    StoreDep,
+    authenticate,
+)
+from edgewatch.server.api.errors import DOMAIN_ERRORS, ForbiddenError, otlp_error, status_of
+from edgewatch.server.ingest import (
+    DecodeError,
+    Encoding,
+    PayloadTooLargeError,
+    check_content_encoding,
+    convert,
+    decode_request,
+    encode_response,
+    encoding_of,
+    gunzip,
+    resource_device_ids,
+)
+from edgewatch.server.store import StoreError, WriteOutcome
+
+router = APIRouter(tags=["ingest"])
+_KEY = re.compile(r"^[\x21-\x7e]{1,128}$")
+_OUTCOME = {
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "bad_request",
+    413: "too_large",
+    415: "unsupported",
+    503: "unavailable",
+}
+
+
+async def _read_body(request: Request, max_bytes: int) -> bytes:
+    """The body, chunked or not, refusing more than ``max_bytes`` while it streams in."""
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > max_bytes:
+        raise PayloadTooLargeError(f"body of {declared} bytes exceeds {max_bytes} bytes")
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > max_bytes:
+            raise PayloadTooLargeError(f"body exceeds {max_bytes} bytes")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+@router.post(
+    semconv.METRICS_PATH,
+    summary="OTLP/HTTP metrics export (protobuf or JSON, optionally gzip)",
+    response_class=Response,
+)
+async def export_metrics(
+    request: Request,
+    store: StoreDep,
+    settings: SettingsDep,
+    metrics: MetricsDep,
+    limiter: LimiterDep,
+) -> Response:
+    """Decode, authorise, validate per point, commit, then answer (see docs/api.md)."""
+    received_s = time.time()
+    encoding = Encoding.JSON
+    try:
+        encoding = encoding_of(request.headers.get("content-type"))
+        principal = authenticate(request, store, settings)
+        gzipped = check_content_encoding(request.headers.get("content-encoding"))
+        body = await _read_body(request, settings.max_body_bytes)
+        if gzipped:
+            body = gunzip(body, settings.max_body_bytes)
+        key = request.headers.get(semconv.IDEMPOTENCY_KEY_HEADER)
+        if key is not None and not _KEY.match(key):
+            raise DecodeError("Idempotency-Key must be 1-128 printable ASCII characters")
+        message = decode_request(body, encoding)
+        if principal.role == "device":
+            for device in resource_device_ids(message):
+                if device is not None and device != principal.device_id:
+                    raise ForbiddenError(
+                        f"token of device {principal.device_id!r} cannot write device {device!r}"
+                    )
+        converted = convert(
+            message,
+            received_s=received_s,
+            limits=settings.ingest_limits(),
+            limiter=limiter,
+            batch_key=key,
+        )
+        batch = converted.batch
+        outcome = WriteOutcome.STORED
+        if batch.devices or batch.point_count:
+            future = store.submit(batch)
+            try:
+                outcome = await asyncio.wait_for(
+                    asyncio.wrap_future(future), timeout=settings.write_timeout_s
+                )
+            except TimeoutError:
+                raise StoreError("the writer did not commit in time; resend later") from None
+    except DOMAIN_ERRORS as e:
+        http, _ = status_of(e)
+        metrics.requests.labels(_OUTCOME.get(http, "error")).inc()
+        return otlp_error(e, encoding, retry_after_s=settings.retry_after_s)
+    for reason, n in converted.rejected.items():
+        metrics.rejected.labels(reason).inc(n)
+    if converted.rejected_count:
+        metrics.points.labels("rejected").inc(converted.rejected_count)
+    if outcome is WriteOutcome.DUPLICATE:
+        metrics.requests.labels("duplicate").inc()
+        metrics.points.labels("duplicate").inc(batch.point_count)
+    else:
+        metrics.requests.labels("partial" if converted.rejected_count else "ok").inc()
+        metrics.points.labels("stored").inc(batch.point_count)
+    return Response(
+        encode_response(converted.rejected_count, converted.message, encoding),
+        media_type=encoding.value,
+    )

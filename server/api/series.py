@@ -1,0 +1,68 @@
+"""``/api/v1/series`` and ``/api/v1/distributions``: metric values over time and merged histograms."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+
+from edgewatch.collector import semconv
+from edgewatch.server.api.deps import AdminDep, AttributesDep, SelectionDep, StoreDep, WindowDep
+from edgewatch.server.api.schemas import DistributionOut, SeriesOut
+from edgewatch.server.store import SERIES_AGGS, InvalidQueryError, SeriesQuery
+
+router = APIRouter(prefix="/api/v1", tags=["series"])
+MAX_BUCKETS = 5_000
+
+
+@router.get("/series", response_model=SeriesOut, summary="One metric over time")
+def series(
+    _: AdminDep,
+    store: StoreDep,
+    selection: SelectionDep,
+    time_window: WindowDep,
+    attributes: AttributesDep,
+    metric: Annotated[str, Query(min_length=1)],
+    step: Annotated[float, Query(gt=0, description="bucket width, seconds")] = 60.0,
+    agg: Annotated[str | None, Query(description=f"one of {', '.join(SERIES_AGGS)}")] = None,
+) -> SeriesOut:
+    """Bucketed values for a device or aggregated over a selection (raw or rollups by step)."""
+    if (time_window.end_s - time_window.start_s) / step > MAX_BUCKETS:
+        raise InvalidQueryError(
+            f"range / step gives more than {MAX_BUCKETS} buckets: use a larger step"
+        )
+    result = store.series(
+        SeriesQuery(
+            metric=metric,
+            start_s=time_window.start_s,
+            end_s=time_window.end_s,
+            step_s=step,
+            selection=selection,
+            attributes=attributes,
+            agg=agg,
+        )
+    )
+    return SeriesOut.of(result)
+
+
+@router.get("/distributions", response_model=DistributionOut, summary="Merged histogram")
+def distribution(
+    _: AdminDep,
+    store: StoreDep,
+    selection: SelectionDep,
+    time_window: WindowDep,
+    attributes: AttributesDep,
+    metric: Annotated[str, Query(min_length=1)] = semconv.INFERENCE_DURATION,
+    feature: Annotated[str | None, Query(description="shortcut for attr=ml.feature.name=X")] = None,
+) -> DistributionOut:
+    """One exponential histogram merged over the window and selection, with p50/p95/p99."""
+    if feature is not None:
+        attributes = (*attributes, (semconv.FEATURE_NAME, feature))
+    result = store.distribution(
+        metric,
+        start_s=time_window.start_s,
+        end_s=time_window.end_s,
+        selection=selection,
+        attributes=attributes,
+    )
+    return DistributionOut.of(result)

@@ -1,0 +1,421 @@
+"""``ExportMetricsServiceRequest`` → a validated ``Batch`` plus rejected points by reason.
+
+Pure: no sockets, no database, no clock (the receive time is a parameter). Every data point
+is checked on its own; a bad point is rejected and counted while its neighbours are kept.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import math
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import (
+    ExportMetricsServiceRequest,
+)
+from opentelemetry.proto.metrics.v1 import metrics_pb2
+
+from edgewatch.collector import semconv
+from edgewatch.detectors import ExpHistogram, validate
+from edgewatch.server.ingest._cardinality import Admission, CardinalityLimiter
+from edgewatch.server.store import (
+    Batch,
+    DeviceUpdate,
+    ExpHistogramRows,
+    HistogramRows,
+    MetricInfo,
+    NumericRows,
+)
+
+DEVICE_ID_FALLBACKS = (semconv.DEVICE_ID, "service.instance.id", "host.name", semconv.SERVICE_NAME)
+"""Resource attributes tried in order for a device's id; plain OTel clients rarely set ``device.id``."""
+MAX_DEVICE_ID_LENGTH = 256
+_DELTA = metrics_pb2.AGGREGATION_TEMPORALITY_DELTA
+_NUMERIC_KIND = {_DELTA: "delta", metrics_pb2.AGGREGATION_TEMPORALITY_CUMULATIVE: "cumulative"}
+
+
+@dataclass(frozen=True, slots=True)
+class IngestLimits:
+    """Timestamp window a point must fall in, relative to the receive time."""
+
+    max_future_skew_s: float = 300.0
+    max_age_s: float = 7 * 86_400.0
+
+
+@dataclass(frozen=True, slots=True)
+class Converted:
+    """The batch to store, rejected points by reason, and the partial-success message."""
+
+    batch: Batch
+    rejected: dict[str, int]
+    message: str
+
+    @property
+    def rejected_count(self) -> int:
+        """Data points rejected."""
+        return sum(self.rejected.values())
+
+
+class _RejectedError(Exception):
+    def __init__(self, reason: str, detail: str) -> None:
+        super().__init__(detail)
+        self.reason = reason
+        self.detail = detail
+
+
+def _any_value(v: Any) -> Any:
+    kind = v.WhichOneof("value")
+    if kind is None:
+        return None
+    if kind == "array_value":
+        return [_any_value(x) for x in v.array_value.values]
+    if kind == "kvlist_value":
+        return {kv.key: _any_value(kv.value) for kv in v.kvlist_value.values}
+    if kind == "bytes_value":
+        return v.bytes_value.hex()
+    value = getattr(v, kind)
+    if kind == "double_value" and not math.isfinite(value):
+        return str(value)
+    return value
+
+
+def attributes_dict(attributes: Any) -> dict[str, Any]:
+    """OTLP KeyValue list → plain dict."""
+    return {kv.key: _any_value(kv.value) for kv in attributes}
+
+
+def _attrs_json(attributes: Any) -> str:
+    if not attributes:
+        return "{}"
+    return json.dumps(attributes_dict(attributes), sort_keys=True, separators=(",", ":"))
+
+
+def device_id_of(resource_attributes: dict[str, Any]) -> str | None:
+    """The device id of a resource (see ``DEVICE_ID_FALLBACKS``), or None when unusable."""
+    for key in DEVICE_ID_FALLBACKS:
+        value = resource_attributes.get(key)
+        if isinstance(value, str) and value.strip() and len(value) <= MAX_DEVICE_ID_LENGTH:
+            return value
+    return None
+
+
+def resource_device_ids(request: ExportMetricsServiceRequest) -> list[str | None]:
+    """Device id of each ResourceMetrics (for the token check before anything is stored)."""
+    return [
+        device_id_of(attributes_dict(rm.resource.attributes)) for rm in request.resource_metrics
+    ]
+
+
+def _str_or_none(attrs: dict[str, Any], key: str) -> str | None:
+    value = attrs.get(key)
+    return None if value is None else str(value)
+
+
+class _Converter:
+    def __init__(
+        self, *, received_s: float, limits: IngestLimits, limiter: CardinalityLimiter
+    ) -> None:
+        self.received_ns = int(received_s * 1e9)
+        self.newest_ns = self.received_ns + int(limits.max_future_skew_s * 1e9)
+        self.oldest_ns = self.received_ns - int(limits.max_age_s * 1e9)
+        self.limiter = limiter
+        self.numeric = NumericRows()
+        self.exp = ExpHistogramRows()
+        self.hist = HistogramRows()
+        self.metrics: dict[str, MetricInfo] = {}
+        self.new_series: list[tuple[str, str, str]] = []
+        self.rejected: Counter[str] = Counter()
+        self.details: dict[str, str] = {}
+        self.accepted = 0
+
+    def reject(self, reason: str, detail: str, n: int = 1) -> None:
+        self.rejected[reason] += n
+        self.details.setdefault(reason, detail)
+
+    def times(self, metric: str, point: Any) -> tuple[int | None, int]:
+        ts = point.time_unix_nano
+        if ts == 0:
+            raise _RejectedError("missing_timestamp", f"{metric}: time_unix_nano is 0")
+        if ts > self.newest_ns:
+            raise _RejectedError(
+                "future_timestamp",
+                f"{metric}: timestamp {(ts - self.received_ns) / 1e9:.0f} s ahead of the server clock",
+            )
+        if ts < self.oldest_ns:
+            raise _RejectedError("too_old", f"{metric}: timestamp older than the retention window")
+        start = point.start_time_unix_nano
+        return (start // 1000 if start else None), ts // 1000
+
+    def series(self, device: str, metric: str, point: Any) -> str:
+        attrs = _attrs_json(point.attributes)
+        admission = self.limiter.admit(device, metric, attrs)
+        if admission is Admission.NEW:
+            self.new_series.append((device, metric, attrs))
+        elif admission is not Admission.KNOWN:
+            raise _RejectedError("cardinality", f"{metric}: {admission.value} for device {device}")
+        return attrs
+
+    def catalogue(self, metric: Any, kind: str) -> None:
+        if metric.name not in self.metrics:
+            self.metrics[metric.name] = MetricInfo(
+                metric.name, kind, metric.unit, metric.description
+            )
+
+    def add_numeric(self, device: str, name: str, kind: str, point: Any, monotonic: bool) -> None:
+        which = point.WhichOneof("value")
+        if which is None:
+            raise _RejectedError("missing_value", f"{name}: data point has no value")
+        value = float(getattr(point, which))
+        if not math.isfinite(value):
+            raise _RejectedError("non_finite", f"{name}: value is {value}")
+        if monotonic and value < 0:
+            raise _RejectedError(
+                "negative_count", f"{name}: monotonic sum has negative value {value}"
+            )
+        start, ts = self.times(name, point)
+        attrs = self.series(device, name, point)
+        n = self.numeric
+        n.device_id.append(device)
+        n.metric.append(name)
+        n.attrs.append(attrs)
+        n.kind.append(kind)
+        n.start_us.append(start)
+        n.ts_us.append(ts)
+        n.value.append(value)
+
+    def add_exp(self, device: str, name: str, temporality: str, p: Any) -> None:
+        h = ExpHistogram(
+            scale=p.scale,
+            zero_count=p.zero_count,
+            positive_offset=p.positive.offset,
+            positive_counts=np.asarray(p.positive.bucket_counts, dtype=np.int64),
+            negative_offset=p.negative.offset,
+            negative_counts=np.asarray(p.negative.bucket_counts, dtype=np.int64),
+            count=p.count,
+            sum=p.sum if p.HasField("sum") else 0.0,
+            min=p.min if p.HasField("min") else float("nan"),
+            max=p.max if p.HasField("max") else float("nan"),
+        )
+        for field_name in ("min", "max"):
+            if p.HasField(field_name) and not math.isfinite(getattr(p, field_name)):
+                raise _RejectedError(
+                    "non_finite", f"{name}: {field_name} is {getattr(p, field_name)}"
+                )
+        if not math.isfinite(h.sum):
+            raise _RejectedError("non_finite", f"{name}: sum is {h.sum}")
+        try:
+            validate(h)
+        except ValueError as e:
+            raise _RejectedError("invalid_histogram", f"{name}: {e}") from None
+        start, ts = self.times(name, p)
+        attrs = self.series(device, name, p)
+        r = self.exp
+        r.device_id.append(device)
+        r.metric.append(name)
+        r.attrs.append(attrs)
+        r.start_us.append(start)
+        r.ts_us.append(ts)
+        r.temporality.append(temporality)
+        r.scale.append(h.scale)
+        r.zero_count.append(h.zero_count)
+        r.pos_offset.append(h.positive_offset)
+        r.pos_counts.append(list(p.positive.bucket_counts))
+        r.neg_offset.append(h.negative_offset)
+        r.neg_counts.append(list(p.negative.bucket_counts))
+        r.count.append(h.count)
+        r.sum.append(h.sum)
+        r.min.append(p.min if p.HasField("min") else None)
+        r.max.append(p.max if p.HasField("max") else None)
+
+    def add_histogram(self, device: str, name: str, temporality: str, p: Any) -> None:
+        bounds = list(p.explicit_bounds)
+        counts = list(p.bucket_counts)
+        if counts and len(counts) != len(bounds) + 1:
+            raise _RejectedError(
+                "invalid_histogram",
+                f"{name}: {len(counts)} bucket counts for {len(bounds)} bounds (want bounds + 1)",
+            )
+        if sum(counts) != p.count and counts:
+            raise _RejectedError(
+                "invalid_histogram", f"{name}: count {p.count} != sum of buckets {sum(counts)}"
+            )
+        if any(not math.isfinite(b) for b in bounds) or any(
+            a >= b for a, b in itertools.pairwise(bounds)
+        ):
+            raise _RejectedError(
+                "invalid_histogram", f"{name}: bounds must be finite and increasing"
+            )
+        for field_name in ("sum", "min", "max"):
+            if p.HasField(field_name) and not math.isfinite(getattr(p, field_name)):
+                raise _RejectedError(
+                    "non_finite", f"{name}: {field_name} is {getattr(p, field_name)}"
+                )
+        start, ts = self.times(name, p)
+        attrs = self.series(device, name, p)
+        r = self.hist
+        r.device_id.append(device)
+        r.metric.append(name)
+        r.attrs.append(attrs)
+        r.start_us.append(start)
+        r.ts_us.append(ts)
+        r.temporality.append(temporality)
+        r.bounds.append(bounds)
+        r.counts.append(counts)
+        r.count.append(p.count)
+        r.sum.append(p.sum if p.HasField("sum") else None)
+        r.min.append(p.min if p.HasField("min") else None)
+        r.max.append(p.max if p.HasField("max") else None)
+
+    def add_metric(self, device: str, metric: Any) -> int:
+        """Convert one Metric; returns the newest point time (ns) seen, or 0."""
+        which = metric.WhichOneof("data")
+        name = metric.name
+        newest = 0
+        if which == "gauge":
+            points, kind, monotonic = metric.gauge.data_points, "gauge", False
+        elif which == "sum":
+            kind = _NUMERIC_KIND.get(metric.sum.aggregation_temporality, "cumulative")
+            if not metric.sum.is_monotonic:
+                kind = "gauge" if kind == "cumulative" else kind
+            points, monotonic = metric.sum.data_points, metric.sum.is_monotonic
+        elif which == "exponential_histogram":
+            temporality = (
+                "delta"
+                if metric.exponential_histogram.aggregation_temporality == _DELTA
+                else "cumulative"
+            )
+            self.catalogue(metric, "exp_histogram")
+            for p in metric.exponential_histogram.data_points:
+                newest = max(newest, p.time_unix_nano)
+                self._guard(self.add_exp, device, name, temporality, p)
+            return newest
+        elif which == "histogram":
+            temporality = (
+                "delta" if metric.histogram.aggregation_temporality == _DELTA else "cumulative"
+            )
+            self.catalogue(metric, "histogram")
+            for p in metric.histogram.data_points:
+                newest = max(newest, p.time_unix_nano)
+                self._guard(self.add_histogram, device, name, temporality, p)
+            return newest
+        elif which == "summary":
+            return self.add_summary(device, metric)
+        else:
+            return 0
+        self.catalogue(metric, kind)
+        for p in points:
+            newest = max(newest, p.time_unix_nano)
+            self._guard(self.add_numeric, device, name, kind, p, monotonic)
+        return newest
+
+    def add_summary(self, device: str, metric: Any) -> int:
+        """Summaries become plain series: ``<name>.count``, ``<name>.sum`` and ``<name>`` by quantile."""
+        newest = 0
+        for p in metric.summary.data_points:
+            newest = max(newest, p.time_unix_nano)
+            derived: list[tuple[str, str, float, dict[str, str]]] = [
+                (f"{metric.name}.count", "cumulative", float(p.count), {}),
+                (f"{metric.name}.sum", "cumulative", p.sum, {}),
+            ] + [
+                (metric.name, "gauge", q.value, {"quantile": str(q.quantile)})
+                for q in p.quantile_values
+            ]
+            for name, kind, value, extra in derived:
+                point = metrics_pb2.NumberDataPoint(
+                    start_time_unix_nano=p.start_time_unix_nano,
+                    time_unix_nano=p.time_unix_nano,
+                    as_double=value,
+                    attributes=list(p.attributes),
+                )
+                for key, text in extra.items():
+                    kv = point.attributes.add()
+                    kv.key, kv.value.string_value = key, text
+                if name not in self.metrics:
+                    self.metrics[name] = MetricInfo(name, kind, metric.unit, metric.description)
+                self._guard(self.add_numeric, device, name, kind, point, False)
+        return newest
+
+    def _guard(self, add: Callable[..., None], *args: Any) -> None:
+        try:
+            add(*args)
+        except _RejectedError as r:
+            self.reject(r.reason, r.detail)
+        else:
+            self.accepted += 1
+
+
+def _message(rejected: Counter[str], details: dict[str, str], total: int) -> str:
+    if not rejected:
+        return ""
+    reasons = ", ".join(f"{reason}={n}" for reason, n in sorted(rejected.items()))
+    examples = "; ".join(details[r] for r in sorted(rejected))
+    return f"rejected {sum(rejected.values())} of {total} data points ({reasons}): {examples}"
+
+
+def convert(
+    request: ExportMetricsServiceRequest,
+    *,
+    received_s: float,
+    limits: IngestLimits,
+    limiter: CardinalityLimiter,
+    batch_key: str | None = None,
+) -> Converted:
+    """Validate every data point of a request and gather the good ones into a ``Batch``."""
+    c = _Converter(received_s=received_s, limits=limits, limiter=limiter)
+    devices: list[DeviceUpdate] = []
+    for rm in request.resource_metrics:
+        attrs = attributes_dict(rm.resource.attributes)
+        device = device_id_of(attrs)
+        points = sum(_point_count(m) for sm in rm.scope_metrics for m in sm.metrics)
+        if device is None:
+            c.reject(
+                "invalid_device_id",
+                "resource has no usable device.id, service.instance.id, host.name or service.name",
+                points,
+            )
+            continue
+        newest = 0
+        for sm in rm.scope_metrics:
+            for metric in sm.metrics:
+                newest = max(newest, c.add_metric(device, metric))
+        devices.append(
+            DeviceUpdate(
+                device_id=device,
+                fleet=_str_or_none(attrs, semconv.FLEET),
+                model_name=_str_or_none(attrs, semconv.MODEL_NAME),
+                model_version=_str_or_none(attrs, semconv.MODEL_VERSION),
+                hardware=_str_or_none(attrs, semconv.HARDWARE),
+                runtime=_str_or_none(attrs, semconv.RUNTIME),
+                host_arch=_str_or_none(attrs, semconv.HOST_ARCH),
+                os_type=_str_or_none(attrs, semconv.OS_TYPE),
+                service_name=_str_or_none(attrs, semconv.SERVICE_NAME),
+                power_sources=_str_or_none(attrs, semconv.POWER_SOURCES),
+                attributes_json=json.dumps(attrs, sort_keys=True),
+                clock_skew_s=(newest - c.received_ns) / 1e9 if newest else None,
+            )
+        )
+    batch = Batch(
+        received_us=c.received_ns // 1000,
+        devices=tuple(devices),
+        metrics=tuple(c.metrics.values()),
+        new_series=tuple(c.new_series),
+        numeric=c.numeric,
+        exp_histograms=c.exp,
+        histograms=c.hist,
+        batch_key=batch_key,
+        key_device_id=devices[0].device_id if devices and batch_key else None,
+    )
+    total = c.accepted + sum(c.rejected.values())
+    return Converted(batch, dict(c.rejected), _message(c.rejected, c.details, total))
+
+
+def _point_count(metric: Any) -> int:
+    which = metric.WhichOneof("data")
+    if which is None:
+        return 0
+    return len(getattr(metric, which).data_points)

@@ -1,0 +1,141 @@
+"""Bytes → ``ExportMetricsServiceRequest``: gzip, protobuf and the OTLP JSON mapping.
+
+OTLP JSON differs from protobuf's canonical JSON in one way that matters: trace and span ids
+are hex, not base64, so they are converted before parsing. Enums may be integers and 64-bit
+integers strings or numbers; protobuf's JSON parser accepts both. Unknown fields are ignored,
+as the OTLP spec asks of receivers.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import zlib
+from enum import Enum
+from typing import Any
+
+from google.protobuf import json_format
+from google.protobuf.message import DecodeError as ProtobufDecodeError
+from google.rpc import status_pb2
+from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import (
+    ExportMetricsServiceRequest,
+    ExportMetricsServiceResponse,
+)
+
+from edgewatch.server.ingest._errors import (
+    DecodeError,
+    PayloadTooLargeError,
+    UnsupportedMediaTypeError,
+)
+
+
+class Encoding(Enum):
+    """Body encodings of OTLP/HTTP."""
+
+    PROTOBUF = "application/x-protobuf"
+    JSON = "application/json"
+
+
+_MEDIA_TYPES = {
+    "application/x-protobuf": Encoding.PROTOBUF,
+    "application/protobuf": Encoding.PROTOBUF,
+    "application/json": Encoding.JSON,
+}
+_ID_FIELDS = ("traceId", "spanId", "trace_id", "span_id")
+
+
+def encoding_of(content_type: str | None) -> Encoding:
+    """The body encoding named by a Content-Type header (parameters such as charset ignored)."""
+    media = (content_type or "").split(";", 1)[0].strip().lower()
+    try:
+        return _MEDIA_TYPES[media]
+    except KeyError:
+        raise UnsupportedMediaTypeError(
+            f"unsupported Content-Type {content_type!r}: send application/x-protobuf or application/json"
+        ) from None
+
+
+def check_content_encoding(content_encoding: str | None) -> bool:
+    """True when the body is gzip; ``UnsupportedMediaTypeError`` for anything but gzip/identity."""
+    value = (content_encoding or "identity").strip().lower()
+    if value == "gzip":
+        return True
+    if value in ("identity", ""):
+        return False
+    raise UnsupportedMediaTypeError(
+        f"unsupported Content-Encoding {content_encoding!r}: use gzip or none"
+    )
+
+
+def gunzip(body: bytes, max_bytes: int) -> bytes:
+    """Decompress a gzip body, refusing to produce more than ``max_bytes``."""
+    inflater = zlib.decompressobj(wbits=16 + zlib.MAX_WBITS)
+    try:
+        out = inflater.decompress(body, max_bytes + 1)
+    except zlib.error as e:
+        raise DecodeError(f"body is not valid gzip: {e}") from e
+    if len(out) > max_bytes:
+        raise PayloadTooLargeError(f"decompressed body exceeds {max_bytes} bytes")
+    if not inflater.eof:
+        raise DecodeError("body is not valid gzip: truncated stream")
+    return out
+
+
+def decode_request(body: bytes, encoding: Encoding) -> ExportMetricsServiceRequest:
+    """Parse an ExportMetricsServiceRequest; ``DecodeError`` says what failed."""
+    request = ExportMetricsServiceRequest()
+    if encoding is Encoding.PROTOBUF:
+        try:
+            request.ParseFromString(body)
+        except ProtobufDecodeError as e:
+            raise DecodeError(f"body is not a protobuf ExportMetricsServiceRequest: {e}") from e
+        return request
+    try:
+        document = json.loads(body)
+    except (UnicodeDecodeError, json.JSONDecodeError) as e:
+        raise DecodeError(f"body is not valid JSON: {e}") from e
+    if not isinstance(document, dict):
+        raise DecodeError("JSON body must be an object with resourceMetrics")
+    try:
+        json_format.ParseDict(_hex_ids_to_base64(document), request, ignore_unknown_fields=True)
+    except (json_format.ParseError, ValueError, TypeError) as e:
+        raise DecodeError(f"JSON body is not an OTLP ExportMetricsServiceRequest: {e}") from e
+    return request
+
+
+def _hex_ids_to_base64(node: Any) -> Any:
+    """Rewrite OTLP JSON hex trace/span ids into the base64 protobuf's parser expects."""
+    if isinstance(node, list):
+        return [_hex_ids_to_base64(v) for v in node]
+    if not isinstance(node, dict):
+        return node
+    out = {}
+    for key, value in node.items():
+        if key in _ID_FIELDS and isinstance(value, str):
+            try:
+                value = base64.b64encode(bytes.fromhex(value)).decode()
+            except ValueError as e:
+                raise DecodeError(f"{key} {value!r} is not hex: {e}") from e
+        else:
+            value = _hex_ids_to_base64(value)
+        out[key] = value
+    return out
+
+
+def encode_response(rejected: int, message: str, encoding: Encoding) -> bytes:
+    """ExportMetricsServiceResponse with ``partial_success`` when points were rejected."""
+    response = ExportMetricsServiceResponse()
+    if rejected or message:
+        response.partial_success.rejected_data_points = rejected
+        response.partial_success.error_message = message
+    if encoding is Encoding.PROTOBUF:
+        return response.SerializeToString()
+    return json_format.MessageToJson(response, indent=None).encode()
+
+
+def encode_status(code: int, message: str, encoding: Encoding) -> bytes:
+    """A ``google.rpc.Status`` body for an error answer, encoded like the request."""
+    status = status_pb2.Status(code=code, message=message)
+    if encoding is Encoding.PROTOBUF:
+        return status.SerializeToString()
+    return json_format.MessageToJson(status, indent=None).encode()

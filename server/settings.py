@@ -1,0 +1,132 @@
+"""Server settings: one pydantic-settings class, ``EDGEWATCH_*`` environment, optional YAML file.
+
+Priority, highest first: explicit arguments (the CLI), environment, the YAML file, defaults.
+"""
+
+from __future__ import annotations
+
+from contextvars import ContextVar
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import Field, ValidationError, model_validator
+from pydantic_settings import (
+    BaseSettings,
+    InitSettingsSource,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+)
+
+from edgewatch.server.ingest import IngestLimits
+from edgewatch.server.store import Retention, StatusThresholds, StoreConfig
+
+_YAML_VALUES: ContextVar[dict[str, Any] | None] = ContextVar("edgewatch_yaml_values", default=None)
+
+
+class SettingsError(ValueError):
+    """The settings file or values are invalid; the message names the field."""
+
+
+class Settings(BaseSettings):
+    """Every knob of the server process; see docs/operations.md."""
+
+    model_config = SettingsConfigDict(env_prefix="EDGEWATCH_", extra="forbid")
+
+    db_path: Path = Path("edgewatch-data/edgewatch.duckdb")
+    host: str = "127.0.0.1"
+    port: int = Field(4318, ge=0, le=65535)
+    insecure_dev: bool = False
+    """Accept every request without a token. Development only; logged loudly at start."""
+    ssl_certfile: Path | None = None
+    ssl_keyfile: Path | None = None
+    log_level: str = "info"
+
+    max_body_bytes: int = Field(8 * 1024 * 1024, gt=0)
+    """Cap on a request body, compressed and after decompression (413 beyond)."""
+    max_queue: int = Field(256, gt=0)
+    """Batches waiting for the writer before ingest answers 503."""
+    max_group_points: int = Field(50_000, gt=0)
+    retry_after_s: int = Field(1, gt=0)
+    write_timeout_s: float = Field(30.0, gt=0)
+    idempotency_window_s: float = Field(86_400.0, gt=0)
+    max_future_skew_s: float = Field(300.0, ge=0)
+    max_series_per_metric: int = Field(1_000, gt=0)
+    max_series_per_device: int = Field(10_000, gt=0)
+
+    retention_raw_s: float = Field(7 * 86_400.0, gt=0)
+    retention_1m_s: float = Field(30 * 86_400.0, gt=0)
+    retention_1h_s: float = Field(400 * 86_400.0, gt=0)
+    online_after_s: float = Field(180.0, gt=0)
+    offline_after_s: float = Field(900.0, gt=0)
+    rollup_interval_s: float = Field(10.0, gt=0)
+    hourly_rollup_interval_s: float = Field(300.0, gt=0)
+    retention_interval_s: float = Field(3_600.0, gt=0)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Settings:
+        if self.offline_after_s < self.online_after_s:
+            raise ValueError("offline_after_s must be >= online_after_s")
+        if (self.ssl_certfile is None) != (self.ssl_keyfile is None):
+            raise ValueError("ssl_certfile and ssl_keyfile must be given together")
+        return self
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        yaml_source = InitSettingsSource(settings_cls, init_kwargs=_YAML_VALUES.get() or {})
+        return (init_settings, env_settings, yaml_source)
+
+    def store_config(self, *, maintenance: bool = True) -> StoreConfig:
+        """The store's share of the settings."""
+        return StoreConfig(
+            max_queue=self.max_queue,
+            max_group_points=self.max_group_points,
+            idempotency_window_s=self.idempotency_window_s,
+            retention=Retention(
+                raw_s=self.retention_raw_s,
+                minute_s=self.retention_1m_s,
+                hour_s=self.retention_1h_s,
+                batch_keys_s=self.idempotency_window_s,
+            ),
+            thresholds=StatusThresholds(self.online_after_s, self.offline_after_s),
+            rollup_interval_s=self.rollup_interval_s,
+            hourly_rollup_interval_s=self.hourly_rollup_interval_s,
+            retention_interval_s=self.retention_interval_s,
+            maintenance=maintenance,
+        )
+
+    def ingest_limits(self) -> IngestLimits:
+        """The ingest validator's share of the settings."""
+        return IngestLimits(
+            max_future_skew_s=self.max_future_skew_s, max_age_s=self.retention_raw_s
+        )
+
+
+def load_settings(config_file: Path | None = None, **overrides: Any) -> Settings:
+    """Settings from ``config_file`` (YAML mapping), the environment and ``overrides``."""
+    values: dict[str, Any] = {}
+    if config_file is not None:
+        try:
+            loaded = yaml.safe_load(config_file.read_text())
+        except (OSError, yaml.YAMLError) as e:
+            raise SettingsError(f"cannot read settings file {config_file}: {e}") from e
+        if loaded is not None and not isinstance(loaded, dict):
+            raise SettingsError(f"settings file {config_file} must hold a mapping of settings")
+        values = loaded or {}
+        unknown = sorted(set(values) - set(Settings.model_fields))
+        if unknown:
+            raise SettingsError(f"unknown settings in {config_file}: {', '.join(unknown)}")
+    token = _YAML_VALUES.set(values)
+    try:
+        return Settings(**{k: v for k, v in overrides.items() if v is not None})
+    except ValidationError as e:
+        raise SettingsError(str(e)) from e
+    finally:
+        _YAML_VALUES.reset(token)

@@ -1,0 +1,76 @@
+"""All SQL of edgewatch: DuckDB schema and migrations, the single writer, rollups, retention,
+tokens, and the typed queries every other part of the server uses."""
+
+from __future__ import annotations
+
+from edgewatch.server.store._batch import (
+    Batch,
+    DeviceUpdate,
+    ExpHistogramRows,
+    HistogramRows,
+    MetricInfo,
+    NumericRows,
+    WriteOutcome,
+)
+from edgewatch.server.store._errors import (
+    InvalidQueryError,
+    NotFoundError,
+    StoreBusyError,
+    StoreClosedError,
+    StoreError,
+)
+from edgewatch.server.store._maintenance import Retention
+from edgewatch.server.store._series import QUANTILES, SERIES_AGGS
+from edgewatch.server.store._store import Store, StoreConfig
+from edgewatch.server.store._tokens import ROLES
+from edgewatch.server.store._types import (
+    Device,
+    DeviceStatus,
+    Distribution,
+    FleetSummary,
+    ModelVersionSummary,
+    NewToken,
+    Principal,
+    Reading,
+    Resolution,
+    Selection,
+    SeriesQuery,
+    SeriesResult,
+    StatusThresholds,
+    TokenInfo,
+)
+
+__all__ = [
+    "QUANTILES",
+    "ROLES",
+    "SERIES_AGGS",
+    "Batch",
+    "Device",
+    "DeviceStatus",
+    "DeviceUpdate",
+    "Distribution",
+    "ExpHistogramRows",
+    "FleetSummary",
+    "HistogramRows",
+    "InvalidQueryError",
+    "MetricInfo",
+    "ModelVersionSummary",
+    "NewToken",
+    "NotFoundError",
+    "NumericRows",
+    "Principal",
+    "Reading",
+    "Resolution",
+    "Retention",
+    "Selection",
+    "SeriesQuery",
+    "SeriesResult",
+    "StatusThresholds",
+    "Store",
+    "StoreBusyError",
+    "StoreClosedError",
+    "StoreConfig",
+    "StoreError",
+    "TokenInfo",
+    "WriteOutcome",
+]

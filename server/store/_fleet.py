@@ -1,0 +1,111 @@
+"""Fleet summary: devices per model version, inference rate, error rate, latency quantiles."""
+
+from __future__ import annotations
+
+import duckdb
+
+from edgewatch.collector import semconv
+from edgewatch.detectors import quantile
+from edgewatch.server.store._histsql import HISTOGRAM_COLUMNS, merged_histograms_sql
+from edgewatch.server.store._select import json_path, table_for, to_histogram
+from edgewatch.server.store._series import QUANTILES, resolution_for_window
+from edgewatch.server.store._time import utc_datetime
+from edgewatch.server.store._types import (
+    FleetSummary,
+    ModelVersionSummary,
+    Resolution,
+    StatusThresholds,
+)
+
+
+def fleet_summary(
+    cur: duckdb.DuckDBPyConnection,
+    *,
+    start_s: float,
+    end_s: float,
+    now_s: float,
+    thresholds: StatusThresholds,
+    fleet: str | None = None,
+) -> FleetSummary:
+    """Summary of every model version in the window (optionally one fleet)."""
+    res = resolution_for_window(end_s - start_s)
+    fleet_clause, fleet_params = ("fleet = ?", [fleet]) if fleet is not None else ("TRUE", [])
+    online_cut, offline_cut = (
+        utc_datetime(now_s - thresholds.online_s),
+        utc_datetime(now_s - thresholds.offline_s),
+    )
+    device_rows = cur.execute(
+        "SELECT coalesce(model_name, ''), coalesce(model_version, ''), count(*),"
+        " count(*) FILTER (last_seen >= ?),"
+        " count(*) FILTER (last_seen < ? AND last_seen >= ?)"
+        f" FROM devices WHERE {fleet_clause} GROUP BY ALL ORDER BY ALL",
+        [online_cut, online_cut, offline_cut, *fleet_params],
+    ).fetchall()
+    window = [utc_datetime(start_s), utc_datetime(end_s)]
+    devices_sel = (
+        "SELECT device_id, coalesce(model_name, '') AS model_name,"
+        f" coalesce(model_version, '') AS model_version FROM devices WHERE {fleet_clause}"
+    )
+    time_col = "ts" if res is Resolution.RAW else "bucket"
+    value = "value" if res is Resolution.RAW else "sum"
+    counts = {
+        (r[0], r[1]): (float(r[2] or 0.0), float(r[3] or 0.0))
+        for r in cur.execute(
+            f"SELECT d.model_name, d.model_version, sum(p.{value}),"
+            f" sum(p.{value}) FILTER (json_extract_string(p.attrs, ?) = ?)"
+            f" FROM {table_for('points', res)} p JOIN ({devices_sel}) d USING (device_id)"
+            f" WHERE p.metric = ? AND p.{time_col} >= ? AND p.{time_col} < ? GROUP BY ALL",
+            [
+                json_path(semconv.OUTCOME),
+                semconv.OUTCOME_ERROR,
+                *fleet_params,
+                semconv.INFERENCE_COUNT,
+                *window,
+            ],
+        ).fetchall()
+    }
+    hist_cols = ", ".join(f"h.{c.strip()}" for c in HISTOGRAM_COLUMNS.split(","))
+    latency_src = (
+        f"SELECT d.model_name, d.model_version, {hist_cols}"
+        f" FROM {table_for('exp', res)} h JOIN ({devices_sel}) d USING (device_id)"
+        f" WHERE h.metric = ? AND h.{time_col} >= ? AND h.{time_col} < ?"
+        + (" AND h.temporality = 'delta'" if res is Resolution.RAW else "")
+    )
+    latency = {
+        (r[0], r[1]): to_histogram(r[2:])
+        for r in cur.execute(
+            merged_histograms_sql(latency_src, ["model_name", "model_version"]),
+            [*fleet_params, semconv.INFERENCE_DURATION, *window],
+        ).fetchall()
+    }
+    window_s = end_s - start_s
+    versions = []
+    for name, version, total, online, stale in device_rows:
+        inferences, errors = counts.get((name, version), (0.0, 0.0))
+        h = latency.get((name, version))
+        versions.append(
+            ModelVersionSummary(
+                model_name=name or None,
+                model_version=version or None,
+                devices=int(total),
+                online=int(online),
+                stale=int(stale),
+                offline=int(total - online - stale),
+                inferences=int(inferences),
+                inference_rate_per_s=inferences / window_s,
+                error_rate=errors / inferences if inferences else None,
+                latency_s=(
+                    {k: quantile(h, q) for k, q in QUANTILES.items()}
+                    if h is not None and h.count
+                    else {}
+                ),
+            )
+        )
+    return FleetSummary(
+        start_s=start_s,
+        end_s=end_s,
+        resolution=res,
+        devices=sum(v.devices for v in versions),
+        online=sum(v.online for v in versions),
+        versions=tuple(versions),
+    )

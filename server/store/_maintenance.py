@@ -1,0 +1,108 @@
+"""Rollups (1 minute, 1 hour) maintained incrementally, and retention per resolution.
+
+Rollups read only rows committed since their watermark (the writer's ``seq``), append partial
+aggregates, and move the watermark in the same transaction; readers aggregate partials again,
+so a late point adds a row instead of rewriting a bucket. Both run on the writer thread.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import duckdb
+
+from edgewatch.server.store._histsql import HISTOGRAM_COLUMNS, merged_histograms_sql
+from edgewatch.server.store._time import utc_datetime
+
+_NUMERIC_1M = """
+INSERT INTO points_1m
+SELECT ?, device_id, metric, attrs, kind, time_bucket(INTERVAL 1 MINUTE, ts) AS bucket,
+       count(*), sum(value), min(value), max(value), arg_max(value, ts), max(ts)
+FROM points WHERE seq > ? AND seq <= ?
+GROUP BY device_id, metric, attrs, kind, bucket
+"""
+_NUMERIC_1H = """
+INSERT INTO points_1h
+SELECT ?, device_id, metric, attrs, kind, time_bucket(INTERVAL 1 HOUR, bucket) AS b,
+       sum(n), sum(sum), min(min), max(max), arg_max(last, last_ts), max(last_ts)
+FROM points_1m WHERE seq > ? AND seq <= ?
+GROUP BY device_id, metric, attrs, kind, b
+"""
+_GROUP = ["device_id", "metric", "attrs", "bucket"]
+
+
+def _histograms_sql(target: str, source: str, width: str, time_col: str, where: str) -> str:
+    src = (
+        f"SELECT device_id, metric, attrs, time_bucket(INTERVAL {width}, {time_col}) AS bucket,"
+        f" {HISTOGRAM_COLUMNS} FROM {source} WHERE seq > ? AND seq <= ? AND {where}"
+    )
+    return f"INSERT INTO {target} SELECT ?, * FROM ({merged_histograms_sql(src, _GROUP)})"
+
+
+# Only delta histograms merge; cumulative ones (plain OTel SDK defaults) stay raw.
+_HIST_1M = _histograms_sql(
+    "exp_histograms_1m", "exp_histograms", "1 MINUTE", "ts", "temporality = 'delta'"
+)
+_HIST_1H = _histograms_sql("exp_histograms_1h", "exp_histograms_1m", "1 HOUR", "bucket", "TRUE")
+
+
+def _watermark(cur: duckdb.DuckDBPyConnection, name: str) -> int:
+    row = cur.execute("SELECT last_seq FROM rollup_state WHERE name = ?", [name]).fetchone()
+    return int(row[0]) if row else 0
+
+
+def _advance(cur: duckdb.DuckDBPyConnection, name: str, seq: int) -> None:
+    cur.execute(
+        "INSERT INTO rollup_state VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET last_seq = excluded.last_seq",
+        [name, seq],
+    )
+
+
+def roll_up_minutes(cur: duckdb.DuckDBPyConnection, up_to_seq: int) -> None:
+    """Aggregate raw rows committed since the last run into the 1-minute tables."""
+    last = _watermark(cur, "1m")
+    if up_to_seq <= last:
+        return
+    cur.execute(_NUMERIC_1M, [up_to_seq, last, up_to_seq])
+    cur.execute(_HIST_1M, [up_to_seq, last, up_to_seq])
+    _advance(cur, "1m", up_to_seq)
+
+
+def roll_up_hours(cur: duckdb.DuckDBPyConnection) -> None:
+    """Aggregate 1-minute rows written since the last run into the 1-hour tables."""
+    top = _watermark(cur, "1m")
+    last = _watermark(cur, "1h")
+    if top <= last:
+        return
+    cur.execute(_NUMERIC_1H, [top, last, top])
+    cur.execute(_HIST_1H, [top, last, top])
+    _advance(cur, "1h", top)
+
+
+@dataclass(frozen=True, slots=True)
+class Retention:
+    """How long each resolution is kept, in seconds."""
+
+    raw_s: float
+    minute_s: float
+    hour_s: float
+    batch_keys_s: float
+
+
+def enforce_retention(
+    cur: duckdb.DuckDBPyConnection, retention: Retention, *, now_s: float
+) -> None:
+    """Delete rows older than their resolution's retention."""
+    raw = utc_datetime(now_s - retention.raw_s)
+    minute = utc_datetime(now_s - retention.minute_s)
+    hour = utc_datetime(now_s - retention.hour_s)
+    for table in ("points", "exp_histograms", "histograms"):
+        cur.execute(f"DELETE FROM {table} WHERE ts < ?", [raw])
+    for table in ("points_1m", "exp_histograms_1m"):
+        cur.execute(f"DELETE FROM {table} WHERE bucket < ?", [minute])
+    for table in ("points_1h", "exp_histograms_1h"):
+        cur.execute(f"DELETE FROM {table} WHERE bucket < ?", [hour])
+    cur.execute(
+        "DELETE FROM batch_keys WHERE received_at < ?",
+        [utc_datetime(now_s - retention.batch_keys_s)],
+    )

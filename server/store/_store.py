@@ -1,0 +1,384 @@
+"""``Store``: the one object that owns the DuckDB file — writer, maintenance, typed queries.
+
+Everything else (REST API, detection scheduler, dashboard API) talks to the database only
+through these methods; DuckDB errors never leave this class untranslated.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import Future
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import ParamSpec, TypeVar
+
+import duckdb
+
+from edgewatch.detectors import ExpHistogram
+from edgewatch.server.store import _devices, _fleet, _maintenance, _series, _tokens
+from edgewatch.server.store._batch import Batch, WriteOutcome
+from edgewatch.server.store._errors import StoreClosedError, StoreError
+from edgewatch.server.store._migrations import migrate
+from edgewatch.server.store._types import (
+    Device,
+    DeviceStatus,
+    Distribution,
+    FleetSummary,
+    NewToken,
+    Principal,
+    Reading,
+    Resolution,
+    Selection,
+    SeriesQuery,
+    SeriesResult,
+    StatusThresholds,
+    TokenInfo,
+)
+from edgewatch.server.store._writer import CommitObserver, Writer
+
+log = logging.getLogger(__name__)
+P = ParamSpec("P")
+T = TypeVar("T")
+
+
+ALL_DEVICES = Selection()
+"""The selection that matches every device."""
+
+
+@dataclass(frozen=True, slots=True)
+class StoreConfig:
+    """Tuning of the writer, rollups and retention (defaults suit one server on 2 cores)."""
+
+    max_queue: int = 256
+    max_group_points: int = 50_000
+    idempotency_window_s: float = 86_400.0
+    retention: _maintenance.Retention = field(
+        default_factory=lambda: _maintenance.Retention(
+            raw_s=7 * 86_400.0, minute_s=30 * 86_400.0, hour_s=400 * 86_400.0, batch_keys_s=86_400.0
+        )
+    )
+    thresholds: StatusThresholds = field(default_factory=StatusThresholds)
+    rollup_interval_s: float = 10.0
+    hourly_rollup_interval_s: float = 300.0
+    retention_interval_s: float = 3_600.0
+    maintenance: bool = True
+
+
+def _translated(fn: Callable[P, T]) -> Callable[P, T]:
+    """Re-raise DuckDB errors as ``StoreError``."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> T:
+        try:
+            return fn(*args, **kwargs)
+        except duckdb.Error as e:
+            raise StoreError(f"storage failed: {e}") from e
+
+    return wrapper
+
+
+class Store:
+    """Open with ``Store.open(path)``; close with ``close()`` (also a context manager)."""
+
+    def __init__(
+        self, con: duckdb.DuckDBPyConnection, config: StoreConfig, on_commit: CommitObserver | None
+    ) -> None:
+        self.config = config
+        self._con = con
+        self._local = threading.local()
+        self._cursors: list[duckdb.DuckDBPyConnection] = []
+        self._cursors_lock = threading.Lock()
+        self._tokens = _tokens.TokenVerifier()
+        self._writer = Writer(
+            con,
+            max_queue=config.max_queue,
+            max_group_points=config.max_group_points,
+            idempotency_window_s=config.idempotency_window_s,
+            on_commit=on_commit,
+        )
+        self._stop = threading.Event()
+        self._maintenance = threading.Thread(
+            target=self._maintain, name="edgewatch-maintenance", daemon=True
+        )
+        self._closed = False
+
+    @classmethod
+    def open(
+        cls,
+        path: str | Path,
+        config: StoreConfig | None = None,
+        *,
+        on_commit: CommitObserver | None = None,
+    ) -> Store:
+        """Open (creating and migrating) the DuckDB file and start the writer."""
+        target = str(path)
+        if target != ":memory:":
+            Path(target).parent.mkdir(parents=True, exist_ok=True)
+        try:
+            con = duckdb.connect(target)
+        except duckdb.IOException as e:
+            raise StoreError(
+                f"cannot open {target}: {e} (is another edgewatch process holding the file?)"
+            ) from e
+        try:
+            migrate(con)
+            store = cls(con, config or StoreConfig(), on_commit)
+        except duckdb.Error as e:
+            con.close()
+            raise StoreError(f"cannot prepare {target}: {e}") from e
+        store._writer.start()
+        if store.config.maintenance:
+            store._maintenance.start()
+        return store
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Commit queued batches, stop the threads and close the file (idempotent)."""
+        if self._closed:
+            return
+        self._closed = True
+        self._stop.set()
+        if self._maintenance.is_alive():
+            self._maintenance.join(10.0)
+        self._writer.close()
+        with self._cursors_lock:
+            for cur in self._cursors:
+                cur.close()
+            self._cursors.clear()
+        self._con.close()
+
+    # -- state ----------------------------------------------------------------------------
+
+    @property
+    def ready(self) -> bool:
+        """Open and the writer is alive."""
+        return not self._closed and self._writer.alive
+
+    @property
+    def queue_depth(self) -> int:
+        """Batches waiting for the writer."""
+        return self._writer.queue_depth
+
+    def cursor(self) -> duckdb.DuckDBPyConnection:
+        """This thread's read cursor."""
+        if self._closed:
+            raise StoreClosedError("the store is closed")
+        cur: duckdb.DuckDBPyConnection | None = getattr(self._local, "cursor", None)
+        if cur is None:
+            cur = self._con.cursor()
+            self._local.cursor = cur
+            with self._cursors_lock:
+                self._cursors.append(cur)
+        return cur
+
+    # -- writes ---------------------------------------------------------------------------
+
+    def submit(self, batch: Batch) -> Future[WriteOutcome]:
+        """Queue a batch for the next group commit (``StoreBusyError`` when saturated)."""
+        return self._writer.submit(batch)
+
+    def _call(self, fn: Callable[[duckdb.DuckDBPyConnection], T], timeout_s: float = 60.0) -> T:
+        return self._writer.call(fn).result(timeout_s)
+
+    def create_token(self, *, role: str, device_id: str | None = None, name: str = "") -> NewToken:
+        """Create an admin or device token; the returned secret is never stored."""
+        now = time.time()
+        return self._call(
+            lambda cur: _tokens.create_token(
+                cur, role=role, device_id=device_id, name=name, now_s=now
+            )
+        )
+
+    def revoke_token(self, token_id: str) -> TokenInfo:
+        """Revoke a token at once (also in this process's verification cache)."""
+        now = time.time()
+        info = self._call(lambda cur: _tokens.revoke_token(cur, token_id, now_s=now))
+        self._tokens.forget(token_id)
+        return info
+
+    def roll_up(self, *, hours: bool = True) -> None:
+        """Bring the 1-minute (and 1-hour) rollups up to the newest committed batch."""
+        seq = self._writer.last_seq
+        self._call(lambda cur: _maintenance.roll_up_minutes(cur, seq))
+        if hours:
+            self._call(_maintenance.roll_up_hours)
+
+    def enforce_retention(self, now_s: float | None = None) -> None:
+        """Delete rows past each resolution's retention."""
+        now = time.time() if now_s is None else now_s
+        self._call(
+            lambda cur: _maintenance.enforce_retention(cur, self.config.retention, now_s=now)
+        )
+
+    def _maintain(self) -> None:
+        cfg = self.config
+        last_hour = last_retention = time.monotonic()
+        while not self._stop.wait(cfg.rollup_interval_s):
+            try:
+                now = time.monotonic()
+                self.roll_up(hours=now - last_hour >= cfg.hourly_rollup_interval_s)
+                if now - last_hour >= cfg.hourly_rollup_interval_s:
+                    last_hour = now
+                if now - last_retention >= cfg.retention_interval_s:
+                    self.enforce_retention()
+                    last_retention = now
+            except StoreError as e:
+                log.warning("maintenance failed, will retry: %s", e)
+
+    # -- reads ----------------------------------------------------------------------------
+
+    @_translated
+    def list_tokens(self) -> list[TokenInfo]:
+        """Every token without its secret."""
+        return _tokens.list_tokens(self.cursor())
+
+    @_translated
+    def verify_token(self, token: str) -> Principal | None:
+        """Who a bearer token belongs to, or ``None``."""
+        return self._tokens.verify(self.cursor(), token)
+
+    @_translated
+    def has_admin_token(self) -> bool:
+        """Whether an unrevoked admin token exists."""
+        return any(t.role == "admin" and t.revoked_at_s is None for t in self.list_tokens())
+
+    @_translated
+    def list_devices(
+        self,
+        selection: Selection = ALL_DEVICES,
+        *,
+        status: DeviceStatus | None = None,
+        limit: int = 1000,
+        offset: int = 0,
+        now_s: float | None = None,
+    ) -> list[Device]:
+        """Devices matching a selection and liveness status, by id."""
+        return _devices.list_devices(
+            self.cursor(),
+            selection,
+            status=status,
+            now_s=_now(now_s),
+            thresholds=self.config.thresholds,
+            limit=limit,
+            offset=offset,
+        )
+
+    @_translated
+    def get_device(self, device_id: str, *, now_s: float | None = None) -> Device:
+        """One device (``NotFoundError`` if it never reported)."""
+        return _devices.get_device(
+            self.cursor(), device_id, now_s=_now(now_s), thresholds=self.config.thresholds
+        )
+
+    @_translated
+    def latest_readings(self, device_id: str, *, since_s: float) -> list[Reading]:
+        """Newest value of each gauge series of a device since ``since_s``."""
+        return _devices.latest_readings(self.cursor(), device_id, since_s=since_s)
+
+    @_translated
+    def online_by_version(self, *, now_s: float | None = None) -> list[tuple[str, str, int]]:
+        """Devices online per (model name, model version)."""
+        return _devices.online_by_version(
+            self.cursor(), now_s=_now(now_s), thresholds=self.config.thresholds
+        )
+
+    @_translated
+    def series(self, query: SeriesQuery) -> SeriesResult:
+        """One metric bucketed over time (raw or rollups by step)."""
+        return _series.query_series(self.cursor(), query)
+
+    @_translated
+    def distribution(
+        self,
+        metric: str,
+        *,
+        start_s: float,
+        end_s: float,
+        selection: Selection = ALL_DEVICES,
+        attributes: tuple[tuple[str, str], ...] = (),
+    ) -> Distribution:
+        """Merged histogram of a metric (or one feature) with p50/p95/p99."""
+        return _series.query_distribution(
+            self.cursor(),
+            metric,
+            start_s=start_s,
+            end_s=end_s,
+            selection=selection,
+            attributes=attributes,
+        )
+
+    @_translated
+    def merged_histogram(
+        self,
+        metric: str,
+        *,
+        start_s: float,
+        end_s: float,
+        selection: Selection = ALL_DEVICES,
+        attributes: tuple[tuple[str, str], ...] = (),
+        resolution: Resolution | None = None,
+    ) -> ExpHistogram:
+        """Just the merged histogram (for detectors)."""
+        return _series.merged_histogram(
+            self.cursor(),
+            metric,
+            start_s=start_s,
+            end_s=end_s,
+            selection=selection,
+            attributes=attributes,
+            resolution=resolution,
+        )[0]
+
+    @_translated
+    def fleet_summary(
+        self, *, start_s: float, end_s: float, fleet: str | None = None, now_s: float | None = None
+    ) -> FleetSummary:
+        """Devices per model version, inference rate, error rate, latency quantiles."""
+        return _fleet.fleet_summary(
+            self.cursor(),
+            start_s=start_s,
+            end_s=end_s,
+            now_s=_now(now_s),
+            thresholds=self.config.thresholds,
+            fleet=fleet,
+        )
+
+    @_translated
+    def known_series(self) -> list[tuple[str, str, str]]:
+        """Every (device, metric, attributes) series stored, for the cardinality limiter."""
+        rows = self.cursor().execute("SELECT device_id, metric, attrs FROM series").fetchall()
+        return [(r[0], r[1], r[2]) for r in rows]
+
+    @_translated
+    def row_counts(self, device_id: str | None = None) -> dict[str, int]:
+        """Rows per data table (optionally for one device): what an operator checks after a crash."""
+        where, params = ("WHERE device_id = ?", [device_id]) if device_id is not None else ("", [])
+        counts = {}
+        for table in _DATA_TABLES:
+            row = self.cursor().execute(f"SELECT count(*) FROM {table} {where}", params).fetchone()
+            counts[table] = int(row[0]) if row else 0
+        return counts
+
+
+_DATA_TABLES = (
+    "points",
+    "exp_histograms",
+    "histograms",
+    "points_1m",
+    "points_1h",
+    "exp_histograms_1m",
+    "exp_histograms_1h",
+)
+
+
+def _now(now_s: float | None) -> float:
+    return time.time() if now_s is None else now_s

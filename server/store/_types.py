@@ -1,0 +1,176 @@
+"""Values the store returns: frozen dataclasses shared by the REST API, scheduler and dashboard API."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Any
+
+from edgewatch.detectors import ExpHistogram
+
+
+class DeviceStatus(Enum):
+    """Liveness by last seen: online, stale (missed a few intervals) or offline."""
+
+    ONLINE = "online"
+    STALE = "stale"
+    OFFLINE = "offline"
+
+
+class Resolution(Enum):
+    """Which table a query read: raw points or a rollup."""
+
+    RAW = "raw"
+    MINUTE = "1m"
+    HOUR = "1h"
+
+
+@dataclass(frozen=True, slots=True)
+class StatusThresholds:
+    """A device is online when seen within ``online_s``, stale within ``offline_s``, else offline."""
+
+    online_s: float = 180.0
+    offline_s: float = 900.0
+
+
+@dataclass(frozen=True, slots=True)
+class Selection:
+    """Which devices a query covers; unset fields match everything."""
+
+    device_id: str | None = None
+    fleet: str | None = None
+    model_name: str | None = None
+    model_version: str | None = None
+    hardware: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Device:
+    """One device of the registry."""
+
+    device_id: str
+    fleet: str | None
+    model_name: str | None
+    model_version: str | None
+    hardware: str | None
+    runtime: str | None
+    host_arch: str | None
+    os_type: str | None
+    service_name: str | None
+    power_sources: str | None
+    attributes: dict[str, Any]
+    first_seen_s: float
+    last_seen_s: float
+    last_batch_key: str | None
+    clock_skew_s: float | None
+    status: DeviceStatus
+
+
+@dataclass(frozen=True, slots=True)
+class Reading:
+    """The latest value of one gauge series of a device."""
+
+    metric: str
+    attributes: dict[str, Any]
+    value: float
+    time_s: float
+
+
+@dataclass(frozen=True, slots=True)
+class SeriesQuery:
+    """One metric over a selection, bucketed by ``step_s`` between ``start_s`` and ``end_s``.
+
+    ``agg`` combines every point of a bucket: avg, sum, min, max, count, or rate (sum per
+    second); ``None`` picks sum for delta counters and avg otherwise.
+    """
+
+    metric: str
+    start_s: float
+    end_s: float
+    step_s: float
+    selection: Selection = field(default_factory=Selection)
+    attributes: tuple[tuple[str, str], ...] = ()
+    agg: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SeriesResult:
+    """Bucket start times (unix s) and values; a bucket without data is absent."""
+
+    metric: str
+    kind: str
+    agg: str
+    resolution: Resolution
+    step_s: float
+    times_s: tuple[float, ...]
+    values: tuple[float, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Distribution:
+    """A merged exponential histogram over a window and selection, with its quantiles."""
+
+    metric: str
+    resolution: Resolution
+    start_s: float
+    end_s: float
+    devices: int
+    histogram: ExpHistogram
+    quantiles: dict[str, float]
+
+
+@dataclass(frozen=True, slots=True)
+class ModelVersionSummary:
+    """Fleet summary row for one model name and version."""
+
+    model_name: str | None
+    model_version: str | None
+    devices: int
+    online: int
+    stale: int
+    offline: int
+    inferences: int
+    inference_rate_per_s: float
+    error_rate: float | None
+    latency_s: dict[str, float]
+
+
+@dataclass(frozen=True, slots=True)
+class FleetSummary:
+    """Devices per model version with inference rate, error rate and latency quantiles."""
+
+    start_s: float
+    end_s: float
+    resolution: Resolution
+    devices: int
+    online: int
+    versions: tuple[ModelVersionSummary, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class TokenInfo:
+    """A token as listed: never its secret."""
+
+    token_id: str
+    role: str
+    device_id: str | None
+    name: str
+    created_at_s: float
+    revoked_at_s: float | None
+
+
+@dataclass(frozen=True, slots=True)
+class NewToken:
+    """A freshly created token; ``token`` is shown once and stored only as a salted hash."""
+
+    info: TokenInfo
+    token: str
+
+
+@dataclass(frozen=True, slots=True)
+class Principal:
+    """Who a verified token belongs to."""
+
+    role: str
+    device_id: str | None
+    token_id: str

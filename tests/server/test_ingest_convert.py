@@ -1,0 +1,185 @@
+"""Decoding and per-point validation, without sockets."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import time
+
+import pytest
+from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import (
+    ExportMetricsServiceRequest,
+)
+from opentelemetry.proto.metrics.v1 import metrics_pb2 as m
+from otlp_wire import device_batch, kv
+
+from edgewatch.server.ingest import (
+    CardinalityLimiter,
+    DecodeError,
+    Encoding,
+    IngestLimits,
+    PayloadTooLargeError,
+    UnsupportedMediaTypeError,
+    convert,
+    decode_request,
+    encoding_of,
+    gunzip,
+    resource_device_ids,
+)
+
+
+def _limiter(per_metric: int = 100, per_device: int = 1000) -> CardinalityLimiter:
+    return CardinalityLimiter(max_series_per_metric=per_metric, max_series_per_device=per_device)
+
+
+def _request(resource: list, metrics: list[m.Metric]) -> ExportMetricsServiceRequest:
+    req = ExportMetricsServiceRequest()
+    rm = req.resource_metrics.add()
+    rm.resource.attributes.extend(resource)
+    rm.scope_metrics.add().metrics.extend(metrics)
+    return req
+
+
+def _gauge(name: str, value: float, ts: int) -> m.Metric:
+    metric = m.Metric(name=name)
+    metric.gauge.data_points.add(time_unix_nano=ts, as_double=value)
+    return metric
+
+
+@pytest.mark.parametrize(
+    ("resource", "expected"),
+    [
+        ([kv("device.id", "d1"), kv("host.name", "h")], "d1"),
+        ([kv("service.instance.id", "i-7"), kv("host.name", "h"), kv("service.name", "s")], "i-7"),
+        ([kv("host.name", "h"), kv("service.name", "s")], "h"),
+        ([kv("service.name", "s")], "s"),
+        ([kv("device.id", ""), kv("service.name", "s")], "s"),
+        ([], None),
+    ],
+)
+def test_device_id_falls_back_for_plain_clients(resource: list, expected: str | None) -> None:
+    assert resource_device_ids(_request(resource, [])) == [expected]
+
+
+def test_resource_without_identity_is_rejected_whole() -> None:
+    now = time.time_ns()
+    converted = convert(
+        _request([], [_gauge("g", 1.0, now), _gauge("h", 2.0, now)]),
+        received_s=now / 1e9,
+        limits=IngestLimits(),
+        limiter=_limiter(),
+    )
+    assert converted.rejected == {"invalid_device_id": 2}
+    assert converted.batch.point_count == 0
+
+
+def test_summary_becomes_plain_series_and_explicit_histogram_is_checked() -> None:
+    now = time.time_ns()
+    summary = m.Metric(name="rpc")
+    p = summary.summary.data_points.add(time_unix_nano=now, count=10, sum=5.0)
+    p.quantile_values.add(quantile=0.5, value=0.4)
+    hist = m.Metric(name="size")
+    hist.histogram.aggregation_temporality = m.AGGREGATION_TEMPORALITY_DELTA
+    hist.histogram.data_points.add(
+        time_unix_nano=now, count=3, bucket_counts=[1, 2], explicit_bounds=[10.0]
+    )
+    hist.histogram.data_points.add(
+        time_unix_nano=now, count=3, bucket_counts=[1, 2], explicit_bounds=[1.0, 2.0]
+    )
+    converted = convert(
+        _request([kv("device.id", "d")], [summary, hist]),
+        received_s=now / 1e9,
+        limits=IngestLimits(),
+        limiter=_limiter(),
+    )
+    numeric = converted.batch.numeric
+    assert sorted(zip(numeric.metric, numeric.value, strict=True)) == [
+        ("rpc", 0.4),
+        ("rpc.count", 10.0),
+        ("rpc.sum", 5.0),
+    ]
+    assert converted.batch.histograms.bounds == [[10.0]]
+    assert converted.rejected == {"invalid_histogram": 1}
+    assert "2 bucket counts for 2 bounds" in converted.message
+
+
+def test_cardinality_caps_per_metric_and_per_device() -> None:
+    now = time.time_ns()
+    metric = m.Metric(name="req")
+    for i in range(5):
+        metric.gauge.data_points.add(time_unix_nano=now, as_double=1.0, attributes=[kv("u", i)])
+    other = _gauge("other", 1.0, now)
+    limiter = _limiter(per_metric=3, per_device=4)
+    converted = convert(
+        _request([kv("device.id", "d")], [metric, other]),
+        received_s=now / 1e9,
+        limits=IngestLimits(),
+        limiter=limiter,
+    )
+    assert converted.rejected == {"cardinality": 2}
+    assert "over_metric_cap" in converted.message
+    again = convert(
+        _request([kv("device.id", "d")], [_gauge("third", 1.0, now), _gauge("other", 2.0, now)]),
+        received_s=now / 1e9,
+        limits=IngestLimits(),
+        limiter=limiter,
+    )
+    assert again.rejected == {"cardinality": 1}
+    assert "over_device_cap" in again.message
+    assert again.batch.new_series == ()  # "other" was already known
+
+
+def test_clock_skew_is_newest_point_minus_receive_time() -> None:
+    now = time.time_ns()
+    req = device_batch("d", end_ns=now + 30 * 10**9, features=1)
+    converted = convert(req, received_s=now / 1e9, limits=IngestLimits(), limiter=_limiter())
+    assert converted.batch.devices[0].clock_skew_s == pytest.approx(30.0)
+    assert converted.batch.devices[0].power_sources == "battery,estimate"
+
+
+def test_json_hex_ids_and_bad_ids() -> None:
+    doc = {
+        "resourceMetrics": [
+            {
+                "scopeMetrics": [
+                    {
+                        "metrics": [
+                            {
+                                "name": "g",
+                                "gauge": {
+                                    "dataPoints": [
+                                        {
+                                            "timeUnixNano": "1",
+                                            "asInt": "9007199254740993",
+                                            "exemplars": [{"traceId": "zz", "asInt": 1}],
+                                        }
+                                    ]
+                                },
+                            }
+                        ]
+                    }
+                ]
+            }
+        ]
+    }
+    with pytest.raises(DecodeError, match="traceId 'zz' is not hex"):
+        decode_request(json.dumps(doc).encode(), Encoding.JSON)
+    doc["resourceMetrics"][0]["scopeMetrics"][0]["metrics"][0]["gauge"]["dataPoints"][0][
+        "exemplars"
+    ][0]["traceId"] = "0af7651916cd43dd8448eb211c80319c"
+    req = decode_request(json.dumps(doc).encode(), Encoding.JSON)
+    point = req.resource_metrics[0].scope_metrics[0].metrics[0].gauge.data_points[0]
+    assert point.as_int == 9007199254740993  # above 2**53: kept exact from the string form
+    assert point.exemplars[0].trace_id.hex() == "0af7651916cd43dd8448eb211c80319c"
+
+
+def test_content_type_and_gzip_limits() -> None:
+    assert encoding_of("application/json; charset=utf-8") is Encoding.JSON
+    assert encoding_of("application/x-protobuf") is Encoding.PROTOBUF
+    with pytest.raises(UnsupportedMediaTypeError, match="unsupported Content-Type None"):
+        encoding_of(None)
+    assert gunzip(gzip.compress(b"abc"), 3) == b"abc"
+    with pytest.raises(PayloadTooLargeError):
+        gunzip(gzip.compress(b"abcd"), 3)
+    with pytest.raises(DecodeError, match="truncated"):
+        gunzip(gzip.compress(b"abc" * 100)[:20], 1000)
