@@ -10,6 +10,7 @@ from edgewatch.server.store._batch import (
     HistogramRows,
     MetricInfo,
     NumericRows,
+    SampleRows,
     WriteOutcome,
 )
 from edgewatch.server.store._errors import (
@@ -20,6 +21,8 @@ from edgewatch.server.store._errors import (
     StoreError,
 )
 from edgewatch.server.store._maintenance import Retention
+from edgewatch.server.store._sample_store import DEFAULT_REFERENCE_ROWS, SampleStore
+from edgewatch.server.store._samples import SampleSet, SamplingSetting
 from edgewatch.server.store._series import QUANTILES, SERIES_AGGS
 from edgewatch.server.store._store import Store, StoreConfig
 from edgewatch.server.store._tokens import ROLES
@@ -41,6 +44,7 @@ from edgewatch.server.store._types import (
 )
 
 __all__ = [
+    "DEFAULT_REFERENCE_ROWS",
     "QUANTILES",
     "ROLES",
     "SERIES_AGGS",
@@ -62,6 +66,10 @@ __all__ = [
     "Reading",
     "Resolution",
     "Retention",
+    "SampleRows",
+    "SampleSet",
+    "SampleStore",
+    "SamplingSetting",
     "Selection",
     "SeriesQuery",
     "SeriesResult",
