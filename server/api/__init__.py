@@ -2,7 +2,16 @@
 
 from __future__ import annotations
 
-from edgewatch.server.api import devices, fleet, health, ingest, series, tokens
+from edgewatch.server.api import (
+    devices,
+    fleet,
+    health,
+    ingest,
+    reports,
+    sampling,
+    series,
+    tokens,
+)
 
 ROUTERS = (
     ingest.router,
@@ -11,6 +20,8 @@ ROUTERS = (
     fleet.router,
     tokens.router,
     health.router,
+    sampling.router,
+    reports.router,
 )
 
 __all__ = ["ROUTERS"]

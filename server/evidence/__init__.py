@@ -1,0 +1,21 @@
+"""Evidence for drift alerts: Evidently reports of sampled rows against the reference sample,
+and drift-triggered sampling (a firing drift alert raises its devices' sampling budget)."""
+
+from __future__ import annotations
+
+from edgewatch.server.evidence._capture import DRIFT_RULES, DriftCapture
+from edgewatch.server.evidence._report import (
+    DriftReport,
+    NotEnoughRowsError,
+    ReportRequest,
+    build_drift_report,
+)
+
+__all__ = [
+    "DRIFT_RULES",
+    "DriftCapture",
+    "DriftReport",
+    "NotEnoughRowsError",
+    "ReportRequest",
+    "build_drift_report",
+]
