@@ -11,6 +11,7 @@ from fastapi import FastAPI
 
 from edgewatch.server.api import ROUTERS
 from edgewatch.server.api import errors as api_errors
+from edgewatch.server.evidence import DriftCapture
 from edgewatch.server.ingest import CardinalityLimiter
 from edgewatch.server.metrics import ServerMetrics
 from edgewatch.server.settings import Settings
@@ -40,6 +41,11 @@ def create_app(settings: Settings) -> FastAPI:
             known=store.known_series(),
         )
         app.state.store = store
+        app.state.drift_capture = DriftCapture(
+            store.samples,
+            rows_per_hour=settings.drift_sampling_rows_per_hour,
+            for_s=settings.drift_sampling_for_s,
+        )
         metrics.bind(store)
         if not settings.insecure_dev and not store.has_admin_token():
             log.warning(

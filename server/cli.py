@@ -7,6 +7,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from edgewatch.server import cli_evidence
 from edgewatch.server.settings import Settings, SettingsError, load_settings
 
 DEFAULT_DB = Settings.model_fields["db_path"].default
@@ -56,6 +57,7 @@ def build_parser() -> argparse.ArgumentParser:
     for p in (create, revoke, token_sub.choices["list"]):
         p.add_argument("--db", type=Path, help=f"DuckDB file (default {DEFAULT_DB})")
         p.add_argument("--config", type=Path, help="YAML settings file")
+    cli_evidence.add_parsers(sub)
     return parser
 
 
@@ -137,6 +139,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _serve(args)
         if args.command == "token":
             return _token(args)
+        if args.command in ("sampling", "report"):
+            return cli_evidence.run(args)
     except SettingsError as e:
         print(f"edgewatch {args.command}: {e}", file=sys.stderr)
         return 2

@@ -4,6 +4,7 @@ and drift-triggered sampling (a firing drift alert raises its devices' sampling 
 from __future__ import annotations
 
 from edgewatch.server.evidence._capture import DRIFT_RULES, DriftCapture
+from edgewatch.server.evidence._reference import save_reference_sample
 from edgewatch.server.evidence._report import (
     DriftReport,
     NotEnoughRowsError,
@@ -18,4 +19,5 @@ __all__ = [
     "NotEnoughRowsError",
     "ReportRequest",
     "build_drift_report",
+    "save_reference_sample",
 ]
