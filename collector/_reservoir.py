@@ -82,7 +82,8 @@ class RowSampler:
         self.budget = Budget(True, config.rows_per_hour, config.bytes_per_day)
         self._rows = _Window(HOUR_S)
         self._bytes = _Window(DAY_S)
-        self._allowance = 0.0
+        # Rows the budget allows now; starts at one interval's share, so the first export has rows.
+        self._allowance = max(1.0, config.rows_per_hour * interval_s / HOUR_S)
         self._last = clock()
         # The lock guards the reservoir, the row counter and the next chosen index.
         self._lock = threading.Lock()

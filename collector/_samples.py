@@ -7,7 +7,7 @@ never escape ``poll``; ``export`` may raise ``OSError`` from the spool, which th
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 from edgewatch.collector._logs import encode_samples
 from edgewatch.collector._remote import ConfigPoller
@@ -27,9 +27,11 @@ class SampleExporter:
         interval_s: float,
         spool: Spool,
         poller: ConfigPoller | None,
+        *,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.config = config
-        self.sampler = RowSampler(config, features, categorical, interval_s)
+        self.sampler = RowSampler(config, features, categorical, interval_s, clock=clock)
         self.poller = poller
         self._spool = spool
         self.spooled_rows = 0
