@@ -75,6 +75,7 @@ class RowSampler:
         numeric, cats = config.selected(features, categorical)
         self._index = [(name, features.index(name), config.digits_for(name)) for name in numeric]
         self._cats = cats
+        self._n_features = len(features)
         self._include_prediction = config.include_prediction
         self._interval_s = interval_s
         self._clock = clock
@@ -103,12 +104,15 @@ class RowSampler:
         if not self._k:
             return
         t = type(row)
-        if t is np.ndarray and row.ndim == 2:
-            n = row.shape[0]
+        batch = False
+        n = 1
+        if t is np.ndarray and row.ndim != 1:
+            if row.ndim == 2 and row.shape[1] == self._n_features:
+                batch, n = True, row.shape[0]
+            else:  # one value per feature in another shape (an 8×8 image): one row
+                row = row.reshape(-1)
         elif (t is list or t is tuple) and row and type(row[0]) in _ROW_TYPES:
-            n = len(row)
-        else:
-            n = 1
+            batch, n = True, len(row)
         with self._lock:
             start = self._seen
             self._seen = start + n
@@ -117,10 +121,10 @@ class RowSampler:
             while self._next < start + n:
                 index = int(self._next)
                 j = index - start
-                if n == 1:
-                    picked = self._copy(row, label, score)
-                else:
+                if batch:
                     picked = self._copy(row[j], _nth(label, j, n), _nth(score, j, n))
+                else:
+                    picked = self._copy(row, label, score)
                 if picked is None:
                     self.dropped_invalid += 1
                 elif len(self._items) < self._k:

@@ -167,6 +167,21 @@ def test_reservoir_is_uniform_over_the_interval() -> None:
     assert counts.min() > 0.8 * counts.mean()
 
 
+def test_batches_and_reshaped_rows_are_sampled_per_row() -> None:
+    sampler = RowSampler(SamplingConfig(rows_per_hour=3600), ["a", "b", "c", "d"], [], 60.0)
+    sampler.offer(np.array([[1.0, 2.0], [3.0, 4.0]]), 7, None)  # 4 values, one row (2×2)
+    sampler.offer(np.array([[5.0, 6.0, 7.0, 8.0]]), np.array([9]), np.array([0.5]))  # batch of 1
+    sampler.offer([[9.0, 9.0, 9.0, 9.0], [1.0, 1.0, 1.0, 1.0]], ["x", "y"], None)  # list batch
+    rows = sampler.take()
+    assert [(r.values["a"], r.prediction) for r in rows] == [
+        (1.0, "7"),
+        (5.0, "9"),
+        (9.0, "x"),
+        (1.0, "y"),
+    ]
+    assert rows[1].score == 0.5
+
+
 def test_invalid_rows_are_counted_not_raised(server: RecordingServer, tmp_path: Path) -> None:
     monitor = _monitor(server, tmp_path, sampling=SamplingConfig(rows_per_hour=3600, remote=False))
     try:
