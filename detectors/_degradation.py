@@ -49,6 +49,9 @@ def quantile_regression(
     Both effects must hold, so a p95 of 2 ms → 3 ms is not paged when ``min_absolute=0.005``.
     Example: ``quantile_regression(last_week, today, 0.95, min_absolute=0.005)``.
     """
+    for name, h in (("baseline", baseline), ("current", current)):
+        if not isinstance(h, ExpHistogram):
+            raise ValueError(f"{name} must be an ExpHistogram, got {type(h).__name__}")
     if not 0 < q < 1:
         raise ValueError(f"q must be in (0, 1), got {q!r}")
     _finite("min_relative", min_relative, minimum=0)

@@ -14,9 +14,12 @@ import numpy as np
 import numpy.typing as npt
 
 from edgewatch.detectors._categorical import CategoricalCounts
-from edgewatch.detectors._histogram import ExpHistogram, bucket_bounds, downscale
+from edgewatch.detectors._histogram import MIN_SCALE, ExpHistogram, bucket_bounds, downscale
 
 FloatArray = npt.NDArray[np.float64]
+
+DEFAULT_MAX_CELLS = 4096
+"""Most buckets per sign on a shared grid; far-apart histograms are downscaled to fit."""
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -68,12 +71,46 @@ def _dense_side(
     return np.arange(lo, hi + 1, dtype=np.int64), out[0], out[1]
 
 
-def shared_grid(reference: ExpHistogram, current: ExpHistogram) -> DenseGrid:
+def _union_span(a: ExpHistogram, b: ExpHistogram, scale: int, positive: bool) -> int:
+    """Number of buckets the union of one side of both histograms spans at ``scale``."""
+    bounds = []
+    for h in (a, b):
+        off, counts = _side(h, positive)
+        nz = np.flatnonzero(counts)
+        if nz.size:
+            shift = h.scale - scale
+            bounds.append(((off + int(nz[0])) >> shift, (off + int(nz[-1])) >> shift))
+    if not bounds:
+        return 0
+    return max(hi for _, hi in bounds) - min(lo for lo, _ in bounds) + 1
+
+
+def shared_grid(
+    reference: ExpHistogram, current: ExpHistogram, *, max_cells: int = DEFAULT_MAX_CELLS
+) -> DenseGrid:
     """Both histograms as dense counts on one grid (common scale, union of buckets).
 
+    When the two sit far apart in log space, both are downscaled further until each sign
+    spans at most ``max_cells`` buckets; the binning bounds of the statistics grow with it.
     Example: ``g = shared_grid(from_values(a), from_values(b)); g.proportions()``.
     """
+    if isinstance(max_cells, bool) or not isinstance(max_cells, int) or max_cells < 4:
+        raise ValueError(f"max_cells must be an int >= 4, got {max_cells!r}")
+    for name, h in (("reference", reference), ("current", current)):
+        if not isinstance(h, ExpHistogram):
+            raise ValueError(f"{name} must be an ExpHistogram, got {type(h).__name__}")
+        if h.count == 0:
+            raise ValueError(f"{name} histogram is empty: a shared grid needs values on both sides")
     scale = min(reference.scale, current.scale)
+    while (
+        scale > MIN_SCALE
+        and max(
+            _union_span(reference, current, scale, positive=True),
+            _union_span(reference, current, scale, positive=False),
+        )
+        > max_cells
+    ):
+        scale -= 1
     a = downscale(reference, reference.scale - scale)
     b = downscale(current, current.scale - scale)
     edges: list[FloatArray] = []
@@ -164,6 +201,8 @@ def histogram_std(h: ExpHistogram) -> float:
 
 def cdf(h: ExpHistogram, x: float) -> float:
     """Estimated share of values ≤ ``x`` (linear within buckets); NaN when empty."""
+    if np.isnan(x):
+        raise ValueError("x must not be NaN")
     if h.count == 0:
         return float("nan")
     lower, upper, counts = _cells(h)

@@ -30,6 +30,22 @@ class RolloutSignals:
     predictions: CategoricalCounts | None = None
     confidence: ExpHistogram | None = None
 
+    def __post_init__(self) -> None:
+        if not isinstance(self.latency_s, ExpHistogram):
+            raise ValueError(
+                f"latency_s must be an ExpHistogram, got {type(self.latency_s).__name__}"
+            )
+        for name in ("energy_j", "confidence"):
+            value = getattr(self, name)
+            if value is not None and not isinstance(value, ExpHistogram):
+                raise ValueError(
+                    f"{name} must be an ExpHistogram or None, got {type(value).__name__}"
+                )
+        if self.predictions is not None and not isinstance(self.predictions, CategoricalCounts):
+            raise ValueError(
+                f"predictions must be CategoricalCounts or None, got {type(self.predictions).__name__}"
+            )
+
 
 def _mean_change(
     name: str,

@@ -9,6 +9,7 @@ import time
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceRequest
+from starlette.concurrency import run_in_threadpool
 
 from edgewatch.collector import semconv
 from edgewatch.server.api.deps import (
@@ -71,7 +72,8 @@ async def _receive(
     request: Request, store: Store, settings: Settings
 ) -> tuple[Principal, bytes, str | None]:
     """Authenticate, read and decompress the body within the caps, check the Idempotency-Key."""
-    principal = authenticate(request, store, settings)
+    # scrypt verification of an uncached token must not stall the event loop
+    principal = await run_in_threadpool(authenticate, request, store, settings)
     gzipped = check_content_encoding(request.headers.get("content-encoding"))
     body = await _read_body(request, settings.max_body_bytes)
     if gzipped:

@@ -35,6 +35,8 @@ from edgewatch.server.store import (
 DEVICE_ID_FALLBACKS = (semconv.DEVICE_ID, "service.instance.id", "host.name", semconv.SERVICE_NAME)
 """Resource attributes tried in order for a device's id; plain OTel clients rarely set ``device.id``."""
 MAX_DEVICE_ID_LENGTH = 256
+_INT64_MAX = 2**63 - 1
+"""OTLP counts are uint64; DuckDB BIGINT and numpy int64 hold up to this."""
 _DELTA = metrics_pb2.AGGREGATION_TEMPORALITY_DELTA
 _NUMERIC_KIND = {_DELTA: "delta", metrics_pb2.AGGREGATION_TEMPORALITY_CUMULATIVE: "cumulative"}
 
@@ -189,25 +191,35 @@ class _Converter:
         n.value.append(value)
 
     def add_exp(self, device: str, name: str, temporality: str, p: Any) -> None:
+        pos_list = list(p.positive.bucket_counts)
+        neg_list = list(p.negative.bucket_counts)
+        lo = p.min if p.HasField("min") else None
+        hi = p.max if p.HasField("max") else None
+        total = p.sum if p.HasField("sum") else 0.0
+        try:
+            if max(p.count, p.zero_count) > _INT64_MAX:
+                raise OverflowError
+            pos = np.asarray(pos_list, dtype=np.int64)
+            neg = np.asarray(neg_list, dtype=np.int64)
+        except OverflowError:
+            raise _RejectedError(
+                "invalid_histogram", f"{name}: a count exceeds 2**63 - 1"
+            ) from None
+        for label, v in (("sum", total), ("min", lo), ("max", hi)):
+            if v is not None and not math.isfinite(v):
+                raise _RejectedError("non_finite", f"{name}: {label} is {v}")
         h = ExpHistogram(
             scale=p.scale,
             zero_count=p.zero_count,
             positive_offset=p.positive.offset,
-            positive_counts=np.asarray(p.positive.bucket_counts, dtype=np.int64),
+            positive_counts=pos,
             negative_offset=p.negative.offset,
-            negative_counts=np.asarray(p.negative.bucket_counts, dtype=np.int64),
+            negative_counts=neg,
             count=p.count,
-            sum=p.sum if p.HasField("sum") else 0.0,
-            min=p.min if p.HasField("min") else float("nan"),
-            max=p.max if p.HasField("max") else float("nan"),
+            sum=total,
+            min=float("nan") if lo is None else lo,
+            max=float("nan") if hi is None else hi,
         )
-        for field_name in ("min", "max"):
-            if p.HasField(field_name) and not math.isfinite(getattr(p, field_name)):
-                raise _RejectedError(
-                    "non_finite", f"{name}: {field_name} is {getattr(p, field_name)}"
-                )
-        if not math.isfinite(h.sum):
-            raise _RejectedError("non_finite", f"{name}: sum is {h.sum}")
         try:
             validate(h)
         except ValueError as e:
@@ -224,17 +236,19 @@ class _Converter:
         r.scale.append(h.scale)
         r.zero_count.append(h.zero_count)
         r.pos_offset.append(h.positive_offset)
-        r.pos_counts.append(list(p.positive.bucket_counts))
+        r.pos_counts.append(pos_list)
         r.neg_offset.append(h.negative_offset)
-        r.neg_counts.append(list(p.negative.bucket_counts))
+        r.neg_counts.append(neg_list)
         r.count.append(h.count)
-        r.sum.append(h.sum)
-        r.min.append(p.min if p.HasField("min") else None)
-        r.max.append(p.max if p.HasField("max") else None)
+        r.sum.append(total)
+        r.min.append(lo)
+        r.max.append(hi)
 
     def add_histogram(self, device: str, name: str, temporality: str, p: Any) -> None:
         bounds = list(p.explicit_bounds)
         counts = list(p.bucket_counts)
+        if max(p.count, *counts) > _INT64_MAX:
+            raise _RejectedError("invalid_histogram", f"{name}: a count exceeds 2**63 - 1")
         if counts and len(counts) != len(bounds) + 1:
             raise _RejectedError(
                 "invalid_histogram",

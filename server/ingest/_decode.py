@@ -102,12 +102,16 @@ def decode_into(message: Message, body: bytes, encoding: Encoding, top: str) -> 
         document = json.loads(body)
     except (UnicodeDecodeError, json.JSONDecodeError) as e:
         raise DecodeError(f"body is not valid JSON: {e}") from e
+    except RecursionError:
+        raise DecodeError("body is not valid JSON: nested too deeply") from None
     if not isinstance(document, dict):
         raise DecodeError(f"JSON body must be an object with {top}")
     try:
         json_format.ParseDict(_hex_ids_to_base64(document), message, ignore_unknown_fields=True)
     except (json_format.ParseError, ValueError, TypeError) as e:
         raise DecodeError(f"JSON body is not an OTLP {name}: {e}") from e
+    except RecursionError:
+        raise DecodeError("JSON body is nested too deeply for an OTLP request") from None
 
 
 def _hex_ids_to_base64(node: Any) -> Any:

@@ -6,8 +6,9 @@ import duckdb
 
 from edgewatch.collector import semconv
 from edgewatch.detectors import quantile
-from edgewatch.server.store._histsql import HISTOGRAM_COLUMNS, merged_histograms_sql
-from edgewatch.server.store._select import json_path, table_for, to_histogram
+from edgewatch.server.store._histquery import merge_groups
+from edgewatch.server.store._histsql import HISTOGRAM_COLUMNS
+from edgewatch.server.store._select import attribute_clause, attribute_params, table_for
 from edgewatch.server.store._series import QUANTILES, resolution_for_window
 from edgewatch.server.store._time import utc_datetime
 from edgewatch.server.store._types import (
@@ -52,12 +53,11 @@ def fleet_summary(
         (r[0], r[1]): (float(r[2] or 0.0), float(r[3] or 0.0))
         for r in cur.execute(
             f"SELECT d.model_name, d.model_version, sum(p.{value}),"
-            f" sum(p.{value}) FILTER (json_extract_string(p.attrs, ?) = ?)"
+            f" sum(p.{value}) FILTER {attribute_clause('p.attrs')}"
             f" FROM {table_for('points', res)} p JOIN ({devices_sel}) d USING (device_id)"
             f" WHERE p.metric = ? AND p.{time_col} >= ? AND p.{time_col} < ? GROUP BY ALL",
             [
-                json_path(semconv.OUTCOME),
-                semconv.OUTCOME_ERROR,
+                *attribute_params(semconv.OUTCOME, semconv.OUTCOME_ERROR),
                 *fleet_params,
                 semconv.INFERENCE_COUNT,
                 *window,
@@ -71,13 +71,12 @@ def fleet_summary(
         f" WHERE h.metric = ? AND h.{time_col} >= ? AND h.{time_col} < ?"
         + (" AND h.temporality = 'delta'" if res is Resolution.RAW else "")
     )
-    latency = {
-        (r[0], r[1]): to_histogram(r[2:])
-        for r in cur.execute(
-            merged_histograms_sql(latency_src, ["model_name", "model_version"]),
-            [*fleet_params, semconv.INFERENCE_DURATION, *window],
-        ).fetchall()
-    }
+    latency = merge_groups(
+        cur,
+        latency_src,
+        [*fleet_params, semconv.INFERENCE_DURATION, *window],
+        ["model_name", "model_version"],
+    )
     window_s = end_s - start_s
     versions = []
     for name, version, total, online, stale in device_rows:

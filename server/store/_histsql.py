@@ -1,9 +1,10 @@
 """SQL that merges exponential histograms inside DuckDB, grouped by any key columns.
 
-Each input histogram is downscaled to the group's coarsest scale (bucket index ``i`` at scale
+Each input histogram is downscaled to its group's coarsest scale (bucket index ``i`` at scale
 ``s`` becomes ``i >> (s - target)``), bucket counts are summed per index, and the sparse result
-is densified back into ``offset`` + ``counts`` lists. Used by the rollups and by every query
-that returns a distribution, so the merge rule lives in one place.
+is densified back into ``offset`` + ``counts`` lists over an integer grid. Groups are numbered
+first so the heavy joins run on integers. Used by the rollups and by every query that returns
+a distribution, so the merge rule lives in one place.
 """
 
 from __future__ import annotations
@@ -15,6 +16,29 @@ HISTOGRAM_COLUMNS = (
 )
 
 
+def _side(prefix: str) -> str:
+    return f"""
+    {prefix}_idx AS (
+        SELECT gid, i >> sh AS idx, sum(c)::BIGINT AS c FROM (
+            SELECT gid, scale - tscale AS sh,
+                   unnest(range({prefix}_offset, {prefix}_offset + len({prefix}_counts))) AS i,
+                   unnest({prefix}_counts) AS c
+            FROM src2
+        ) WHERE c > 0 GROUP BY gid, idx
+    ),
+    {prefix}_grid AS (
+        SELECT gid, lo, unnest(range(lo, hi + 1)) AS idx
+        FROM (SELECT gid, min(idx) AS lo, max(idx) AS hi FROM {prefix}_idx GROUP BY gid)
+    ),
+    {prefix}_dense AS (
+        SELECT g.gid, min(g.lo) AS off,
+               list_transform(list_sort(list({{'i': g.idx, 'c': coalesce(s.c, 0)}})), x -> x.c)
+                   AS counts
+        FROM {prefix}_grid g LEFT JOIN {prefix}_idx s ON g.gid = s.gid AND g.idx = s.idx
+        GROUP BY g.gid
+    )"""
+
+
 def merged_histograms_sql(source_sql: str, group_columns: Sequence[str]) -> str:
     """SELECT yielding ``group_columns`` + ``HISTOGRAM_COLUMNS``, one row per group.
 
@@ -24,35 +48,18 @@ def merged_histograms_sql(source_sql: str, group_columns: Sequence[str]) -> str:
     g = ", ".join(group_columns)
     if not g:
         raise ValueError("at least one group column is required")
-    joined = " AND ".join(f"st.{c} = {{side}}.{c}" for c in group_columns)
-
-    def side(prefix: str) -> str:
-        return f"""
-    {prefix}_raw AS (
-        SELECT {g}, scale - tscale AS sh,
-               unnest(range({prefix}_offset, {prefix}_offset + len({prefix}_counts))) AS i,
-               unnest({prefix}_counts) AS c
-        FROM src2
-    ),
-    {prefix}_idx AS (
-        SELECT {g}, i >> sh AS idx, sum(c)::BIGINT AS c FROM {prefix}_raw WHERE c > 0
-        GROUP BY ALL
-    ),
-    {prefix}_dense AS (
-        SELECT {g}, min(idx) AS off,
-               list_transform(range(min(idx), max(idx) + 1),
-                              x -> coalesce(map(list(idx), list(c))[x], 0)) AS counts
-        FROM {prefix}_idx GROUP BY {g}
-    )"""
-
     return f"""
     WITH src AS ({source_sql}),
-    src2 AS (SELECT *, min(scale) OVER (PARTITION BY {g}) AS tscale FROM src),
+    src2 AS (
+        SELECT *, dense_rank() OVER (ORDER BY {g}) AS gid,
+               min(scale) OVER (PARTITION BY {g}) AS tscale
+        FROM src
+    ),
     stats AS (
-        SELECT {g}, min(scale) AS scale, sum(zero_count)::BIGINT AS zero_count,
+        SELECT gid, {g}, min(scale) AS scale, sum(zero_count)::BIGINT AS zero_count,
                sum(count)::BIGINT AS count, sum(sum) AS sum, min(min) AS min, max(max) AS max
-        FROM src GROUP BY {g}
-    ),{side("pos")},{side("neg")}
+        FROM src2 GROUP BY gid, {g}
+    ),{_side("pos")},{_side("neg")}
     SELECT {", ".join(f"st.{c}" for c in group_columns)}, st.scale, st.zero_count,
            coalesce(p.off, 0)::INTEGER AS pos_offset,
            coalesce(p.counts, []::BIGINT[]) AS pos_counts,
@@ -60,6 +67,6 @@ def merged_histograms_sql(source_sql: str, group_columns: Sequence[str]) -> str:
            coalesce(n.counts, []::BIGINT[]) AS neg_counts,
            st.count, st.sum, st.min, st.max
     FROM stats st
-    LEFT JOIN pos_dense p ON {joined.format(side="p")}
-    LEFT JOIN neg_dense n ON {joined.format(side="n")}
+    LEFT JOIN pos_dense p ON st.gid = p.gid
+    LEFT JOIN neg_dense n ON st.gid = n.gid
     """

@@ -59,25 +59,33 @@ def _advance(cur: duckdb.DuckDBPyConnection, name: str, seq: int) -> None:
     )
 
 
-def roll_up_minutes(cur: duckdb.DuckDBPyConnection, up_to_seq: int) -> None:
-    """Aggregate raw rows committed since the last run into the 1-minute tables."""
+def roll_up_minutes(cur: duckdb.DuckDBPyConnection, up_to_seq: int, max_groups: int) -> bool:
+    """Aggregate up to ``max_groups`` commit groups of raw rows into the 1-minute tables.
+
+    Returns True once caught up with ``up_to_seq``. Chunks keep each writer job short, so
+    ingest commits interleave with a long catch-up instead of waiting behind it.
+    """
     last = _watermark(cur, "1m")
     if up_to_seq <= last:
-        return
-    cur.execute(_NUMERIC_1M, [up_to_seq, last, up_to_seq])
-    cur.execute(_HIST_1M, [up_to_seq, last, up_to_seq])
-    _advance(cur, "1m", up_to_seq)
+        return True
+    hi = min(up_to_seq, last + max_groups)
+    cur.execute(_NUMERIC_1M, [hi, last, hi])
+    cur.execute(_HIST_1M, [hi, last, hi])
+    _advance(cur, "1m", hi)
+    return hi >= up_to_seq
 
 
-def roll_up_hours(cur: duckdb.DuckDBPyConnection) -> None:
-    """Aggregate 1-minute rows written since the last run into the 1-hour tables."""
+def roll_up_hours(cur: duckdb.DuckDBPyConnection, max_groups: int) -> bool:
+    """Aggregate up to ``max_groups`` commit groups of 1-minute rows into the 1-hour tables."""
     top = _watermark(cur, "1m")
     last = _watermark(cur, "1h")
     if top <= last:
-        return
-    cur.execute(_NUMERIC_1H, [top, last, top])
-    cur.execute(_HIST_1H, [top, last, top])
-    _advance(cur, "1h", top)
+        return True
+    hi = min(top, last + max_groups)
+    cur.execute(_NUMERIC_1H, [hi, last, hi])
+    cur.execute(_HIST_1H, [hi, last, hi])
+    _advance(cur, "1h", hi)
+    return hi >= top
 
 
 @dataclass(frozen=True, slots=True)

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import json
 
-import numpy as np
-
-from edgewatch.detectors import DEFAULT_MAX_BUCKETS, ExpHistogram, downscale
+from edgewatch.detectors import DEFAULT_MAX_BUCKETS, MIN_SCALE, ExpHistogram, downscale
 from edgewatch.server.store._types import Resolution, Selection
 
 _SELECTION_COLUMNS = ("device_id", "fleet", "model_name", "model_version", "hardware")
@@ -33,9 +31,23 @@ def attributes_sql(attributes: tuple[tuple[str, str], ...]) -> tuple[str, list[o
     clauses: list[str] = []
     params: list[object] = []
     for key, value in attributes:
-        clauses.append("json_extract_string(attrs, ?) = ?")
-        params.extend([json_path(key), value])
+        clauses.append(attribute_clause())
+        params.extend(attribute_params(key, value))
     return (" AND ".join(clauses) or "TRUE"), params
+
+
+def attribute_clause(column: str = "attrs") -> str:
+    """``column`` carries attribute key = value; takes ``attribute_params`` as parameters.
+
+    Attributes are stored as canonical JSON (sorted keys, compact separators), so a plain
+    substring test finds candidates cheaply and the JSON extraction confirms them.
+    """
+    return f"(contains({column}, ?) AND json_extract_string({column}, ?) = ?)"
+
+
+def attribute_params(key: str, value: str) -> list[object]:
+    """Parameters of ``attribute_clause``."""
+    return [json.dumps(key) + ":" + json.dumps(value), json_path(key), value]
 
 
 def json_path(key: str) -> str:
@@ -52,31 +64,18 @@ def table_for(kind: str, resolution: Resolution) -> str:
     return base if resolution is Resolution.RAW else f"{base}_{resolution.value}"
 
 
-def to_histogram(row: tuple[object, ...], max_buckets: int = DEFAULT_MAX_BUCKETS) -> ExpHistogram:
-    """An ``ExpHistogram`` from a row of ``HISTOGRAM_COLUMNS``, downscaled to fit ``max_buckets``."""
-    scale, zero, p_off, p_counts, n_off, n_counts, count, total, lo, hi = row
-    h = ExpHistogram(
-        scale=int(scale),  # type: ignore[call-overload]
-        zero_count=int(zero),  # type: ignore[call-overload]
-        positive_offset=int(p_off),  # type: ignore[call-overload]
-        positive_counts=np.asarray(p_counts, dtype=np.int64),
-        negative_offset=int(n_off),  # type: ignore[call-overload]
-        negative_counts=np.asarray(n_counts, dtype=np.int64),
-        count=int(count),  # type: ignore[call-overload]
-        sum=float(total),  # type: ignore[arg-type]
-        min=float("nan") if lo is None else float(lo),  # type: ignore[arg-type]
-        max=float("nan") if hi is None else float(hi),  # type: ignore[arg-type]
-    )
+def fit(h: ExpHistogram, max_buckets: int = DEFAULT_MAX_BUCKETS) -> ExpHistogram:
+    """``h`` downscaled just enough that each side spans at most ``max_buckets`` buckets."""
     shift = 0
-    widest = max(h.positive_counts.size, h.negative_counts.size)
-    while widest > max_buckets and h.scale - shift > -10:
+    while shift < h.scale - MIN_SCALE and (
+        _span(h.positive_offset, h.positive_counts.size, shift) > max_buckets
+        or _span(h.negative_offset, h.negative_counts.size, shift) > max_buckets
+    ):
         shift += 1
-        widest = max(
-            ((h.positive_offset + h.positive_counts.size - 1) >> shift)
-            - (h.positive_offset >> shift)
-            + 1,
-            ((h.negative_offset + h.negative_counts.size - 1) >> shift)
-            - (h.negative_offset >> shift)
-            + 1,
-        )
     return downscale(h, shift) if shift else h
+
+
+def _span(offset: int, size: int, shift: int) -> int:
+    if size == 0:
+        return 0
+    return ((offset + size - 1) >> shift) - (offset >> shift) + 1

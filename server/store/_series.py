@@ -6,8 +6,9 @@ import duckdb
 
 from edgewatch.detectors import ExpHistogram, empty, quantile
 from edgewatch.server.store._errors import InvalidQueryError, NotFoundError
-from edgewatch.server.store._histsql import HISTOGRAM_COLUMNS, merged_histograms_sql
-from edgewatch.server.store._select import attributes_sql, selection_sql, table_for, to_histogram
+from edgewatch.server.store._histquery import merge_groups
+from edgewatch.server.store._histsql import HISTOGRAM_COLUMNS
+from edgewatch.server.store._select import attributes_sql, selection_sql, table_for
 from edgewatch.server.store._time import utc_datetime
 from edgewatch.server.store._types import (
     Distribution,
@@ -48,10 +49,14 @@ def resolution_for_step(step_s: float) -> Resolution:
 
 
 def resolution_for_window(window_s: float) -> Resolution:
-    """Raw up to 6 hours, 1-minute rollups up to 3 days, hourly beyond."""
-    if window_s <= 6 * 3600:
+    """Raw up to 2 hours, 1-minute rollups up to 4 hours, hourly (whole hours) beyond.
+
+    Devices export about once a minute, so 1-minute rollups hold as many rows as raw data;
+    hourly rollups keep a day or a week of a 1,000-device fleet within the query budget.
+    """
+    if window_s <= 2 * 3600:
         return Resolution.RAW
-    if window_s <= 3 * 86400:
+    if window_s <= 4 * 3600:
         return Resolution.MINUTE
     return Resolution.HOUR
 
@@ -159,12 +164,11 @@ def _quantile_series(
         q.attributes,
         f"{bucket} AS b, {HISTOGRAM_COLUMNS}",
     )
-    rows = cur.execute(merged_histograms_sql(src, ["b"]) + " ORDER BY 1", params).fetchall()
+    merged = merge_groups(cur, src, params, ["b"])
     times, values = [], []
-    for row in rows:
-        h = to_histogram(row[1:])
+    for (bucket_us,), h in sorted(merged.items()):
         if h.count:
-            times.append(row[0] / 1e6)
+            times.append(bucket_us / 1e6)
             values.append(quantile(h, QUANTILES[agg]))
     return SeriesResult(
         q.metric, "exp_histogram", agg, resolution, q.step_s, tuple(times), tuple(values)
@@ -200,12 +204,10 @@ def merged_histogram(
         attributes,
         f"0 AS g, device_id, {HISTOGRAM_COLUMNS}",
     )
-    row = cur.execute(merged_histograms_sql(src, ["g"]), params).fetchone()
+    merged = merge_groups(cur, src, params, ["g"])
     devices_row = cur.execute(f"SELECT count(DISTINCT device_id) FROM ({src})", params).fetchone()
     devices = int(devices_row[0]) if devices_row else 0
-    if row is None:
-        return empty(), 0, res
-    return to_histogram(row[1:]), devices, res
+    return merged.get((0,), empty()), devices, res
 
 
 def query_distribution(

@@ -12,6 +12,7 @@ import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import Future
+from concurrent.futures import TimeoutError as FutureTimeoutError
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import ParamSpec, TypeVar
@@ -65,6 +66,7 @@ class StoreConfig:
     thresholds: StatusThresholds = field(default_factory=StatusThresholds)
     rollup_interval_s: float = 10.0
     hourly_rollup_interval_s: float = 300.0
+    rollup_chunk_groups: int = 8
     retention_interval_s: float = 3_600.0
     maintenance: bool = True
     max_samples_per_device: int = 100_000
@@ -191,8 +193,11 @@ class Store:
         """Queue a batch for the next group commit (``StoreBusyError`` when saturated)."""
         return self._writer.submit(batch)
 
-    def _call(self, fn: Callable[[duckdb.DuckDBPyConnection], T], timeout_s: float = 60.0) -> T:
-        return self._writer.call(fn).result(timeout_s)
+    def _call(self, fn: Callable[[duckdb.DuckDBPyConnection], T], timeout_s: float = 600.0) -> T:
+        try:
+            return self._writer.call(fn).result(timeout_s)
+        except FutureTimeoutError:
+            raise StoreError(f"the writer did not finish within {timeout_s} s") from None
 
     def create_token(self, *, role: str, device_id: str | None = None, name: str = "") -> NewToken:
         """Create an admin or device token; the returned secret is never stored."""
@@ -211,11 +216,15 @@ class Store:
         return info
 
     def roll_up(self, *, hours: bool = True) -> None:
-        """Bring the 1-minute (and 1-hour) rollups up to the newest committed batch."""
+        """Bring the 1-minute (and 1-hour) rollups up to the newest committed batch, in chunks
+        of ``rollup_chunk_groups`` commit groups so ingest keeps committing in between."""
         seq = self._writer.last_seq
-        self._call(lambda cur: _maintenance.roll_up_minutes(cur, seq))
+        chunk = self.config.rollup_chunk_groups
+        while not self._call(lambda cur: _maintenance.roll_up_minutes(cur, seq, chunk)):
+            pass
         if hours:
-            self._call(_maintenance.roll_up_hours)
+            while not self._call(lambda cur: _maintenance.roll_up_hours(cur, chunk)):
+                pass
 
     def enforce_retention(self, now_s: float | None = None) -> None:
         """Delete rows past each resolution's retention."""

@@ -73,6 +73,12 @@ class Writer:
         self._max_samples = max_samples_per_device
         self._seq = self._max_seq()
         self._seen: dict[tuple[str, str], float] = self._load_keys()
+        self._known_metrics = {
+            r[0] for r in self._cur.execute("SELECT metric FROM metrics").fetchall()
+        }
+        self._known_devices = {
+            r[0] for r in self._cur.execute("SELECT device_id FROM devices").fetchall()
+        }
         self._last_prune = time.monotonic()
         self._thread = threading.Thread(target=self._run, name="edgewatch-writer", daemon=True)
         self._closed = False
@@ -201,7 +207,7 @@ class Writer:
                 self._cur.begin()
                 self._write(seq, [j.batch for j in fresh])
                 self._cur.commit()
-        except duckdb.Error as e:
+        except Exception as e:  # the writer thread must outlive any failed group
             self._rollback()
             log.error("commit of %d batches failed: %s", len(fresh), e)
             err = StoreError(f"storage failed: {e}")
@@ -211,6 +217,8 @@ class Writer:
         else:
             if fresh:
                 self._seq = seq
+                self._known_metrics.update(m.metric for j in fresh for m in j.batch.metrics)
+                self._known_devices.update(d.device_id for j in fresh for d in j.batch.devices)
                 now = time.time()
                 self._seen.update(dict.fromkeys(keys_in_group, now))
                 points = sum(j.batch.point_count for j in fresh)
@@ -246,7 +254,9 @@ class Writer:
         self._write_devices(batches)
 
     def _write_catalogue(self, batches: list[Batch]) -> None:
-        metrics = {m.metric: m for b in batches for m in b.metrics}
+        metrics = {
+            m.metric: m for b in batches for m in b.metrics if m.metric not in self._known_metrics
+        }
         if metrics:
             rows = list(metrics.values())
             self._upsert_ignore(
@@ -331,18 +341,24 @@ class Writer:
         try:
             self._cur.execute(
                 """
-                INSERT INTO devices SELECT * FROM _writer_devices
-                ON CONFLICT (device_id) DO UPDATE SET
-                    fleet = excluded.fleet, model_name = excluded.model_name,
-                    model_version = excluded.model_version, hardware = excluded.hardware,
-                    runtime = excluded.runtime, host_arch = excluded.host_arch,
-                    os_type = excluded.os_type, service_name = excluded.service_name,
-                    power_sources = excluded.power_sources, attributes = excluded.attributes,
-                    last_seen = greatest(last_seen, excluded.last_seen),
-                    last_batch_key = coalesce(excluded.last_batch_key, last_batch_key),
-                    clock_skew_s = coalesce(excluded.clock_skew_s, clock_skew_s)
+                UPDATE devices SET
+                    fleet = u.fleet, model_name = u.model_name, model_version = u.model_version,
+                    hardware = u.hardware, runtime = u.runtime, host_arch = u.host_arch,
+                    os_type = u.os_type, service_name = u.service_name,
+                    power_sources = u.power_sources, attributes = u.attributes,
+                    last_seen = greatest(devices.last_seen, u.last_seen),
+                    last_batch_key = coalesce(u.last_batch_key, devices.last_batch_key),
+                    clock_skew_s = coalesce(u.clock_skew_s, devices.clock_skew_s)
+                FROM _writer_devices u WHERE devices.device_id = u.device_id
                 """
             )
+            new = [d for d in latest if d not in self._known_devices]
+            if new:
+                self._cur.execute(
+                    "INSERT INTO devices SELECT * FROM _writer_devices"
+                    " WHERE device_id IN (SELECT unnest(?::VARCHAR[]))",
+                    [new],
+                )
         finally:
             self._cur.unregister("_writer_devices")
 

@@ -186,3 +186,12 @@ def test_trend_refuses_series_too_long_for_its_pairwise_slopes() -> None:
     t = np.arange(50.0)
     with pytest.raises(ValueError, match="max_points=40"):
         trend(t, t, min_slope_per_hour=0.0, max_points=40)
+
+
+def test_wrong_input_types_are_named() -> None:
+    with pytest.raises(ValueError, match="baseline must be an ExpHistogram, got list"):
+        quantile_regression([0.1, 0.2], LATENCY_A)  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="predictions must be CategoricalCounts or None"):
+        RolloutSignals(LATENCY_A, predictions=LATENCY_A)  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="latency_s must be an ExpHistogram"):
+        RolloutSignals(None)  # type: ignore[arg-type]

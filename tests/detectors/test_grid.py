@@ -106,3 +106,21 @@ def test_categorical_counts_validate_their_input(counts: dict, message: str) -> 
 def test_max_categories_must_be_positive() -> None:
     with pytest.raises(ValueError, match="max_categories must be >= 1, got 0"):
         categorical_counts("ab", max_categories=0)
+
+
+def test_shared_grid_and_cdf_reject_unusable_input() -> None:
+    with pytest.raises(ValueError, match="current histogram is empty"):
+        shared_grid(from_values([1.0]), from_values([]))
+    with pytest.raises(ValueError, match="reference must be an ExpHistogram"):
+        shared_grid([1.0], from_values([1.0]))  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="x must not be NaN"):
+        cdf(from_values([1.0]), float("nan"))
+
+
+def test_histograms_far_apart_in_log_space_share_a_bounded_grid() -> None:
+    tiny, huge = from_values(np.full(40, 1e-300)), from_values(np.full(40, 1e4))
+    grid = shared_grid(tiny, huge, max_cells=64)
+    assert grid.reference.size <= 64 + 3
+    assert grid.reference.sum() == grid.current.sum() == 40
+    with pytest.raises(ValueError, match="max_cells must be an int >= 4"):
+        shared_grid(tiny, huge, max_cells=2)

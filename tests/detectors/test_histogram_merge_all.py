@@ -1,4 +1,5 @@
-"""merge_all's vectorised paths equal folding merge over the list, bit for bit."""
+"""The fast paths: merge_all equals folding merge over the list bit for bit, and from_values
+in cache-sized blocks places every value as a single pass would."""
 
 from __future__ import annotations
 
@@ -9,7 +10,15 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from edgewatch.detectors import ExpHistogram, empty, from_values, merge, merge_all
+from edgewatch.detectors import (
+    MAX_SCALE,
+    ExpHistogram,
+    bucket_index,
+    empty,
+    from_values,
+    merge,
+    merge_all,
+)
 
 finite = st.floats(min_value=-1e300, max_value=1e300, allow_nan=False)
 parts = st.lists(
@@ -47,3 +56,18 @@ def test_values_far_apart_in_log_space_still_merge() -> None:
     histograms = [from_values([1e-300] * 3), from_values([1e300] * 2), from_values([-5.0])]
     assert merge_all(histograms) == _fold(histograms, 160)
     assert merge_all(histograms).count == 6
+
+
+def test_from_values_in_blocks_places_every_value_like_one_pass() -> None:
+    rng = np.random.default_rng(9)
+    values = np.concatenate([rng.normal(0, 3, 150_000), np.zeros(7), [np.nan, np.inf]])
+    h = from_values(values)
+    shift = MAX_SCALE - h.scale
+    for side, kept in (("positive", values[values > 0]), ("negative", -values[values < 0])):
+        idx = bucket_index(kept[np.isfinite(kept)], MAX_SCALE) >> shift
+        expected = np.bincount(idx - idx.min())
+        offset = h.positive_offset if side == "positive" else h.negative_offset
+        counts = h.positive_counts if side == "positive" else h.negative_counts
+        assert offset == idx.min()
+        np.testing.assert_array_equal(counts, expected)
+    assert h.zero_count == 7 and h.count == 150_007

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import socket
+import ssl
 import subprocess
 import sys
 import threading
@@ -31,11 +32,14 @@ def free_port() -> int:
 
 
 def wait_ready(
-    url: str, timeout_s: float = 30.0, proc: subprocess.Popen[bytes] | None = None
+    url: str,
+    timeout_s: float = 30.0,
+    proc: subprocess.Popen[bytes] | None = None,
+    verify: bool | ssl.SSLContext = True,
 ) -> None:
     """Poll ``/readyz`` until 200 (fails early when the subprocess died)."""
     deadline = time.monotonic() + timeout_s
-    with httpx.Client(timeout=1.0) as client:
+    with httpx.Client(timeout=1.0, verify=verify) as client:
         while time.monotonic() < deadline:
             if proc is not None and proc.poll() is not None:
                 raise RuntimeError(f"server exited with {proc.returncode}")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import shutil
+import ssl
 import subprocess
 import sys
 import time
@@ -102,3 +104,62 @@ def test_insecure_dev_is_loud_and_token_cli_refuses_a_held_file(tmp_path: Path) 
         proc.terminate()
         proc.wait(15)
     assert INSECURE_BANNER in log.read_text()
+
+
+@pytest.mark.skipif(shutil.which("openssl") is None, reason="openssl is not installed")
+def test_server_speaks_tls_with_the_given_certificate(tmp_path: Path) -> None:
+    cert, key = tmp_path / "server.crt", tmp_path / "server.key"
+    subprocess.run(
+        [
+            "openssl",
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "1",
+            "-subj",
+            "/CN=127.0.0.1",
+            "-addext",
+            "subjectAltName=IP:127.0.0.1",
+            "-keyout",
+            str(key),
+            "-out",
+            str(cert),
+        ],
+        check=True,
+        capture_output=True,
+        timeout=30,
+    )
+    port = free_port()
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "edgewatch.server.cli",
+            "server",
+            "--db",
+            str(tmp_path / "x.duckdb"),
+            "--port",
+            str(port),
+            "--ssl-certfile",
+            str(cert),
+            "--ssl-keyfile",
+            str(key),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        cwd=ROOT,
+    )
+    try:
+        url = f"https://127.0.0.1:{port}"
+        trust = ssl.create_default_context(cafile=str(cert))
+        wait_ready(url, proc=proc, verify=trust)
+        with httpx.Client(verify=trust) as client:
+            assert client.get(f"{url}/healthz").json() == {"status": "ok"}
+        with pytest.raises(httpx.RemoteProtocolError):
+            httpx.get(f"http://127.0.0.1:{port}/healthz")  # plain HTTP is not served
+    finally:
+        proc.terminate()
+        proc.wait(15)

@@ -401,6 +401,19 @@ def test_admin_api_refuses_device_tokens(live_server) -> None:
     assert httpx.get(url, headers=live_server.admin()).status_code == 200
 
 
-def test_health_and_readiness(live_server) -> None:
+def test_health_readiness_and_openapi(live_server) -> None:
     assert httpx.get(f"{live_server.url}/healthz").json() == {"status": "ok"}
     assert httpx.get(f"{live_server.url}/readyz").json() == {"status": "ready"}
+    paths = httpx.get(f"{live_server.url}/openapi.json").json()["paths"]
+    for path in (
+        "/v1/metrics",
+        "/api/v1/devices",
+        "/api/v1/devices/{device_id}",
+        "/api/v1/series",
+        "/api/v1/distributions",
+        "/api/v1/fleet/summary",
+        "/api/v1/tokens",
+        "/api/v1/tokens/{token_id}",
+        "/metrics",
+    ):
+        assert path in paths

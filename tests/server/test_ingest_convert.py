@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import json
 import time
 
+import numpy as np
 import pytest
 from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import (
     ExportMetricsServiceRequest,
@@ -183,3 +185,31 @@ def test_content_type_and_gzip_limits() -> None:
         gunzip(gzip.compress(b"abcd"), 3)
     with pytest.raises(DecodeError, match="truncated"):
         gunzip(gzip.compress(b"abc" * 100)[:20], 1000)
+
+
+def test_counts_beyond_int64_are_rejected_not_crashing() -> None:
+    now = time.time_ns()
+    exp = m.Metric(name="huge")
+    exp.exponential_histogram.aggregation_temporality = m.AGGREGATION_TEMPORALITY_DELTA
+    p = exp.exponential_histogram.data_points.add(time_unix_nano=now, count=2**64 - 1, sum=1.0)
+    p.positive.bucket_counts.append(2**64 - 1)
+    converted = convert(
+        _request([kv("device.id", "d")], [exp, _gauge("fine", 1.0, now)]),
+        received_s=now / 1e9,
+        limits=IngestLimits(),
+        limiter=_limiter(),
+    )
+    assert converted.rejected == {"invalid_histogram": 1}
+    assert "exceeds 2**63 - 1" in converted.message
+    assert converted.batch.numeric.metric == ["fine"]
+
+
+@pytest.mark.parametrize("encoding", [Encoding.PROTOBUF, Encoding.JSON])
+def test_hostile_bodies_are_decode_errors(encoding: Encoding) -> None:
+    """Random bytes and deep nesting either decode or raise DecodeError (→ 400), nothing else."""
+    rng = np.random.default_rng(3)
+    bodies = [rng.bytes(int(n)) for n in rng.integers(1, 400, 200)]
+    bodies += [b"[" * 100_000, b'{"a":' * 50_000, b"\x0a\xff\xff\xff\xff\x0f"]
+    for body in bodies:
+        with contextlib.suppress(DecodeError):
+            decode_request(body, encoding)

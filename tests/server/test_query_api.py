@@ -166,7 +166,7 @@ def test_distribution_of_one_feature_raw_and_rolled_up(fleet) -> None:
         "/api/v1/distributions",
         metric=semconv.FEATURE_VALUE,
         feature="f02",
-        start=now - 7 * 3600,
+        start=now - 3 * 3600,
         end=now + 60,
     ).json()
     assert rolled["resolution"] == "1m"

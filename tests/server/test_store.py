@@ -19,6 +19,7 @@ from edgewatch.server.store import (
     StoreBusyError,
     StoreClosedError,
     StoreConfig,
+    StoreError,
     WriteOutcome,
 )
 from edgewatch.server.store._migrations import available
@@ -62,9 +63,10 @@ def test_migrations_are_numbered_and_applied_once(tmp_path: Path) -> None:
         assert store.row_counts("d")["points"] > 0
 
 
-def test_rollups_are_incremental_and_take_late_points(tmp_path: Path) -> None:
+@pytest.mark.parametrize("chunk", [1, 8])
+def test_rollups_are_incremental_and_take_late_points(tmp_path: Path, chunk: int) -> None:
     minute = (time.time() // 60 - 10) * 60
-    with Store.open(tmp_path / "x.duckdb", _config()) as store:
+    with Store.open(tmp_path / "x.duckdb", _config(rollup_chunk_groups=chunk)) as store:
         _write(store, _batch("d", minute + 30))
         store.roll_up()
         window = (minute - 3600 * 4, minute + 3600 * 4)
@@ -77,10 +79,11 @@ def test_rollups_are_incremental_and_take_late_points(tmp_path: Path) -> None:
         assert _inferences(store, *window, 1) == 300  # raw
         store.roll_up()  # nothing new: nothing counted twice
         assert _inferences(store, *window, 60) == 300
-        # 4 histogram series: one partial row each for run 1, then for the late minute and the next
+        # 4 histogram series: one partial row each for run 1, then for the late minute and the
+        # next (in one chunk, or one chunk per commit group)
         assert store.row_counts()["exp_histograms_1m"] == 3 * 4
         merged = store.distribution(semconv.INFERENCE_DURATION, start_s=window[0], end_s=window[1])
-        assert merged.resolution.value == "1m"
+        assert merged.resolution.value == "1h"
         assert merged.histogram.count == 300
 
 
@@ -145,3 +148,13 @@ def test_tokens_are_hashed_and_revocable(tmp_path: Path) -> None:
         assert not store.has_admin_token()
         store.create_token(role="admin")
         assert store.has_admin_token()
+
+
+def test_a_failed_group_is_reported_and_the_writer_keeps_going(tmp_path: Path) -> None:
+    with Store.open(tmp_path / "x.duckdb", _config()) as store:
+        broken = _batch("d", time.time())
+        broken.numeric.value.pop()  # columns of unequal length cannot become a table
+        with pytest.raises(StoreError, match="storage failed"):
+            _write(store, broken)
+        assert store.ready
+        assert _write(store, _batch("d", time.time())) is WriteOutcome.STORED

@@ -2,8 +2,9 @@
 -- Timestamps are UTC TIMESTAMP (microseconds); ``seq`` is the writer's commit-group number,
 -- which rollups use as their incremental watermark.
 
+-- One row per device; the single writer keeps device_id unique (no index: cheaper updates).
 CREATE TABLE devices (
-    device_id      VARCHAR PRIMARY KEY,
+    device_id      VARCHAR NOT NULL,
     fleet          VARCHAR,
     model_name     VARCHAR,
     model_version  VARCHAR,
@@ -127,8 +128,7 @@ CREATE TABLE rollup_state (
 CREATE TABLE batch_keys (
     device_id   VARCHAR NOT NULL,
     batch_key   VARCHAR NOT NULL,
-    received_at TIMESTAMP NOT NULL,
-    PRIMARY KEY (device_id, batch_key)
+    received_at TIMESTAMP NOT NULL     -- unique per device: the writer drops repeats in memory
 );
 
 CREATE TABLE tokens (

@@ -1,0 +1,491 @@
+"""Ingest and query benchmark: OTLP/HTTP ingest with durable acknowledgement, against the naive
+one-INSERT-per-point path, and dashboard query latency on 1,000 devices x 7 days.
+
+Run: ``.venv/bin/python bench/ingest.py`` (``make bench`` runs it). A real server runs in a
+subprocess on loopback; the load client runs in another process, bounded in time. Figures are
+printed with their budgets from DESIGN.md and PASS/FAIL.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import secrets
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import duckdb
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "tests" / "server"))
+
+from otlp_wire import collector_body, device_batch, point_count  # noqa: E402
+
+from edgewatch.collector import semconv  # noqa: E402
+from edgewatch.server.ingest import CardinalityLimiter, IngestLimits, convert  # noqa: E402
+from edgewatch.server.store import (  # noqa: E402
+    Batch,
+    DeviceUpdate,
+    ExpHistogramRows,
+    HistogramRows,
+    MetricInfo,
+    NumericRows,
+    Selection,
+    SeriesQuery,
+    Store,
+    StoreConfig,
+)
+
+DEVICES = 300
+CONNECTIONS = 48
+LOAD_S = 20.0
+NAIVE_BATCHES = 40
+BUDGET_POINTS_S = 100_000
+BUDGET_QUERY_MS = 300.0
+QUERY_DEVICES = 1_000
+QUERY_DAYS = 7
+HIST_HOURS = 6
+
+
+# -- load client (runs in its own process) -------------------------------------------------
+
+
+async def _client(url: str, token: str, devices: int, connections: int, duration_s: float) -> dict:
+    host, port = url.removeprefix("http://").split(":")
+    end_ns = time.time_ns()
+    bodies = []
+    for i in range(devices):
+        req = device_batch(f"sim-{i:04d}", end_ns=end_ns, rng=np.random.default_rng(i))
+        bodies.append((collector_body(req), point_count(req), f"sim-{i:04d}"))
+    latencies: list[float] = []
+    acked_points = 0
+    statuses: dict[int, int] = {}
+    next_device = 0
+    deadline = time.perf_counter() + duration_s
+
+    async def connection() -> None:
+        nonlocal acked_points, next_device
+        reader, writer = await asyncio.open_connection(host, int(port))
+        try:
+            while time.perf_counter() < deadline:
+                body, points, _ = bodies[next_device % len(bodies)]
+                next_device += 1
+                head = (
+                    f"POST /v1/metrics HTTP/1.1\r\nHost: {host}\r\n"
+                    "Content-Type: application/x-protobuf\r\nContent-Encoding: gzip\r\n"
+                    f"Authorization: Bearer {token}\r\n"
+                    f"Idempotency-Key: {secrets.token_hex(16)}\r\n"
+                    "User-Agent: edgewatch-collector/bench\r\n"
+                    f"Content-Length: {len(body)}\r\n\r\n"
+                ).encode()
+                started = time.perf_counter()
+                writer.write(head + body)
+                status_line = await reader.readline()
+                length = 0
+                while (line := await reader.readline()) not in (b"\r\n", b""):
+                    if line.lower().startswith(b"content-length:"):
+                        length = int(line.split(b":")[1])
+                await reader.readexactly(length)
+                status = int(status_line.split()[1])
+                statuses[status] = statuses.get(status, 0) + 1
+                if status == 200:
+                    latencies.append(time.perf_counter() - started)
+                    acked_points += points
+        finally:
+            writer.close()
+
+    started = time.perf_counter()
+    await asyncio.gather(*(connection() for _ in range(connections)))
+    elapsed = time.perf_counter() - started
+    return {
+        "elapsed_s": elapsed,
+        "acked_points": acked_points,
+        "requests": len(latencies),
+        "points_per_batch": bodies[0][1],
+        "statuses": statuses,
+        "p50_ms": statistics.median(latencies) * 1000 if latencies else float("nan"),
+        "p99_ms": float(np.percentile(latencies, 99)) * 1000 if latencies else float("nan"),
+    }
+
+
+# -- HTTP ingest ---------------------------------------------------------------------------
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _wait_ready(url: str, proc: subprocess.Popen[bytes]) -> None:
+    import httpx
+
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError("server exited during start")
+        try:
+            if httpx.get(f"{url}/readyz", timeout=1).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.1)
+    raise TimeoutError("server not ready")
+
+
+def bench_http(tmp: Path) -> dict:
+    """Sustained points/s through a real server with durable acknowledgement."""
+    db = tmp / "http.duckdb"
+    with Store.open(db, StoreConfig(maintenance=False)) as store:
+        token = store.create_token(role="admin", name="bench").token
+    port = _free_port()
+    url = f"http://127.0.0.1:{port}"
+    env = {**os.environ, "EDGEWATCH_LOG_LEVEL": "warning"}
+    server = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "edgewatch.server.cli",
+            "server",
+            "--db",
+            str(db),
+            "--port",
+            str(port),
+        ],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        _wait_ready(url, server)
+        out = subprocess.run(
+            [
+                sys.executable,
+                __file__,
+                "--client",
+                url,
+                token,
+                str(DEVICES),
+                str(CONNECTIONS),
+                str(LOAD_S),
+            ],
+            capture_output=True,
+            text=True,
+            timeout=LOAD_S + 120,
+            check=True,
+        )
+        result = json.loads(out.stdout)
+    finally:
+        server.terminate()
+        server.wait(30)
+    with Store.open(db, StoreConfig(maintenance=False)) as store:
+        counts = store.row_counts()
+    stored = counts["points"] + counts["exp_histograms"]
+    result["stored_points"] = stored
+    result["points_per_s"] = result["acked_points"] / result["elapsed_s"]
+    return result
+
+
+# -- storage paths: group-commit writer vs one INSERT per point ------------------------------
+
+
+def _batches(n: int) -> list[Batch]:
+    limiter = CardinalityLimiter(max_series_per_metric=10_000, max_series_per_device=100_000)
+    now = time.time()
+    return [
+        convert(
+            device_batch(f"sim-{i:04d}", end_ns=int(now * 1e9), rng=np.random.default_rng(i)),
+            received_s=now,
+            limits=IngestLimits(),
+            limiter=limiter,
+            batch_key=secrets.token_hex(16),
+        ).batch
+        for i in range(n)
+    ]
+
+
+def bench_writer(tmp: Path, batches: list[Batch]) -> float:
+    """Points/s through ``Store.submit`` (Arrow inserts, group commits), storage only."""
+    with Store.open(
+        tmp / "writer.duckdb", StoreConfig(maintenance=False, max_queue=len(batches))
+    ) as store:
+        started = time.perf_counter()
+        futures = [store.submit(b) for b in batches]
+        for f in futures:
+            f.result(60)
+        elapsed = time.perf_counter() - started
+    return sum(b.point_count for b in batches) / elapsed
+
+
+def bench_naive(tmp: Path, batches: list[Batch]) -> float:
+    """Points/s with one INSERT per point (executemany) and one commit per request."""
+    db = tmp / "naive.duckdb"
+    Store.open(db, StoreConfig(maintenance=False)).close()  # same schema, by the migrations
+    con = duckdb.connect(str(db))
+    started = time.perf_counter()
+    for b in batches:
+        n, e = b.numeric, b.exp_histograms
+        con.begin()
+        con.executemany(
+            "INSERT INTO points VALUES (1, ?, ?, ?, ?, make_timestamp(?), make_timestamp(?), ?)",
+            list(
+                zip(
+                    n.device_id,
+                    n.metric,
+                    n.attrs,
+                    n.kind,
+                    n.start_us,
+                    n.ts_us,
+                    n.value,
+                    strict=True,
+                )
+            ),
+        )
+        con.executemany(
+            "INSERT INTO exp_histograms VALUES (1, ?, ?, ?, make_timestamp(?), make_timestamp(?),"
+            " ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            list(
+                zip(
+                    e.device_id,
+                    e.metric,
+                    e.attrs,
+                    e.start_us,
+                    e.ts_us,
+                    e.temporality,
+                    e.scale,
+                    e.zero_count,
+                    e.pos_offset,
+                    e.pos_counts,
+                    e.neg_offset,
+                    e.neg_counts,
+                    e.count,
+                    e.sum,
+                    e.min,
+                    e.max,
+                    strict=True,
+                )
+            ),
+        )
+        con.commit()
+    elapsed = time.perf_counter() - started
+    con.close()
+    return sum(b.point_count for b in batches) / elapsed
+
+
+# -- queries on 1,000 devices x 7 days ------------------------------------------------------
+
+
+def _seed(store: Store, now_s: float) -> None:
+    """Per device and minute over 7 days: an ``ok`` inference count, an ``error`` count in the
+    minutes that had errors (as the collector sends them), and over the last HIST_HOURS a
+    latency histogram; stored through ``Store.submit`` one day at a time, then rolled up."""
+    rng = np.random.default_rng(7)
+    devices = np.array([f"dev-{i:04d}" for i in range(QUERY_DEVICES)], dtype=object)
+    versions = ["1.0.0", "1.1.0", "2.0.0"]
+    ok_attrs = json.dumps({semconv.OUTCOME: semconv.OUTCOME_OK}, separators=(",", ":"))
+    err_attrs = json.dumps({semconv.OUTCOME: semconv.OUTCOME_ERROR}, separators=(",", ":"))
+    first = (now_s // 60) * 60 - QUERY_DAYS * 86400
+    registry = tuple(
+        DeviceUpdate(
+            d,
+            "fleet-a",
+            "classifier",
+            versions[i % 3],
+            "raspberry-pi-5",
+            "onnxruntime",
+            "arm64",
+            "linux",
+            "edgewatch-collector",
+            "battery",
+            "{}",
+            -0.5,
+        )
+        for i, d in enumerate(devices)
+    )
+    metrics = (
+        MetricInfo(semconv.INFERENCE_COUNT, "delta", "1", ""),
+        MetricInfo(semconv.INFERENCE_DURATION, "exp_histogram", "s", ""),
+    )
+    for day in range(QUERY_DAYS):
+        minutes = first + 60 + day * 86400 + 60 * np.arange(1440)
+        ts = (np.tile(minutes, QUERY_DEVICES) * 1e6).astype(np.int64)
+        dev = np.repeat(devices, 1440)
+        n = ts.size
+        ok = rng.poisson(60, n).astype(float)
+        err = rng.poisson(0.5, n).astype(float)
+        has_err = err > 0
+        all_ts = np.concatenate([ts, ts[has_err]])
+        k_err = int(has_err.sum())
+        numeric = NumericRows(
+            device_id=np.concatenate([dev, dev[has_err]]).tolist(),
+            metric=[semconv.INFERENCE_COUNT] * (n + k_err),
+            attrs=[ok_attrs] * n + [err_attrs] * k_err,
+            kind=["delta"] * (n + k_err),
+            start_us=(all_ts - 60_000_000).tolist(),
+            ts_us=all_ts.tolist(),
+            value=np.concatenate([ok, err[has_err]]).tolist(),
+        )
+        exp = ExpHistogramRows()
+        recent = ts >= (now_s - HIST_HOURS * 3600) * 1e6
+        if recent.any():
+            k = int(recent.sum())
+            counts = rng.multinomial(60, [0.05, 0.15, 0.3, 0.3, 0.15, 0.05], k)
+            exp = ExpHistogramRows(
+                device_id=dev[recent].tolist(),
+                metric=[semconv.INFERENCE_DURATION] * k,
+                attrs=["{}"] * k,
+                start_us=(ts[recent] - 60_000_000).tolist(),
+                ts_us=ts[recent].tolist(),
+                temporality=["delta"] * k,
+                scale=[3] * k,
+                zero_count=[0] * k,
+                pos_offset=rng.integers(-46, -42, k).tolist(),
+                pos_counts=counts.tolist(),
+                neg_offset=[0] * k,
+                neg_counts=[[]] * k,
+                count=[60] * k,
+                sum=[1.2] * k,
+                min=[0.01] * k,
+                max=[0.05] * k,
+            )
+        store.submit(
+            Batch(
+                int(now_s * 1e6),
+                registry if day == QUERY_DAYS - 1 else (),
+                metrics,
+                (),
+                numeric,
+                exp,
+                HistogramRows(),
+            )
+        ).result(600)
+        store.roll_up()
+
+
+def _timed(fn, repeat: int = 5) -> float:  # type: ignore[no-untyped-def]
+    fn()  # warm
+    runs = []
+    for _ in range(repeat):
+        started = time.perf_counter()
+        fn()
+        runs.append(time.perf_counter() - started)
+    return statistics.median(runs) * 1000
+
+
+def bench_queries(tmp: Path) -> dict[str, float]:
+    now = time.time()
+    with Store.open(tmp / "queries.duckdb", StoreConfig(maintenance=False)) as store:
+        started = time.perf_counter()
+        _seed(store, now)
+        seed_s = time.perf_counter() - started
+        day, week = 86400.0, QUERY_DAYS * 86400.0
+        results = {
+            "seed_s": seed_s,
+            "fleet summary, last 1 h (raw points)": _timed(
+                lambda: store.fleet_summary(start_s=now - 3600, end_s=now, now_s=now)
+            ),
+            "fleet summary, last 24 h (1h rollups)": _timed(
+                lambda: store.fleet_summary(start_s=now - day, end_s=now, now_s=now)
+            ),
+            "fleet summary, last 7 d (1h rollups)": _timed(
+                lambda: store.fleet_summary(start_s=now - week, end_s=now, now_s=now)
+            ),
+            "device series, 7 d step 1 h (1h rollups)": _timed(
+                lambda: store.series(
+                    SeriesQuery(
+                        semconv.INFERENCE_COUNT,
+                        now - week,
+                        now,
+                        3600,
+                        Selection(device_id="dev-0042"),
+                    )
+                )
+            ),
+            "device series, 24 h step 1 min (1m rollups)": _timed(
+                lambda: store.series(
+                    SeriesQuery(
+                        semconv.INFERENCE_COUNT, now - day, now, 60, Selection(device_id="dev-0042")
+                    )
+                )
+            ),
+            "fleet series, 7 d step 1 h, all devices": _timed(
+                lambda: store.series(SeriesQuery(semconv.INFERENCE_COUNT, now - week, now, 3600))
+            ),
+            "latency distribution, fleet, last 6 h (1h rollups)": _timed(
+                lambda: store.distribution(
+                    semconv.INFERENCE_DURATION, start_s=now - HIST_HOURS * 3600, end_s=now
+                )
+            ),
+        }
+    return results
+
+
+def main() -> int:
+    with tempfile.TemporaryDirectory() as tmp_name:
+        tmp = Path(tmp_name)
+        print(
+            f"== HTTP ingest: {DEVICES} devices, {CONNECTIONS} connections, {LOAD_S:.0f} s, loopback"
+        )
+        http = bench_http(tmp)
+        print(
+            f"  {http['points_per_s']:,.0f} points/s acknowledged after commit"
+            f" ({http['requests']:,} requests x {http['points_per_batch']} points),"
+            f" p50 {http['p50_ms']:.1f} ms, p99 {http['p99_ms']:.1f} ms, statuses {http['statuses']}"
+        )
+        print(f"  stored {http['stored_points']:,} points; acknowledged {http['acked_points']:,}")
+        batches = _batches(NAIVE_BATCHES * 10)
+        writer = bench_writer(tmp, batches)
+        naive = bench_naive(tmp, batches[:NAIVE_BATCHES])
+        print("== storage path only (same decoded batches)")
+        print(f"  group-commit writer (Arrow):      {writer:,.0f} points/s")
+        print(f"  naive, one INSERT per point:      {naive:,.0f} points/s")
+        print(f"  ratio writer / naive:             {writer / naive:,.0f}x")
+        print(f"  ratio HTTP end-to-end / naive:    {http['points_per_s'] / naive:,.1f}x")
+        ok = (
+            http["points_per_s"] >= BUDGET_POINTS_S
+            and http["stored_points"] >= http["acked_points"]
+        )
+        print(
+            f"  budget >= {BUDGET_POINTS_S:,} points/s with durable ack: {'PASS' if ok else 'FAIL'}"
+        )
+        print(f"== queries: {QUERY_DEVICES} devices x {QUERY_DAYS} days of 1-minute data")
+        queries = bench_queries(tmp)
+        print(f"  seeded in {queries.pop('seed_s'):.1f} s")
+        worst = 0.0
+        for name, ms in queries.items():
+            worst = max(worst, ms)
+            print(f"  {name:<44} {ms:7.1f} ms")
+        print(
+            f"  budget <= {BUDGET_QUERY_MS:.0f} ms (worst {worst:.1f} ms): "
+            f"{'PASS' if worst <= BUDGET_QUERY_MS else 'FAIL'}"
+        )
+    return 0
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser()
+    parser.add_argument(
+        "--client", nargs=5, metavar=("URL", "TOKEN", "DEVICES", "CONNS", "SECONDS")
+    )
+    args = parser.parse_args()
+    if args.client:
+        url, token, devices, conns, seconds = args.client
+        try:
+            import uvloop
+
+            uvloop.install()
+        except ImportError:
+            pass
+        print(
+            json.dumps(asyncio.run(_client(url, token, int(devices), int(conns), float(seconds))))
+        )
+        sys.exit(0)
+    sys.exit(main())
