@@ -11,8 +11,8 @@ from pathlib import Path
 
 import httpx
 import pytest
-from conftest import ROOT, free_port, wait_ready
 from otlp_wire import collector_body, collector_headers, device_batch
+from server_harness import ROOT, free_port, wait_ready
 
 from edgewatch.server.app import INSECURE_BANNER
 from edgewatch.server.cli import main

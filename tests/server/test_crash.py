@@ -9,8 +9,8 @@ from pathlib import Path
 
 import httpx
 import pytest
-from conftest import make_tokens
 from otlp_wire import collector_body, collector_headers, device_batch, point_count
+from server_harness import make_tokens
 
 from edgewatch.server.settings import Settings
 from edgewatch.server.store import Store
