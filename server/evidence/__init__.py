@@ -4,6 +4,7 @@ and drift-triggered sampling (a firing drift alert raises its devices' sampling 
 from __future__ import annotations
 
 from edgewatch.server.evidence._capture import DRIFT_RULES, DriftCapture
+from edgewatch.server.evidence._links import drift_report_path, report_path_for_alert
 from edgewatch.server.evidence._reference import save_reference_sample
 from edgewatch.server.evidence._report import (
     DriftReport,
@@ -19,5 +20,7 @@ __all__ = [
     "NotEnoughRowsError",
     "ReportRequest",
     "build_drift_report",
+    "drift_report_path",
+    "report_path_for_alert",
     "save_reference_sample",
 ]

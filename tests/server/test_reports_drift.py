@@ -14,7 +14,12 @@ from sampling_wire import headers, sample_body
 
 from edgewatch.collector import semconv
 from edgewatch.server.cli import main
-from edgewatch.server.evidence import ReportRequest, build_drift_report, save_reference_sample
+from edgewatch.server.evidence import (
+    ReportRequest,
+    build_drift_report,
+    report_path_for_alert,
+    save_reference_sample,
+)
 from edgewatch.server.store import SampleSet
 
 DRIFT_URL = "/api/v1/reports/drift"
@@ -121,6 +126,19 @@ def test_snapshot_has_evidently_drift_table_for_the_drifted_feature() -> None:
     )
     assert drifted["value"]["count"] == 1.0
     assert (report.reference_rows, report.current_rows) == (500, 300)
+
+
+def test_an_alerts_report_link_opens_its_report(live_server) -> None:
+    save_reference_sample(live_server.store.samples, "digits", "v1", _reference(100))
+    _send_current(live_server, 40, shift=0.0)
+    now = time.time()
+    path = report_path_for_alert(
+        {"model": "digits", "version": "v1", "device": "dev-a"}, now - 3600, now + 60
+    )
+    assert path is not None and report_path_for_alert({"device": "dev-a"}, 0, 1) is None
+    r = httpx.get(f"{live_server.url}{path}", headers=live_server.admin(), timeout=120)
+    assert r.status_code == 200
+    assert r.headers["X-Edgewatch-Current-Rows"] == "40"
 
 
 def test_too_few_rows_is_a_422_that_says_how_to_get_more(live_server) -> None:
