@@ -179,17 +179,14 @@ class RowSampler:
     def take(self) -> list[SampledRow]:
         """Close the interval: the rows the budget lets out now, and open the next interval."""
         now = self._clock()
-        with self._lock:
-            items = self._items
-            self._items = []
         room = self._room(now)
+        with self._lock:  # swap and reopen at once: no row lands in a reservoir being closed
+            items = self._items
+            self._open(self._capacity(now, spent=min(room, len(items))))
         if len(items) > room:
             self.dropped_budget += len(items) - room
             items = self._rng.sample(items, room) if room else []
         items.sort(key=lambda r: r.time_unix_nano)
-        capacity = self._capacity(now, spent=len(items))
-        with self._lock:
-            self._open(capacity)
         return items
 
     def bytes_left(self) -> int:
