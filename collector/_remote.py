@@ -56,7 +56,9 @@ class ConfigPoller:
         rng: random.Random | None = None,
     ) -> None:
         self.url = url
-        self.headers = {k: v for k, v in headers.items() if k.lower() == "authorization"}
+        self.headers = {
+            k: v for k, v in headers.items() if k.lower() in ("authorization", "user-agent")
+        }
         self.headers["Accept"] = "application/json"
         self.interval_s = interval_s
         self.timeout_s = timeout_s
