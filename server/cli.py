@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import subprocess
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -13,13 +14,14 @@ from edgewatch.server.settings import Settings, SettingsError, load_settings
 DEFAULT_DB = Settings.model_fields["db_path"].default
 
 
-def _not_built(name: str) -> int:
-    print(
-        f"edgewatch {name}: not built yet in this version of edgewatch. "
-        "See the project's open issues; nothing was started.",
-        file=sys.stderr,
-    )
-    return 2
+def _port(value: str) -> int:
+    try:
+        port = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a port number: {value!r}") from None
+    if not 1 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"port must be 1..65535, got {port}")
+    return port
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -28,7 +30,28 @@ def build_parser() -> argparse.ArgumentParser:
         prog="edgewatch", description="Monitoring for ML models on edge devices."
     )
     sub = parser.add_subparsers(dest="command", required=True)
-    sub.add_parser("up", help="server + dashboard + demo fleet on the embedded DuckDB default")
+    up = sub.add_parser("up", help="server + dashboard + demo fleet on the embedded DuckDB default")
+    up.add_argument(
+        "--data-dir",
+        type=Path,
+        default=Path("edgewatch-data"),
+        help="DuckDB file, admin token, logs and demo spools (default ./edgewatch-data)",
+    )
+    up.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
+    up.add_argument("--port", type=_port, default=4318, help="server port (default 4318)")
+    up.add_argument(
+        "--dashboard-port", type=_port, default=8501, help="dashboard port (default 8501)"
+    )
+    up.add_argument("--devices", type=int, help="demo devices (default: the demo scenario's 12)")
+    up.add_argument("--speed", type=float, default=60.0, help="demo time compression (default 60)")
+    up.add_argument("--no-demo", action="store_true", help="do not start the demo fleet")
+    up.add_argument("--no-dashboard", action="store_true", help="do not start the dashboard")
+
+    sub.add_parser(
+        "demo",
+        add_help=False,
+        help="run the demo fleet against a server (see edgewatch demo --help)",
+    )
 
     server = sub.add_parser("server", help="run the OTLP ingest + query API server")
     server.add_argument("--db", type=Path, help=f"DuckDB file (default {DEFAULT_DB})")
@@ -131,10 +154,32 @@ def _token(args: argparse.Namespace) -> int:
     return 0
 
 
+def _up(args: argparse.Namespace) -> int:
+    from edgewatch.server._up import UpOptions, run_up
+
+    return run_up(
+        UpOptions(
+            data_dir=args.data_dir,
+            host=args.host,
+            port=args.port,
+            dashboard_port=args.dashboard_port,
+            devices=args.devices,
+            speed=args.speed,
+            demo=not args.no_demo,
+            dashboard=not args.no_dashboard,
+        )
+    )
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``edgewatch`` console script."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["demo"]:
+        return subprocess.call([sys.executable, "-m", "edgewatch.demo", *argv[1:]])
     args = build_parser().parse_args(argv)
     try:
+        if args.command == "up":
+            return _up(args)
         if args.command == "server":
             return _serve(args)
         if args.command == "token":
@@ -144,7 +189,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SettingsError as e:
         print(f"edgewatch {args.command}: {e}", file=sys.stderr)
         return 2
-    return _not_built(args.command)
+    raise AssertionError(f"unhandled command {args.command!r}")
 
 
 if __name__ == "__main__":

@@ -38,9 +38,20 @@ def test_token_create_list_revoke(tmp_path: Path, capsys: pytest.CaptureFixture[
     assert "token '000000000000' not found" in capsys.readouterr().err
 
 
-def test_up_still_says_not_built(capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["up"]) == 2
-    assert "not built yet" in capsys.readouterr().err
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--port", "0"], "port must be 1..65535"),
+        (["--dashboard-port", "http"], "not a port number"),
+    ],
+)
+def test_up_rejects_bad_ports(
+    args: list[str], message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        main(["up", *args])
+    assert exit_info.value.code == 2
+    assert message in capsys.readouterr().err
 
 
 def test_settings_from_yaml_env_and_arguments(
