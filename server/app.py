@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import signal
 import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
+from edgewatch.server.alert import RulesError
 from edgewatch.server.api import ROUTERS
 from edgewatch.server.api import errors as api_errors
+from edgewatch.server.detect import AlertingService, FiringHook, load_ruleset
 from edgewatch.server.evidence import DriftCapture
 from edgewatch.server.ingest import CardinalityLimiter
 from edgewatch.server.metrics import ServerMetrics
@@ -23,6 +27,51 @@ INSECURE_BANNER = (
     "!!! edgewatch server running with --insecure-dev: NO AUTHENTICATION. Anyone who can reach "
     "this port can write metrics and read every device. Never use this outside development. !!!"
 )
+
+
+def _start_alerting(
+    settings: Settings, store: Store, on_firing: list[FiringHook]
+) -> AlertingService:
+    """Rules (refusing to start on a broken file), receivers, worker and scheduler."""
+    try:
+        ruleset = load_ruleset(settings.rules_file, settings.external_url)
+    except RulesError as e:
+        store.close()
+        log.error("%s", e)
+        raise
+    service = AlertingService(
+        store,
+        ruleset,
+        rules_path=settings.rules_file,
+        external_url=settings.external_url,
+        tick_s=settings.scheduler_tick_s,
+        delivery_poll_s=settings.delivery_poll_s,
+        policy=settings.retry_policy(),
+        retention_s=settings.retention_1m_s,
+        on_firing=on_firing,
+    )
+    service.start()
+    return service
+
+
+def _install_sighup(service: AlertingService) -> bool:
+    """Reload the rules on SIGHUP; ``False`` where signals cannot be handled (not the main
+    thread, or no SIGHUP on this platform)."""
+
+    def reload() -> None:
+        result = service.reload()
+        if result.ok:
+            log.info("SIGHUP: rules reloaded (%d rules)", len(result.ruleset.rules))
+        else:
+            log.error("SIGHUP: rules file rejected, old rules kept: %s", "; ".join(result.errors))
+
+    try:
+        loop = asyncio.get_running_loop()
+        # Reloading stops the delivery threads: off the event loop, so requests go on.
+        loop.add_signal_handler(signal.SIGHUP, lambda: loop.run_in_executor(None, reload))
+    except (ValueError, RuntimeError, NotImplementedError, AttributeError):
+        return False
+    return True
 
 
 def create_app(settings: Settings) -> FastAPI:
@@ -41,12 +90,19 @@ def create_app(settings: Settings) -> FastAPI:
             known=store.known_series(),
         )
         app.state.store = store
-        app.state.drift_capture = DriftCapture(
+        capture = DriftCapture(
             store.samples,
             rows_per_hour=settings.drift_sampling_rows_per_hour,
             for_s=settings.drift_sampling_for_s,
         )
+        app.state.drift_capture = capture
+        app.state.on_firing.append(capture.on_drift_alert_firing)
         metrics.bind(store)
+        alerting = (
+            _start_alerting(settings, store, app.state.on_firing) if settings.alerting else None
+        )
+        app.state.alerting = alerting
+        sighup = _install_sighup(alerting) if alerting is not None else False
         if not settings.insecure_dev and not store.has_admin_token():
             log.warning(
                 "no admin token exists: create one with `edgewatch token create --admin "
@@ -56,6 +112,12 @@ def create_app(settings: Settings) -> FastAPI:
         try:
             yield
         finally:
+            if sighup:
+                asyncio.get_running_loop().remove_signal_handler(signal.SIGHUP)
+            if alerting is not None:
+                alerting.stop()
+            app.state.alerting = None
+            app.state.on_firing.remove(capture.on_drift_alert_firing)
             metrics.bind(None)
             app.state.store = None
             store.close()
@@ -69,6 +131,8 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.settings = settings
     app.state.metrics = ServerMetrics()
     app.state.store = None
+    app.state.alerting = None
+    app.state.on_firing = []  # FiringHook callbacks: run with each alert that starts firing
     api_errors.install(app, retry_after_s=settings.retry_after_s)
     for router in ROUTERS:
         app.include_router(router)

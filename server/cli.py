@@ -9,9 +9,11 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from edgewatch.server import cli_evidence
+from edgewatch.server._remote_cli import add_parsers, run_remote
 from edgewatch.server.settings import Settings, SettingsError, load_settings
 
 DEFAULT_DB = Settings.model_fields["db_path"].default
+REMOTE_COMMANDS = ("baseline", "silence", "alerts")
 
 
 def _port(value: str) -> int:
@@ -58,6 +60,9 @@ def build_parser() -> argparse.ArgumentParser:
     server.add_argument("--host", help="address to bind (default 127.0.0.1)")
     server.add_argument("--port", type=int, help="port to bind (default 4318, the OTLP/HTTP port)")
     server.add_argument("--config", type=Path, help="YAML settings file (see docs/operations.md)")
+    server.add_argument(
+        "--rules", type=Path, help="alert rules YAML (default: the built-in rules; docs/alerts.md)"
+    )
     server.add_argument("--ssl-certfile", type=Path, help="TLS certificate (PEM) to serve HTTPS")
     server.add_argument("--ssl-keyfile", type=Path, help="TLS private key (PEM)")
     server.add_argument(
@@ -80,6 +85,7 @@ def build_parser() -> argparse.ArgumentParser:
     for p in (create, revoke, token_sub.choices["list"]):
         p.add_argument("--db", type=Path, help=f"DuckDB file (default {DEFAULT_DB})")
         p.add_argument("--config", type=Path, help="YAML settings file")
+    add_parsers(sub)
     cli_evidence.add_parsers(sub)
     return parser
 
@@ -94,6 +100,7 @@ def _serve(args: argparse.Namespace) -> int:
         db_path=args.db,
         host=args.host,
         port=args.port,
+        rules_file=args.rules,
         ssl_certfile=args.ssl_certfile,
         ssl_keyfile=args.ssl_keyfile,
         insecure_dev=True if args.insecure_dev else None,
@@ -184,6 +191,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _serve(args)
         if args.command == "token":
             return _token(args)
+        if args.command in REMOTE_COMMANDS:
+            return run_remote(args)
         if args.command in ("sampling", "report"):
             return cli_evidence.run(args)
     except SettingsError as e:

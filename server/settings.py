@@ -18,6 +18,7 @@ from pydantic_settings import (
     SettingsConfigDict,
 )
 
+from edgewatch.server.alert import RetryPolicy
 from edgewatch.server.ingest import IngestLimits
 from edgewatch.server.store import Retention, StatusThresholds, StoreConfig
 
@@ -77,11 +78,32 @@ class Settings(BaseSettings):
     """Rows per side of a drift report at most (a random subset beyond), so it takes seconds."""
     report_min_rows: int = Field(30, gt=0)
     """Rows each side of a drift report needs at least (422 below)."""
+    rules_file: Path | None = None
+    """Alert rules YAML (docs/alerts.md); unset = the built-in default rules."""
+    external_url: str = ""
+    """URL people reach this server's dashboard at, for generatorURL and alert links."""
+    scheduler_tick_s: float = Field(1.0, gt=0)
+    """How often the scheduler looks for due rules and dispatches notifications."""
+    delivery_poll_s: float = Field(1.0, gt=0)
+    """How often each receiver's delivery thread looks for due retries."""
+    delivery_initial_backoff_s: float = Field(1.0, gt=0)
+    delivery_max_backoff_s: float = Field(300.0, gt=0)
+    """Retries of a failing receiver back off exponentially from the initial wait to this cap."""
+    delivery_max_age_s: float = Field(86_400.0, gt=0)
+    """A notification still undelivered after this long is dead-lettered."""
+    alerting: bool = True
+    """Run the detection scheduler and notifications (off for ingest-only processes)."""
+    max_baseline_bytes: int = Field(64 * 1024 * 1024, gt=0)
+    """Cap on an uploaded baseline file (413 beyond)."""
+    baseline_max_missing_share: float = Field(0.5, ge=0, le=1)
+    """A baseline column with a larger share of missing values is refused."""
 
     @model_validator(mode="after")
     def _consistent(self) -> Settings:
         if self.offline_after_s < self.online_after_s:
             raise ValueError("offline_after_s must be >= online_after_s")
+        if self.delivery_max_backoff_s < self.delivery_initial_backoff_s:
+            raise ValueError("delivery_max_backoff_s must be >= delivery_initial_backoff_s")
         if (self.ssl_certfile is None) != (self.ssl_keyfile is None):
             raise ValueError("ssl_certfile and ssl_keyfile must be given together")
         return self
@@ -117,6 +139,14 @@ class Settings(BaseSettings):
             retention_interval_s=self.retention_interval_s,
             maintenance=maintenance,
             max_samples_per_device=self.max_samples_per_device,
+        )
+
+    def retry_policy(self) -> RetryPolicy:
+        """How deliveries to receivers are retried."""
+        return RetryPolicy(
+            initial_backoff_s=self.delivery_initial_backoff_s,
+            max_backoff_s=self.delivery_max_backoff_s,
+            max_age_s=self.delivery_max_age_s,
         )
 
     def ingest_limits(self) -> IngestLimits:

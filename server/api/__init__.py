@@ -3,18 +3,28 @@
 from __future__ import annotations
 
 from edgewatch.server.api import (
+    alerts,
+    baselines,
     devices,
+    drift,
     fleet,
     health,
     ingest,
     reports,
+    rules,
     sampling,
     series,
+    silences,
     tokens,
 )
 
 ROUTERS = (
     ingest.router,
+    alerts.router,
+    silences.router,
+    rules.router,
+    drift.router,
+    baselines.router,
     devices.router,
     series.router,
     fleet.router,

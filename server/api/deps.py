@@ -5,11 +5,14 @@ from __future__ import annotations
 import math
 import time
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Annotated
 
 from fastapi import Depends, Query, Request
 
-from edgewatch.server.api.errors import ForbiddenError, UnauthorizedError
+from edgewatch.server.alert import format_time, parse_time
+from edgewatch.server.api.errors import AlertingDisabledError, ForbiddenError, UnauthorizedError
+from edgewatch.server.detect import AlertingService
 from edgewatch.server.ingest import CardinalityLimiter
 from edgewatch.server.metrics import ServerMetrics
 from edgewatch.server.settings import Settings
@@ -141,3 +144,57 @@ def attribute_filters(
 
 
 AttributesDep = Annotated[tuple[tuple[str, str], ...], Depends(attribute_filters)]
+
+
+def get_alerting(request: Request) -> AlertingService:
+    """The app's alerting service (503 when the server runs without alerting)."""
+    service: AlertingService | None = getattr(request.app.state, "alerting", None)
+    if service is None:
+        raise AlertingDisabledError("alerting is not running on this server")
+    return service
+
+
+AlertingDep = Annotated[AlertingService, Depends(get_alerting)]
+
+
+def utc_now() -> datetime:
+    """The request's notion of now (UTC)."""
+    return datetime.now(UTC)
+
+
+def _time(name: str, text: str | None) -> datetime | None:
+    if text is None:
+        return None
+    try:
+        return parse_time(text)
+    except ValueError:
+        raise InvalidQueryError(
+            f"{name} {text!r} must be an RFC 3339 time with a zone, e.g. 2026-01-31T12:00:00Z"
+        ) from None
+
+
+@dataclass(frozen=True, slots=True)
+class TimeRange:
+    """A query's time range as aware datetimes."""
+
+    start: datetime
+    end: datetime
+
+
+def time_range(
+    from_: Annotated[
+        str | None, Query(alias="from", description="RFC 3339; default to - 24 h")
+    ] = None,
+    to: Annotated[str | None, Query(description="RFC 3339; default now")] = None,
+) -> TimeRange:
+    """``from``/``to`` validated, defaulting to the last 24 hours."""
+    end = _time("to", to) or utc_now()
+    start = _time("from", from_) or end - timedelta(days=1)
+    if end <= start:
+        raise InvalidQueryError(
+            f"to ({format_time(end)}) must be after from ({format_time(start)})"
+        )
+    return TimeRange(start, end)
+
+
+TimeRangeDep = Annotated[TimeRange, Depends(time_range)]

@@ -7,6 +7,8 @@ import math
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 
+from edgewatch.server.alert import AckError, MatcherError, SilenceError
+from edgewatch.server.detect import BaselineUploadError
 from edgewatch.server.ingest import (
     DecodeError,
     Encoding,
@@ -19,6 +21,10 @@ from edgewatch.server.store import InvalidQueryError, NotFoundError, StoreBusyEr
 
 class UnauthorizedError(Exception):
     """No token, or a token that is unknown, wrong or revoked (401)."""
+
+
+class AlertingDisabledError(Exception):
+    """The server runs without alerting (``alerting: false``), so this endpoint has no data (503)."""
 
 
 class ForbiddenError(Exception):
@@ -35,6 +41,10 @@ _STATUS: tuple[tuple[type[Exception], int, int], ...] = (
     (UnauthorizedError, 401, 16),
     (ForbiddenError, 403, 7),
     (NotFoundError, 404, 5),
+    (SilenceError, 422, 3),
+    (AckError, 422, 3),
+    (MatcherError, 422, 3),
+    (AlertingDisabledError, 503, 14),
     (StoreBusyError, 503, 14),
     (StoreError, 503, 14),
 )
@@ -80,5 +90,21 @@ def install(app: FastAPI, *, retry_after_s: float) -> None:
             {"detail": str(exc)}, status_code=http, headers=_headers(exc, http, retry_after_s)
         )
 
-    for kind in (InvalidQueryError, UnauthorizedError, ForbiddenError, NotFoundError, StoreError):
+    async def upload_handler(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, BaselineUploadError)
+        return JSONResponse({"errors": [p.to_dict() for p in exc.problems]}, status_code=422)
+
+    for kind in (
+        InvalidQueryError,
+        UnauthorizedError,
+        ForbiddenError,
+        NotFoundError,
+        StoreError,
+        SilenceError,
+        AckError,
+        MatcherError,
+        AlertingDisabledError,
+        PayloadTooLargeError,
+    ):
         app.add_exception_handler(kind, handler)
+    app.add_exception_handler(BaselineUploadError, upload_handler)

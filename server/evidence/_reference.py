@@ -30,6 +30,14 @@ def _cell(value: Any) -> float | str | None:
     return str(value)
 
 
+def _label(value: Any) -> str | None:
+    """A class label as devices send it: integral numbers (3.0) become "3"."""
+    cell = _cell(value)
+    if isinstance(cell, float) and cell.is_integer():
+        return str(int(cell))
+    return None if cell is None else str(cell)
+
+
 def save_reference_sample(
     samples: SampleStore,
     model_name: str,
@@ -49,5 +57,5 @@ def save_reference_sample(
     ]
     predictions = None
     if PREDICTION_COLUMN in frame.columns:
-        predictions = [None if _cell(p) is None else str(p) for p in frame[PREDICTION_COLUMN]]
+        predictions = [_label(p) for p in frame[PREDICTION_COLUMN]]
     return samples.save_reference(model_name, model_version, rows, predictions, max_rows=max_rows)

@@ -3,6 +3,8 @@ tokens, and the typed queries every other part of the server uses."""
 
 from __future__ import annotations
 
+from edgewatch.server.store._alerting import AlertingTables
+from edgewatch.server.store._baselines import BaselineInfo, BaselineTable, ProfileRow
 from edgewatch.server.store._batch import (
     Batch,
     DeviceUpdate,
@@ -13,6 +15,7 @@ from edgewatch.server.store._batch import (
     SampleRows,
     WriteOutcome,
 )
+from edgewatch.server.store._deliveries import DeliveryTable
 from edgewatch.server.store._errors import (
     InvalidQueryError,
     NotFoundError,
@@ -20,10 +23,12 @@ from edgewatch.server.store._errors import (
     StoreClosedError,
     StoreError,
 )
+from edgewatch.server.store._evaluations import EvaluationRow, EvaluationTable
 from edgewatch.server.store._maintenance import Retention
 from edgewatch.server.store._sample_store import DEFAULT_REFERENCE_ROWS, SampleStore
 from edgewatch.server.store._samples import SampleSet, SamplingSetting
 from edgewatch.server.store._series import QUANTILES, SERIES_AGGS
+from edgewatch.server.store._signals import SignalReader
 from edgewatch.server.store._store import Store, StoreConfig
 from edgewatch.server.store._tokens import ROLES
 from edgewatch.server.store._types import (
@@ -48,11 +53,17 @@ __all__ = [
     "QUANTILES",
     "ROLES",
     "SERIES_AGGS",
+    "AlertingTables",
+    "BaselineInfo",
+    "BaselineTable",
     "Batch",
+    "DeliveryTable",
     "Device",
     "DeviceStatus",
     "DeviceUpdate",
     "Distribution",
+    "EvaluationRow",
+    "EvaluationTable",
     "ExpHistogramRows",
     "FleetSummary",
     "HistogramRows",
@@ -63,6 +74,7 @@ __all__ = [
     "NotFoundError",
     "NumericRows",
     "Principal",
+    "ProfileRow",
     "Reading",
     "Resolution",
     "Retention",
@@ -73,6 +85,7 @@ __all__ = [
     "Selection",
     "SeriesQuery",
     "SeriesResult",
+    "SignalReader",
     "StatusThresholds",
     "Store",
     "StoreBusyError",

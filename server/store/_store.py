@@ -199,6 +199,11 @@ class Store:
         except FutureTimeoutError:
             raise StoreError(f"the writer did not finish within {timeout_s} s") from None
 
+    @_translated
+    def write(self, fn: Callable[[duckdb.DuckDBPyConnection], T], timeout_s: float = 60.0) -> T:
+        """Run ``fn(cursor)`` on the writer thread in one transaction; committed on return."""
+        return self._call(fn, timeout_s)
+
     def create_token(self, *, role: str, device_id: str | None = None, name: str = "") -> NewToken:
         """Create an admin or device token; the returned secret is never stored."""
         now = time.time()

@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import shutil
+import subprocess
+import time
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import httpx
 import pytest
+import yaml
+from alert_http_sink import Sink, wait_for
 from server_harness import (
     LiveServer,
     ServerProcess,
@@ -51,3 +58,92 @@ def server_process(tmp_path: Path) -> Iterator[ServerProcess]:
         yield sp
     finally:
         sp.stop()
+
+
+@pytest.fixture
+def sink() -> Iterator[Sink]:
+    """A real HTTP receiver on loopback that records requests and answers from a script."""
+    s = Sink()
+    s.up()
+    yield s
+    s.down()
+
+
+@pytest.fixture
+def down_sink() -> Iterator[Sink]:
+    """A receiver nobody listens on until the test calls ``up()``."""
+    s = Sink()
+    yield s
+    s.down()
+
+
+@pytest.fixture
+def waiter() -> Callable[..., None]:
+    return wait_for
+
+
+ALERTMANAGER = "prometheus-alertmanager"
+
+
+@pytest.fixture
+def alertmanager(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[str]:
+    """A real Alertmanager on loopback (skipped, loudly, when the package is missing)."""
+    path = shutil.which(ALERTMANAGER)
+    if path is None:
+        reason = (
+            f"{ALERTMANAGER} is not installed (apt-get install -y prometheus-alertmanager); "
+            "the real-Alertmanager test cannot run"
+        )
+        # Say it on the terminal even without -rs: a skipped integration test must be seen.
+        capture = request.config.pluginmanager.get_plugin("capturemanager")
+        reporter = request.config.pluginmanager.get_plugin("terminalreporter")
+        if capture is not None and reporter is not None:
+            with capture.global_and_fixture_disabled():
+                reporter.write_line(f"\nSKIPPED: {reason}")
+        pytest.skip(reason)
+    config = tmp_path / "alertmanager.yml"
+    config.write_text(
+        yaml.safe_dump(
+            {
+                "route": {"receiver": "blackhole", "group_wait": "1s"},
+                "receivers": [{"name": "blackhole"}],
+            }
+        )
+    )
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    log = (tmp_path / "alertmanager.log").open("wb")
+    proc = subprocess.Popen(
+        [
+            path,
+            f"--config.file={config}",
+            f"--storage.path={tmp_path / 'data'}",
+            f"--web.listen-address=127.0.0.1:{port}",
+            "--cluster.listen-address=",
+            "--log.level=warn",
+        ],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        deadline = datetime.now(UTC) + timedelta(seconds=30)
+        while True:
+            try:
+                if httpx.get(f"{url}/-/ready", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            if proc.poll() is not None or datetime.now(UTC) > deadline:
+                log.flush()
+                output = (tmp_path / "alertmanager.log").read_text(errors="replace")
+                pytest.fail(f"Alertmanager did not become ready: {output[-2000:]}")
+            time.sleep(0.1)
+        yield url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=10)
+        log.close()

@@ -10,7 +10,7 @@ import httpx
 import numpy as np
 import pandas as pd
 import pytest
-from sampling_wire import headers, sample_body
+from sampling_wire import headers, sample_body, server_with
 
 from edgewatch.collector import semconv
 from edgewatch.server.cli import main
@@ -180,6 +180,23 @@ def test_reference_sample_is_bounded(live_server) -> None:
     stored = live_server.store.samples.reference("digits", "v2", limit=20_000)
     assert kept == stored.total == 10_000
     assert set(stored.features[0]) == {"px0", "px1", "color"}
+
+
+def test_a_baseline_upload_keeps_a_bounded_reference_sample(tmp_path: Path) -> None:
+    frame = _reference(200)
+    frame["prediction"] = frame["prediction"].astype(float)  # 3.0 in the file, "3" on devices
+    with server_with(tmp_path, reference_sample_rows=50) as server:
+        r = httpx.post(
+            f"{server.url}/api/v1/baselines",
+            params={"model": "digits", "version": "v1"},
+            files={"file": ("ref.csv", frame.to_csv(index=False).encode(), "text/csv")},
+            headers=server.admin(),
+        )
+        assert r.status_code == 201, r.text
+        kept = server.store.samples.reference("digits", "v1", limit=1000)
+    assert kept.total == 50
+    assert set(kept.features[0]) == {"px0", "px1", "color"}
+    assert set(kept.predictions) <= {"3", "7"}
 
 
 def test_cli_writes_the_report(

@@ -119,6 +119,8 @@ def test_a_drift_alert_raises_the_version_and_the_device_polls_it(
                 == 200
             )
     capture: DriftCapture = live_server.app.state.drift_capture
+    hooks = live_server.app.state.on_firing  # what the alert scheduler calls on firing
+    assert capture.on_drift_alert_firing in hooks
     assert capture.on_drift_alert_firing(_alert("DeviceOffline", device="dev-a")) == []
     monitor = Monitor(
         "classifier", "1.0.0", endpoint=live_server.url, token=live_server.tokens.device_a,
@@ -128,11 +130,11 @@ def test_a_drift_alert_raises_the_version_and_the_device_polls_it(
     try:
         _wait_for(lambda: monitor.stats()["config.polls"] >= 1)
         assert monitor.stats()["samples.rows_per_hour"] == 10
-        raised = capture.on_drift_alert_firing(
-            _alert("FeatureDrift", model="classifier", version="1.0.0", feature="px0")
-        )
-        assert sorted(s.device_id for s in raised) == ["dev-a", "dev-b"]
+        for hook in hooks:
+            hook(_alert("FeatureDrift", model="classifier", version="1.0.0", feature="px0"))
+        raised = [live_server.store.samples.setting(d) for d in ("dev-a", "dev-b")]
         assert all(s.rows_per_hour == capture.rows_per_hour for s in raised)
+        assert all(s.expires_at_s is not None for s in raised)
         assert "FeatureDrift" in (raised[0].reason or "")
         _wait_for(lambda: monitor.stats()["samples.rows_per_hour"] == capture.rows_per_hour)
     finally:

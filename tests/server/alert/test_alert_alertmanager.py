@@ -3,17 +3,12 @@ appear in its API with the right labels and fingerprint, and leave when they res
 
 from __future__ import annotations
 
-import shutil
 import socket
-import subprocess
-import time
-from collections.abc import Callable, Iterator
-from datetime import UTC, datetime, timedelta
-from pathlib import Path
+from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
-import pytest
 import yaml
 
 from edgewatch.server.alert import (
@@ -36,69 +31,6 @@ def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
-
-
-@pytest.fixture
-def alertmanager(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[str]:
-    path = shutil.which(BINARY)
-    if path is None:
-        reason = (
-            f"{BINARY} is not installed (apt-get install -y prometheus-alertmanager); "
-            "the real-Alertmanager test cannot run"
-        )
-        # Say it on the terminal even without -rs: a skipped integration test must be seen.
-        capture = request.config.pluginmanager.get_plugin("capturemanager")
-        reporter = request.config.pluginmanager.get_plugin("terminalreporter")
-        if capture is not None and reporter is not None:
-            with capture.global_and_fixture_disabled():
-                reporter.write_line(f"\nSKIPPED: {reason}")
-        pytest.skip(reason)
-    config = tmp_path / "alertmanager.yml"
-    config.write_text(
-        yaml.safe_dump(
-            {
-                "route": {"receiver": "blackhole", "group_wait": "1s"},
-                "receivers": [{"name": "blackhole"}],
-            }
-        )
-    )
-    port = _free_port()
-    url = f"http://127.0.0.1:{port}"
-    log = (tmp_path / "alertmanager.log").open("wb")
-    proc = subprocess.Popen(
-        [
-            path,
-            f"--config.file={config}",
-            f"--storage.path={tmp_path / 'data'}",
-            f"--web.listen-address=127.0.0.1:{port}",
-            "--cluster.listen-address=",
-            "--log.level=warn",
-        ],
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    try:
-        deadline = datetime.now(UTC) + timedelta(seconds=30)
-        while True:
-            try:
-                if httpx.get(f"{url}/-/ready", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if proc.poll() is not None or datetime.now(UTC) > deadline:
-                log.flush()
-                output = (tmp_path / "alertmanager.log").read_text(errors="replace")
-                pytest.fail(f"Alertmanager did not become ready: {output[-2000:]}")
-            time.sleep(0.1)
-        yield url
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=10)
-        log.close()
 
 
 def _alerts(url: str) -> list[dict[str, Any]]:

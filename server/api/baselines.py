@@ -1,0 +1,106 @@
+"""``/api/v1/baselines``: upload a reference dataset, pin a production window, list, show
+and delete. Uploaded rows are profiled and dropped; only the profile is stored."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request, UploadFile
+from pydantic import BaseModel, Field
+
+from edgewatch.server.api.deps import AdminDep, SettingsDep, StoreDep, utc_now
+from edgewatch.server.detect import pin_baseline, upload_baseline, views
+from edgewatch.server.evidence import save_reference_sample
+from edgewatch.server.ingest import PayloadTooLargeError
+from edgewatch.server.store import BaselineTable, InvalidQueryError
+
+router = APIRouter(prefix="/api/v1/baselines", tags=["baselines"])
+_MULTIPART_OVERHEAD = 64 * 1024
+"""Room for multipart headers around the file when judging Content-Length up front."""
+
+
+class PinIn(BaseModel):
+    """A production window to use as the baseline of a model version (or one device)."""
+
+    model: str = Field(min_length=1)
+    version: str = Field(min_length=1)
+    device: str | None = None
+    from_: datetime = Field(alias="from")
+    to: datetime
+
+
+@router.get("", summary="List baselines")
+def list_baselines(
+    _: AdminDep,
+    store: StoreDep,
+    model: Annotated[str | None, Query()] = None,
+    version: Annotated[str | None, Query()] = None,
+) -> dict[str, Any]:
+    """Baselines newest first, optionally for one model (version)."""
+    found = BaselineTable(store).list(model, version)
+    return {"baselines": [views.baseline_view(b) for b in found]}
+
+
+@router.post("", status_code=201, summary="Upload a reference dataset (CSV or Parquet)")
+async def upload(
+    request: Request,
+    _: AdminDep,
+    store: StoreDep,
+    settings: SettingsDep,
+    file: UploadFile,
+    model: Annotated[str, Query(min_length=1)],
+    version: Annotated[str, Query(min_length=1)],
+) -> dict[str, Any]:
+    """Validate the file against the features the model's devices report and profile it."""
+    limit = settings.max_baseline_bytes
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit + _MULTIPART_OVERHEAD:
+        raise PayloadTooLargeError(f"baseline upload of {declared} bytes exceeds {limit} bytes")
+    data = await file.read(limit + 1)
+    if len(data) > limit:
+        raise PayloadTooLargeError(f"baseline file exceeds {limit} bytes")
+    info = upload_baseline(
+        store,
+        model=model,
+        version=version,
+        data=data,
+        filename=file.filename or "",
+        now=utc_now(),
+        max_missing_share=settings.baseline_max_missing_share,
+        keep_rows=lambda frame: save_reference_sample(
+            store.samples, model, version, frame, max_rows=settings.reference_sample_rows
+        ),
+    )
+    return views.baseline_view(info, summary=True)
+
+
+@router.post("/pin", status_code=201, summary="Pin a production window as the baseline")
+def pin(_: AdminDep, store: StoreDep, body: PinIn) -> dict[str, Any]:
+    """Profile what the devices reported between ``from`` and ``to``."""
+    for name, at in (("from", body.from_), ("to", body.to)):
+        if at.tzinfo is None:
+            raise InvalidQueryError(f"{name} must carry a time zone (e.g. a Z suffix)")
+    info = pin_baseline(
+        store,
+        model=body.model,
+        version=body.version,
+        device=body.device,
+        start=body.from_,
+        end=body.to,
+        now=utc_now(),
+    )
+    return views.baseline_view(info, summary=True)
+
+
+@router.get("/{baseline_id}", summary="One baseline with its per-feature summary")
+def show(_: AdminDep, store: StoreDep, baseline_id: str) -> dict[str, Any]:
+    """Count, mean, p50, p95 and missing values of each feature."""
+    return views.baseline_view(BaselineTable(store).get(baseline_id), summary=True)
+
+
+@router.delete("/{baseline_id}", summary="Delete a baseline")
+def delete(_: AdminDep, store: StoreDep, baseline_id: str) -> dict[str, Any]:
+    """Remove the baseline; later evaluations use the next newest one, if any."""
+    BaselineTable(store).delete(baseline_id)
+    return {"deleted": baseline_id}

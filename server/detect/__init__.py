@@ -1,0 +1,36 @@
+"""Detection: the scheduler over the pure detectors, baselines, and alerting wired to the
+store (DuckDB-backed alert state and delivery queue)."""
+
+from __future__ import annotations
+
+from edgewatch.server.detect import _views as views
+from edgewatch.server.detect._baselines import pin_baseline, upload_baseline
+from edgewatch.server.detect._compare import compare_versions
+from edgewatch.server.detect._evaluators import EVALUATORS, Finding
+from edgewatch.server.detect._members import Member, members
+from edgewatch.server.detect._persistence import DuckAlertingStore, DuckDeliveryQueue
+from edgewatch.server.detect._profile import histogram_from_dict
+from edgewatch.server.detect._scheduler import FiringHook, Scheduler, unsupported_detectors
+from edgewatch.server.detect._service import AlertingService, load_ruleset
+from edgewatch.server.detect._upload import BaselineUploadError, UploadProblem
+
+__all__ = [
+    "EVALUATORS",
+    "AlertingService",
+    "BaselineUploadError",
+    "DuckAlertingStore",
+    "DuckDeliveryQueue",
+    "Finding",
+    "FiringHook",
+    "Member",
+    "Scheduler",
+    "UploadProblem",
+    "compare_versions",
+    "histogram_from_dict",
+    "load_ruleset",
+    "members",
+    "pin_baseline",
+    "unsupported_detectors",
+    "upload_baseline",
+    "views",
+]

@@ -1,0 +1,189 @@
+"""What an evaluation reads: the store's histograms, series, counts and baselines for one
+member and window, plus the parsed signal expressions rules name."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+from edgewatch.collector import semconv
+from edgewatch.detectors import CategoricalCounts, ExpHistogram, empty
+from edgewatch.server.alert import ScopeLevel
+from edgewatch.server.detect._members import Member, members
+from edgewatch.server.detect._profile import sample_of
+from edgewatch.server.store import (
+    BaselineInfo,
+    BaselineTable,
+    Device,
+    NotFoundError,
+    SeriesQuery,
+    SignalReader,
+    Store,
+)
+
+_SIGNAL = re.compile(r"^\s*([A-Za-z0-9_.]+)\s*(?:\{([^}]*)\})?\s*$")
+_PAIR = re.compile(r'\s*([A-Za-z0-9_.]+)\s*=\s*"([^"]*)"\s*')
+
+
+@dataclass(frozen=True, slots=True)
+class Signal:
+    """A metric with optional point-attribute filters, e.g. ``ml.inference.count{outcome="error"}``."""
+
+    metric: str
+    attributes: tuple[tuple[str, str], ...] = ()
+
+
+def parse_signal(text: str) -> tuple[Signal, Signal | None]:
+    """``A`` or ``A/B`` (a ratio of two signals); ``ValueError`` naming the bad part."""
+    parts = text.split("/")
+    if len(parts) > 2:
+        raise ValueError(f"signal {text!r}: at most one '/' (a ratio of two signals)")
+    parsed = []
+    for part in parts:
+        match = _SIGNAL.match(part)
+        if match is None:
+            raise ValueError(f'signal {part!r} must look like metric or metric{{key="value"}}')
+        attrs = []
+        for item in filter(None, (match.group(2) or "").split(",")):
+            pair = _PAIR.fullmatch(item)
+            if pair is None:
+                raise ValueError(f'signal {part!r}: attribute filter {item!r} must be key="value"')
+            attrs.append((pair.group(1), pair.group(2)))
+        parsed.append(Signal(match.group(1), tuple(attrs)))
+    return parsed[0], parsed[1] if len(parsed) == 2 else None
+
+
+@dataclass(frozen=True, slots=True)
+class Window:
+    """An evaluation window in unix seconds, ``(start_s, end_s]``."""
+
+    start_s: float
+    end_s: float
+
+    @property
+    def length_s(self) -> float:
+        """Window length."""
+        return self.end_s - self.start_s
+
+    def before(self, length_s: float) -> Window:
+        """The window of ``length_s`` that ends where this one starts."""
+        return Window(self.start_s - length_s, self.start_s)
+
+
+class Context:
+    """Store reads for one scheduler tick; baselines are cached for the tick."""
+
+    def __init__(self, store: Store, now_s: float, devices: Sequence[Device]) -> None:
+        self.store = store
+        self.now_s = now_s
+        self.devices = tuple(devices)
+        self.signals = SignalReader(store)
+        self.baselines = BaselineTable(store)
+        self._baseline_cache: dict[tuple[str, str, str | None], BaselineInfo | None] = {}
+
+    def baseline(self, member: Member) -> BaselineInfo | None:
+        """The newest baseline for the member's model version (a device's own pin first)."""
+        model, version = member.get("model"), member.get("version")
+        if model is None or version is None:
+            return None
+        key = (model, version, member.get("device"))
+        if key not in self._baseline_cache:
+            self._baseline_cache[key] = self.baselines.latest(model, version, key[2])
+        return self._baseline_cache[key]
+
+    def reference(
+        self, member: Member, name: str, kinds: tuple[str, ...]
+    ) -> tuple[ExpHistogram | CategoricalCounts, str] | None:
+        """The baseline's profile ``name`` of one of ``kinds``, with the baseline id."""
+        info = self.baseline(member)
+        if info is None:
+            return None
+        for row in info.profiles:
+            if row.name == name and row.kind in kinds:
+                return sample_of(row), info.id
+        return None
+
+    def histogram(self, member: Member, signal: Signal, window: Window) -> ExpHistogram:
+        """Merged histogram of a histogram metric over the member's devices (empty when the
+        metric was never stored)."""
+        try:
+            return self.store.merged_histogram(
+                signal.metric,
+                start_s=window.start_s,
+                end_s=window.end_s,
+                selection=member.selection,
+                attributes=signal.attributes,
+            )
+        except NotFoundError:
+            return empty()
+
+    def counts(
+        self,
+        member: Member,
+        metric: str,
+        key: str,
+        window: Window,
+        attributes: tuple[tuple[str, str], ...] = (),
+    ) -> CategoricalCounts:
+        """Category counts of a delta counter per value of the attribute ``key``."""
+        return CategoricalCounts(
+            self.signals.category_counts(
+                metric,
+                key,
+                start_s=window.start_s,
+                end_s=window.end_s,
+                selection=member.selection,
+                attributes=attributes,
+            )
+        )
+
+    def series(
+        self, member: Member, signal: Signal, window: Window, step_s: float, agg: str | None = None
+    ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+        """Bucketed series; buckets without data are absent (never zero)."""
+        try:
+            result = self.store.series(
+                SeriesQuery(
+                    signal.metric,
+                    window.start_s,
+                    window.end_s,
+                    step_s,
+                    member.selection,
+                    signal.attributes,
+                    agg,
+                )
+            )
+        except NotFoundError:
+            return np.empty(0), np.empty(0)
+        return np.asarray(result.times_s, dtype=np.float64), np.asarray(
+            result.values, dtype=np.float64
+        )
+
+    def peers(self, member: Member) -> list[Member]:
+        """Device members on the same model version as ``member`` (itself included)."""
+        return [
+            m
+            for m in members(ScopeLevel.DEVICE, self.devices)
+            if m.get("model") == member.get("model") and m.get("version") == member.get("version")
+        ]
+
+    def versions(self, member: Member) -> list[Member]:
+        """Version members of the same model as ``member``."""
+        return [
+            m
+            for m in members(ScopeLevel.VERSION, self.devices)
+            if m.get("model") == member.get("model")
+        ]
+
+    def features(self, member: Member, metric: str) -> list[str]:
+        """Features the member's devices report for ``metric``."""
+        return self.signals.feature_names(metric, member.selection)
+
+
+FEATURE_KEY = semconv.FEATURE_NAME
+CATEGORY_KEY = semconv.FEATURE_CATEGORY
+CLASS_KEY = semconv.PREDICTION_CLASS

@@ -1,0 +1,276 @@
+"""One evaluator per detector a rule may name: fetch the member's data for the window, run
+the pure detector, return findings (one per feature for per-feature signals).
+
+Every evaluator returns insufficient data rather than a verdict when the window is empty:
+an offline device's missing windows are never read as zeros.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from edgewatch.collector import semconv
+from edgewatch.detectors import (
+    DEFAULT_MIN_SAMPLES,
+    DRIFT_METHODS,
+    STREAMING_DETECTORS,
+    CategoricalCounts,
+    DriftResult,
+    ExpHistogram,
+    RolloutSignals,
+    Verdict,
+    compare_rollout,
+    drift,
+    from_values,
+    get_streaming_detector,
+    missing_heartbeat,
+    quantile,
+    quantile_regression,
+    rate_drop,
+    robust_z,
+    trend,
+)
+from edgewatch.server.alert import Rule
+from edgewatch.server.detect._context import (
+    CATEGORY_KEY,
+    CLASS_KEY,
+    FEATURE_KEY,
+    Context,
+    Signal,
+    Window,
+    parse_signal,
+)
+from edgewatch.server.detect._members import Member
+from edgewatch.server.detect._profile import CATEGORICAL, METRIC, NUMERIC, PREDICTION, SCORE
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    """One detector result for a member (and feature), with the baseline it was judged against."""
+
+    result: DriftResult
+    feature: str | None = None
+    baseline: float | None = None
+    baseline_id: str | None = None
+
+
+Evaluator = Callable[[Context, Rule, Member, Window], list[Finding]]
+
+
+def _insufficient(method: str, reason: str) -> DriftResult:
+    return DriftResult(method, math.nan, math.nan, Verdict.INSUFFICIENT_DATA, f"{method}: {reason}")
+
+
+def _params(rule: Rule, *drop: str) -> dict[str, Any]:
+    return {k: v for k, v in rule.params.items() if k not in drop}
+
+
+def _heartbeat(ctx: Context, rule: Rule, member: Member, window: Window) -> list[Finding]:
+    if member.device is None:
+        raise ValueError("missing_heartbeat needs scope level device")
+    interval = float(rule.params.get("export_interval_s", 60.0))
+    result = missing_heartbeat(
+        member.device.last_seen_s,
+        ctx.now_s,
+        interval,
+        missed_intervals=float(rule.params.get("missed_intervals", 3.0)),
+    )
+    return [Finding(result)]
+
+
+def _clock_skew(ctx: Context, rule: Rule, member: Member, window: Window) -> list[Finding]:
+    if member.device is None:
+        raise ValueError("clock_skew needs scope level device")
+    skew = member.device.clock_skew_s
+    if skew is None or member.device.last_seen_s < window.start_s:
+        return [Finding(_insufficient("clock_skew", "no report in the window"))]
+    limit = float(rule.threshold.value)
+    off = abs(skew)
+    verdict = Verdict.DRIFT if rule.threshold.holds(off) else Verdict.NO_DRIFT
+    text = f"device timestamps are {skew:+.1f} s from the server's receive time"
+    return [Finding(DriftResult("clock_skew", off, limit, verdict, text))]
+
+
+def _drift(ctx: Context, rule: Rule, member: Member, window: Window) -> list[Finding]:
+    signal, _ = parse_signal(rule.signal)
+    params = _params(rule)
+    method = str(params.pop("method", rule.detector))
+    threshold = params.pop("threshold", None)
+    min_samples = int(params.pop("min_samples", DEFAULT_MIN_SAMPLES))
+
+    def judge(ref: Any, cur: Any, baseline_id: str, feature: str | None) -> Finding:
+        result = drift(ref, cur, method, threshold, min_samples=min_samples)
+        return Finding(result, feature, None, baseline_id)
+
+    findings = []
+    if signal.metric in (semconv.FEATURE_VALUE, semconv.FEATURE_CATEGORY_COUNT):
+        numeric = signal.metric == semconv.FEATURE_VALUE
+        for feature in ctx.features(member, signal.metric):
+            kind = NUMERIC if numeric else CATEGORICAL
+            ref = ctx.reference(member, feature, (kind,))
+            if ref is None:
+                reason = f"no baseline with a {kind} profile of {feature!r}"
+                findings.append(Finding(_insufficient(method, reason), feature))
+                continue
+            attrs = ((FEATURE_KEY, feature),)
+            cur: ExpHistogram | CategoricalCounts = (
+                ctx.histogram(member, Signal(signal.metric, attrs), window)
+                if numeric
+                else ctx.counts(member, signal.metric, CATEGORY_KEY, window, attrs)
+            )
+            findings.append(judge(ref[0], cur, ref[1], feature))
+        return findings
+    if signal.metric == semconv.PREDICTION_CLASS_COUNT:
+        ref = ctx.reference(member, "prediction", (PREDICTION,))
+        cur = ctx.counts(member, signal.metric, CLASS_KEY, window)
+    else:
+        ref = ctx.reference(member, signal.metric, (SCORE, METRIC))
+        if ref is None and signal.metric == semconv.PREDICTION_SCORE:
+            ref = ctx.reference(member, "score", (SCORE,))
+        cur = ctx.histogram(member, signal, window)
+    if ref is None:
+        return [Finding(_insufficient(method, "no baseline"))]
+    return [judge(ref[0], cur, ref[1], None)]
+
+
+def _reference_histogram(
+    ctx: Context, rule: Rule, member: Member, window: Window, values: bool
+) -> tuple[ExpHistogram, str | None]:
+    """The pinned baseline's histogram of the signal, else the preceding reference window."""
+    signal, _ = parse_signal(rule.signal)
+    pinned = ctx.reference(member, signal.metric, (METRIC,))
+    if pinned is not None and isinstance(pinned[0], ExpHistogram):
+        return pinned[0], pinned[1]
+    before = window.before(float(rule.params.get("reference_window_s", 86_400.0)))
+    if values:
+        return from_values(ctx.series(member, signal, before, 60.0)[1]), None
+    return ctx.histogram(member, signal, before), None
+
+
+def _quantile(ctx: Context, rule: Rule, member: Member, window: Window) -> list[Finding]:
+    signal, _ = parse_signal(rule.signal)
+    gauge = rule.params.get("values", "histogram") == "gauge"
+    current = (
+        from_values(ctx.series(member, signal, window, 60.0)[1])
+        if gauge
+        else ctx.histogram(member, signal, window)
+    )
+    reference, baseline_id = _reference_histogram(ctx, rule, member, window, gauge)
+    q = float(rule.params.get("q", 0.95))
+    result = quantile_regression(
+        reference, current, q, **_params(rule, "q", "reference_window_s", "values")
+    )
+    base = quantile(reference, q) if reference.count else None
+    return [Finding(result, None, base, baseline_id)]
+
+
+def _trend(ctx: Context, rule: Rule, member: Member, window: Window) -> list[Finding]:
+    signal, _ = parse_signal(rule.signal)
+    step = max(60.0, window.length_s / 200.0)
+    t, v = ctx.series(member, signal, window, step, "avg")
+    return [Finding(trend(t, v, **_params(rule)))]
+
+
+def _streaming(ctx: Context, rule: Rule, member: Member, window: Window) -> list[Finding]:
+    num, den = parse_signal(rule.signal)
+    t, v = ctx.series(member, num, window, 60.0, "sum")
+    if den is not None:
+        td, vd = ctx.series(member, den, window, 60.0, "sum")
+        totals = dict(zip(td.tolist(), vd.tolist(), strict=True))
+        parts = dict(zip(t.tolist(), v.tolist(), strict=True))
+        # Minutes with traffic and no matching numerator point had none of it (0 errors).
+        t = np.asarray([x for x in sorted(totals) if totals[x] > 0])
+        v = np.asarray([parts.get(x, 0.0) / totals[x] for x in t.tolist()])
+    min_points = int(rule.params.get("min_points", 5))
+    if t.size < min_points:
+        return [Finding(_insufficient(rule.detector, f"{t.size} minutes with data"))]
+    detector = get_streaming_detector(rule.detector, **_params(rule, "min_points"))
+    fired = None
+    for x in v.tolist():
+        detector.update(float(x))
+        if detector.drift_detected and fired is None:
+            fired = detector.result()  # the detector restarts after a change; keep the evidence
+    return [Finding(fired or detector.result())]
+
+
+def _rate_drop(ctx: Context, rule: Rule, member: Member, window: Window) -> list[Finding]:
+    signal, _ = parse_signal(rule.signal)
+    ref_len = float(rule.params.get("reference_window_s", 86_400.0))
+    _, now_v = ctx.series(member, signal, window, window.length_s, "sum")
+    _, ref_v = ctx.series(member, signal, window.before(ref_len), ref_len, "sum")
+    if ref_v.size == 0:
+        return [Finding(_insufficient("rate_drop", "no traffic in the reference window"))]
+    expected = float(ref_v.sum()) * window.length_s / ref_len
+    observed = round(float(now_v.sum()))
+    result = rate_drop(observed, expected, **_params(rule, "reference_window_s"))
+    return [Finding(result, None, expected)]
+
+
+def _p95(ctx: Context, member: Member, window: Window, metric: str) -> float | None:
+    h = ctx.histogram(member, parse_signal(metric)[0], window)
+    return quantile(h, 0.95) if h.count >= 30 else None
+
+
+def _peer(ctx: Context, rule: Rule, member: Member, window: Window) -> list[Finding]:
+    if member.device is None:
+        raise ValueError("peer_outlier needs scope level device")
+    peers = ctx.peers(member)
+    values = {p.get("device"): _p95(ctx, p, window, rule.signal) for p in peers}
+    mine = values.pop(member.get("device"), None)
+    others = [v for v in values.values() if v is not None]
+    min_peers = int(rule.params.get("min_peers", 5))
+    if mine is None or len(others) < min_peers:
+        return [Finding(_insufficient("peer_outlier", f"{len(others)} peers with data"))]
+    z = abs(robust_z(mine, others))
+    limit = float(rule.params.get("threshold", 3.5))
+    verdict = Verdict.DRIFT if z >= limit else Verdict.NO_DRIFT
+    text = (
+        f"p95 {mine:.4g} against peers' median {float(np.median(others)):.4g}: |robust z| {z:.2f}"
+    )
+    return [
+        Finding(
+            DriftResult("peer_outlier", z, limit, verdict, text), None, float(np.median(others))
+        )
+    ]
+
+
+def _rollout(ctx: Context, rule: Rule, member: Member, window: Window) -> list[Finding]:
+    others = [m for m in ctx.versions(member) if m.get("version") != member.get("version")]
+    latency = parse_signal(rule.signal)[0]
+
+    def signals(m: Member) -> RolloutSignals:
+        return RolloutSignals(
+            ctx.histogram(m, latency, window),
+            predictions=ctx.counts(m, semconv.PREDICTION_CLASS_COUNT, CLASS_KEY, window),
+            confidence=ctx.histogram(m, parse_signal(semconv.PREDICTION_SCORE)[0], window),
+        )
+
+    if not others:
+        return [Finding(_insufficient("rollout", "no other version of the model to compare"))]
+    a = max(others, key=lambda m: ctx.histogram(m, latency, window).count)
+    result = compare_rollout(signals(a), signals(member), **_params(rule))
+    judged = [r for r in result.signals.values() if r.verdict is not Verdict.INSUFFICIENT_DATA]
+    if not judged:
+        return [Finding(_insufficient("rollout", result.explanation))]
+    regressed = float(len(result.regressed_signals))
+    text = f"against version {a.get('version')}: {result.explanation}"
+    return [Finding(DriftResult("rollout", regressed, 1.0, result.verdict, text))]
+
+
+EVALUATORS: Mapping[str, Evaluator] = {
+    "missing_heartbeat": _heartbeat,
+    "clock_skew": _clock_skew,
+    "quantile_regression": _quantile,
+    "trend": _trend,
+    "rate_drop": _rate_drop,
+    "peer_outlier": _peer,
+    "rollout": _rollout,
+    **{name: _drift for name in (*DRIFT_METHODS, "auto")},
+    **{name: _streaming for name in STREAMING_DETECTORS},
+}
+"""Detector name in a rule → evaluator."""

@@ -1,0 +1,209 @@
+"""The detection scheduler: evaluates each rule on its interval for each member of its scope,
+records every result, advances the alerts, and dispatches notifications.
+
+It runs on its own thread and reads through its own cursor, so ingest never waits for it.
+The clock is injectable and :meth:`Scheduler.run_once` evaluates deterministically, so tests
+drive evaluations at chosen times.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import threading
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime, timedelta
+
+from edgewatch.detectors import Verdict
+from edgewatch.server.alert import (
+    Alert,
+    AlertEngine,
+    AlertState,
+    Observation,
+    Rule,
+    RuleEvaluation,
+)
+from edgewatch.server.detect._context import Context, Window
+from edgewatch.server.detect._evaluators import EVALUATORS, Finding
+from edgewatch.server.detect._members import Member, members
+from edgewatch.server.detect._persistence import DuckAlertingStore
+from edgewatch.server.store import EvaluationRow, EvaluationTable, Store, StoreError
+
+log = logging.getLogger("edgewatch.server.detect")
+
+_PRUNE_EVERY = timedelta(hours=1)
+
+FiringHook = Callable[[Alert], None]
+"""Called with each alert that just started firing (for example to start sampling rows)."""
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def unsupported_detectors(rules: Sequence[Rule]) -> list[str]:
+    """``rule: detector`` for every rule whose detector the scheduler cannot evaluate."""
+    return [
+        f"rule {r.name!r}: unknown detector {r.detector!r}"
+        for r in rules
+        if r.detector not in EVALUATORS
+    ]
+
+
+class Scheduler:
+    """Evaluates due rules every ``tick_s`` and dispatches notifications on the same tick."""
+
+    def __init__(
+        self,
+        store: Store,
+        engine: AlertEngine,
+        alert_store: DuckAlertingStore,
+        *,
+        clock: Callable[[], datetime] = _utc_now,
+        tick_s: float = 1.0,
+        on_firing: list[FiringHook] | None = None,
+        retention_s: float = 30 * 86_400.0,
+    ) -> None:
+        if tick_s <= 0:
+            raise ValueError(f"tick_s must be > 0, got {tick_s}")
+        self._store = store
+        self._engine = engine
+        self._alerts = alert_store
+        self._evaluations = EvaluationTable(store)
+        self._clock = clock
+        self._tick_s = tick_s
+        self._retention = timedelta(seconds=retention_s)
+        self._last_prune: datetime | None = None
+        # The caller's list itself, so hooks registered later (app.state.on_firing) count.
+        self.on_firing: list[FiringHook] = [] if on_firing is None else on_firing
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._lock = threading.Lock()  # one run at a time (thread tick or a test's run_once)
+
+    def start(self) -> None:
+        """Start the scheduler thread (idempotent)."""
+        if self._thread is not None:
+            return
+        self._stop.clear()
+        self._thread = threading.Thread(target=self._run, name="edgewatch-scheduler", daemon=True)
+        self._thread.start()
+
+    def stop(self, timeout_s: float = 30.0) -> None:
+        """Stop the thread after its current tick."""
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout_s)
+            self._thread = None
+
+    def _run(self) -> None:
+        while not self._stop.wait(self._tick_s):
+            try:
+                self.run_once(self._clock())
+            except Exception:
+                # The scheduler must outlive a failed tick (store busy, a bug in one rule).
+                log.exception("scheduler tick failed")
+
+    def run_once(self, now: datetime) -> list[RuleEvaluation]:
+        """Evaluate every rule due at ``now``, then dispatch notifications due at ``now``."""
+        with self._lock:
+            done = []
+            devices = self._store.list_devices(limit=100_000, now_s=now.timestamp())
+            ctx = Context(self._store, now.timestamp(), devices)
+            runs = self._alerts.rule_runs()
+            for rule in self._engine.ruleset.rules:
+                last = runs.get(rule.name, (None, None, 0))[0]
+                if last is not None and (now - last).total_seconds() < rule.interval_s:
+                    continue
+                evaluation = self._evaluate(ctx, rule, now, last)
+                if evaluation is not None:
+                    done.append(evaluation)
+            self._engine.dispatch(now)
+            if self._last_prune is None or now - self._last_prune >= _PRUNE_EVERY:
+                self._evaluations.prune(now - self._retention)
+                self._last_prune = now
+            return done
+
+    def _evaluate(
+        self, ctx: Context, rule: Rule, now: datetime, last: datetime | None
+    ) -> RuleEvaluation | None:
+        skipped = 0
+        if last is not None:
+            # Evaluations missed while the server was down are skipped, not replayed, and
+            # counted so the rules API shows them.
+            skipped = max(0, math.floor((now - last).total_seconds() / rule.interval_s) - 1)
+            if skipped:
+                log.warning(
+                    "rule %s: skipped %d evaluations missed since %s", rule.name, skipped, last
+                )
+        try:
+            findings = self._findings(ctx, rule, now)
+        except (ValueError, TypeError, StoreError) as e:
+            log.warning("rule %s: evaluation failed: %s", rule.name, e)
+            self._alerts.record_run(rule.name, now, f"{type(e).__name__}: {e}", skipped=skipped)
+            return None
+        window = Window(now.timestamp() - rule.window_s, now.timestamp())
+        self._evaluations.append([_row(rule, m, f, window) for m, f in findings])
+        observations = [_observation(rule, m, f) for m, f in findings]
+        evaluation = self._engine.record_evaluation(rule.name, observations, now)
+        if skipped:
+            self._alerts.record_run(rule.name, now, None, skipped=skipped)
+        self._notify_firing(evaluation)
+        return evaluation
+
+    def _findings(self, ctx: Context, rule: Rule, now: datetime) -> list[tuple[Member, Finding]]:
+        evaluator = EVALUATORS.get(rule.detector)
+        if evaluator is None:
+            raise ValueError(f"unknown detector {rule.detector!r}")
+        window = Window(now.timestamp() - rule.window_s, now.timestamp())
+        out: list[tuple[Member, Finding]] = []
+        by_fleet = any(m.name == "fleet" for m in rule.scope.matchers)
+        for member in members(rule.scope.level, ctx.devices, by_fleet=by_fleet):
+            if rule.scope.selects(member.label_map):
+                out.extend((member, f) for f in evaluator(ctx, rule, member, window))
+        return out
+
+    def _notify_firing(self, evaluation: RuleEvaluation) -> None:
+        fired = {t.fingerprint for t in evaluation.transitions if t.to_state is AlertState.FIRING}
+        for alert in evaluation.alerts:
+            if alert.fingerprint not in fired:
+                continue
+            for hook in list(self.on_firing):
+                try:
+                    hook(alert)
+                except Exception:
+                    log.exception("on_firing hook %r failed for %s", hook, alert.fingerprint)
+
+
+def _observation(rule: Rule, member: Member, finding: Finding) -> Observation:
+    labels = member.label_map
+    if finding.feature is not None:
+        labels["feature"] = finding.feature
+    result = finding.result
+    if result.verdict is Verdict.INSUFFICIENT_DATA or not math.isfinite(result.score):
+        return Observation(labels, None, None, finding.baseline)
+    return Observation(labels, rule.threshold.holds(result.score), result.score, finding.baseline)
+
+
+def _row(rule: Rule, member: Member, finding: Finding, window: Window) -> EvaluationRow:
+    r = finding.result
+    return EvaluationRow(
+        rule=rule.name,
+        detector=rule.detector,
+        window_start=datetime.fromtimestamp(window.start_s, UTC),
+        window_end=datetime.fromtimestamp(window.end_s, UTC),
+        scope=rule.scope.level.value,
+        device_id=member.get("device"),
+        fleet=member.get("fleet"),
+        model_name=member.get("model"),
+        model_version=member.get("version"),
+        feature=finding.feature,
+        method=r.method,
+        score=r.score,
+        threshold=r.threshold,
+        verdict=r.verdict.value,
+        explanation=r.explanation,
+        baseline_id=finding.baseline_id,
+    )
+
+
+__all__ = ["FiringHook", "Scheduler", "unsupported_detectors"]

@@ -1,0 +1,329 @@
+"""The alerting REST API's answers, built from the engine, the queue and the store.
+
+Times are RFC 3339 UTC strings. Nothing here carries a receiver URL or secret.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+from urllib.parse import quote, urlsplit
+
+from edgewatch.detectors import DRIFT_METHODS
+from edgewatch.server.alert import (
+    AlertStatus,
+    Delivery,
+    DeliveryState,
+    Matcher,
+    MatchOp,
+    Outcome,
+    RuleSet,
+    Silence,
+    format_time,
+)
+from edgewatch.server.detect._service import AlertingService
+from edgewatch.server.store import (
+    BaselineInfo,
+    BaselineTable,
+    EvaluationRow,
+    EvaluationTable,
+    NotFoundError,
+    Store,
+)
+
+DRIFT_DETECTORS = frozenset({*DRIFT_METHODS, "auto"})
+
+
+def _t(at: datetime | None) -> str | None:
+    return None if at is None else format_time(at)
+
+
+def _annotations(status: AlertStatus, rules: RuleSet | None) -> dict[str, str]:
+    """The alert's annotations, with ``summary`` and ``description`` always present (from
+    the rule's name and description when its annotations leave them out)."""
+    a = status.alert
+    out = dict(a.annotations)
+    description = ""
+    if rules is not None:
+        try:
+            description = rules.rule(a.rule).description
+        except KeyError:
+            description = ""  # the rule was removed by a reload; its alerts age out
+    out.setdefault("summary", a.rule)
+    out.setdefault("description", description)
+    return out
+
+
+def alert_view(status: AlertStatus, rules: RuleSet | None = None) -> dict[str, Any]:
+    """One alert as the contract's ``Alert`` object."""
+    a = status.alert
+    ack = status.ack
+    return {
+        "fingerprint": a.fingerprint,
+        "rule": a.rule,
+        "state": a.state.value,
+        "severity": a.severity,
+        "labels": dict(a.labels),
+        "annotations": _annotations(status, rules),
+        "value": a.value,
+        "active_at": _t(a.active_at),
+        "fired_at": _t(a.fired_at),
+        "resolved_at": _t(a.resolved_at),
+        "last_evaluated_at": _t(a.last_evaluated_at),
+        "ack": None
+        if ack is None
+        else {"author": ack.author, "comment": ack.comment, "at": _t(ack.at)},
+        "silenced_by": list(status.silenced_by),
+        "inhibited": status.inhibited_by is not None,
+    }
+
+
+def list_alerts(
+    service: AlertingService,
+    now: datetime,
+    *,
+    state: str | None = None,
+    severity: str | None = None,
+    device: str | None = None,
+    model: str | None = None,
+    version: str | None = None,
+    limit: int = 200,
+) -> list[dict[str, Any]]:
+    """Current alerts filtered by state, severity and labels, newest first."""
+    wanted = {"device": device, "model": model, "version": version}
+    out = []
+    for status in service.engine.statuses(now):
+        a = status.alert
+        if state is not None and a.state.value != state:
+            continue
+        if severity is not None and a.severity != severity:
+            continue
+        if any(v is not None and a.labels.get(k) != v for k, v in wanted.items()):
+            continue
+        out.append(status)
+    out.sort(key=lambda s: (s.alert.active_at, s.alert.fingerprint), reverse=True)
+    rules = service.engine.ruleset
+    return [alert_view(s, rules) for s in out[:limit]]
+
+
+def find_status(service: AlertingService, fingerprint: str, now: datetime) -> AlertStatus:
+    """The current alert with ``fingerprint`` (``NotFoundError`` otherwise)."""
+    for status in service.engine.statuses(now):
+        if status.alert.fingerprint == fingerprint:
+            return status
+    raise NotFoundError(f"no current alert with fingerprint {fingerprint!r}")
+
+
+def _baseline_brief(info: BaselineInfo) -> dict[str, Any]:
+    return {
+        "id": info.id,
+        "source": info.source,
+        "created_at": _t(info.created_at),
+        "rows": info.rows,
+        "window": None
+        if info.window_start is None
+        else {"from": _t(info.window_start), "to": _t(info.window_end)},
+    }
+
+
+def alert_detail(
+    service: AlertingService, store: Store, fingerprint: str, now: datetime
+) -> dict[str, Any]:
+    """An alert with its evidence (the latest detector result for it), history and link."""
+    status = find_status(service, fingerprint, now)
+    alert = status.alert
+    labels = alert.labels
+    rows = EvaluationTable(store).query(
+        start=alert.active_at,
+        end=now,
+        rule=alert.rule,
+        device_id=labels.get("device"),
+        model_version=labels.get("version"),
+        feature=labels.get("feature"),
+    )
+    matching = [r for r in rows if r.model_name == labels.get("model")]
+    evidence = None
+    if matching:
+        r = matching[-1]
+        baseline = None
+        if r.baseline_id is not None:
+            try:
+                baseline = _baseline_brief(BaselineTable(store).get(r.baseline_id))
+            except NotFoundError:
+                baseline = {"id": r.baseline_id, "deleted": True}
+        evidence = {
+            "detector": r.detector,
+            "method": r.method,
+            "score": r.score,
+            "threshold": r.threshold,
+            "verdict": r.verdict,
+            "explanation": r.explanation,
+            "window": {"from": _t(r.window_start), "to": _t(r.window_end)},
+            "baseline": baseline,
+        }
+    history = [
+        {"state": "inactive" if t.to_state is None else t.to_state.value, "at": _t(t.at)}
+        for t in service.alert_store.history(fingerprint=fingerprint)
+    ]
+    base = service.engine.ruleset.external_url
+    return {
+        **alert_view(status, service.engine.ruleset),
+        "evidence": evidence,
+        "history": history,
+        "dashboard_url": f"{base}/alerts/{quote(fingerprint)}" if base else None,
+    }
+
+
+def silence_view(silence: Silence, now: datetime) -> dict[str, Any]:
+    """A silence as the contract's ``Silence`` object."""
+    return {
+        "id": silence.id,
+        "matchers": [matcher_view(m) for m in silence.matchers],
+        "starts_at": _t(silence.starts_at),
+        "ends_at": _t(silence.ends_at),
+        "created_by": silence.created_by,
+        "comment": silence.comment,
+        "status": silence.state(now).value,
+    }
+
+
+def matcher_view(m: Matcher) -> dict[str, Any]:
+    """Alertmanager's matcher shape."""
+    return {
+        "name": m.name,
+        "value": m.value,
+        "is_regex": m.op in (MatchOp.REGEX, MatchOp.NOT_REGEX),
+        "is_equal": m.op in (MatchOp.EQUAL, MatchOp.REGEX),
+    }
+
+
+def matcher_of(name: str, value: str, is_regex: bool, is_equal: bool) -> Matcher:
+    """A matcher from Alertmanager's shape."""
+    op = {
+        (False, True): MatchOp.EQUAL,
+        (False, False): MatchOp.NOT_EQUAL,
+        (True, True): MatchOp.REGEX,
+        (True, False): MatchOp.NOT_REGEX,
+    }[(is_regex, is_equal)]
+    return Matcher(name, op, value)
+
+
+def delivery_view(d: Delivery) -> dict[str, Any]:
+    """A delivery without its body."""
+    last = d.attempts[-1] if d.attempts else None
+    return {
+        "id": d.id,
+        "receiver": d.receiver,
+        "notification_id": d.id,
+        "status": d.state.value,
+        "attempts": len(d.attempts),
+        "last_status_code": None if last is None else last.status_code,
+        "last_error": d.last_error,
+        "created_at": _t(d.created_at),
+        "next_attempt_at": _t(d.next_attempt_at) if d.state is DeliveryState.PENDING else None,
+    }
+
+
+def receivers_view(service: AlertingService) -> list[dict[str, Any]]:
+    """Each configured receiver with its delivery counts, last success and last error."""
+    out = []
+    for config in service.engine.ruleset.receivers:
+        items = service.queue.deliveries(receiver=config.name)
+        counts = {s: 0 for s in ("delivered", "pending", "failed", "dead")}
+        for d in items:
+            if d.state.value in counts:
+                counts[d.state.value] += 1
+        successes = [a.at for d in items for a in d.attempts if a.outcome is Outcome.DELIVERED]
+        errors = [d for d in items if d.last_error is not None]
+        parts = urlsplit(config.url)
+        host = parts.hostname or ""
+        out.append(
+            {
+                "name": config.name,
+                "type": config.kind.value,
+                "endpoint_host": f"{host}:{parts.port}" if parts.port else host,
+                **counts,
+                "last_success_at": _t(max(successes)) if successes else None,
+                "last_error": errors[-1].last_error if errors else None,
+            }
+        )
+    return out
+
+
+def rules_view(service: AlertingService) -> list[dict[str, Any]]:
+    """Each rule with its last evaluation time and error."""
+    runs = service.alert_store.rule_runs()
+    out = []
+    for rule in service.engine.ruleset.rules:
+        last, error, skipped = runs.get(rule.name, (None, None, 0))
+        out.append(
+            {
+                "name": rule.name,
+                "detector": rule.detector,
+                "severity": rule.severity.value,
+                "scope": {
+                    "level": rule.scope.level.value,
+                    "matchers": [str(m) for m in rule.scope.matchers],
+                },
+                "interval_s": rule.interval_s,
+                "for_s": rule.for_s,
+                "last_evaluated_at": _t(last),
+                "last_error": error,
+                "skipped_evaluations": skipped,
+            }
+        )
+    return out
+
+
+def drift_view(rows: Sequence[EvaluationRow]) -> list[dict[str, Any]]:
+    """Drift results (drift-method rules only) as the contract's rows."""
+    return [
+        {
+            "window_start": _t(r.window_start),
+            "window_end": _t(r.window_end),
+            "scope": r.scope,
+            "device": r.device_id,
+            "model": r.model_name,
+            "version": r.model_version,
+            "feature": r.feature,
+            "rule": r.rule,
+            "method": r.method,
+            "score": r.score,
+            "threshold": r.threshold,
+            "verdict": r.verdict,
+        }
+        for r in rows
+        if r.detector in DRIFT_DETECTORS
+    ]
+
+
+def baseline_view(info: BaselineInfo, *, summary: bool = False) -> dict[str, Any]:
+    """A baseline; with ``summary`` its per-feature count, mean, p50, p95 and missing."""
+    out: dict[str, Any] = {
+        "id": info.id,
+        "model": info.model_name,
+        "version": info.model_version,
+        "device": info.device_id,
+        "source": info.source,
+        "created_at": _t(info.created_at),
+        "rows": info.rows,
+        "features": list(info.features),
+        "window": None
+        if info.window_start is None
+        else {"from": _t(info.window_start), "to": _t(info.window_end)},
+    }
+    if summary:
+        out["summary"] = [
+            {
+                "feature": p.name,
+                "kind": p.kind,
+                "count": p.count,
+                "mean": p.mean,
+                "p50": p.p50,
+                "p95": p.p95,
+                "missing": p.missing,
+            }
+            for p in info.profiles
+        ]
+    return out

@@ -1,0 +1,129 @@
+"""Degradation detectors through the scheduler on stored data: a memory leak (trend), a
+device slower than its peers (peer_outlier), a rising error share (page_hinkley over a
+ratio signal) and a skewed device clock each raise an alert on the right device only."""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+import numpy as np
+import pytest
+from alerting_harness import AlertingServer, alerting_server
+from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import (
+    ExportMetricsServiceRequest,
+)
+from otlp_wire import (
+    collector_body,
+    collector_headers,
+    exp_metric,
+    exp_point,
+    gauge_metric,
+    kv,
+    resource_attributes,
+    sum_metric,
+)
+
+from edgewatch.collector import semconv
+from edgewatch.detectors import from_values
+from edgewatch.server.detect import AlertingService
+
+DEVICES = [f"dev-{i}" for i in range(6)]
+
+
+def _rule(name: str, detector: str, signal: str, when: str, **params: Any) -> dict[str, Any]:
+    return {
+        "name": name,
+        "detector": detector,
+        "params": params,
+        "scope": {"level": "device"},
+        "signal": signal,
+        "window": "30m",
+        "interval": "1m",
+        "threshold": when,
+    }
+
+
+RULES = {
+    "rules": [
+        _rule(
+            "MemoryGrows", "trend", semconv.PROCESS_MEMORY_USAGE, ">= 1000000",
+            min_slope_per_hour=1_000_000, alpha=0.01, direction="increasing",
+        ),
+        _rule("SlowPeer", "peer_outlier", semconv.INFERENCE_DURATION, ">= 3.5", min_peers=4),
+        _rule(
+            "Errors", "page_hinkley",
+            f'{semconv.INFERENCE_COUNT}{{{semconv.OUTCOME}="{semconv.OUTCOME_ERROR}"}}'
+            f"/{semconv.INFERENCE_COUNT}",
+            "> 12", delta=0.5, threshold=12, warmup=10,
+        ),
+        _rule("Skew", "clock_skew", "edgewatch.device.clock_offset", "> 120"),
+    ]
+}  # fmt: skip
+
+
+def _export(
+    device: str, end_s: float, minute: int, rng: np.random.Generator
+) -> ExportMetricsServiceRequest:
+    end_ns, start_ns = int(end_s * 1e9), int((end_s - 60) * 1e9)
+    memory = 80e6 + (2e6 * minute / 60 * 60 if device == "dev-0" else 0.0)  # +2 MB/min on dev-0
+    latency = 0.08 if device == "dev-1" else 0.02
+    errors = 60 if device == "dev-2" and minute >= 20 else 3
+    request = ExportMetricsServiceRequest()
+    rm = request.resource_metrics.add()
+    rm.resource.attributes.extend(resource_attributes(device))
+    rm.scope_metrics.add().metrics.extend(
+        [
+            gauge_metric(semconv.PROCESS_MEMORY_USAGE, "By", [(memory + rng.normal(0, 1e5), [])], start_ns, end_ns),
+            exp_metric(
+                semconv.INFERENCE_DURATION, "s",
+                [exp_point(from_values(rng.lognormal(np.log(latency), 0.1, 300)), start_ns, end_ns)],
+            ),
+            sum_metric(
+                semconv.INFERENCE_COUNT,
+                [(300 - errors, [kv(semconv.OUTCOME, semconv.OUTCOME_OK)]),
+                 (errors, [kv(semconv.OUTCOME, semconv.OUTCOME_ERROR)])],
+                start_ns, end_ns,
+            ),
+        ]
+    )  # fmt: skip
+    return request
+
+
+def _send(server: AlertingServer, request: ExportMetricsServiceRequest) -> None:
+    r = httpx.post(
+        f"{server.url}/v1/metrics",
+        content=collector_body(request),
+        headers=collector_headers(None),
+        timeout=10,
+    )
+    assert r.status_code == 200, r.text
+
+
+def test_degradations_alert_on_the_right_device(tmp_path: Path) -> None:
+    with alerting_server(tmp_path, RULES, scheduler_tick_s=3600.0, insecure_dev=True) as server:
+        now = time.time()
+        rng = np.random.default_rng(1)
+        for minute in range(30):
+            end_s = now - (30 - minute) * 60
+            for device in DEVICES:
+                # dev-3's clock runs 10 minutes behind: its newest batch is stamped late.
+                late = 600 if device == "dev-3" and minute == 29 else 0
+                _send(server, _export(device, end_s - late, minute, rng))
+        server.app.state.store.roll_up()  # series over minutes read the 1-minute rollups
+        service: AlertingService = server.app.state.alerting
+        service.scheduler.run_once(datetime.fromtimestamp(now, UTC))
+        rules = server.get("/api/v1/rules")["rules"]
+        assert [r["last_error"] for r in rules] == [None] * 4
+        fired = {(a["rule"], a["labels"]["device"]) for a in server.alerts()}
+        assert fired == {
+            ("MemoryGrows", "dev-0"),
+            ("SlowPeer", "dev-1"),
+            ("Errors", "dev-2"),
+            ("Skew", "dev-3"),
+        }
+        leak = next(a for a in server.alerts() if a["rule"] == "MemoryGrows")
+        assert leak["value"] == pytest.approx(120e6, rel=0.1)  # 2 MB/min = 120 MB/h
