@@ -3,7 +3,7 @@ and drift-triggered sampling (a firing drift alert raises its devices' sampling 
 
 from __future__ import annotations
 
-from edgewatch.server.evidence._capture import DRIFT_RULES, DriftCapture
+from edgewatch.server.evidence._capture import DRIFT_RULES, DriftCapture, drift_rule_names
 from edgewatch.server.evidence._links import drift_report_path, report_path_for_alert
 from edgewatch.server.evidence._reference import save_reference_sample
 from edgewatch.server.evidence._report import (
@@ -21,6 +21,7 @@ __all__ = [
     "ReportRequest",
     "build_drift_report",
     "drift_report_path",
+    "drift_rule_names",
     "report_path_for_alert",
     "save_reference_sample",
 ]
