@@ -3,6 +3,7 @@ error example is what the loader says, and its Python snippet runs."""
 
 from __future__ import annotations
 
+import argparse
 import re
 import shutil
 from pathlib import Path
@@ -19,15 +20,34 @@ def blocks(language: str) -> list[str]:
     return re.findall(rf"```{language}\n(.*?)```", QUICKSTART.read_text(), re.S)
 
 
-def test_the_options_table_lists_exactly_the_cli_options() -> None:
-    documented = set(re.findall(r"^\| `(--[a-z-]+)", QUICKSTART.read_text(), re.M))
-    actual = {
+def documented_options(heading: str) -> set[str]:
+    """Options named in the tables of one section (up to the next heading of any level)."""
+    text = QUICKSTART.read_text()
+    section = text.split(heading, 1)[1].split("\n#", 1)[0]
+    return set(re.findall(r"`(--[a-z-]+)", "\n".join(re.findall(r"^\|.*$", section, re.M))))
+
+
+def parser_options(parser: argparse.ArgumentParser) -> set[str]:
+    return {
         option
-        for action in build_parser()._actions
+        for action in parser._actions
         for option in action.option_strings
         if option.startswith("--") and option != "--help"
     }
-    assert documented == actual
+
+
+def test_the_demo_options_table_lists_exactly_the_cli_options() -> None:
+    assert documented_options("### Options") == parser_options(build_parser())
+
+
+def test_the_up_options_table_lists_exactly_the_cli_options() -> None:
+    from edgewatch.server.cli import build_parser as edgewatch_parser
+
+    subcommands = next(
+        a for a in edgewatch_parser()._actions if isinstance(a, argparse._SubParsersAction)
+    )
+    up = subcommands.choices["up"]
+    assert documented_options("## What `edgewatch up` does") == parser_options(up)
 
 
 def test_the_scenario_example_loads_and_its_error_example_is_exact() -> None:
