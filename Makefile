@@ -33,5 +33,9 @@ test: lint
 bench: $(STAMP)
 	@set -e; for f in $(wildcard bench/*.py); do echo "== $$f"; $(PY) $$f; done
 
+## screenshots: regenerate docs/screenshots/ (a real server, the dashboard and headless chromium)
+screenshots: $(STAMP)
+	$(PY) docs/screenshots/make_screenshots.py
+
 clean:
 	rm -rf $(VENV) build *.egg-info .mypy_cache .ruff_cache

@@ -1,1 +1,27 @@
-"""The Streamlit dashboard; it reads the server's REST API only."""
+"""The Streamlit dashboard; it reads the server's REST API only, through ``Client``."""
+
+from __future__ import annotations
+
+from edgewatch.dashboard._client import Client
+from edgewatch.dashboard._errors import (
+    AlertingDisabledError,
+    ApiError,
+    MalformedResponseError,
+    NotFoundError,
+    RequestRejectedError,
+    ServerError,
+    ServerUnreachableError,
+    UnauthorizedError,
+)
+
+__all__ = [
+    "AlertingDisabledError",
+    "ApiError",
+    "Client",
+    "MalformedResponseError",
+    "NotFoundError",
+    "RequestRejectedError",
+    "ServerError",
+    "ServerUnreachableError",
+    "UnauthorizedError",
+]

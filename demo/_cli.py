@@ -174,12 +174,17 @@ def main(
     args = parser.parse_args(argv)
     console = console or Console()
     stop = stop or threading.Event()
+    dropped: list[str] = []
     try:
-        scenario = load_scenario(args.scenario).with_overrides(
-            device_count=args.devices, duration_s=args.duration
-        )
+        scenario = load_scenario(args.scenario)
+        if args.scenario is None and args.devices is not None:
+            # A smaller fleet on the packaged scenario keeps the incidents that still have a device.
+            scenario, dropped = scenario.trimmed_to(args.devices)
+        scenario = scenario.with_overrides(device_count=args.devices, duration_s=args.duration)
     except ScenarioError as e:
         parser.error(str(e))
+    for line in dropped:
+        console.print(f"default scenario on {args.devices} devices: {line}")
     data_dir: Path = args.data_dir
     try:
         data_dir.mkdir(parents=True, exist_ok=True)

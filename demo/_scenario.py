@@ -111,6 +111,25 @@ class Scenario:
         _check_targets(changed)
         return changed
 
+    def trimmed_to(self, device_count: int) -> tuple[Scenario, list[str]]:
+        """The scenario on its first ``device_count`` devices, without the incidents (or incident
+        targets) that fall outside them; also says what was left out, one line per incident."""
+        kept_ids = {d.device_id for d in replace(self, device_count=device_count).devices()}
+        incidents: list[Incident] = []
+        dropped: list[str] = []
+        for index, incident in enumerate(self.incidents):
+            targets = tuple(d for d in incident.devices if d in kept_ids)
+            gone = [d for d in incident.devices if d not in kept_ids]
+            if gone:
+                dropped.append(
+                    f"incidents[{index}] ({incident.kind}) left out on {', '.join(gone)}"
+                )
+            if targets:
+                incidents.append(replace(incident, devices=targets))
+        return replace(self, incidents=tuple(incidents)).with_overrides(
+            device_count=device_count
+        ), dropped
+
 
 def _location(loc: Sequence[int | str]) -> str:
     """``('incidents', 2, 'sensor_drift', 'noise_std')`` → ``incidents[2].noise_std``."""

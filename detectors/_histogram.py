@@ -12,9 +12,10 @@ Bucket ``i`` at scale ``s`` holds values in ``(base**i, base**(i+1)]`` with
 from __future__ import annotations
 
 import math
-import operator
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from functools import partial
+from typing import Any, cast
 
 import numpy as np
 import numpy.typing as npt
@@ -178,34 +179,84 @@ def from_values(
     """Aggregate values into one histogram at the finest scale that fits ``max_buckets``.
 
     Non-finite values (NaN, ±inf) are ignored: callers count them as missing or invalid.
+    The scale is chosen from the extremes first, so every value is indexed once, at that scale.
     """
     if max_buckets < 4:  # at MIN_SCALE the whole float range still spans 3 buckets
         raise ValueError(f"max_buckets must be >= 4, got {max_buckets}")
     if not MIN_SCALE <= max_scale <= MAX_SCALE:
         raise ValueError(f"max_scale must be in [{MIN_SCALE}, {MAX_SCALE}], got {max_scale}")
     v = np.asarray(values, dtype=np.float64).ravel()
-    finite = np.isfinite(v)
-    if not finite.all():
-        v = v[finite]
     if v.size == 0:
         return empty(max_scale)
-    pos_idx, neg_idx = _signed_indexes(v, max_scale)
-    ranges = [(int(i.min()), int(i.max())) for i in (pos_idx, neg_idx) if i.size]
-    shift = _shift_to_fit(ranges, max_buckets, max_scale - MIN_SCALE)
-    pos_off, pos_counts = _counts(pos_idx >> shift)
-    neg_off, neg_counts = _counts(neg_idx >> shift)
+    low, high = float(v.min()), float(v.max())
+    if not (math.isfinite(low) and math.isfinite(high)):  # NaN or ±inf somewhere
+        v = v[np.isfinite(v)]
+        if v.size == 0:
+            return empty(max_scale)
+        low, high = float(v.min()), float(v.max())
+    zero_count = v.size - int(np.count_nonzero(v))
+    smallest_pos, smallest_neg = _smallest_magnitudes(v)
+    # (smallest, largest) magnitude of each sign; a missing sign borrows the other's smallest
+    # magnitude, which only places the zeros (see _index_counts).
+    floor = min(smallest_pos, smallest_neg)
+    sides = [(smallest_pos, high) if high > 0 else (floor, floor)]
+    sides.append((smallest_neg, -low) if low < 0 else (floor, floor))
+    scale, pos_off, pos_counts, neg_off, neg_counts = max_scale, 0, _EMPTY, 0, _EMPTY
+    if math.isfinite(floor):  # not only zeros
+        scale = _finest_scale(sides, max_buckets, max_scale)
+        pos_off, pos_counts, neg_off, neg_counts = _index_counts(
+            v, scale, zero_count, floor, bucket_index(np.array(sides), scale), high > 0, low < 0
+        )
     return ExpHistogram(
-        scale=max_scale - shift,
-        zero_count=int(v.size - pos_idx.size - neg_idx.size),
+        scale=scale,
+        zero_count=zero_count,
         positive_offset=pos_off,
         positive_counts=pos_counts,
         negative_offset=neg_off,
         negative_counts=neg_counts,
         count=int(v.size),
         sum=float(v.sum()),
-        min=float(v.min()),
-        max=float(v.max()),
+        min=low,
+        max=high,
     )
+
+
+_INF_BITS = 0x7FF0000000000000
+"""Bit pattern of +inf: every finite non-negative float's pattern is below it."""
+_SIGN_BIT = 1 << 63
+
+
+def _smallest_magnitudes(v: npt.NDArray[np.float64]) -> tuple[float, float]:
+    """Smallest positive value and smallest magnitude among negative values (inf when absent)
+    of finite values, in two integer passes instead of boolean masks.
+
+    Read as unsigned integers, float bit patterns order like the values for each sign: +0.0 is
+    0, positives follow, and negatives are 2**63 plus their magnitude's pattern. Subtracting
+    (with wrap-around) the pattern just above the zero of a sign maps that sign's non-zero values
+    to the lowest integers and everything else, that zero included, above them.
+    """
+    bits = v.view(np.uint64)
+    pos = (int((bits - np.uint64(1)).min()) + 1) % (1 << 64)
+    neg = (int((bits - np.uint64(_SIGN_BIT + 1)).min()) + 1) % (1 << 64)
+    as_float = np.array([pos, neg], dtype=np.uint64).view(np.float64)
+    return (
+        float(as_float[0]) if 0 < pos < _INF_BITS else math.inf,  # 0: wrapped around, none
+        float(as_float[1]) if 0 < neg < _INF_BITS else math.inf,
+    )
+
+
+def _finest_scale(sides: list[tuple[float, float]], max_buckets: int, max_scale: int) -> int:
+    """Finest scale ≤ max_scale at which each side's (smallest, largest) magnitudes span at most
+    ``max_buckets`` buckets of ``bucket_index``."""
+    extremes = bucket_index(np.array(sides), max_scale).tolist()
+    scale = max_scale - _shift_to_fit(extremes, max_buckets, max_scale - MIN_SCALE)
+    if max_scale > 0 and scale <= 0:
+        # At positive scales an index is log2-based and indexes of finer scales shifted equal
+        # it; at scale <= 0 it is read exactly from the exponent, which differs by one bucket
+        # where log2 rounds across a boundary. Fit the exponent-based ranges themselves.
+        extremes = bucket_index(np.array(sides), 0).tolist()
+        scale = -_shift_to_fit(extremes, max_buckets, -MIN_SCALE)
+    return scale
 
 
 _BLOCK = 1 << 15
@@ -213,18 +264,47 @@ _BLOCK = 1 << 15
 makes a million values about 20 % cheaper than whole-array passes."""
 
 
-def _signed_indexes(
-    v: npt.NDArray[np.float64], scale: int
-) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
-    """Bucket indexes of the positive values and of the negative values' magnitudes."""
-    if v.size <= _BLOCK:
-        return bucket_index(v[v > 0], scale), bucket_index(-v[v < 0], scale)
-    pos, neg = [], []
+def _index_counts(
+    v: npt.NDArray[np.float64],
+    scale: int,
+    zero_count: int,
+    floor: float,
+    ranges: npt.NDArray[np.int64],
+    has_pos: bool,
+    has_neg: bool,
+) -> tuple[int, npt.NDArray[np.int64], int, npt.NDArray[np.int64]]:
+    """Positive and negative bucket ranges of finite ``v`` at ``scale`` as (offset, counts),
+    given the smallest non-zero magnitude (``floor``) and each side's first and last bucket
+    index (``ranges``, positive row first).
+
+    One bincount over both signs: positive buckets are bins ``[0, n_pos)`` and negative buckets
+    follow, so no boolean mask splits the values. Zeros are lifted to the smallest non-zero
+    magnitude so that their logarithm is finite, clamped to bin 0 and taken out of it again.
+    """
+    (pos_base, pos_last), (neg_base, neg_last) = ranges.tolist()
+    n_pos = pos_last - pos_base + 1  # one bin (for the zeros) when there are no positives
+    n_neg = neg_last - neg_base + 1 if has_neg else 0
+    to_negative = n_pos - neg_base + pos_base
+    counts = np.zeros(n_pos + n_neg, dtype=np.int64)
     for start in range(0, v.size, _BLOCK):
         block = v[start : start + _BLOCK]
-        pos.append(bucket_index(block[block > 0], scale))
-        neg.append(bucket_index(-block[block < 0], scale))
-    return np.concatenate(pos), np.concatenate(neg)
+        magnitude = np.abs(block)
+        if zero_count:
+            np.maximum(magnitude, floor, out=magnitude)
+        key = bucket_index(magnitude, scale)
+        key -= pos_base
+        if n_neg:
+            key += (block < 0) * to_negative  # a ufunc where= mask is 8x slower here
+        if zero_count:
+            np.maximum(key, 0, out=key)  # zeros sit at or below the first positive bucket
+        counts += np.bincount(key, minlength=counts.size)
+    counts[0] -= zero_count
+    return (
+        pos_base if has_pos else 0,
+        counts[:n_pos] if has_pos else _EMPTY,
+        neg_base if has_neg else 0,
+        counts[n_pos:] if has_neg else _EMPTY,
+    )
 
 
 def _downscale_range(
@@ -322,95 +402,252 @@ def _side_ranges(
 
 
 def merge_all(
-    histograms: list[ExpHistogram], *, max_buckets: int = DEFAULT_MAX_BUCKETS
+    histograms: Sequence[ExpHistogram], *, max_buckets: int = DEFAULT_MAX_BUCKETS
 ) -> ExpHistogram:
     """Merge any number of histograms (empty list → empty histogram).
 
-    Equal to folding ``merge`` over the list, but vectorised: histograms of equal scale are
-    summed as rows of one dense matrix, then each scale's sum is downscaled once, so merging a
-    fleet of 1,000 devices' histograms costs well under a millisecond per sign.
+    Equal to folding ``merge`` over the list (bit for bit), but vectorised by ``merge_arrays``:
+    the Python work per histogram is reading its fields, so merging a fleet of 1,000 devices'
+    histograms of one feature costs a few hundred microseconds.
     """
     if not histograms:
         return empty()
-    scale = MAX_SCALE
-    zero_count = count = 0
-    total = 0.0  # the same left fold as repeated merge, so sums match bit for bit
-    low = high = math.nan
-    pos_groups: dict[int, tuple[list[int], list[npt.NDArray[np.int64]]]] = {}
-    neg_groups: dict[int, tuple[list[int], list[npt.NDArray[np.int64]]]] = {}
-    for h in histograms:  # one pass; grouped by scale, equal scales sum without shifting
-        scale = min(scale, h.scale)
-        zero_count += h.zero_count
-        count += h.count
-        total += h.sum
-        if h.min == h.min and not h.min >= low:  # fmin/fmax: NaN means "no values"
-            low = h.min
-        if h.max == h.max and not h.max <= high:
-            high = h.max
-        if h.positive_counts.size:
-            offsets, arrays = pos_groups.setdefault(h.scale, ([], []))
-            offsets.append(h.positive_offset)
-            arrays.append(h.positive_counts)
-        if h.negative_counts.size:
-            offsets, arrays = neg_groups.setdefault(h.scale, ([], []))
-            offsets.append(h.negative_offset)
-            arrays.append(h.negative_counts)
-    pos = _sum_groups(pos_groups, scale)
-    neg = _sum_groups(neg_groups, scale)
-    if pos is None or neg is None:  # values spread over a vast index range: fold pairwise
-        result = empty()
-        for h in histograms:
-            result = merge(result, h, max_buckets=max_buckets)
-        return result
-    spans = [r for r in (_range_of(*pos), _range_of(*neg)) if r is not None]
-    shift = _shift_to_fit(spans, max_buckets, scale - MIN_SCALE)
-    pos_off, pos_counts = _downscale_range(*pos, shift)
-    neg_off, neg_counts = _downscale_range(*neg, shift)
-    return ExpHistogram(
-        scale=scale - shift,
-        zero_count=zero_count,
-        positive_offset=pos_off,
-        positive_counts=pos_counts,
-        negative_offset=neg_off,
-        negative_counts=neg_counts,
-        count=count,
-        sum=total,
-        min=float(low),
-        max=float(high),
+    return merge_arrays(
+        [h.scale for h in histograms],
+        [h.zero_count for h in histograms],
+        [h.positive_offset for h in histograms],
+        [h.positive_counts for h in histograms],
+        [h.negative_offset for h in histograms],
+        [h.negative_counts for h in histograms],
+        [h.count for h in histograms],
+        [h.sum for h in histograms],
+        [h.min for h in histograms],
+        [h.max for h in histograms],
+        max_buckets=max_buckets,
     )
 
 
-_MAX_DENSE_CELLS = 1 << 22
-"""Above this many dense cells, merge_all falls back to pairwise merges (bounded memory)."""
+def merge_arrays(
+    scales: npt.ArrayLike,
+    zero_counts: npt.ArrayLike,
+    positive_offsets: npt.ArrayLike,
+    positive_counts: Sequence[npt.ArrayLike] | npt.NDArray[np.integer[Any]],
+    negative_offsets: npt.ArrayLike,
+    negative_counts: Sequence[npt.ArrayLike] | npt.NDArray[np.integer[Any]],
+    counts: npt.ArrayLike,
+    sums: npt.ArrayLike,
+    mins: npt.ArrayLike,
+    maxs: npt.ArrayLike,
+    *,
+    max_buckets: int = DEFAULT_MAX_BUCKETS,
+    positive_lengths: npt.ArrayLike | None = None,
+    negative_lengths: npt.ArrayLike | None = None,
+) -> ExpHistogram:
+    """Merge N histograms given as columns, one entry per histogram in ``ExpHistogram``'s field
+    order, without building N ``ExpHistogram`` objects: for rows read from a store.
+
+    ``positive_counts`` holds one integer array per histogram, or, when ``positive_lengths`` is
+    given, every histogram's counts end to end in one flat array with each one's length (the
+    values and lengths of an Arrow list column); the same for the negative side.
+
+    The result equals folding ``merge`` over the rows in order: bucket counts bit for bit (summed
+    in int64), ``sum`` by the same left-to-right float additions. Rows of one scale are summed
+    at that scale with ``np.add.at`` in cache-sized chunks, then each scale's sum is downscaled
+    once, so the Python work per histogram is a few list operations.
+    """
+    scale_arr = _column(scales, np.int64, "scales")
+    n = scale_arr.size
+    columns = {
+        "zero_counts": zero_counts,
+        "positive_offsets": positive_offsets,
+        "negative_offsets": negative_offsets,
+        "counts": counts,
+        "sums": sums,
+        "mins": mins,
+        "maxs": maxs,
+    }
+    for name, column in columns.items():
+        if np.size(column) != n:
+            raise ValueError(f"{name} has {np.size(column)} entries, scales has {n}")
+    for name, arrays, flat_lengths in (
+        ("positive_counts", positive_counts, positive_lengths),
+        ("negative_counts", negative_counts, negative_lengths),
+    ):
+        if flat_lengths is None and len(arrays) != n:
+            raise ValueError(f"{name} has {len(arrays)} entries, scales has {n}")
+    if n == 0:
+        return empty()
+    # merge(empty(), h) starts the fold at MAX_SCALE, so the result is never finer than that.
+    scale = min(MAX_SCALE, int(scale_arr.min()))
+    pos_idx, pos_w = _side_at_scale(
+        scale_arr, scale, positive_offsets, positive_counts, positive_lengths
+    )
+    neg_idx, neg_w = _side_at_scale(
+        scale_arr, scale, negative_offsets, negative_counts, negative_lengths
+    )
+    spans = [(int(i.min()), int(i.max())) for i in (pos_idx, neg_idx) if i.size]
+    shift = _shift_to_fit(spans, max_buckets, scale - MIN_SCALE)
+    pos_off, pos = _sum_at(pos_idx >> shift, pos_w)
+    neg_off, neg = _sum_at(neg_idx >> shift, neg_w)
+    # The fold adds sums one at a time from 0.0; accumulate is that same sequential loop.
+    sum_arr = np.concatenate([[0.0], _column(sums, np.float64, "sums")])
+    with np.errstate(over="ignore", invalid="ignore"):  # inf/NaN sums propagate as in the fold
+        total = float(np.add.accumulate(sum_arr)[-1])
+    return ExpHistogram(
+        scale=scale - shift,
+        zero_count=int(_column(zero_counts, np.int64, "zero_counts").sum()),
+        positive_offset=pos_off,
+        positive_counts=pos,
+        negative_offset=neg_off,
+        negative_counts=neg,
+        count=int(_column(counts, np.int64, "counts").sum()),
+        sum=total,
+        min=float(np.fmin.reduce(_column(mins, np.float64, "mins"))),  # NaN means "no values"
+        max=float(np.fmax.reduce(_column(maxs, np.float64, "maxs"))),
+    )
 
 
-def _sum_groups(
-    groups: dict[int, tuple[list[int], list[npt.NDArray[np.int64]]]], scale: int
-) -> tuple[int, npt.NDArray[np.int64]] | None:
-    """Sum bucket ranges grouped by their scale (offsets, counts) into one range at ``scale``;
-    None when a dense sum would exceed ``_MAX_DENSE_CELLS``."""
-    result: tuple[int, npt.NDArray[np.int64]] = (0, _EMPTY)
-    for own_scale, (offsets, arrays) in groups.items():
-        lo = min(offsets)
-        width = max(map(operator.add, offsets, map(len, arrays))) - lo
-        if len(arrays) * width > _MAX_DENSE_CELLS:
-            return None
-        # One row per histogram in a flat buffer, then a column sum.
-        buffer = np.zeros(len(arrays) * width, dtype=np.int64)
-        start = -lo
-        for o, c in zip(offsets, arrays, strict=True):
-            buffer[start + o : start + o + len(c)] = c
-            start += width
-        summed = buffer.reshape(len(arrays), width).sum(axis=0)
-        part = _downscale_range(lo, summed, own_scale - scale)
-        if result[1].size and part[1].size:
-            joint = max(result[0] + result[1].size, part[0] + part[1].size) - min(
-                result[0], part[0]
+def _column(values: npt.ArrayLike, dtype: type[np.generic], name: str) -> npt.NDArray[Any]:
+    """One per-histogram column as a flat array of ``dtype``."""
+    arr = np.asarray(values, dtype=dtype)
+    if arr.ndim != 1:
+        raise ValueError(f"{name} must be one-dimensional, got shape {arr.shape}")
+    return arr
+
+
+_ROW_CHUNK = 256
+"""Rows summed per np.add.at call: the chunk's temporaries (~250 KB) stay in cache and are
+reused by malloc; whole-array temporaries of a 1,000-row merge are handed back to the OS and
+page-faulted in again on every call, which made the merge 2.5x slower."""
+_MAX_DENSE_CELLS = 1 << 16
+"""A scale's rows are summed on a dense range up to this width (or up to their element count);
+wider ranges (values far apart in log space) keep one (index, count) pair per bucket instead."""
+
+
+def _side_at_scale(
+    scales: npt.NDArray[np.int64],
+    scale: int,
+    offsets: npt.ArrayLike,
+    arrays: Sequence[npt.ArrayLike] | npt.NDArray[np.integer[Any]],
+    flat_lengths: npt.ArrayLike | None,
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+    """One side (positive or negative) of all rows as (bucket index at ``scale``, count) pairs
+    of the non-empty buckets; an index may repeat. ``arrays`` holds one array per row, or with
+    ``flat_lengths`` all rows' counts end to end.
+
+    Each scale's rows are summed at that scale on one dense row of a (scales x width) matrix,
+    and only those sums are downscaled: shifting every element instead makes neighbouring
+    elements hit the same cell, which costs np.add.at about three times as much.
+    """
+    first = np.asarray(offsets, dtype=np.int64)
+    counts_of: Callable[[int, int], npt.NDArray[np.int64]]
+    if flat_lengths is None:
+        lengths = np.fromiter(map(len, arrays), dtype=np.int64, count=len(arrays))
+        counts_of = partial(_concat_rows, cast(Sequence[npt.ArrayLike], arrays))
+    else:
+        flat, lengths = _flat_counts(arrays, flat_lengths, scales.size)
+        counts_of = partial(_slice_rows, flat, _row_bounds(lengths))
+    used = lengths > 0
+    if not used.any():
+        return _EMPTY, _EMPTY
+    levels, level_of = np.unique(scales, return_inverse=True)
+    low = np.full(levels.size, np.iinfo(np.int64).max)
+    high = np.full(levels.size, np.iinfo(np.int64).min)
+    np.minimum.at(low, level_of[used], first[used])
+    np.maximum.at(high, level_of[used], (first + lengths)[used])
+    present = np.flatnonzero(high > low)
+    width = int((high - low)[present].max())
+    if levels.size * width > max(_MAX_DENSE_CELLS, int(lengths.sum())):
+        # Values far apart in log space: one (index, count) pair per non-empty bucket.
+        counts = counts_of(0, lengths.size)
+        index = np.repeat(first - (np.cumsum(lengths) - lengths), lengths)
+        index += np.arange(counts.size, dtype=np.int64)
+        index >>= np.repeat(scales - scale, lengths)
+        keep = counts != 0  # empty buckets do not widen the range, as merge trims them
+        return index[keep], counts[keep]
+    dense = np.zeros(levels.size * width, dtype=np.int64)
+    # Element j of row r lands in cell level(r) * width + offsets[r] - low[level(r)] + j.
+    cell_of_row = level_of * width + first - low[level_of]
+    for start in range(0, lengths.size, _ROW_CHUNK):
+        chunk_lengths = lengths[start : start + _ROW_CHUNK]
+        counts = counts_of(start, start + _ROW_CHUNK)
+        # The element's position in the chunk plus its row's cell minus the row's start.
+        starts = np.cumsum(chunk_lengths) - chunk_lengths
+        index = np.repeat(cell_of_row[start : start + _ROW_CHUNK] - starts, chunk_lengths)
+        index += np.arange(counts.size, dtype=np.int64)
+        np.add.at(dense, index, counts)
+    sums = dense.reshape(levels.size, width)
+    indexes, totals = [], []
+    for level in present.tolist():
+        nonzero = np.flatnonzero(sums[level])
+        indexes.append((nonzero + low[level]) >> (int(levels[level]) - scale))
+        totals.append(sums[level][nonzero])
+    return np.concatenate(indexes), np.concatenate(totals)
+
+
+def _flat_counts(
+    values: Sequence[npt.ArrayLike] | npt.NDArray[np.integer[Any]],
+    lengths: npt.ArrayLike,
+    rows: int,
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+    """Validated (counts end to end, length of each row) of a flat count column."""
+    flat = np.asarray(values)
+    row_lengths = np.asarray(lengths, dtype=np.int64)
+    if flat.ndim != 1 or (flat.size and flat.dtype.kind not in "iu"):
+        raise ValueError(f"bucket counts must be 1-D integer arrays, got {flat.dtype} {flat.shape}")
+    if row_lengths.shape != (rows,) or (row_lengths < 0).any():
+        raise ValueError(f"lengths must hold {rows} non-negative row lengths")
+    if int(row_lengths.sum()) != flat.size:
+        raise ValueError(f"lengths add up to {int(row_lengths.sum())}, counts hold {flat.size}")
+    return flat.astype(np.int64, copy=False), row_lengths
+
+
+def _row_bounds(lengths: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
+    """Where each row starts in its flat array, and where the last one ends."""
+    return np.concatenate([[0], np.cumsum(lengths)])
+
+
+def _concat_rows(arrays: Sequence[npt.ArrayLike], start: int, stop: int) -> npt.NDArray[np.int64]:
+    """Rows ``start..stop-1`` of one-array-per-row counts, end to end."""
+    return _concat_counts(arrays[start:stop])
+
+
+def _slice_rows(
+    flat: npt.NDArray[np.int64], bounds: npt.NDArray[np.int64], start: int, stop: int
+) -> npt.NDArray[np.int64]:
+    """Rows ``start..stop-1`` of a flat count column (a view, no copy)."""
+    return flat[bounds[start] : bounds[min(stop, bounds.size - 1)]]
+
+
+def _concat_counts(arrays: Sequence[npt.ArrayLike]) -> npt.NDArray[np.int64]:
+    """Bucket-count arrays end to end as int64; non-integer counts are rejected, not truncated."""
+    if not arrays:
+        return _EMPTY
+    try:
+        flat: npt.NDArray[np.int64] = np.concatenate(arrays, dtype=np.int64, casting="same_kind")
+        if flat.ndim == 1:
+            return flat
+    except (TypeError, ValueError):  # e.g. an empty list, read as float64: check row by row
+        pass
+    parts = [np.asarray(a) for a in arrays]
+    for part in parts:
+        if part.ndim != 1 or (part.size and part.dtype.kind not in "iu"):
+            raise ValueError(
+                f"bucket counts must be 1-D integer arrays, got {part.dtype} {part.shape}"
             )
-            if joint > _MAX_DENSE_CELLS:
-                return None
-        result = _add_ranges(result, part)
-    return _trim(*result)
+    return np.concatenate(parts, dtype=np.int64, casting="unsafe")
+
+
+def _sum_at(
+    index: npt.NDArray[np.int64], weights: npt.NDArray[np.int64]
+) -> tuple[int, npt.NDArray[np.int64]]:
+    """Dense counts from (index, count) pairs, summed exactly in int64."""
+    if index.size == 0:
+        return 0, _EMPTY
+    offset = int(index.min())
+    out = np.zeros(int(index.max()) - offset + 1, dtype=np.int64)
+    np.add.at(out, index - offset, weights)
+    return offset, out
 
 
 def quantile(h: ExpHistogram, q: float) -> float:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import importlib.util
+import os
 import subprocess
 import sys
 from collections.abc import Sequence
@@ -13,6 +15,9 @@ from edgewatch.server._remote_cli import add_parsers, run_remote
 from edgewatch.server.settings import Settings, SettingsError, load_settings
 
 DEFAULT_DB = Settings.model_fields["db_path"].default
+# The dashboard reads these (see dashboard/_config.py); it never imports the server.
+DASHBOARD_SERVER_ENV = "EDGEWATCH_DASHBOARD_SERVER"
+DASHBOARD_TOKEN_ENV = "EDGEWATCH_DASHBOARD_TOKEN"
 REMOTE_COMMANDS = ("baseline", "silence", "alerts")
 
 
@@ -72,6 +77,22 @@ def build_parser() -> argparse.ArgumentParser:
     )
     server.add_argument("--log-level", default=None, help="uvicorn log level (default info)")
 
+    dashboard = sub.add_parser("dashboard", help="run the Streamlit dashboard against a server")
+    dashboard.add_argument(
+        "--server",
+        default="http://127.0.0.1:4318",
+        help="the edgewatch server's URL (default http://127.0.0.1:4318)",
+    )
+    dashboard.add_argument(
+        "--token",
+        default=os.environ.get(DASHBOARD_TOKEN_ENV),
+        help=f"an admin token of that server (default: ${DASHBOARD_TOKEN_ENV})",
+    )
+    dashboard.add_argument(
+        "--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)"
+    )
+    dashboard.add_argument("--port", type=int, default=8501, help="port to bind (default 8501)")
+
     token = sub.add_parser("token", help="create, revoke or list tokens (server stopped)")
     token_sub = token.add_subparsers(dest="token_command", required=True)
     create = token_sub.add_parser("create", help="create a device or admin token")
@@ -122,6 +143,66 @@ def _serve(args: argparse.Namespace) -> int:
         access_log=False,
     )
     return 0
+
+
+def _dashboard(args: argparse.Namespace) -> int:
+    """``streamlit run`` the dashboard app in a child process pointed at ``--server``."""
+    server = str(args.server).strip().rstrip("/")
+    if not server.startswith(("http://", "https://")):
+        print(
+            f"edgewatch dashboard: --server {args.server!r} must be an http:// or https:// URL",
+            file=sys.stderr,
+        )
+        return 2
+    if not args.token or not str(args.token).strip():
+        print(
+            "edgewatch dashboard: an admin token is needed: pass --token or set "
+            f"{DASHBOARD_TOKEN_ENV} (create one with `edgewatch token create --admin`)",
+            file=sys.stderr,
+        )
+        return 2
+    if not 0 < args.port < 65536:
+        print(f"edgewatch dashboard: --port {args.port} is not a TCP port", file=sys.stderr)
+        return 2
+    spec = importlib.util.find_spec("edgewatch.dashboard")
+    if spec is None or spec.origin is None or importlib.util.find_spec("streamlit") is None:
+        print(
+            "edgewatch dashboard: the dashboard is not installed: pip install 'edgewatch[dashboard]'",
+            file=sys.stderr,
+        )
+        return 2
+    app = Path(spec.origin).parent / "app.py"
+    env = {
+        **os.environ,
+        DASHBOARD_SERVER_ENV: server,
+        DASHBOARD_TOKEN_ENV: str(args.token).strip(),
+    }
+    command = [
+        sys.executable,
+        "-m",
+        "streamlit",
+        "run",
+        str(app),
+        "--server.address",
+        args.host,
+        "--server.port",
+        str(args.port),
+        "--server.headless",
+        "true",
+        "--browser.gatherUsageStats",
+        "false",
+    ]
+    print(
+        f"edgewatch dashboard: http://{args.host}:{args.port}  reading {server}",
+        file=sys.stderr,
+        flush=True,
+    )
+    child = subprocess.Popen(command, env=env)
+    try:
+        return child.wait()
+    except KeyboardInterrupt:
+        child.terminate()
+        return child.wait()
 
 
 def _token(args: argparse.Namespace) -> int:
@@ -191,6 +272,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _serve(args)
         if args.command == "token":
             return _token(args)
+        if args.command == "dashboard":
+            return _dashboard(args)
         if args.command in REMOTE_COMMANDS:
             return run_remote(args)
         if args.command in ("sampling", "report"):

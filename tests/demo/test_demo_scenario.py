@@ -254,3 +254,12 @@ def test_file_level_problems_name_the_file(tmp_path: Path) -> None:
     listed.write_text("- duration: 1h\n")
     with pytest.raises(ScenarioError, match=r"listed\.yaml: expected a mapping at the top level"):
         load_scenario(listed)
+
+
+def test_trimming_keeps_only_incidents_on_remaining_devices() -> None:
+    scenario = parse_scenario(GOOD, "small.yaml")
+    trimmed, dropped = scenario.trimmed_to(1)
+    assert [d.device_id for d in trimmed.devices()] == ["demo-east-0"]
+    assert all(set(i.devices) <= {"demo-east-0"} for i in trimmed.incidents)
+    assert dropped and all("left out on demo-east-1" in line for line in dropped)
+    assert scenario.trimmed_to(scenario.device_count) == (scenario, [])

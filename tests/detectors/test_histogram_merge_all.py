@@ -1,11 +1,13 @@
-"""The fast paths: merge_all equals folding merge over the list bit for bit, and from_values
-in cache-sized blocks places every value as a single pass would."""
+"""The fast paths: merge_all and merge_arrays equal folding merge over the list bit for bit,
+and from_values, which picks its scale before indexing, places every value as bucket_index does."""
 
 from __future__ import annotations
 
 from functools import reduce
+from typing import Any
 
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
@@ -18,6 +20,7 @@ from edgewatch.detectors import (
     from_values,
     merge,
     merge_all,
+    merge_arrays,
 )
 
 finite = st.floats(min_value=-1e300, max_value=1e300, allow_nan=False)
@@ -71,3 +74,135 @@ def test_from_values_in_blocks_places_every_value_like_one_pass() -> None:
         assert offset == idx.min()
         np.testing.assert_array_equal(counts, expected)
     assert h.zero_count == 7 and h.count == 150_007
+
+
+def _columns(histograms: list[ExpHistogram], form: str = "arrays") -> dict[str, Any]:
+    """merge_arrays' keyword arguments; counts as numpy arrays, lists, or flat with lengths."""
+    columns: dict[str, Any] = {
+        "scales": [h.scale for h in histograms],
+        "zero_counts": [h.zero_count for h in histograms],
+        "positive_offsets": [h.positive_offset for h in histograms],
+        "negative_offsets": [h.negative_offset for h in histograms],
+        "counts": [h.count for h in histograms],
+        "sums": [h.sum for h in histograms],
+        "mins": [h.min for h in histograms],
+        "maxs": [h.max for h in histograms],
+    }
+    for side in ("positive", "negative"):
+        rows = [getattr(h, f"{side}_counts") for h in histograms]
+        if form == "flat":
+            columns[f"{side}_counts"] = np.concatenate([np.zeros(0, np.int64), *rows])
+            columns[f"{side}_lengths"] = [r.size for r in rows]
+        else:
+            columns[f"{side}_counts"] = [r.tolist() for r in rows] if form == "lists" else rows
+    return columns
+
+
+@settings(max_examples=80, deadline=None)
+@given(parts, st.integers(4, 200), st.sampled_from(["arrays", "lists", "flat"]))
+def test_merge_arrays_on_columns_equals_the_fold(
+    raw: list[tuple[np.ndarray, int]], max_buckets: int, form: str
+) -> None:
+    histograms = [from_values(values, max_buckets=b) for values, b in raw]
+    merged = merge_arrays(**_columns(histograms, form), max_buckets=max_buckets)
+    assert merged == _fold(histograms, max_buckets)
+    fast = merge_all(histograms, max_buckets=max_buckets)
+    np.testing.assert_array_equal(merged.positive_counts, fast.positive_counts)
+
+
+@settings(max_examples=80, deadline=None)
+@given(parts, st.integers(4, 200), st.integers(0, 3), st.integers(0, 3))
+def test_empty_buckets_at_the_ends_of_a_row_do_not_change_the_merge(
+    raw: list[tuple[np.ndarray, int]], max_buckets: int, before: int, after: int
+) -> None:
+    """Counts from the wire may carry empty buckets at either end; merge trims them."""
+    histograms = [from_values(values, max_buckets=b) for values, b in raw]
+    padded = [
+        ExpHistogram(
+            h.scale,
+            h.zero_count,
+            h.positive_offset - before,
+            np.pad(h.positive_counts, (before, after)),
+            h.negative_offset - after,
+            np.pad(h.negative_counts, (after, before)),
+            h.count,
+            h.sum,
+            h.min,
+            h.max,
+        )
+        for h in histograms
+    ]
+    assert merge_all(padded, max_buckets=max_buckets) == _fold(histograms, max_buckets)
+
+
+def test_a_fleet_spread_over_scales_and_far_apart_values_merges_like_the_fold() -> None:
+    """Rows of several scales, one group too wide for a dense sum (the sparse path)."""
+    rng = np.random.default_rng(3)
+    histograms = [
+        from_values(rng.lognormal(0, 0.5 + i % 3, 500), max_buckets=40 + i % 7) for i in range(60)
+    ]
+    histograms += [from_values([1e-200, 2e-200]), from_values([-3e150]), from_values([1.0, 1.5])]
+    assert len({h.scale for h in histograms}) > 3
+    for max_buckets in (4, 20, 160):
+        expected = _fold(histograms, max_buckets)
+        assert merge_all(histograms, max_buckets=max_buckets) == expected
+        flat = _columns(histograms, "flat")
+        assert merge_arrays(**flat, max_buckets=max_buckets) == expected
+
+
+def test_merge_arrays_names_a_column_of_the_wrong_length_and_rejects_fractional_counts() -> None:
+    histograms = [from_values([1.0, -2.0]), from_values([3.0])]
+    columns = _columns(histograms)
+    with pytest.raises(ValueError, match="sums has 1 entries, scales has 2"):
+        merge_arrays(**{**columns, "sums": [0.0]})
+    with pytest.raises(ValueError, match="negative_counts has 3 entries"):
+        merge_arrays(**{**columns, "negative_counts": [*columns["negative_counts"], []]})
+    with pytest.raises(ValueError, match="integer"):
+        merge_arrays(**{**columns, "positive_counts": [[1.5], [1]]})
+    flat = _columns(histograms, "flat")
+    with pytest.raises(ValueError, match="lengths add up to 1, counts hold 2"):
+        merge_arrays(**{**flat, "positive_lengths": [1, 0]})
+    with pytest.raises(ValueError, match="lengths must hold 2"):
+        merge_arrays(**{**flat, "negative_lengths": [1]})
+    assert merge_arrays(**_columns([], "lists")) == empty()
+
+
+special = st.sampled_from([0.0, -0.0, 1.0, -1.0, 0.5, 2.0**-1074, 2.0**-1022, 3.0, 1e300, -1e-300])
+mixed = arrays(np.float64, st.integers(1, 400), elements=finite | special)
+
+
+@settings(max_examples=200, deadline=None)
+@given(mixed, st.integers(4, 200), st.integers(-10, 20))
+def test_from_values_places_every_value_at_the_finest_scale_that_fits(
+    values: np.ndarray, max_buckets: int, max_scale: int
+) -> None:
+    """The scale is chosen from the extremes before indexing: it must still be the finest that
+    fits, and every value must sit in bucket_index's bucket at that scale."""
+    h = from_values(values, max_buckets=max_buckets, max_scale=max_scale)
+    ranges = []
+    for kept, offset, counts in (
+        (values[values > 0], h.positive_offset, h.positive_counts),
+        (-values[values < 0], h.negative_offset, h.negative_counts),
+    ):
+        if kept.size == 0:
+            assert counts.size == 0
+            continue
+        index = bucket_index(kept, h.scale)
+        assert offset == index.min()
+        np.testing.assert_array_equal(counts, np.bincount(index - index.min()))
+        ranges.append(kept)
+    assert h.zero_count == np.count_nonzero(values == 0)
+    if h.scale < max_scale:  # one step finer would not fit
+        finer = h.scale + 1
+        spans = [np.ptp(bucket_index(kept, finer)) + 1 for kept in ranges]
+        assert max(spans) > max_buckets
+
+
+def test_coarse_scales_fit_exponent_indexes_not_shifted_log2_ones() -> None:
+    """Just above 2**1000, log2 rounds down onto the boundary (bucket 999 at scale 0) while
+    the exponent says bucket 1000: with 4 buckets, scale 0 fits 1000..1003 exactly."""
+    values = np.array([2.0**1000 * (1 + 2.0**-52), 2.0**1004])
+    h = from_values(values, max_buckets=4)
+    assert h.scale == 0
+    assert h.positive_offset == 1000
+    np.testing.assert_array_equal(h.positive_counts, [1, 0, 0, 1])

@@ -1,0 +1,49 @@
+"""Pure computations over API values that the pages show: where a device was silent, and
+which features drifted most. Kept apart from the pages so they are tested directly."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from itertools import pairwise
+
+from edgewatch.dashboard._alert_models import DriftResult
+from edgewatch.dashboard._models import Device, Series
+
+# A device that sends nothing for this long (or 3 steps, whichever is longer) was offline;
+# the server's default for "stale" is the same 180 s.
+OFFLINE_AFTER_S = 180.0
+
+
+def offline_gaps(
+    series: list[Series], *, start: datetime, end: datetime, step_s: float, device: Device
+) -> list[tuple[datetime, datetime]]:
+    """Spans without any data from the device, longer than the offline threshold."""
+    limit = timedelta(seconds=max(OFFLINE_AFTER_S, 3 * step_s))
+    times = sorted({t for s in series for t in s.times})
+    gaps: list[tuple[datetime, datetime]] = []
+    if times and device.first_seen < start and times[0] - start > limit:
+        gaps.append((start, times[0]))
+    for a, b in pairwise(times):
+        if b - a > limit:
+            gaps.append((a + timedelta(seconds=step_s), b))
+    last = max([*times, device.last_seen]) if times else device.last_seen
+    if device.status != "online" and end - last > limit:
+        gaps.append((max(last, start), end))
+    return gaps
+
+
+def latest_per_feature(results: list[DriftResult]) -> list[DriftResult]:
+    """The newest result of each feature per scope (model version, device), most drifted
+    first: score relative to its threshold, so PSI, KS and Jensen–Shannon rank together."""
+    newest: dict[tuple[str, str, str | None, str, str], DriftResult] = {}
+    for r in results:
+        key = (r.feature, r.scope, r.device, r.model, r.version)
+        if key not in newest or r.window_end > newest[key].window_end:
+            newest[key] = r
+
+    def severity(r: DriftResult) -> float:
+        if r.score is None:
+            return float("-inf")
+        return r.score / r.threshold if r.threshold else r.score
+
+    return sorted(newest.values(), key=severity, reverse=True)

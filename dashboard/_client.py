@@ -1,0 +1,402 @@
+"""The typed client of the edgewatch server's REST API: the dashboard's only way to the data.
+
+Every failure surfaces as one of the ``ApiError`` subclasses with a message a person can act
+on; answers are checked field by field and returned as frozen dataclasses.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from datetime import datetime
+from typing import Any, Self, TypeVar
+
+import httpx
+
+from edgewatch.dashboard import _alert_models as am
+from edgewatch.dashboard import _models as m
+from edgewatch.dashboard._errors import (
+    AlertingDisabledError,
+    ApiError,
+    MalformedResponseError,
+    NotFoundError,
+    RequestRejectedError,
+    ServerError,
+    ServerUnreachableError,
+    UnauthorizedError,
+)
+from edgewatch.dashboard._parse import Obj
+from edgewatch.dashboard._wire import error_detail, rfc3339, segment, transport_reason
+
+T = TypeVar("T")
+# The server's 503 reason on alerting endpoints when it runs with ``alerting: false``.
+ALERTING_OFF = "alerting is not running"
+Params = Mapping[str, Any]
+
+
+class Client:
+    """One server, one admin token. Use as a context manager or call ``close()``.
+
+    ``transport`` lets tests inject an ``httpx.MockTransport`` for answers a real server
+    never gives (malformed bodies); everything else is tested against a real server.
+    """
+
+    def __init__(
+        self,
+        server_url: str,
+        token: str,
+        *,
+        timeout_s: float = 30.0,
+        transport: httpx.BaseTransport | None = None,
+    ) -> None:
+        url = server_url.strip().rstrip("/")
+        if not url.startswith(("http://", "https://")):
+            raise ValueError(f"server URL {server_url!r} must start with http:// or https://")
+        self.server_url = url
+        self._http = httpx.Client(
+            base_url=url,
+            headers={"Authorization": f"Bearer {token.strip()}", "Accept": "application/json"},
+            timeout=timeout_s,
+            transport=transport,
+        )
+
+    def close(self) -> None:
+        """Close the connection pool."""
+        self._http.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- transport and error translation --------------------------------------------------
+
+    def _request(
+        self, method: str, path: str, *, params: Params | None = None, body: Any = None
+    ) -> Any:
+        clean = {k: v for k, v in (params or {}).items() if v is not None and v != ""}
+        what = f"{method} {path}"
+        try:
+            r = self._http.request(method, path, params=clean, json=body)
+        except httpx.TimeoutException:
+            raise ServerUnreachableError(
+                f"the edgewatch server at {self.server_url} did not answer {what} in time"
+            ) from None
+        except httpx.TransportError as e:
+            raise ServerUnreachableError(
+                f"cannot reach the edgewatch server at {self.server_url} ({transport_reason(e)}). "
+                "Is it running? Start it with `edgewatch server`, or pass the right --server URL."
+            ) from None
+        if r.status_code >= 400:
+            raise self._error(r, what)
+        if r.status_code == 204 or not r.content:
+            return None
+        try:
+            return r.json()
+        except ValueError:
+            raise MalformedResponseError(
+                f"{self.server_url} answered {what} with something that is not JSON: "
+                "is this URL an edgewatch server?"
+            ) from None
+
+    def _error(self, r: httpx.Response, what: str) -> ApiError:
+        detail = error_detail(r)
+        status = r.status_code
+        if status == 401:
+            return UnauthorizedError(
+                f"the server at {self.server_url} refused the token ({detail}). Pass an admin "
+                "token: create one with `edgewatch token create --admin`."
+            )
+        if status == 403:
+            return UnauthorizedError(
+                f"this token may not read the dashboard's data ({detail}). "
+                "The dashboard needs an admin token, not a device token."
+            )
+        if status == 404:
+            if detail == "Not Found":  # FastAPI's answer for a path it has no route for
+                path = r.request.url.path
+                return NotFoundError(f"this server has no {path} endpoint", missing_endpoint=path)
+            return NotFoundError(detail)
+        if status == 503 and ALERTING_OFF in detail:
+            return AlertingDisabledError(
+                f"the server at {self.server_url} runs with alerting switched off ({detail})"
+            )
+        if status in (400, 409, 422):
+            return RequestRejectedError(f"the server refused {what}: {detail}")
+        return ServerError(f"the server failed on {what} (HTTP {status}): {detail}")
+
+    def _get(self, path: str, params: Params | None = None) -> Obj:
+        return self._obj(self._request("GET", path, params=params), f"GET {path}")
+
+    def _obj(self, data: Any, what: str) -> Obj:
+        return self._parsed(what, Obj, data, "answer")
+
+    def _parsed(self, what: str, fn: Callable[..., T], *args: Any) -> T:
+        try:
+            return fn(*args)
+        except MalformedResponseError as e:
+            raise MalformedResponseError(
+                f"the server at {self.server_url} sent an answer the dashboard cannot read "
+                f"({what}: {e}). Are the dashboard and server the same edgewatch version?"
+            ) from None
+
+    # -- query API ------------------------------------------------------------------------
+
+    def ready(self) -> bool:
+        """Whether the server is up with its store open (``/readyz``, no token needed)."""
+        try:
+            r = self._http.get("/readyz")
+        except httpx.TransportError as e:
+            raise ServerUnreachableError(
+                f"cannot reach the edgewatch server at {self.server_url} ({transport_reason(e)})"
+            ) from None
+        return r.status_code == 200
+
+    def devices(
+        self,
+        *,
+        status: str | None = None,
+        fleet: str | None = None,
+        model: str | None = None,
+        version: str | None = None,
+        limit: int = 10_000,
+    ) -> list[m.Device]:
+        """Devices by id, optionally filtered."""
+        path = "/api/v1/devices"
+        params = {
+            "status": status,
+            "fleet": fleet,
+            "model_name": model,
+            "model_version": version,
+            "limit": limit,
+        }
+        obj = self._get(path, params)
+        return self._parsed(path, lambda: [m.device_of(d) for d in obj.objs("devices")])
+
+    def device(self, device_id: str, *, readings_since_s: float = 86_400.0) -> m.DeviceDetail:
+        """One device with the newest value of each gauge it sent."""
+        path = f"/api/v1/devices/{segment(device_id)}"
+        obj = self._get(path, {"readings_since_s": readings_since_s})
+        return self._parsed(path, m.device_detail_of, obj)
+
+    def series(
+        self,
+        metric: str,
+        start: datetime,
+        end: datetime,
+        *,
+        step_s: float,
+        device: str | None = None,
+        fleet: str | None = None,
+        model: str | None = None,
+        version: str | None = None,
+        attributes: Iterable[tuple[str, str]] = (),
+        agg: str | None = None,
+    ) -> m.Series:
+        """One metric bucketed by ``step_s``; an empty series when nothing was ever stored."""
+        params: dict[str, Any] = {
+            "metric": metric,
+            "start": start.timestamp(),
+            "end": end.timestamp(),
+            "step": step_s,
+            "agg": agg,
+            "attr": [f"{k}={v}" for k, v in attributes] or None,
+            **_selection(device, fleet, model, version),
+        }
+        try:
+            obj = self._get("/api/v1/series", params)
+        except NotFoundError as e:
+            if e.endpoint_missing:
+                raise
+            return m.Series(metric, agg or "", step_s, (), ())
+        return self._parsed("GET /api/v1/series", m.series_of, obj)
+
+    def distribution(
+        self,
+        metric: str,
+        start: datetime,
+        end: datetime,
+        *,
+        device: str | None = None,
+        fleet: str | None = None,
+        model: str | None = None,
+        version: str | None = None,
+        feature: str | None = None,
+    ) -> m.Distribution | None:
+        """The merged histogram of ``metric``; ``None`` when nothing was ever stored for it."""
+        params: dict[str, Any] = {
+            "metric": metric,
+            "start": start.timestamp(),
+            "end": end.timestamp(),
+            "feature": feature,
+            **_selection(device, fleet, model, version),
+        }
+        try:
+            obj = self._get("/api/v1/distributions", params)
+        except NotFoundError as e:
+            if e.endpoint_missing:
+                raise
+            return None
+        return self._parsed("GET /api/v1/distributions", m.distribution_of, obj)
+
+    def fleet_summary(
+        self, start: datetime, end: datetime, *, fleet: str | None = None
+    ) -> m.FleetSummary:
+        """Devices per model version with rates and latency quantiles."""
+        params = {"start": start.timestamp(), "end": end.timestamp(), "fleet": fleet}
+        obj = self._get("/api/v1/fleet/summary", params)
+        return self._parsed("GET /api/v1/fleet/summary", m.fleet_summary_of, obj)
+
+    def tokens(self) -> list[m.Token]:
+        """Every token (never a secret)."""
+        data = self._request("GET", "/api/v1/tokens")
+        if not isinstance(data, list):
+            raise MalformedResponseError(
+                f"the server at {self.server_url} sent an answer the dashboard cannot read "
+                "(GET /api/v1/tokens: expected a list)"
+            )
+        return self._parsed(
+            "GET /api/v1/tokens",
+            lambda: [m.token_of(Obj(t, f"tokens[{i}]")) for i, t in enumerate(data)],
+        )
+
+    # -- alerting API ---------------------------------------------------------------------
+
+    def alerts(
+        self,
+        *,
+        state: str | None = None,
+        severity: str | None = None,
+        device: str | None = None,
+        model: str | None = None,
+        version: str | None = None,
+        limit: int = 200,
+    ) -> list[am.Alert]:
+        """Alerts newest first, filtered."""
+        path = "/api/v1/alerts"
+        params = {
+            "state": state,
+            "severity": severity,
+            "device": device,
+            "model": model,
+            "version": version,
+            "limit": limit,
+        }
+        obj = self._get(path, params)
+        return self._parsed(path, lambda: [am.alert_of(a) for a in obj.objs("alerts")])
+
+    def alert(self, fingerprint: str) -> am.AlertDetail:
+        """One alert with its evidence and history."""
+        path = f"/api/v1/alerts/{segment(fingerprint)}"
+        return self._parsed(path, am.alert_detail_of, self._get(path))
+
+    def ack(self, fingerprint: str, *, author: str, comment: str) -> am.Alert:
+        """Acknowledge an alert."""
+        path = f"/api/v1/alerts/{segment(fingerprint)}/ack"
+        data = self._request("POST", path, body={"author": author, "comment": comment})
+        return self._parsed(path, am.alert_of, self._obj(data, f"POST {path}"))
+
+    def silences(self) -> list[am.Silence]:
+        """Every silence: active, pending and expired."""
+        path = "/api/v1/silences"
+        obj = self._get(path)
+        return self._parsed(path, lambda: [am.silence_of(s) for s in obj.objs("silences")])
+
+    def create_silence(
+        self,
+        matchers: Iterable[am.Matcher],
+        *,
+        duration_s: float,
+        created_by: str,
+        comment: str,
+    ) -> am.Silence:
+        """Silence matching alerts from now for ``duration_s`` seconds."""
+        path = "/api/v1/silences"
+        body = {
+            "matchers": [x.as_json() for x in matchers],
+            "duration_s": duration_s,
+            "created_by": created_by,
+            "comment": comment,
+        }
+        data = self._request("POST", path, body=body)
+        return self._parsed(path, am.silence_of, self._obj(data, f"POST {path}"))
+
+    def expire_silence(self, silence_id: str) -> am.Silence:
+        """End a silence now."""
+        path = f"/api/v1/silences/{segment(silence_id)}"
+        data = self._request("DELETE", path)
+        return self._parsed(path, am.silence_of, self._obj(data, f"DELETE {path}"))
+
+    def drift(
+        self,
+        start: datetime,
+        end: datetime,
+        *,
+        model: str | None = None,
+        version: str | None = None,
+        device: str | None = None,
+        feature: str | None = None,
+    ) -> list[am.DriftResult]:
+        """Drift judgements in the window for a model/version/device selection."""
+        path = "/api/v1/drift"
+        params = {
+            "model": model,
+            "version": version,
+            "device": device,
+            "feature": feature,
+            "from": rfc3339(start),
+            "to": rfc3339(end),
+        }
+        obj = self._get(path, params)
+        return self._parsed(path, lambda: [am.drift_result_of(r) for r in obj.objs("results")])
+
+    def rules(self) -> list[am.Rule]:
+        """Loaded alert rules with their last evaluation."""
+        obj = self._get("/api/v1/rules")
+        return self._parsed("GET /api/v1/rules", lambda: [am.rule_of(r) for r in obj.objs("rules")])
+
+    def reload_rules(self) -> int:
+        """Reload the rules file; the number of rules loaded."""
+        path = "/api/v1/rules/reload"
+        obj = self._obj(self._request("POST", path), f"POST {path}")
+        return self._parsed(path, lambda: obj.integer("rules"))
+
+    def receivers(self) -> list[am.Receiver]:
+        """Receivers with delivery counts; endpoints are reduced to their host."""
+        obj = self._get("/api/v1/receivers")
+        return self._parsed(
+            "GET /api/v1/receivers", lambda: [am.receiver_of(r) for r in obj.objs("receivers")]
+        )
+
+    def deliveries(self, *, status: str | None = None) -> list[am.Delivery]:
+        """Notification deliveries, optionally by status."""
+        obj = self._get("/api/v1/deliveries", {"status": status})
+        return self._parsed(
+            "GET /api/v1/deliveries", lambda: [am.delivery_of(d) for d in obj.objs("deliveries")]
+        )
+
+    def baselines(self) -> list[am.Baseline]:
+        """Every baseline (without per-feature summaries)."""
+        obj = self._get("/api/v1/baselines")
+        return self._parsed(
+            "GET /api/v1/baselines", lambda: [am.baseline_of(b) for b in obj.objs("baselines")]
+        )
+
+    def baseline(self, baseline_id: str) -> am.Baseline:
+        """One baseline with its per-feature summary."""
+        path = f"/api/v1/baselines/{segment(baseline_id)}"
+        return self._parsed(path, am.baseline_of, self._get(path))
+
+    def compare_versions(
+        self, model: str, a: str, b: str, start: datetime, end: datetime
+    ) -> am.VersionComparison:
+        """Version ``b`` against ``a`` over the window, with the rollout verdict."""
+        path = "/api/v1/versions/compare"
+        params = {"model": model, "a": a, "b": b, "from": rfc3339(start), "to": rfc3339(end)}
+        return self._parsed(path, am.comparison_of, self._get(path, params))
+
+
+def _selection(
+    device: str | None, fleet: str | None, model: str | None, version: str | None
+) -> dict[str, str | None]:
+    return {"device_id": device, "fleet": fleet, "model_name": model, "model_version": version}

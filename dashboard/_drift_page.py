@@ -1,0 +1,189 @@
+"""Drift page: per-feature drift scores over time for a model / version / device selection,
+the most drifted features, reference vs current distribution of one feature, and the shift
+of prediction confidence and classes."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pandas as pd
+import streamlit as st
+
+from edgewatch.dashboard import _charts as charts
+from edgewatch.dashboard import _format as fmt
+from edgewatch.dashboard._alert_models import PREDICTIONS, DriftResult
+from edgewatch.dashboard._analysis import latest_per_feature
+from edgewatch.dashboard._page import PageContext, optional, run_page
+from edgewatch.dashboard._selection import ModelSelection, pick_model
+
+FEATURE_VALUE = "ml.feature.value"
+PREDICTION_SCORE = "ml.prediction.score"
+CLASS_COUNT = "ml.prediction.class.count"
+PREDICTION_CLASS = "ml.prediction.class"
+CLASSES_KEY = "ew_prediction_classes"
+
+
+def _ranked(results: list[DriftResult]) -> None:
+    st.subheader("Most drifted features")
+    ranked = latest_per_feature(results)
+    st.dataframe(
+        pd.DataFrame(
+            {
+                "feature": [r.feature for r in ranked],
+                "version": [f"{r.model} {r.version}" for r in ranked],
+                "verdict": [r.verdict.replace("_", " ") for r in ranked],
+                "score": [fmt.number(r.score, 4) for r in ranked],
+                "threshold": [fmt.number(r.threshold, 4) for r in ranked],
+                "method": [r.method for r in ranked],
+                "scope": [r.scope + (f" {r.device}" if r.device else "") for r in ranked],
+                "window end": [fmt.when(r.window_end) for r in ranked],
+            }
+        ),
+        hide_index=True,
+        key="drift_ranked",
+    )
+
+
+def _overlay(ctx: PageContext, sel: ModelSelection, features: list[str]) -> None:
+    st.subheader("Reference vs current distribution")
+    feature = st.selectbox("Feature", features, key="drift_feature")
+    previous = f"previous {fmt.duration(round(ctx.range_s))}"
+    window = dict(model=sel.model, version=sel.version, device=sel.device)
+    current = ctx.client.distribution(FEATURE_VALUE, ctx.start, ctx.end, feature=feature, **window)
+    reference = ctx.client.distribution(
+        FEATURE_VALUE,
+        ctx.start - timedelta(seconds=ctx.range_s),
+        ctx.start,
+        feature=feature,
+        **window,
+    )
+    if current is None or not current.count:
+        st.caption(f"No values of {feature} in this window.")
+        return
+    markers = {}
+    baseline = _baseline_summary(ctx, sel, feature)
+    if baseline is not None:
+        markers = {f"baseline {k}": v for k, v in baseline.items() if v is not None}
+    st.plotly_chart(
+        charts.distribution_overlay(
+            current.histogram,
+            reference.histogram if reference is not None else None,
+            reference_name=previous,
+            markers=markers,
+            unit=feature,
+        ),
+        key="drift_overlay",
+    )
+    has_reference = reference is not None and reference.count > 0
+    st.caption(
+        f"Current: {current.count} values, mean {fmt.number(current.mean)}. Reference: "
+        + (
+            f"the same selection over the {previous}"
+            if has_reference
+            else f"no values in the {previous}"
+        )
+        + ("; dashed lines: the baseline's p50 and p95." if markers else ".")
+    )
+
+
+def _baseline_summary(
+    ctx: PageContext, sel: ModelSelection, feature: str
+) -> dict[str, float | None] | None:
+    baselines = optional(ctx.client.baselines) or []
+    matching = [b for b in baselines if b.model == sel.model and (sel.version in (None, b.version))]
+    if not matching:
+        return None
+    newest = max(matching, key=lambda b: b.created_at)
+    for s in ctx.client.baseline(newest.id).summary:
+        if s.feature == feature:
+            return {"p50": s.p50, "p95": s.p95}
+    return None
+
+
+def _prediction_shift(ctx: PageContext, sel: ModelSelection) -> None:
+    st.subheader("Prediction shift")
+    window = dict(model=sel.model, version=sel.version, device=sel.device)
+    earlier = ctx.start - timedelta(seconds=ctx.range_s)
+    previous = f"previous {fmt.duration(round(ctx.range_s))}"
+    current = ctx.client.distribution(PREDICTION_SCORE, ctx.start, ctx.end, **window)
+    reference = ctx.client.distribution(PREDICTION_SCORE, earlier, ctx.start, **window)
+    if current is not None and current.count:
+        st.markdown("**Confidence**")
+        st.plotly_chart(
+            charts.distribution_overlay(
+                current.histogram,
+                reference.histogram if reference is not None else None,
+                reference_name=previous,
+                unit="prediction score",
+            ),
+            key="confidence_overlay",
+        )
+    st.markdown("**Predicted classes**")
+    text = st.text_input(
+        "Class labels",
+        key=CLASSES_KEY,
+        placeholder="cat, dog, bird",
+        help="the labels your model predicts, comma-separated (the API does not list them)",
+    )
+    classes = [c.strip() for c in text.split(",") if c.strip()]
+    if not classes:
+        st.caption("Enter the class labels to compare each class's share of predictions.")
+        return
+    step = ctx.range_s
+
+    def shares(start_s: float) -> list[float]:
+        start = ctx.start + timedelta(seconds=start_s)
+        counts = [
+            sum(
+                ctx.client.series(
+                    CLASS_COUNT,
+                    start,
+                    start + timedelta(seconds=step),
+                    step_s=step,
+                    agg="sum",
+                    attributes=[(PREDICTION_CLASS, c)],
+                    **window,
+                ).values
+            )
+            for c in classes
+        ]
+        total = sum(counts)
+        return [c / total if total else 0.0 for c in counts]
+
+    now, before = shares(0.0), shares(-step)
+    st.plotly_chart(charts.class_shift(classes, before, now, previous), key="class_shift")
+
+
+def render(ctx: PageContext) -> None:
+    devices = ctx.client.devices()
+    sel = pick_model(devices, key="drift")
+    if sel is None:
+        st.info(
+            "No model reported yet: drift is computed per model version once devices send "
+            f"feature histograms to {ctx.client.server_url}/v1/metrics."
+        )
+        return
+    results = ctx.client.drift(
+        ctx.start, ctx.end, model=sel.model, version=sel.version, device=sel.device
+    )
+    features = sorted({r.feature for r in results})
+    if not results:
+        st.info(
+            "No drift results for this selection in this window. The server judges drift "
+            "against the model version's baseline every few minutes: check Settings → "
+            "Baselines, or widen the time range."
+        )
+    else:
+        drifting = {r.feature for r in latest_per_feature(results) if r.verdict == "drift"}
+        st.metric("Features drifting now", f"{len(drifting)} of {len(features)}")
+        st.subheader("Drift score per feature")
+        st.plotly_chart(charts.drift_heatmap(results), key="drift_heatmap")
+        _ranked(results)
+        ranked = latest_per_feature(results)
+        inputs = list(dict.fromkeys(r.feature for r in ranked if r.feature != PREDICTIONS))
+        if inputs:
+            _overlay(ctx, sel, inputs)
+    _prediction_shift(ctx, sel)
+
+
+run_page("Drift", render, alerting=True)

@@ -1,0 +1,223 @@
+"""OTLP batches of a small, known fleet for the dashboard tests, in the collector's wire
+format (built with ``opentelemetry.proto``; values are constant so the pages' numbers are
+predictable)."""
+
+from __future__ import annotations
+
+import gzip
+import secrets
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import (
+    ExportMetricsServiceRequest,
+)
+from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
+from opentelemetry.proto.metrics.v1 import metrics_pb2 as m
+
+from edgewatch.collector import semconv
+from edgewatch.detectors import ExpHistogram, from_values
+
+DELTA = m.AGGREGATION_TEMPORALITY_DELTA
+INTERVAL_S = 60
+INFERENCES = 600
+ERRORS = 6
+CLASSES = {"cat": 300, "dog": 200, "bird": 100}
+FEATURES = ("f00", "f01", "f02")
+
+
+@dataclass(frozen=True)
+class DeviceSpec:
+    """One simulated device: what it runs and what it measures."""
+
+    device_id: str
+    model_version: str = "1.0.0"
+    fleet: str = "fleet-a"
+    latency_s: float = 0.020
+    power_w: float | None = 4.0
+    memory_bytes: float = 80 * 2**20
+    temperature_c: float = 55.0
+    f01_shift: float = 0.0
+    """Feature f01 is Normal(1 + shift, 1): a shift makes it drift from the baselines."""
+    classes: tuple[tuple[str, int], ...] = tuple(CLASSES.items())
+    """Predictions per class in each export."""
+
+
+def _kv(key: str, value: str) -> KeyValue:
+    return KeyValue(key=key, value=AnyValue(string_value=value))
+
+
+def _exp(name: str, unit: str, h: ExpHistogram, start: int, end: int, attrs=()) -> m.Metric:
+    metric = m.Metric(name=name, unit=unit)
+    metric.exponential_histogram.aggregation_temporality = DELTA
+    p = metric.exponential_histogram.data_points.add(
+        start_time_unix_nano=start,
+        time_unix_nano=end,
+        attributes=list(attrs),
+        count=h.count,
+        sum=h.sum,
+        scale=h.scale,
+        zero_count=h.zero_count,
+        min=h.min,
+        max=h.max,
+    )
+    p.positive.offset = h.positive_offset
+    p.positive.bucket_counts.extend(int(c) for c in h.positive_counts)
+    p.negative.offset = h.negative_offset
+    p.negative.bucket_counts.extend(int(c) for c in h.negative_counts)
+    return metric
+
+
+def _exp_per_feature(values: Sequence[np.ndarray], start: int, end: int) -> m.Metric:
+    metric = m.Metric(name=semconv.FEATURE_VALUE, unit="1")
+    metric.exponential_histogram.aggregation_temporality = DELTA
+    for name, v in zip(FEATURES, values, strict=True):
+        point = _exp(
+            semconv.FEATURE_VALUE,
+            "1",
+            from_values(v),
+            start,
+            end,
+            [_kv(semconv.FEATURE_NAME, name)],
+        )
+        metric.exponential_histogram.data_points.extend(point.exponential_histogram.data_points)
+    return metric
+
+
+def _sum(
+    name: str, points: Sequence[tuple[int, Sequence[KeyValue]]], start: int, end: int
+) -> m.Metric:
+    metric = m.Metric(name=name, unit="1")
+    metric.sum.aggregation_temporality = DELTA
+    metric.sum.is_monotonic = True
+    for value, attrs in points:
+        metric.sum.data_points.add(
+            start_time_unix_nano=start, time_unix_nano=end, as_int=value, attributes=list(attrs)
+        )
+    return metric
+
+
+def _gauge(name: str, unit: str, value: float, start: int, end: int, attrs=()) -> m.Metric:
+    metric = m.Metric(name=name, unit=unit)
+    metric.gauge.data_points.add(
+        start_time_unix_nano=start, time_unix_nano=end, as_double=value, attributes=list(attrs)
+    )
+    return metric
+
+
+def batch(spec: DeviceSpec, end_ns: int) -> ExportMetricsServiceRequest:
+    """One 60 s export interval of ``spec``."""
+    start = end_ns - INTERVAL_S * 1_000_000_000
+    rng = np.random.default_rng([end_ns, *spec.device_id.encode()])
+    metrics = [
+        _exp(
+            semconv.INFERENCE_DURATION,
+            "s",
+            from_values(rng.lognormal(np.log(spec.latency_s), 0.1, INFERENCES)),
+            start,
+            end_ns,
+        ),
+        _exp(semconv.PREDICTION_SCORE, "1", from_values(rng.beta(8, 2, INFERENCES)), start, end_ns),
+        _exp_per_feature(
+            [
+                rng.normal(i + (spec.f01_shift if name == "f01" else 0.0), 1.0, INFERENCES)
+                for i, name in enumerate(FEATURES)
+            ],
+            start,
+            end_ns,
+        ),
+        _sum(
+            semconv.INFERENCE_COUNT,
+            [
+                (INFERENCES - ERRORS, [_kv(semconv.OUTCOME, semconv.OUTCOME_OK)]),
+                (ERRORS, [_kv(semconv.OUTCOME, semconv.OUTCOME_ERROR)]),
+            ],
+            start,
+            end_ns,
+        ),
+        _sum(
+            semconv.PREDICTION_CLASS_COUNT,
+            [(n, [_kv(semconv.PREDICTION_CLASS, c)]) for c, n in spec.classes],
+            start,
+            end_ns,
+        ),
+        _gauge(semconv.PROCESS_MEMORY_USAGE, "By", spec.memory_bytes, start, end_ns),
+        _gauge(semconv.SYSTEM_CPU_UTILIZATION, "1", 0.25, start, end_ns),
+        _gauge(
+            semconv.HW_TEMPERATURE,
+            "Cel",
+            spec.temperature_c,
+            start,
+            end_ns,
+            [_kv(semconv.HW_ID, "cpu")],
+        ),
+        _gauge(semconv.HW_BATTERY_CHARGE, "1", 0.8, start, end_ns),
+    ]
+    if spec.power_w is not None:
+        metrics += [
+            _gauge(
+                semconv.HW_POWER,
+                "W",
+                spec.power_w,
+                start,
+                end_ns,
+                [_kv(semconv.POWER_SOURCE, semconv.POWER_BATTERY)],
+            ),
+            _gauge(
+                semconv.INFERENCE_ENERGY,
+                "J",
+                spec.power_w * INTERVAL_S / INFERENCES,
+                start,
+                end_ns,
+            ),
+        ]
+    request = ExportMetricsServiceRequest()
+    rm = request.resource_metrics.add()
+    rm.resource.attributes.extend(
+        [
+            _kv(semconv.DEVICE_ID, spec.device_id),
+            _kv(semconv.FLEET, spec.fleet),
+            _kv(semconv.MODEL_NAME, "classifier"),
+            _kv(semconv.MODEL_VERSION, spec.model_version),
+            _kv(semconv.RUNTIME, "onnxruntime"),
+            _kv(semconv.HARDWARE, "raspberry-pi-5"),
+            _kv(semconv.HOST_ARCH, "arm64"),
+            _kv(semconv.OS_TYPE, "linux"),
+            _kv(
+                semconv.POWER_SOURCES,
+                semconv.POWER_BATTERY if spec.power_w is not None else semconv.POWER_NONE,
+            ),
+        ]
+    )
+    sm = rm.scope_metrics.add()
+    sm.scope.name = "edgewatch.collector"
+    sm.metrics.extend(metrics)
+    return request
+
+
+def baseline_csv(rows: int = 3000, seed: int = 11) -> bytes:
+    """A reference dataset matching the unshifted devices: features and predicted class."""
+    rng = np.random.default_rng(seed)
+    columns = {name: rng.normal(i, 1.0, rows) for i, name in enumerate(FEATURES)}
+    total = sum(CLASSES.values())
+    predictions = rng.choice(list(CLASSES), rows, p=[n / total for n in CLASSES.values()])
+    lines = [",".join([*FEATURES, "prediction"])]
+    for i in range(rows):
+        lines.append(",".join([*(f"{columns[f][i]:.5f}" for f in FEATURES), predictions[i]]))
+    return ("\n".join(lines) + "\n").encode()
+
+
+def body(request: ExportMetricsServiceRequest) -> bytes:
+    """The collector's gzip-compressed protobuf body."""
+    return gzip.compress(request.SerializeToString())
+
+
+def headers(token: str) -> dict[str, str]:
+    """The collector's request headers."""
+    return {
+        "Content-Type": "application/x-protobuf",
+        "Content-Encoding": "gzip",
+        semconv.IDEMPOTENCY_KEY_HEADER: secrets.token_hex(16),
+        "Authorization": f"Bearer {token}",
+    }

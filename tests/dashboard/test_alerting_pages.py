@@ -1,0 +1,175 @@
+"""The Alerts, Drift, Versions and Settings pages against a real server whose own scheduler
+raised the alerts: what they show, and that acknowledging, silencing and expiring a silence
+reach the API."""
+
+from __future__ import annotations
+
+import pytest
+from dashboard_apptest import metrics, open_page, table, texts
+from dashboard_harness import APP, SeededServer
+from streamlit.testing.v1 import AppTest
+from streamlit.testing.v1.element_tree import Button, TextInput
+
+pytestmark = pytest.mark.timeout(120)
+
+
+def _alert(server: SeededServer, rule: str, **labels: str) -> dict:
+    with server.api() as api:
+        alerts = api.get("/api/v1/alerts", params={"state": "firing"}).json()["alerts"]
+    return next(
+        a
+        for a in alerts
+        if a["rule"] == rule and all(a["labels"].get(k) == v for k, v in labels.items())
+    )
+
+
+def _pick(at: AppTest, fingerprint: str) -> AppTest:
+    at.selectbox(key="alert_pick").set_value(fingerprint).run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def _field(at: AppTest, label: str) -> TextInput:
+    return next(t for t in at.text_input if t.label == label)
+
+
+def _button(at: AppTest, label: str) -> Button:
+    return next(b for b in at.button if b.label == label)
+
+
+def test_alerts_page_lists_firing_alerts_with_evidence(dashboard_env: SeededServer) -> None:
+    at = open_page("alerts")
+    listed = table(at, "state", "severity", "alert", "summary")
+    assert set(listed["state"]) == {"firing"}
+    assert {"DeviceOffline", "FeatureDrift"} <= set(listed["alert"])
+    assert "dev-f stopped reporting" in set(listed["summary"])
+    drift = _alert(dashboard_env, "FeatureDrift", version="1.1.0", feature="f01")
+    at = _pick(at, drift["fingerprint"])
+    assert "Feature f01 drifted on classifier 1.1.0" in texts(at)
+    evidence = table(at, "detector", "method", "score", "threshold", "verdict")
+    assert evidence.iloc[0][["method", "threshold", "verdict"]].tolist() == ["psi", "0.2", "drift"]
+    assert float(evidence.iloc[0]["score"]) > 0.2
+    labels = table(at, "label", "value")
+    assert dict(zip(labels["label"], labels["value"], strict=True))["feature"] == "f01"
+
+
+def test_filters_narrow_the_list(dashboard_env: SeededServer) -> None:
+    at = open_page("alerts")
+    at.multiselect[1].set_value(["critical"]).run()
+    listed = table(at, "state", "severity", "alert")
+    assert set(listed["severity"]) == {"critical"} and set(listed["alert"]) == {"DeviceOffline"}
+    _field(at, "Device").set_value("dev-f").run()
+    assert list(table(at, "state", "device")["device"]) == ["dev-f"]
+
+
+def test_acknowledge_reaches_the_api(dashboard_env: SeededServer) -> None:
+    drift = _alert(dashboard_env, "FeatureDrift", version="1.1.0", feature="f01")
+    at = _pick(open_page("alerts"), drift["fingerprint"])
+    _field(at, "Your name").set_value("alice")
+    _field(at, "Comment").set_value("retraining on new sensor data")
+    _button(at, "Acknowledge").click().run()
+    assert not at.exception
+    assert any("Acknowledged by alice" in s.value for s in at.success)
+    with dashboard_env.api() as api:
+        ack = api.get(f"/api/v1/alerts/{drift['fingerprint']}").json()["ack"]
+    assert (ack["author"], ack["comment"]) == ("alice", "retraining on new sensor data")
+
+
+def test_silence_with_prefilled_matchers_then_expire_it(dashboard_env: SeededServer) -> None:
+    offline = _alert(dashboard_env, "DeviceOffline", device="dev-e")
+    at = _pick(open_page("alerts"), offline["fingerprint"])
+    _field(at, "Created by").set_value("bob")
+    _field(at, "Comment (why)").set_value("device in repair")
+    _button(at, "Silence").click().run()
+    assert not at.exception
+    assert any(s.value.startswith("Silence ") for s in at.success)
+    with dashboard_env.api() as api:
+        silences = api.get("/api/v1/silences").json()["silences"]
+        (silence,) = [s for s in silences if s["created_by"] == "bob"]
+        assert silence["status"] == "active" and silence["comment"] == "device in repair"
+        matchers = {m["name"]: m["value"] for m in silence["matchers"]}
+        assert matchers == offline["labels"]  # every label of the alert, prefilled
+        silenced = api.get(f"/api/v1/alerts/{offline['fingerprint']}").json()
+        assert silenced["silenced_by"] == [silence["id"]]
+
+    at = open_page("alerts")
+    shown = table(at, "id", "status", "matchers")
+    assert 'device="dev-e"' in shown.set_index("id").loc[silence["id"], "matchers"]
+    at.selectbox(key="expire_pick").set_value(silence["id"]).run()
+    _button(at, "Expire silence").click().run()
+    assert any(f"Silence {silence['id']} is now expired" in s.value for s in at.success)
+    with dashboard_env.api() as api:
+        (after,) = [
+            s for s in api.get("/api/v1/silences").json()["silences"] if s["id"] == silence["id"]
+        ]
+    assert after["status"] == "expired"
+
+
+def test_alert_link_opens_that_alert(dashboard_env: SeededServer) -> None:
+    offline = _alert(dashboard_env, "DeviceOffline", device="dev-f")
+    at = AppTest.from_file(str(APP), default_timeout=60)
+    at.query_params["alert"] = offline["fingerprint"]
+    at.run()
+    assert not at.exception
+    assert at.selectbox(key="alert_pick").value == offline["fingerprint"]
+    assert "dev-f stopped reporting" in texts(at)
+
+
+def test_fleet_and_device_pages_show_alerts(dashboard_env: SeededServer) -> None:
+    at = open_page("fleet")
+    assert metrics(at)["Critical"] == "2"
+    assert "dev-f stopped reporting" in set(table(at, "severity", "alert", "since")["alert"])
+    at = open_page("device", device="dev-f")
+    device_alerts = table(at, "state", "severity", "rule", "summary")
+    assert list(device_alerts["rule"]) == ["DeviceOffline"]
+
+
+def test_drift_page_ranks_the_drifted_feature_first(dashboard_env: SeededServer) -> None:
+    at = open_page("drift")
+    at.selectbox(key="drift_version").set_value("1.1.0").run()
+    assert not at.exception
+    ranked = table(at, "feature", "verdict", "score", "threshold", "method")
+    verdicts = dict(zip(ranked["feature"], ranked["verdict"], strict=True))
+    assert verdicts == {
+        "f01": "drift",
+        "(predicted classes)": "drift",  # dev-d predicts the classes in reverse shares
+        "f00": "no drift",
+        "f02": "no drift",
+    }
+    assert list(ranked["feature"])[2:] != ["f01"]  # the drifted ones rank first
+    assert set(list(ranked["feature"])[:2]) == {"f01", "(predicted classes)"}
+    assert at.selectbox(key="drift_feature").options[0] == "f01"
+    charts = at.get("plotly_chart")
+    assert len(charts) >= 3  # heatmap, feature overlay, confidence overlay
+    at.text_input(key="ew_prediction_classes").set_value("cat, dog, bird").run()
+    assert len(at.get("plotly_chart")) == len(charts) + 1  # class shares
+
+
+def test_versions_page_gives_the_rollout_verdict(dashboard_env: SeededServer) -> None:
+    at = open_page("versions")
+    assert [e.value for e in at.error] == [
+        "Rollout verdict: Version 1.1.0 is worse than 1.0.0: consider rolling back."
+    ]
+    signals = table(at, "signal", "change", "verdict", "explanation").set_index("signal")
+    assert signals.loc["latency_p50", "verdict"] == "b worse"
+    assert signals.loc["latency_p50", "change"].endswith(" %")
+    assert signals.loc["latency_p50", "1.1.0"].endswith(" ms")
+    assert signals.loc["predictions", "change"].startswith("distance ")
+
+
+def test_settings_page_rules_receivers_baselines(dashboard_env: SeededServer) -> None:
+    at = open_page("settings")
+    rules = table(at, "rule", "detector", "last evaluated")
+    assert list(rules["rule"]) == ["DeviceOffline", "FeatureDrift", "PredictionDrift"]
+    assert all(x.endswith("ago") for x in rules["last evaluated"])
+    receivers = table(at, "receiver", "host", "failed", "health")
+    assert receivers.iloc[0]["host"].startswith("127.0.0.1:")
+    assert receivers.iloc[0]["health"] in ("retrying", "failing")  # nobody listens there
+    page = texts(at) + receivers.to_string()
+    assert "whsec_" not in page and "key=hidden" not in page and "/hooks/" not in page
+    baselines = table(at, "id", "model", "version", "source", "rows")
+    assert sorted(baselines["version"]) == ["1.0.0", "1.1.0"]
+    summary = table(at, "feature", "count", "mean", "p50", "p95", "missing")
+    assert {"f00", "f01", "f02"} <= set(summary["feature"])
+    _button(at, "Reload rules file").click().run()
+    assert any("Reloaded: 3 rules" in s.value for s in at.success)

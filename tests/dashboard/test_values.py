@@ -1,0 +1,119 @@
+"""What the pages compute and how they write numbers: units, offline spans, drift ranking,
+histogram buckets, and the ``edgewatch dashboard`` command's refusals."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from edgewatch.dashboard import _format as fmt
+from edgewatch.dashboard._alert_models import DriftResult
+from edgewatch.dashboard._analysis import latest_per_feature, offline_gaps
+from edgewatch.dashboard._models import Device, Histogram, Series
+from edgewatch.server.cli import main
+
+T0 = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    ("shown", "expected"),
+    [
+        (fmt.seconds(0.0215), "21.5 ms"),
+        (fmt.seconds(0.00042), "420 µs"),
+        (fmt.seconds(2.5), "2.5 s"),
+        (fmt.seconds(None), "—"),
+        (fmt.signed_seconds(-90.04), "-90 s"),
+        (fmt.signed_seconds(0.0), "+0 s"),
+        (fmt.size_bytes(80 * 2**20), "80.0 MiB"),
+        (fmt.percent(0.01, 2), "1.00 %"),
+        (fmt.watts(0.25), "250 mW"),
+        (fmt.joules(0.4), "400 mJ"),
+        (fmt.celsius(71.0), "71.0 °C"),
+        (fmt.rate(23.0), "23 /s"),
+        (fmt.percent(float("nan")), "—"),
+        (fmt.duration(604_800), "7 d"),
+        (fmt.ago(T0 - timedelta(minutes=10), T0), "10 min ago"),
+    ],
+)
+def test_numbers_carry_units(shown: str, expected: str) -> None:
+    assert shown == expected
+
+
+def _device(status: str, last_seen: datetime) -> Device:
+    return Device(
+        "d", None, None, None, None, None, None, None, (), {}, T0 - timedelta(days=1),
+        last_seen, None, status,
+    )  # fmt: skip
+
+
+def _every_minute(*spans: tuple[int, int]) -> Series:
+    times = [T0 + timedelta(minutes=m) for a, b in spans for m in range(a, b)]
+    return Series("m", "avg", 60.0, tuple(times), tuple(1.0 for _ in times))
+
+
+def test_offline_gaps_shade_silences_longer_than_three_minutes() -> None:
+    series = [_every_minute((0, 10), (12, 20), (30, 40))]  # a 2-min hole, then a 10-min hole
+    gaps = offline_gaps(
+        series,
+        start=T0,
+        end=T0 + timedelta(minutes=40),
+        step_s=60,
+        device=_device("online", T0 + timedelta(minutes=39)),
+    )
+    assert gaps == [(T0 + timedelta(minutes=20), T0 + timedelta(minutes=30))]
+
+
+def test_offline_device_is_shaded_until_the_end_of_the_window() -> None:
+    series = [_every_minute((0, 10))]
+    end = T0 + timedelta(minutes=60)
+    gaps = offline_gaps(
+        series, start=T0, end=end, step_s=60, device=_device("offline", T0 + timedelta(minutes=9))
+    )
+    assert gaps == [(T0 + timedelta(minutes=9), end)]
+
+
+def _result(feature: str, minute: int, score: float, threshold: float) -> DriftResult:
+    return DriftResult(
+        T0, T0 + timedelta(minutes=minute), "version", None, "m", "1", feature, "psi",
+        score, threshold, "drift" if score > threshold else "no_drift",
+    )  # fmt: skip
+
+
+def test_most_drifted_features_rank_newest_scores_against_their_thresholds() -> None:
+    results = [
+        _result("age", 5, 0.9, 0.2),  # old: superseded by the newer judgement
+        _result("age", 10, 0.1, 0.2),
+        _result("income", 10, 0.3, 0.2),
+        _result("ks_feature", 10, 0.12, 0.05),  # another method's scale: 2.4 × threshold
+    ]
+    ranked = latest_per_feature(results)
+    assert [r.feature for r in ranked] == ["ks_feature", "income", "age"]
+    assert ranked[-1].score == 0.1
+
+
+def test_histogram_buckets_follow_the_otlp_exponential_layout() -> None:
+    h = Histogram(
+        scale=0,
+        zero_count=1,
+        positive_offset=1,
+        positive_counts=(2, 0, 3),
+        negative_offset=0,
+        negative_counts=(4,),
+        count=10,
+    )
+    assert h.buckets() == [(-2.0, -1.0, 4), (0.0, 0.0, 1), (2.0, 4.0, 2), (8.0, 16.0, 3)]
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--server", "127.0.0.1:4318", "--token", "t"], "must be an http:// or https:// URL"),
+        (["--server", "http://127.0.0.1:4318", "--token", " "], "an admin token is needed"),
+        (["--token", "t", "--port", "70000"], "is not a TCP port"),
+    ],
+)
+def test_dashboard_command_refuses_bad_arguments(argv, message, capsys, monkeypatch) -> None:
+    monkeypatch.delenv("EDGEWATCH_DASHBOARD_TOKEN", raising=False)
+    assert main(["dashboard", *argv]) == 2
+    assert message in capsys.readouterr().err
