@@ -16,6 +16,7 @@ from edgewatch.collector._power import (
     RaplSampler,
     detect_power_samplers,
 )
+from edgewatch.collector._sampling import SamplingConfig
 from edgewatch.collector._sender import Sender
 from edgewatch.collector._spool import Spool, SpooledBatch
 from edgewatch.collector._system import (
@@ -48,6 +49,7 @@ __all__ = [
     "Reading",
     "Sampler",
     "SamplerError",
+    "SamplingConfig",
     "Sender",
     "Spool",
     "SpooledBatch",

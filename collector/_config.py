@@ -12,6 +12,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from edgewatch.collector import semconv
+from edgewatch.collector._sampling import SamplingConfig
 from edgewatch.collector._types import Sampler, Transport
 
 MAX_CATEGORIES = 1000
@@ -40,6 +41,7 @@ class Config:
     transport: Transport | None
     timeout_s: float
     max_buckets: int
+    sampling: SamplingConfig | None = None
 
 
 def _text(field: str, value: Any, *, optional: bool) -> str | None:
@@ -180,6 +182,12 @@ def validate(**kw: Any) -> Config:
     spool_dir = kw["spool_dir"]
     if spool_dir is not None and not isinstance(spool_dir, str | os.PathLike):
         raise ValueError(f"spool_dir must be a path, got {spool_dir!r}")
+    sampling = kw.get("sampling")
+    if sampling is not None and not isinstance(sampling, SamplingConfig):
+        raise ValueError(f"sampling must be a SamplingConfig or None, got {sampling!r}")
+    categorical = _categorical(kw["categorical"], features)
+    if sampling is not None:
+        sampling.selected(features, tuple(categorical))
     return Config(
         model_name=model_name,
         model_version=_text("model_version", kw["model_version"], optional=False) or "",
@@ -188,7 +196,7 @@ def validate(**kw: Any) -> Config:
         device_id=_text("device_id", kw["device_id"], optional=True),
         fleet=_text("fleet", kw["fleet"], optional=True),
         features=features,
-        categorical=_categorical(kw["categorical"], features),
+        categorical=categorical,
         classes=_classes(kw["classes"]),
         interval_s=_positive("interval_s", kw["interval_s"]),
         spool_dir=Path(spool_dir) if spool_dir is not None else default_spool_dir(model_name),
@@ -200,4 +208,5 @@ def validate(**kw: Any) -> Config:
         transport=transport,
         timeout_s=_positive("timeout_s", kw["timeout_s"]),
         max_buckets=max_buckets,
+        sampling=sampling,
     )

@@ -15,6 +15,7 @@ import os
 import platform
 import threading
 import time
+import urllib.parse
 import weakref
 from collections.abc import Callable, Mapping, Sequence
 from types import TracebackType
@@ -27,8 +28,11 @@ from edgewatch.collector._onnx import OnnxSession
 from edgewatch.collector._power import detect_power_samplers, power_sources
 from edgewatch.collector._ratelimit import RateLimitedLog
 from edgewatch.collector._recorder import Recorder
+from edgewatch.collector._remote import ConfigPoller
 from edgewatch.collector._resource import derive_device_id, device_model, host_arch, os_type
-from edgewatch.collector._sender import Sender
+from edgewatch.collector._samples import SampleExporter
+from edgewatch.collector._sampling import SamplingConfig
+from edgewatch.collector._sender import Sender, signal_url
 from edgewatch.collector._spool import Spool, lock_spool, unlock_spool
 from edgewatch.collector._system import (
     BatteryChargeSampler,
@@ -112,6 +116,7 @@ class Monitor:
         transport: Transport | None = None,
         timeout_s: float = 10.0,
         max_buckets: int = 160,
+        sampling: SamplingConfig | None = None,
         start: bool = True,
     ) -> None:
         self._config: Config = validate(
@@ -134,6 +139,7 @@ class Monitor:
             transport=transport,
             timeout_s=timeout_s,
             max_buckets=max_buckets,
+            sampling=sampling,
         )
         c = self._config
         self.interval_s = c.interval_s
@@ -165,6 +171,8 @@ class Monitor:
         self._sender = Sender(
             self._spool, c.transport or HttpTransport(), c.url, headers, timeout_s=c.timeout_s
         )
+        self._samples = self._sample_exporter(headers)
+        self._sampler = None if self._samples is None else self._samples.sampler
         # Serialises export and send between the collector thread and flush()/close().
         self._export_lock = threading.Lock()
         self._start_ns = time.time_ns()
@@ -233,6 +241,8 @@ class Monitor:
                 self._recorder.drop("closed")
                 return
             self._recorder.record(row, latency_s, error, label, score)
+            if self._sampler is not None:
+                self._sampler.offer(row, label, score)
         except Exception as e:  # never raise into the inference path
             self._recorder.drop("invalid_value")
             _log.warning("record", "edgewatch could not record an observation: %r", e)
@@ -247,11 +257,15 @@ class Monitor:
             wait = next_export - now
             if self._spool.depth:
                 wait = min(wait, self._sender.retry_at - now)
+            if self._samples is not None:
+                wait = min(wait, self._samples.next_poll_at - now)
             self._wake.wait(max(0.0, wait))
             self._wake.clear()
             if self._closing:
                 return
             try:
+                if self._samples is not None:
+                    self._samples.poll()
                 self._recorder.aggregate_pending()
                 now = clock()
                 if now >= next_export:
@@ -310,6 +324,16 @@ class Monitor:
             _log.warning("spool", "edgewatch could not write to the spool: %r", e)
             return
         self._totals["batches.built"] += 1
+        self._export_samples()
+
+    def _export_samples(self) -> None:
+        if self._samples is None:
+            return
+        try:
+            self._samples.export(self.resource)
+        except OSError as e:
+            self._totals["spool_errors"] = self._totals.get("spool_errors", 0) + 1
+            _log.warning("spool", "edgewatch could not write samples to the spool: %r", e)
 
     def _sample(self) -> tuple[list[Reading], dict[str, int]]:
         readings: list[Reading] = []
@@ -394,7 +418,24 @@ class Monitor:
         out["last_success_unix"] = self._sender.last_success_unix or 0.0
         for name, n in self._sampler_errors.items():
             out[f"sampler_errors.{name}"] = n
+        if self._samples is not None:
+            out.update(self._samples.stats())
         return out
+
+    def _sample_exporter(self, headers: Mapping[str, str]) -> SampleExporter | None:
+        """Sampled rows and remote budgets, only when the user opted in with ``sampling=``."""
+        c = self._config
+        if c.sampling is None:
+            return None
+        poller = None
+        if c.sampling.remote:
+            path = semconv.CONFIG_PATH.format(device_id=urllib.parse.quote(self.device_id, safe=""))
+            poller = ConfigPoller(
+                signal_url(c.url, path), headers, c.sampling.poll_interval_s, c.timeout_s
+            )
+        return SampleExporter(
+            c.sampling, c.features, tuple(c.categorical), c.interval_s, self._spool, poller
+        )
 
     def _resource_attributes(self) -> dict[str, str]:
         c = self._config

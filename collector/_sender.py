@@ -16,7 +16,7 @@ from collections.abc import Callable, Mapping
 
 from edgewatch.collector import semconv
 from edgewatch.collector._ratelimit import RateLimitedLog
-from edgewatch.collector._spool import Spool, SpooledBatch
+from edgewatch.collector._spool import LOGS, Spool, SpooledBatch
 from edgewatch.collector._types import Transport, TransportResponse
 
 _log = RateLimitedLog(logging.getLogger("edgewatch.collector"))
@@ -47,6 +47,7 @@ class Sender:
         self.spool = spool
         self.transport = transport
         self.url = url
+        self.logs_url = signal_url(url, semconv.LOGS_PATH)
         self.headers = dict(headers)
         self.timeout_s = timeout_s
         self.backoff_base_s = backoff_base_s
@@ -96,7 +97,8 @@ class Sender:
             return True
         headers = {**self.headers, semconv.IDEMPOTENCY_KEY_HEADER: batch.key}
         try:
-            response = self.transport.post(self.url, body, headers, timeout_s)
+            url = self.logs_url if batch.signal == LOGS else self.url
+            response = self.transport.post(url, body, headers, timeout_s)
         except Exception as e:  # OSError by contract; anything else is a transport bug
             self._transient(None, f"{type(e).__name__}: {e}")
             return False
@@ -148,3 +150,9 @@ class Sender:
         if when.tzinfo is None:
             return None
         return min(max(0.0, when.timestamp() - self._wall_clock()), MAX_RETRY_AFTER_S)
+
+
+def signal_url(metrics_url: str, path: str) -> str:
+    """``path`` (e.g. ``/v1/logs``) on the server that ``metrics_url`` (``.../v1/metrics``) names."""
+    base = metrics_url.removesuffix(semconv.METRICS_PATH)
+    return base + path

@@ -1,7 +1,7 @@
 """The on-disk spool: every export batch is written here before it is sent.
 
-One file per batch, named ``<sequence>-<idempotency key>.otlp.gz`` so that the order and the
-key survive a restart. Writes are crash-safe (temp file → fsync → rename → fsync of the
+One file per batch, named ``<sequence>-<idempotency key>.otlp.gz`` (``.logs.otlp.gz`` for sampled
+rows, which go to ``/v1/logs``) so that the order, the key and the signal survive a restart. Writes are crash-safe (temp file → fsync → rename → fsync of the
 directory): after ``kill -9`` a batch is either wholly in the spool or was never there. A batch
 is deleted only after the server acknowledged it; 400/413-style rejections move it to
 ``quarantine/`` for inspection. The spool is bounded by bytes: at the cap the oldest batches
@@ -18,7 +18,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-_NAME = re.compile(r"^(?P<seq>[0-9]{16})-(?P<key>[0-9a-f]{32})\.otlp\.gz$")
+_NAME = re.compile(r"^(?P<seq>[0-9]{16})-(?P<key>[0-9a-f]{32})(?:\.(?P<signal>logs))?\.otlp\.gz$")
+METRICS, LOGS = "metrics", "logs"
+"""The OTLP signal of a batch: which endpoint it goes to."""
 _TMP_SUFFIX = ".tmp"
 MAX_QUARANTINED = 64
 """Quarantined batches kept for inspection; older ones are deleted."""
@@ -32,6 +34,7 @@ class SpooledBatch:
     key: str
     size_bytes: int
     path: Path
+    signal: str = METRICS
 
 
 class Spool:
@@ -63,7 +66,8 @@ class Spool:
                     path.unlink(missing_ok=True)
                 continue
             size = path.stat().st_size
-            self._items.append(SpooledBatch(int(m["seq"]), m["key"], size, path))
+            signal = m["signal"] or METRICS
+            self._items.append(SpooledBatch(int(m["seq"]), m["key"], size, path, signal))
             self._bytes += size
 
     @property
@@ -74,8 +78,12 @@ class Spool:
     def size_bytes(self) -> int:
         return self._bytes
 
-    def put(self, body: bytes, key: str | None = None) -> SpooledBatch | None:
+    def put(
+        self, body: bytes, key: str | None = None, signal: str = METRICS
+    ) -> SpooledBatch | None:
         """Store a batch durably; returns ``None`` (counted as dropped) if it alone exceeds the cap."""
+        if signal not in (METRICS, LOGS):
+            raise ValueError(f"signal must be {METRICS!r} or {LOGS!r}, got {signal!r}")
         key = key or uuid.uuid4().hex
         with self._lock:
             if len(body) > self.max_bytes:
@@ -86,9 +94,10 @@ class Spool:
                 self.dropped += 1
             seq = self._next_seq
             self._next_seq += 1
-            path = self.batches_dir / f"{seq:016d}-{key}.otlp.gz"
+            suffix = ".logs.otlp.gz" if signal == LOGS else ".otlp.gz"
+            path = self.batches_dir / f"{seq:016d}-{key}{suffix}"
             write_durably(path, body)
-            batch = SpooledBatch(seq, key, len(body), path)
+            batch = SpooledBatch(seq, key, len(body), path, signal)
             self._items.append(batch)
             self._bytes += batch.size_bytes
             return batch

@@ -6,7 +6,7 @@ import asyncio
 import logging
 import signal
 import sys
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
@@ -15,6 +15,7 @@ from edgewatch.server.alert import RulesError
 from edgewatch.server.api import ROUTERS
 from edgewatch.server.api import errors as api_errors
 from edgewatch.server.detect import AlertingService, FiringHook, load_ruleset
+from edgewatch.server.evidence import DRIFT_RULES, DriftCapture, drift_rule_names
 from edgewatch.server.ingest import CardinalityLimiter
 from edgewatch.server.metrics import ServerMetrics
 from edgewatch.server.settings import Settings
@@ -73,6 +74,11 @@ def _install_sighup(service: AlertingService) -> bool:
     return True
 
 
+def _drift_rules(service: AlertingService) -> Callable[[], frozenset[str]]:
+    """The drift rules of the rule set in force (it changes on SIGHUP)."""
+    return lambda: drift_rule_names(service.engine.ruleset.rules)
+
+
 def create_app(settings: Settings) -> FastAPI:
     """The server app for ``settings``; the store opens when the app starts."""
 
@@ -93,6 +99,14 @@ def create_app(settings: Settings) -> FastAPI:
         alerting = (
             _start_alerting(settings, store, app.state.on_firing) if settings.alerting else None
         )
+        capture = DriftCapture(
+            store.samples,
+            rows_per_hour=settings.drift_sampling_rows_per_hour,
+            for_s=settings.drift_sampling_for_s,
+            rules=DRIFT_RULES if alerting is None else _drift_rules(alerting),
+        )
+        app.state.drift_capture = capture
+        app.state.on_firing.append(capture.on_drift_alert_firing)  # the scheduler reads the list
         app.state.alerting = alerting
         sighup = _install_sighup(alerting) if alerting is not None else False
         if not settings.insecure_dev and not store.has_admin_token():
@@ -109,6 +123,7 @@ def create_app(settings: Settings) -> FastAPI:
             if alerting is not None:
                 alerting.stop()
             app.state.alerting = None
+            app.state.on_firing.remove(capture.on_drift_alert_firing)
             metrics.bind(None)
             app.state.store = None
             store.close()

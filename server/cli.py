@@ -9,6 +9,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from edgewatch.server import cli_evidence
 from edgewatch.server._remote_cli import add_parsers, run_remote
 from edgewatch.server.settings import Settings, SettingsError, load_settings
 
@@ -105,6 +106,7 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--db", type=Path, help=f"DuckDB file (default {DEFAULT_DB})")
         p.add_argument("--config", type=Path, help="YAML settings file")
     add_parsers(sub)
+    cli_evidence.add_parsers(sub)
     return parser
 
 
@@ -271,6 +273,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _dashboard(args)
         if args.command in REMOTE_COMMANDS:
             return run_remote(args)
+        if args.command in ("sampling", "report"):
+            return cli_evidence.run(args)
     except SettingsError as e:
         print(f"edgewatch {args.command}: {e}", file=sys.stderr)
         return 2

@@ -64,6 +64,20 @@ class Settings(BaseSettings):
     hourly_rollup_interval_s: float = Field(300.0, gt=0)
     retention_interval_s: float = Field(3_600.0, gt=0)
 
+    samples_retention_s: float = Field(30 * 86_400.0, gt=0)
+    """How long sampled rows (``/v1/logs``) are kept."""
+    max_samples_per_device: int = Field(100_000, gt=0)
+    """Newest sampled rows kept per device; older ones are deleted as new ones arrive."""
+    reference_sample_rows: int = Field(10_000, gt=0)
+    """Rows of an uploaded baseline kept as the reference sample for drift reports."""
+    drift_sampling_rows_per_hour: int = Field(600, ge=0)
+    """Budget a firing drift alert raises its devices to ..."""
+    drift_sampling_for_s: float = Field(3_600.0, gt=0)
+    """... and for how long."""
+    report_max_rows: int = Field(5_000, gt=0)
+    """Rows per side of a drift report at most (a random subset beyond), so it takes seconds."""
+    report_min_rows: int = Field(30, gt=0)
+    """Rows each side of a drift report needs at least (422 below)."""
     rules_file: Path | None = None
     """Alert rules YAML (docs/alerts.md); unset = the built-in default rules."""
     external_url: str = ""
@@ -117,12 +131,14 @@ class Settings(BaseSettings):
                 minute_s=self.retention_1m_s,
                 hour_s=self.retention_1h_s,
                 batch_keys_s=self.idempotency_window_s,
+                samples_s=self.samples_retention_s,
             ),
             thresholds=StatusThresholds(self.online_after_s, self.offline_after_s),
             rollup_interval_s=self.rollup_interval_s,
             hourly_rollup_interval_s=self.hourly_rollup_interval_s,
             retention_interval_s=self.retention_interval_s,
             maintenance=maintenance,
+            max_samples_per_device=self.max_samples_per_device,
         )
 
     def retry_policy(self) -> RetryPolicy:

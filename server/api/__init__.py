@@ -10,7 +10,9 @@ from edgewatch.server.api import (
     fleet,
     health,
     ingest,
+    reports,
     rules,
+    sampling,
     series,
     silences,
     tokens,
@@ -28,6 +30,8 @@ ROUTERS = (
     fleet.router,
     tokens.router,
     health.router,
+    sampling.router,
+    reports.router,
 )
 
 __all__ = ["ROUTERS"]

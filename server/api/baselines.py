@@ -11,6 +11,7 @@ from pydantic import BaseModel, Field
 
 from edgewatch.server.api.deps import AdminDep, SettingsDep, StoreDep, utc_now
 from edgewatch.server.detect import pin_baseline, upload_baseline, views
+from edgewatch.server.evidence import save_reference_sample
 from edgewatch.server.ingest import PayloadTooLargeError
 from edgewatch.server.store import BaselineTable, InvalidQueryError
 
@@ -67,6 +68,9 @@ async def upload(
         filename=file.filename or "",
         now=utc_now(),
         max_missing_share=settings.baseline_max_missing_share,
+        keep_rows=lambda frame: save_reference_sample(
+            store.samples, model, version, frame, max_rows=settings.reference_sample_rows
+        ),
     )
     return views.baseline_view(info, summary=True)
 

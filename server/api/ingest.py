@@ -8,6 +8,7 @@ import time
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
+from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceRequest
 from starlette.concurrency import run_in_threadpool
 
 from edgewatch.collector import semconv
@@ -20,18 +21,25 @@ from edgewatch.server.api.deps import (
 )
 from edgewatch.server.api.errors import DOMAIN_ERRORS, ForbiddenError, otlp_error, status_of
 from edgewatch.server.ingest import (
+    Converted,
     DecodeError,
     Encoding,
     PayloadTooLargeError,
     check_content_encoding,
     convert,
+    convert_logs,
+    decode_into,
     decode_request,
+    encode_logs_response,
     encode_response,
     encoding_of,
     gunzip,
+    logs_device_ids,
     resource_device_ids,
 )
-from edgewatch.server.store import StoreError, WriteOutcome
+from edgewatch.server.metrics import ServerMetrics
+from edgewatch.server.settings import Settings
+from edgewatch.server.store import Batch, Principal, Store, StoreError, WriteOutcome
 
 router = APIRouter(tags=["ingest"])
 _KEY = re.compile(r"^[\x21-\x7e]{1,128}$")
@@ -60,6 +68,43 @@ async def _read_body(request: Request, max_bytes: int) -> bytes:
     return b"".join(chunks)
 
 
+async def _receive(
+    request: Request, store: Store, settings: Settings
+) -> tuple[Principal, bytes, str | None]:
+    """Authenticate, read and decompress the body within the caps, check the Idempotency-Key."""
+    # scrypt verification of an uncached token must not stall the event loop
+    principal = await run_in_threadpool(authenticate, request, store, settings)
+    gzipped = check_content_encoding(request.headers.get("content-encoding"))
+    body = await _read_body(request, settings.max_body_bytes)
+    if gzipped:
+        body = gunzip(body, settings.max_body_bytes)
+    key = request.headers.get(semconv.IDEMPOTENCY_KEY_HEADER)
+    if key is not None and not _KEY.match(key):
+        raise DecodeError("Idempotency-Key must be 1-128 printable ASCII characters")
+    return principal, body, key
+
+
+def _check_devices(principal: Principal, devices: list[str | None]) -> None:
+    """A device token may write only its own device."""
+    if principal.role == "device":
+        for device in devices:
+            if device is not None and device != principal.device_id:
+                raise ForbiddenError(
+                    f"token of device {principal.device_id!r} cannot write device {device!r}"
+                )
+
+
+async def _commit(store: Store, settings: Settings, batch: Batch) -> WriteOutcome:
+    """Hand the batch to the writer and wait for its commit (or find it a duplicate)."""
+    if not (batch.devices or batch.point_count):
+        return WriteOutcome.STORED
+    future = store.submit(batch)
+    try:
+        return await asyncio.wait_for(asyncio.wrap_future(future), timeout=settings.write_timeout_s)
+    except TimeoutError:
+        raise StoreError("the writer did not commit in time; resend later") from None
+
+
 @router.post(
     semconv.METRICS_PATH,
     summary="OTLP/HTTP metrics export (protobuf or JSON, optionally gzip)",
@@ -77,22 +122,9 @@ async def export_metrics(
     encoding = Encoding.JSON
     try:
         encoding = encoding_of(request.headers.get("content-type"))
-        # scrypt verification of an uncached token must not stall the event loop
-        principal = await run_in_threadpool(authenticate, request, store, settings)
-        gzipped = check_content_encoding(request.headers.get("content-encoding"))
-        body = await _read_body(request, settings.max_body_bytes)
-        if gzipped:
-            body = gunzip(body, settings.max_body_bytes)
-        key = request.headers.get(semconv.IDEMPOTENCY_KEY_HEADER)
-        if key is not None and not _KEY.match(key):
-            raise DecodeError("Idempotency-Key must be 1-128 printable ASCII characters")
+        principal, body, key = await _receive(request, store, settings)
         message = decode_request(body, encoding)
-        if principal.role == "device":
-            for device in resource_device_ids(message):
-                if device is not None and device != principal.device_id:
-                    raise ForbiddenError(
-                        f"token of device {principal.device_id!r} cannot write device {device!r}"
-                    )
+        _check_devices(principal, resource_device_ids(message))
         converted = convert(
             message,
             received_s=received_s,
@@ -100,20 +132,54 @@ async def export_metrics(
             limiter=limiter,
             batch_key=key,
         )
-        batch = converted.batch
-        outcome = WriteOutcome.STORED
-        if batch.devices or batch.point_count:
-            future = store.submit(batch)
-            try:
-                outcome = await asyncio.wait_for(
-                    asyncio.wrap_future(future), timeout=settings.write_timeout_s
-                )
-            except TimeoutError:
-                raise StoreError("the writer did not commit in time; resend later") from None
+        outcome = await _commit(store, settings, converted.batch)
     except DOMAIN_ERRORS as e:
         http, _ = status_of(e)
         metrics.requests.labels(_OUTCOME.get(http, "error")).inc()
         return otlp_error(e, encoding, retry_after_s=settings.retry_after_s)
+    _count(metrics, converted, outcome)
+    return Response(
+        encode_response(converted.rejected_count, converted.message, encoding),
+        media_type=encoding.value,
+    )
+
+
+@router.post(
+    semconv.LOGS_PATH,
+    summary="OTLP/HTTP logs export: sampled rows (event.name edgewatch.sample)",
+    response_class=Response,
+)
+async def export_logs(
+    request: Request, store: StoreDep, settings: SettingsDep, metrics: MetricsDep
+) -> Response:
+    """Like ``/v1/metrics``, for the sampled rows devices opted in to send (see docs/reports.md)."""
+    received_s = time.time()
+    encoding = Encoding.JSON
+    try:
+        encoding = encoding_of(request.headers.get("content-type"))
+        principal, body, key = await _receive(request, store, settings)
+        message = ExportLogsServiceRequest()
+        decode_into(message, body, encoding, "resourceLogs")
+        _check_devices(principal, logs_device_ids(message))
+        converted = convert_logs(
+            message, received_s=received_s, limits=settings.ingest_limits(), batch_key=key
+        )
+        outcome = await _commit(store, settings, converted.batch)
+    except DOMAIN_ERRORS as e:
+        http, _ = status_of(e)
+        metrics.requests.labels(_OUTCOME.get(http, "error")).inc()
+        return otlp_error(e, encoding, retry_after_s=settings.retry_after_s)
+    _count(metrics, converted, outcome)
+    return Response(
+        encode_logs_response(
+            converted.rejected_count, converted.message, encoding is Encoding.PROTOBUF
+        ),
+        media_type=encoding.value,
+    )
+
+
+def _count(metrics: ServerMetrics, converted: Converted, outcome: WriteOutcome) -> None:
+    batch = converted.batch
     for reason, n in converted.rejected.items():
         metrics.rejected.labels(reason).inc(n)
     if converted.rejected_count:
@@ -124,7 +190,3 @@ async def export_metrics(
     else:
         metrics.requests.labels("partial" if converted.rejected_count else "ok").inc()
         metrics.points.labels("stored").inc(batch.point_count)
-    return Response(
-        encode_response(converted.rejected_count, converted.message, encoding),
-        media_type=encoding.value,
-    )

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
+
+import pandas as pd
 
 from edgewatch.collector import semconv
 from edgewatch.detectors import empty
@@ -12,6 +15,7 @@ from edgewatch.server.detect._profile import (
     METRIC,
     NUMERIC,
     PREDICTION,
+    PREDICTION_COLUMN,
     SCORE,
     counts_profile,
     histogram_profile,
@@ -41,9 +45,11 @@ def upload_baseline(
     filename: str,
     now: datetime,
     max_missing_share: float = 0.5,
+    keep_rows: Callable[[pd.DataFrame], object] | None = None,
 ) -> BaselineInfo:
     """Validate and profile an uploaded CSV/Parquet file and store its profile (not the rows);
-    :class:`BaselineUploadError` listing every problem."""
+    :class:`BaselineUploadError` listing every problem. ``keep_rows`` gets the validated
+    feature (and prediction) columns once the profile is stored: the reference sample."""
     table = BaselineTable(store)
     frame = read_table(data, filename)
     profile = profile_upload(
@@ -58,6 +64,9 @@ def upload_baseline(
         profiles=profile.profiles,
         now=now,
     )
+    if keep_rows is not None:
+        extra = [PREDICTION_COLUMN] if PREDICTION_COLUMN in frame.columns else []
+        keep_rows(frame[[*profile.features, *extra]])
     return table.get(baseline_id)
 
 

@@ -6,7 +6,7 @@ Times are RFC 3339 UTC strings. Nothing here carries a receiver URL or secret.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import quote, urlsplit
 
@@ -23,6 +23,7 @@ from edgewatch.server.alert import (
     format_time,
 )
 from edgewatch.server.detect._service import AlertingService
+from edgewatch.server.evidence import drift_rule_names, report_path_for_alert
 from edgewatch.server.store import (
     BaselineInfo,
     BaselineTable,
@@ -167,11 +168,16 @@ def alert_detail(
         for t in service.alert_store.history(fingerprint=fingerprint)
     ]
     base = service.engine.ruleset.external_url
+    report_url = None
+    if alert.rule in drift_rule_names(service.engine.ruleset.rules):
+        start = matching[-1].window_start if matching else alert.active_at - timedelta(hours=1)
+        report_url = report_path_for_alert(labels, start.timestamp(), now.timestamp())
     return {
         **alert_view(status, service.engine.ruleset),
         "evidence": evidence,
         "history": history,
         "dashboard_url": f"{base}/alerts/{quote(fingerprint)}" if base else None,
+        "report_url": report_url,
     }
 
 

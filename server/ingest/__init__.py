@@ -15,6 +15,7 @@ from edgewatch.server.ingest._convert import (
 from edgewatch.server.ingest._decode import (
     Encoding,
     check_content_encoding,
+    decode_into,
     decode_request,
     encode_response,
     encode_status,
@@ -27,6 +28,7 @@ from edgewatch.server.ingest._errors import (
     PayloadTooLargeError,
     UnsupportedMediaTypeError,
 )
+from edgewatch.server.ingest._logs import convert_logs, encode_logs_response, logs_device_ids
 
 __all__ = [
     "DEVICE_ID_FALLBACKS",
@@ -42,11 +44,15 @@ __all__ = [
     "attributes_dict",
     "check_content_encoding",
     "convert",
+    "convert_logs",
+    "decode_into",
     "decode_request",
     "device_id_of",
+    "encode_logs_response",
     "encode_response",
     "encode_status",
     "encoding_of",
     "gunzip",
+    "logs_device_ids",
     "resource_device_ids",
 ]

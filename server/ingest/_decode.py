@@ -16,6 +16,7 @@ from typing import Any
 
 from google.protobuf import json_format
 from google.protobuf.message import DecodeError as ProtobufDecodeError
+from google.protobuf.message import Message
 from google.rpc import status_pb2
 from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import (
     ExportMetricsServiceRequest,
@@ -84,12 +85,19 @@ def gunzip(body: bytes, max_bytes: int) -> bytes:
 def decode_request(body: bytes, encoding: Encoding) -> ExportMetricsServiceRequest:
     """Parse an ExportMetricsServiceRequest; ``DecodeError`` says what failed."""
     request = ExportMetricsServiceRequest()
+    decode_into(request, body, encoding, "resourceMetrics")
+    return request
+
+
+def decode_into(message: Message, body: bytes, encoding: Encoding, top: str) -> None:
+    """Parse an OTLP export request of any signal into ``message`` (``top``: its list field)."""
+    name = type(message).__name__
     if encoding is Encoding.PROTOBUF:
         try:
-            request.ParseFromString(body)
+            message.ParseFromString(body)
         except ProtobufDecodeError as e:
-            raise DecodeError(f"body is not a protobuf ExportMetricsServiceRequest: {e}") from e
-        return request
+            raise DecodeError(f"body is not a protobuf {name}: {e}") from e
+        return
     try:
         document = json.loads(body)
     except (UnicodeDecodeError, json.JSONDecodeError) as e:
@@ -97,14 +105,13 @@ def decode_request(body: bytes, encoding: Encoding) -> ExportMetricsServiceReque
     except RecursionError:
         raise DecodeError("body is not valid JSON: nested too deeply") from None
     if not isinstance(document, dict):
-        raise DecodeError("JSON body must be an object with resourceMetrics")
+        raise DecodeError(f"JSON body must be an object with {top}")
     try:
-        json_format.ParseDict(_hex_ids_to_base64(document), request, ignore_unknown_fields=True)
+        json_format.ParseDict(_hex_ids_to_base64(document), message, ignore_unknown_fields=True)
     except (json_format.ParseError, ValueError, TypeError) as e:
-        raise DecodeError(f"JSON body is not an OTLP ExportMetricsServiceRequest: {e}") from e
+        raise DecodeError(f"JSON body is not an OTLP {name}: {e}") from e
     except RecursionError:
         raise DecodeError("JSON body is nested too deeply for an OTLP request") from None
-    return request
 
 
 def _hex_ids_to_base64(node: Any) -> Any:

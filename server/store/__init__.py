@@ -12,6 +12,7 @@ from edgewatch.server.store._batch import (
     HistogramRows,
     MetricInfo,
     NumericRows,
+    SampleRows,
     WriteOutcome,
 )
 from edgewatch.server.store._deliveries import DeliveryTable
@@ -24,6 +25,8 @@ from edgewatch.server.store._errors import (
 )
 from edgewatch.server.store._evaluations import EvaluationRow, EvaluationTable
 from edgewatch.server.store._maintenance import Retention
+from edgewatch.server.store._sample_store import DEFAULT_REFERENCE_ROWS, SampleStore
+from edgewatch.server.store._samples import SampleSet, SamplingSetting
 from edgewatch.server.store._series import QUANTILES, SERIES_AGGS
 from edgewatch.server.store._signals import SignalReader
 from edgewatch.server.store._store import Store, StoreConfig
@@ -46,6 +49,7 @@ from edgewatch.server.store._types import (
 )
 
 __all__ = [
+    "DEFAULT_REFERENCE_ROWS",
     "QUANTILES",
     "ROLES",
     "SERIES_AGGS",
@@ -74,6 +78,10 @@ __all__ = [
     "Reading",
     "Resolution",
     "Retention",
+    "SampleRows",
+    "SampleSet",
+    "SampleStore",
+    "SamplingSetting",
     "Selection",
     "SeriesQuery",
     "SeriesResult",

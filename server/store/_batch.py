@@ -87,6 +87,19 @@ class HistogramRows:
     max: list[float | None] = field(default_factory=list)
 
 
+@dataclass(slots=True)
+class SampleRows:
+    """Sampled rows (OTLP log records with ``event.name`` = ``edgewatch.sample``) as columns."""
+
+    device_id: list[str] = field(default_factory=list)
+    model_name: list[str | None] = field(default_factory=list)
+    model_version: list[str | None] = field(default_factory=list)
+    ts_us: list[int] = field(default_factory=list)
+    features_json: list[str] = field(default_factory=list)
+    prediction: list[str | None] = field(default_factory=list)
+    score: list[float | None] = field(default_factory=list)
+
+
 @dataclass(frozen=True, slots=True)
 class Batch:
     """Everything one ingest request stores, committed atomically or not at all.
@@ -104,11 +117,17 @@ class Batch:
     histograms: HistogramRows
     batch_key: str | None = None
     key_device_id: str | None = None
+    samples: SampleRows = field(default_factory=SampleRows)
 
     @property
     def point_count(self) -> int:
-        """Data points in the batch."""
-        return len(self.numeric.ts_us) + len(self.exp_histograms.ts_us) + len(self.histograms.ts_us)
+        """Data points (and sampled rows) in the batch."""
+        return (
+            len(self.numeric.ts_us)
+            + len(self.exp_histograms.ts_us)
+            + len(self.histograms.ts_us)
+            + len(self.samples.ts_us)
+        )
 
 
 class WriteOutcome(Enum):

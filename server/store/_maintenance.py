@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import duckdb
 
 from edgewatch.server.store._histsql import HISTOGRAM_COLUMNS, merged_histograms_sql
+from edgewatch.server.store._samples import delete_before as delete_samples_before
 from edgewatch.server.store._time import utc_datetime
 
 _NUMERIC_1M = """
@@ -95,6 +96,7 @@ class Retention:
     minute_s: float
     hour_s: float
     batch_keys_s: float
+    samples_s: float = 30 * 86_400.0
 
 
 def enforce_retention(
@@ -110,6 +112,7 @@ def enforce_retention(
         cur.execute(f"DELETE FROM {table} WHERE bucket < ?", [minute])
     for table in ("points_1h", "exp_histograms_1h"):
         cur.execute(f"DELETE FROM {table} WHERE bucket < ?", [hour])
+    delete_samples_before(cur, now_s - retention.samples_s)
     cur.execute(
         "DELETE FROM batch_keys WHERE received_at < ?",
         [utc_datetime(now_s - retention.batch_keys_s)],

@@ -24,6 +24,7 @@ from edgewatch.server.store import _devices, _fleet, _maintenance, _series, _tok
 from edgewatch.server.store._batch import Batch, WriteOutcome
 from edgewatch.server.store._errors import StoreClosedError, StoreError
 from edgewatch.server.store._migrations import migrate
+from edgewatch.server.store._sample_store import SampleStore
 from edgewatch.server.store._types import (
     Device,
     DeviceStatus,
@@ -68,6 +69,7 @@ class StoreConfig:
     rollup_chunk_groups: int = 8
     retention_interval_s: float = 3_600.0
     maintenance: bool = True
+    max_samples_per_device: int = 100_000
 
 
 def _translated(fn: Callable[P, T]) -> Callable[P, T]:
@@ -101,7 +103,10 @@ class Store:
             max_group_points=config.max_group_points,
             idempotency_window_s=config.idempotency_window_s,
             on_commit=on_commit,
+            max_samples_per_device=config.max_samples_per_device,
         )
+        self.samples = SampleStore(self.cursor, self._call)
+        """Sampled rows, sampling budgets and reference samples."""
         self._stop = threading.Event()
         self._maintenance = threading.Thread(
             target=self._maintain, name="edgewatch-maintenance", daemon=True
@@ -391,6 +396,7 @@ _DATA_TABLES = (
     "points_1h",
     "exp_histograms_1m",
     "exp_histograms_1h",
+    "samples",
 )
 
 

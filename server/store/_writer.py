@@ -21,9 +21,11 @@ from typing import Any, TypeVar
 import duckdb
 import pyarrow as pa
 
+from edgewatch.server.store import _samples
 from edgewatch.server.store._arrow import exp_histogram_table, histogram_table, numeric_table
 from edgewatch.server.store._batch import Batch, WriteOutcome
 from edgewatch.server.store._errors import StoreBusyError, StoreClosedError, StoreError
+from edgewatch.server.store._samples import sample_table
 from edgewatch.server.store._time import utc_datetime
 
 log = logging.getLogger(__name__)
@@ -60,6 +62,7 @@ class Writer:
         idempotency_window_s: float,
         retry_after_s: float = 1.0,
         on_commit: CommitObserver | None = None,
+        max_samples_per_device: int = 100_000,
     ) -> None:
         self._cur = con.cursor()
         self._queue: queue.Queue[Any] = queue.Queue(maxsize=max_queue)
@@ -67,6 +70,7 @@ class Writer:
         self._window_s = idempotency_window_s
         self._retry_after_s = retry_after_s
         self._on_commit = on_commit
+        self._max_samples = max_samples_per_device
         self._seq = self._max_seq()
         self._seen: dict[tuple[str, str], float] = self._load_keys()
         self._known_metrics = {
@@ -241,6 +245,11 @@ class Writer:
             "exp_histograms", exp_histogram_table(seq, [b.exp_histograms for b in batches])
         )
         self._insert("histograms", histogram_table(seq, [b.histograms for b in batches]))
+        samples = [b.samples for b in batches]
+        self._insert("samples", sample_table(seq, [b.received_us for b in batches], samples))
+        _samples.cap_per_device(
+            self._cur, {d for part in samples for d in part.device_id}, self._max_samples
+        )
         self._write_catalogue(batches)
         self._write_devices(batches)
 

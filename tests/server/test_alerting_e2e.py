@@ -75,6 +75,12 @@ def test_shift_fires_signed_webhook_then_resolves(tmp_path: Path, sink: Sink) ->
             assert detail["evidence"]["baseline"]["source"] == "upload"
             assert [h["state"] for h in detail["history"]][:2] == ["pending", "firing"]
             assert detail["dashboard_url"].startswith("http://dashboard.test:8501/")
+            # Evidence: the report link, and the firing drift alert raised dev-a's sampling.
+            assert detail["report_url"].startswith(
+                "/api/v1/reports/drift?model=classifier&version=1.0.0&from="
+            )
+            config = server.get("/api/v1/devices/dev-a/config")["sampling"]
+            assert config["rows_per_hour"] == 600 and "FeatureShift" in config["reason"]
 
             feeder.shift = 0.0
 

@@ -1,0 +1,150 @@
+"""``store.samples``: the typed interface to sampled rows, budgets and reference samples.
+
+Reads use the calling thread's cursor; writes run on the single writer thread like every
+other write. DuckDB errors become ``StoreError``.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
+
+import duckdb
+
+from edgewatch.server.store import _samples
+from edgewatch.server.store._errors import InvalidQueryError, StoreError
+from edgewatch.server.store._samples import SampleSet, SamplingSetting
+
+T = TypeVar("T")
+DEFAULT_REFERENCE_ROWS = 10_000
+
+
+class SampleStore:
+    """Sampled rows, per-device sampling budgets and reference samples of one ``Store``."""
+
+    def __init__(
+        self,
+        cursor: Callable[[], duckdb.DuckDBPyConnection],
+        call: Callable[[Callable[[duckdb.DuckDBPyConnection], Any]], Any],
+    ) -> None:
+        self._cursor = cursor
+        self._call = call
+
+    def _read(self, fn: Callable[[duckdb.DuckDBPyConnection], T]) -> T:
+        try:
+            return fn(self._cursor())
+        except duckdb.Error as e:
+            raise StoreError(f"storage failed: {e}") from e
+
+    def setting(self, device_id: str, *, now_s: float | None = None) -> SamplingSetting:
+        """The sampling budget in force for a device."""
+        now = time.time() if now_s is None else now_s
+        return self._read(lambda cur: _samples.get_setting(cur, device_id, now))
+
+    def set_base(
+        self,
+        device_id: str,
+        *,
+        enabled: bool,
+        rows_per_hour: int | None,
+        bytes_per_day: int | None,
+    ) -> SamplingSetting:
+        """Set a device's lasting budget; returns the budget now in force."""
+        now = time.time()
+        self._call(
+            lambda cur: _samples.set_base(
+                cur,
+                device_id,
+                enabled=enabled,
+                rows_per_hour=rows_per_hour,
+                bytes_per_day=bytes_per_day,
+                now_s=now,
+            )
+        )
+        return self.setting(device_id)
+
+    def raise_budget(
+        self,
+        device_ids: Sequence[str],
+        *,
+        rows_per_hour: int,
+        for_s: float,
+        reason: str,
+        bytes_per_day: int | None = None,
+    ) -> list[SamplingSetting]:
+        """Raise devices' budgets for ``for_s`` seconds; returns the budgets now in force."""
+        if rows_per_hour < 0 or not for_s > 0:
+            raise InvalidQueryError("a raise needs rows_per_hour >= 0 and a duration > 0")
+        now = time.time()
+        ids = list(device_ids)
+        self._call(
+            lambda cur: _samples.raise_budget(
+                cur,
+                ids,
+                rows_per_hour=rows_per_hour,
+                bytes_per_day=bytes_per_day,
+                until_s=now + for_s,
+                reason=reason,
+                now_s=now,
+            )
+        )
+        return [self.setting(d) for d in ids]
+
+    def devices_of_version(self, model_name: str, model_version: str) -> list[str]:
+        """Registered devices running a model version."""
+        return self._read(lambda cur: _samples.devices_of_version(cur, model_name, model_version))
+
+    def current(
+        self,
+        *,
+        model_name: str,
+        model_version: str,
+        device_id: str | None,
+        start_s: float,
+        end_s: float,
+        limit: int,
+    ) -> SampleSet:
+        """Sampled rows of a model version (optionally one device) in a window, at most ``limit``."""
+        return self._read(
+            lambda cur: _samples.query_samples(
+                cur,
+                model_name=model_name,
+                model_version=model_version,
+                device_id=device_id,
+                start_s=start_s,
+                end_s=end_s,
+                limit=limit,
+            )
+        )
+
+    def save_reference(
+        self,
+        model_name: str,
+        model_version: str,
+        features: Sequence[dict[str, Any]],
+        predictions: Sequence[str | None] | None = None,
+        *,
+        max_rows: int = DEFAULT_REFERENCE_ROWS,
+        seed: int | None = None,
+    ) -> int:
+        """Keep a random sample of at most ``max_rows`` of a baseline's rows; returns rows kept."""
+        if predictions is not None and len(predictions) != len(features):
+            raise InvalidQueryError("predictions must have one entry per row")
+        keep = list(range(len(features)))
+        if len(keep) > max_rows:
+            keep = sorted(random.Random(seed).sample(keep, max_rows))
+        rows = [features[i] for i in keep]
+        preds = None if predictions is None else [predictions[i] for i in keep]
+        now = time.time()
+        self._call(
+            lambda cur: _samples.save_reference(cur, model_name, model_version, rows, preds, now)
+        )
+        return len(rows)
+
+    def reference(self, model_name: str, model_version: str, *, limit: int) -> SampleSet:
+        """At most ``limit`` random rows of a model version's reference sample."""
+        return self._read(
+            lambda cur: _samples.query_reference(cur, model_name, model_version, limit)
+        )
