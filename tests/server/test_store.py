@@ -87,6 +87,35 @@ def test_rollups_are_incremental_and_take_late_points(tmp_path: Path, chunk: int
         assert merged.histogram.count == 300
 
 
+def test_rollups_beside_ingest_count_every_point_once(tmp_path: Path) -> None:
+    """Rollups run on their own cursors while the writer commits: several at once, with
+    batches landing in between, must still roll each commit group up exactly once."""
+    minute = (time.time() // 60 - 10) * 60
+    window = (minute - 3600 * 4, minute + 3600 * 4)
+    with Store.open(tmp_path / "x.duckdb", _config(rollup_chunk_groups=2)) as store:
+        errors: list[BaseException] = []
+
+        def roll() -> None:
+            try:
+                for _ in range(5):
+                    store.roll_up()
+            except BaseException as e:  # surfaced below, in the test's thread
+                errors.append(e)
+
+        threads = [threading.Thread(target=roll) for _ in range(3)]
+        for t in threads:
+            t.start()
+        for i in range(12):
+            _write(store, _batch(f"d{i % 3}", minute + i))
+        for t in threads:
+            t.join(30)
+        assert errors == []
+        store.roll_up()
+        assert _inferences(store, *window, 1) == 1200  # raw
+        assert _inferences(store, *window, 60) == 1200
+        assert _inferences(store, (window[0] // 3600) * 3600, window[1], 3600) == 1200
+
+
 def test_retention_per_resolution(tmp_path: Path) -> None:
     now = time.time()
     retention = Retention(raw_s=86400, minute_s=3 * 86400, hour_s=10 * 86400, batch_keys_s=86400)
