@@ -88,8 +88,9 @@ def test_rollups_are_incremental_and_take_late_points(tmp_path: Path, chunk: int
 
 
 def test_rollups_beside_ingest_count_every_point_once(tmp_path: Path) -> None:
-    """Rollups run on their own cursors while the writer commits: several at once, with
-    batches landing in between, must still roll each commit group up exactly once."""
+    """Rollups run on their own cursors while the writer commits: with batches landing
+    between and during rollup runs (from several threads), every commit group is rolled up
+    exactly once, none before its commit and none twice."""
     minute = (time.time() // 60 - 10) * 60
     window = (minute - 3600 * 4, minute + 3600 * 4)
     with Store.open(tmp_path / "x.duckdb", _config(rollup_chunk_groups=2)) as store:
