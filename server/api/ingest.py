@@ -88,8 +88,8 @@ def _known_principal(request: Request, store: Store, settings: Settings) -> Prin
 async def export_metrics(request: Request) -> Response:
     """Decode, authorise, validate per point, commit, then answer (see docs/api.md).
 
-    The app's state is read directly rather than through ``Depends``: this route runs
-    thousands of times a second and dependency resolution was a visible share of its CPU.
+    The app's state is read directly rather than through ``Depends``: this is the server's
+    hot path, and dependency resolution was a visible share of its CPU per request.
     """
     store = get_store(request)
     settings, metrics, limiter = get_settings(request), get_metrics(request), get_limiter(request)

@@ -168,10 +168,15 @@ def test_full_queue_refuses_at_once(tmp_path: Path) -> None:
 def test_tokens_are_hashed_and_revocable(tmp_path: Path) -> None:
     with Store.open(tmp_path / "x.duckdb", _config()) as store:
         new = store.create_token(role="device", device_id="d", name="pi")
+        assert store.cached_principal(new.token) is None  # never verified: no shortcut
         assert store.verify_token(new.token).device_id == "d"
+        cached = store.cached_principal(new.token)
+        assert cached is not None and cached.device_id == "d"
         assert store.verify_token(new.token[:-1] + "x") is None
+        assert store.cached_principal(new.token[:-1] + "x") is None
         assert store.verify_token("garbage") is None
         store.revoke_token(new.info.token_id)
+        assert store.cached_principal(new.token) is None
         assert store.verify_token(new.token) is None
         with pytest.raises(ValueError, match="a device token needs a device id"):
             store.create_token(role="device")
