@@ -37,6 +37,13 @@ class CardinalityLimiter:
 
     def admit(self, device: str, metric: str, attrs: str) -> Admission:
         """Admit one series (registering it when new and under the caps)."""
+        # Lock-free fast path for the common case, a series seen before: dicts and sets only
+        # ever grow and single lookups are atomic under the GIL, so a hit here is final.
+        metrics = self._devices.get(device)
+        if metrics is not None:
+            series = metrics.get(metric)
+            if series is not None and attrs in series:
+                return Admission.KNOWN
         with self._lock:
             metrics = self._devices.setdefault(device, {})
             series = metrics.setdefault(metric, set())

@@ -2,7 +2,9 @@
 
 Rollups read only rows committed since their watermark (the writer's ``seq``), append partial
 aggregates, and move the watermark in the same transaction; readers aggregate partials again,
-so a late point adds a row instead of rewriting a bucket. Both run on the writer thread.
+so a late point adds a row instead of rewriting a bucket. Rollups run in their own
+transactions beside the writer (they write only rollup tables, which ingest never touches);
+retention deletes run on the writer thread.
 """
 
 from __future__ import annotations

@@ -107,6 +107,7 @@ class Store:
         )
         self.samples = SampleStore(self.cursor, self._call)
         """Sampled rows, sampling budgets and reference samples."""
+        self._rollup_lock = threading.Lock()
         self._stop = threading.Event()
         self._maintenance = threading.Thread(
             target=self._maintain, name="edgewatch-maintenance", daemon=True
@@ -222,14 +223,43 @@ class Store:
 
     def roll_up(self, *, hours: bool = True) -> None:
         """Bring the 1-minute (and 1-hour) rollups up to the newest committed batch, in chunks
-        of ``rollup_chunk_groups`` commit groups so ingest keeps committing in between."""
+        of ``rollup_chunk_groups`` commit groups (one transaction each).
+
+        Rollups run on the calling thread's own cursor, beside the writer rather than on it:
+        they only read committed raw rows (``seq`` up to the writer's last commit) and append
+        to the rollup tables, which ingest never writes, so the two transactions cannot
+        conflict, and DuckDB runs the aggregation without the GIL on the other core while
+        ingest keeps committing. ``_rollup_lock`` keeps two rollups from reading the same
+        watermark (which would count a chunk twice).
+        """
         seq = self._writer.last_seq
         chunk = self.config.rollup_chunk_groups
-        while not self._call(lambda cur: _maintenance.roll_up_minutes(cur, seq, chunk)):
-            pass
-        if hours:
-            while not self._call(lambda cur: _maintenance.roll_up_hours(cur, chunk)):
+        with self._rollup_lock:
+            cur = self.cursor()
+            while not self._in_transaction(
+                cur, lambda c: _maintenance.roll_up_minutes(c, seq, chunk)
+            ):
                 pass
+            if hours:
+                while not self._in_transaction(cur, lambda c: _maintenance.roll_up_hours(c, chunk)):
+                    pass
+
+    @staticmethod
+    def _in_transaction(
+        cur: duckdb.DuckDBPyConnection, fn: Callable[[duckdb.DuckDBPyConnection], T]
+    ) -> T:
+        """``fn(cur)`` in one transaction on ``cur``; DuckDB errors become ``StoreError``."""
+        try:
+            cur.begin()
+            try:
+                result = fn(cur)
+                cur.commit()
+            except BaseException:
+                cur.rollback()
+                raise
+        except duckdb.Error as e:
+            raise StoreError(f"storage failed: {e}") from e
+        return result
 
     def enforce_retention(self, now_s: float | None = None) -> None:
         """Delete rows past each resolution's retention."""
@@ -264,6 +294,11 @@ class Store:
     def verify_token(self, token: str) -> Principal | None:
         """Who a bearer token belongs to, or ``None``."""
         return self._tokens.verify(self.cursor(), token)
+
+    def cached_principal(self, token: str) -> Principal | None:
+        """Who a recently verified token belongs to, without touching the database or
+        scrypt; ``None`` means "not known yet", so call ``verify_token``."""
+        return self._tokens.cached(token)
 
     @_translated
     def has_admin_token(self) -> bool:

@@ -97,12 +97,11 @@ class TokenVerifier:
         self, cur: duckdb.DuckDBPyConnection, token: str, ttl_s: float = 300.0
     ) -> Principal | None:
         """The token's principal, or ``None`` when unknown, malformed, wrong or revoked."""
+        cached = self.cached(token, ttl_s)
+        if cached is not None:
+            return cached
         digest = hashlib.sha256(token.encode()).digest()
         now = time.monotonic()
-        with self._lock:
-            hit = self._cache.get(digest)
-        if hit is not None and now - hit[1] < ttl_s:
-            return hit[0]
         match = _TOKEN.match(token)
         if match is None:
             return None
@@ -117,6 +116,17 @@ class TokenVerifier:
         with self._lock:
             self._cache[digest] = (principal, now)
         return principal
+
+    def cached(self, token: str, ttl_s: float = 300.0) -> Principal | None:
+        """The principal of a token verified within ``ttl_s``, or ``None`` (not verified yet,
+        expired, or unknown): cheap, no database and no scrypt, so callers on an event loop
+        can try it before handing ``verify`` to a thread."""
+        digest = hashlib.sha256(token.encode()).digest()
+        with self._lock:
+            hit = self._cache.get(digest)
+        if hit is not None and time.monotonic() - hit[1] < ttl_s:
+            return hit[0]
+        return None
 
     def forget(self, token_id: str) -> None:
         """Drop cached verifications of a revoked token."""

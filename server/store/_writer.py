@@ -3,8 +3,9 @@
 Requests hand a validated ``Batch`` to ``submit`` and wait on the returned future; it
 resolves only after the group containing the batch is committed (one fsync per group), so an
 acknowledged batch survives a crash. The queue is bounded: when full, ``submit`` raises
-``StoreBusyError`` at once instead of growing memory. Maintenance work (rollups, retention, token
-changes) runs through ``call`` on the same thread, so DuckDB never sees two writers.
+``StoreBusyError`` at once instead of growing memory. Other writes to the tables ingest
+touches (retention, token changes) run through ``call`` on the same thread; rollups, which
+write only their own tables, run beside it (see ``Store.roll_up``).
 """
 
 from __future__ import annotations

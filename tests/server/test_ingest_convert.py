@@ -15,6 +15,7 @@ from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import (
 from opentelemetry.proto.metrics.v1 import metrics_pb2 as m
 from otlp_wire import device_batch, kv
 
+from edgewatch.detectors import ExpHistogram, validate
 from edgewatch.server.ingest import (
     CardinalityLimiter,
     DecodeError,
@@ -202,6 +203,116 @@ def test_counts_beyond_int64_are_rejected_not_crashing() -> None:
     assert converted.rejected == {"invalid_histogram": 1}
     assert "exceeds 2**63 - 1" in converted.message
     assert converted.batch.numeric.metric == ["fine"]
+
+
+def test_a_bucket_beyond_int64_is_rejected_even_when_the_count_fits() -> None:
+    now = time.time_ns()
+    exp = m.Metric(name="huge")
+    exp.exponential_histogram.aggregation_temporality = m.AGGREGATION_TEMPORALITY_DELTA
+    p = exp.exponential_histogram.data_points.add(time_unix_nano=now, count=5, sum=1.0)
+    p.negative.bucket_counts.extend([1, 2**63, 4])
+    converted = convert(
+        _request([kv("device.id", "d")], [exp]),
+        received_s=now / 1e9,
+        limits=IngestLimits(),
+        limiter=_limiter(),
+    )
+    assert converted.rejected == {"invalid_histogram": 1}
+    assert "exceeds 2**63 - 1" in converted.message
+
+
+@pytest.mark.parametrize(
+    ("scale", "zero_count", "positive", "negative", "count", "lo", "hi"),
+    [
+        (3, 1, [2, 0, 5], [1], 9, 0.5, 4.0),
+        (21, 0, [1], [], 1, 1.0, 1.0),
+        (-11, 0, [1], [], 1, 1.0, 1.0),
+        (0, 2, [1, 1], [3], 8, None, None),
+        (0, 0, [], [], 0, None, None),
+        (5, 0, [4], [], 4, 3.0, 2.0),
+        (5, 0, [], [], 0, 3.0, 2.0),
+    ],
+)
+def test_histogram_checks_say_what_the_detectors_validate_says(
+    scale: int,
+    zero_count: int,
+    positive: list[int],
+    negative: list[int],
+    count: int,
+    lo: float | None,
+    hi: float | None,
+) -> None:
+    """Ingest checks wire histograms without building ``ExpHistogram``; verdict and message
+    must stay those of ``edgewatch.detectors.validate``."""
+    now = time.time_ns()
+    exp = m.Metric(name="h")
+    exp.exponential_histogram.aggregation_temporality = m.AGGREGATION_TEMPORALITY_DELTA
+    p = exp.exponential_histogram.data_points.add(
+        time_unix_nano=now, count=count, sum=1.5, scale=scale, zero_count=zero_count
+    )
+    p.positive.offset, p.negative.offset = -2, 4
+    p.positive.bucket_counts.extend(positive)
+    p.negative.bucket_counts.extend(negative)
+    if lo is not None and hi is not None:
+        p.min, p.max = lo, hi
+    converted = convert(
+        _request([kv("device.id", "d")], [exp]),
+        received_s=now / 1e9,
+        limits=IngestLimits(),
+        limiter=_limiter(),
+    )
+    reference = ExpHistogram(
+        scale=scale,
+        zero_count=zero_count,
+        positive_offset=-2,
+        positive_counts=np.asarray(positive, dtype=np.int64),
+        negative_offset=4,
+        negative_counts=np.asarray(negative, dtype=np.int64),
+        count=count,
+        sum=1.5,
+        min=float("nan") if lo is None else lo,
+        max=float("nan") if hi is None else hi,
+    )
+    problem = None
+    try:
+        validate(reference)
+    except ValueError as e:
+        problem = str(e)
+    if problem is not None:
+        assert converted.rejected == {"invalid_histogram": 1}
+        assert f"h: {problem}" in converted.message
+    else:
+        assert converted.rejected == {}
+        rows = converted.batch.exp_histograms
+        assert (rows.pos_counts, rows.neg_counts, rows.count) == ([positive], [negative], [count])
+        assert (rows.min, rows.max, rows.scale) == ([lo], [hi], [scale])
+
+
+def test_attribute_json_tells_apart_types_and_order_of_the_same_keys() -> None:
+    now = time.time_ns()
+    metric = m.Metric(name="g")
+    for attrs in (
+        [kv("a", 1)],
+        [kv("a", "1")],
+        [kv("a", 1)],
+        [kv("b", True), kv("a", 1.5)],
+        [kv("a", 1.5), kv("b", True)],
+    ):
+        metric.gauge.data_points.add(time_unix_nano=now, as_double=1.0).attributes.extend(attrs)
+    converted = convert(
+        _request([kv("device.id", "d")], [metric]),
+        received_s=now / 1e9,
+        limits=IngestLimits(),
+        limiter=_limiter(),
+    )
+    assert converted.batch.numeric.attrs == [
+        '{"a":1}',
+        '{"a":"1"}',
+        '{"a":1}',
+        '{"a":1.5,"b":true}',
+        '{"a":1.5,"b":true}',
+    ]
+    assert len(converted.batch.new_series) == 3
 
 
 @pytest.mark.parametrize("encoding", [Encoding.PROTOBUF, Encoding.JSON])

@@ -87,6 +87,36 @@ def test_rollups_are_incremental_and_take_late_points(tmp_path: Path, chunk: int
         assert merged.histogram.count == 300
 
 
+def test_rollups_beside_ingest_count_every_point_once(tmp_path: Path) -> None:
+    """Rollups run on their own cursors while the writer commits: with batches landing
+    between and during rollup runs (from several threads), every commit group is rolled up
+    exactly once, none before its commit and none twice."""
+    minute = (time.time() // 60 - 10) * 60
+    window = (minute - 3600 * 4, minute + 3600 * 4)
+    with Store.open(tmp_path / "x.duckdb", _config(rollup_chunk_groups=2)) as store:
+        errors: list[BaseException] = []
+
+        def roll() -> None:
+            try:
+                for _ in range(5):
+                    store.roll_up()
+            except BaseException as e:  # surfaced below, in the test's thread
+                errors.append(e)
+
+        threads = [threading.Thread(target=roll) for _ in range(3)]
+        for t in threads:
+            t.start()
+        for i in range(12):
+            _write(store, _batch(f"d{i % 3}", minute + i))
+        for t in threads:
+            t.join(30)
+        assert errors == []
+        store.roll_up()
+        assert _inferences(store, *window, 1) == 1200  # raw
+        assert _inferences(store, *window, 60) == 1200
+        assert _inferences(store, (window[0] // 3600) * 3600, window[1], 3600) == 1200
+
+
 def test_retention_per_resolution(tmp_path: Path) -> None:
     now = time.time()
     retention = Retention(raw_s=86400, minute_s=3 * 86400, hour_s=10 * 86400, batch_keys_s=86400)
@@ -138,10 +168,15 @@ def test_full_queue_refuses_at_once(tmp_path: Path) -> None:
 def test_tokens_are_hashed_and_revocable(tmp_path: Path) -> None:
     with Store.open(tmp_path / "x.duckdb", _config()) as store:
         new = store.create_token(role="device", device_id="d", name="pi")
+        assert store.cached_principal(new.token) is None  # never verified: no shortcut
         assert store.verify_token(new.token).device_id == "d"
+        cached = store.cached_principal(new.token)
+        assert cached is not None and cached.device_id == "d"
         assert store.verify_token(new.token[:-1] + "x") is None
+        assert store.cached_principal(new.token[:-1] + "x") is None
         assert store.verify_token("garbage") is None
         store.revoke_token(new.info.token_id)
+        assert store.cached_principal(new.token) is None
         assert store.verify_token(new.token) is None
         with pytest.raises(ValueError, match="a device token needs a device id"):
             store.create_token(role="device")
