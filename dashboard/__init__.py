@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from edgewatch.dashboard._client import Client
+from edgewatch.dashboard._client import Client, DriftReport
 from edgewatch.dashboard._errors import (
     AlertingDisabledError,
     ApiError,
@@ -18,6 +18,7 @@ __all__ = [
     "AlertingDisabledError",
     "ApiError",
     "Client",
+    "DriftReport",
     "MalformedResponseError",
     "NotFoundError",
     "RequestRejectedError",

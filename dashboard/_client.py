@@ -7,6 +7,7 @@ on; answers are checked field by field and returned as frozen dataclasses.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Self, TypeVar
 
@@ -31,6 +32,15 @@ T = TypeVar("T")
 # The server's 503 reason on alerting endpoints when it runs with ``alerting: false``.
 ALERTING_OFF = "alerting is not running"
 Params = Mapping[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class DriftReport:
+    """An Evidently report as the server built it, with the rows each side had."""
+
+    html: bytes
+    reference_rows: int
+    current_rows: int
 
 
 class Client:
@@ -71,9 +81,10 @@ class Client:
 
     # -- transport and error translation --------------------------------------------------
 
-    def _request(
+    def _response(
         self, method: str, path: str, *, params: Params | None = None, body: Any = None
-    ) -> Any:
+    ) -> httpx.Response:
+        """The server's answer, with transport failures and error statuses as ``ApiError``s."""
         clean = {k: v for k, v in (params or {}).items() if v is not None and v != ""}
         what = f"{method} {path}"
         try:
@@ -89,13 +100,19 @@ class Client:
             ) from None
         if r.status_code >= 400:
             raise self._error(r, what)
+        return r
+
+    def _request(
+        self, method: str, path: str, *, params: Params | None = None, body: Any = None
+    ) -> Any:
+        r = self._response(method, path, params=params, body=body)
         if r.status_code == 204 or not r.content:
             return None
         try:
             return r.json()
         except ValueError:
             raise MalformedResponseError(
-                f"{self.server_url} answered {what} with something that is not JSON: "
+                f"{self.server_url} answered {method} {path} with something that is not JSON: "
                 "is this URL an edgewatch server?"
             ) from None
 
@@ -349,6 +366,33 @@ class Client:
         }
         obj = self._get(path, params)
         return self._parsed(path, lambda: [am.drift_result_of(r) for r in obj.objs("results")])
+
+    def drift_report(
+        self,
+        start: datetime,
+        end: datetime,
+        *,
+        model: str,
+        version: str,
+        device: str | None = None,
+    ) -> DriftReport:
+        """Evidently's HTML drift report of sampled rows vs the baseline's reference sample.
+
+        Too few sampled rows is a ``RequestRejectedError`` whose message says how to get more.
+        """
+        params = {
+            "model": model,
+            "version": version,
+            "device": device,
+            "from": rfc3339(start),
+            "to": rfc3339(end),
+        }
+        r = self._response("GET", "/api/v1/reports/drift", params=params)
+        return DriftReport(
+            html=r.content,
+            reference_rows=int(r.headers.get("X-Edgewatch-Reference-Rows", "0")),
+            current_rows=int(r.headers.get("X-Edgewatch-Current-Rows", "0")),
+        )
 
     def rules(self) -> list[am.Rule]:
         """Loaded alert rules with their last evaluation."""

@@ -13,6 +13,7 @@ from edgewatch.dashboard import _charts as charts
 from edgewatch.dashboard import _format as fmt
 from edgewatch.dashboard._alert_models import PREDICTIONS, DriftResult
 from edgewatch.dashboard._analysis import latest_per_feature
+from edgewatch.dashboard._errors import RequestRejectedError
 from edgewatch.dashboard._page import PageContext, optional, run_page
 from edgewatch.dashboard._selection import ModelSelection, pick_model
 
@@ -184,6 +185,37 @@ def render(ctx: PageContext) -> None:
         if inputs:
             _overlay(ctx, sel, inputs)
     _prediction_shift(ctx, sel)
+    _evidently_report(ctx, sel)
+
+
+def _evidently_report(ctx: PageContext, sel: ModelSelection) -> None:
+    """Build the Evidently report of sampled rows on request; offer it as a download."""
+    st.subheader("Evidently report of sampled rows")
+    if sel.version is None:
+        st.caption("Pick a model version to build its Evidently drift report.")
+        return
+    if not st.button("Build report", key="drift_report"):
+        st.caption(
+            "Compares the rows devices sampled in this window with the baseline's reference "
+            "sample (sampling is opt-in on the device; see docs/reports.md)."
+        )
+        return
+    try:
+        with st.spinner("Evidently is building the report ..."):
+            report = ctx.client.drift_report(
+                ctx.start, ctx.end, model=sel.model, version=sel.version, device=sel.device
+            )
+    except RequestRejectedError as e:
+        st.info(str(e))
+        return
+    st.caption(f"{report.current_rows} sampled rows vs {report.reference_rows} reference rows.")
+    st.download_button(
+        "Open report (HTML)",
+        report.html,
+        file_name=f"edgewatch-drift-{sel.model}-{sel.version}.html",
+        mime="text/html",
+        key="drift_report_download",
+    )
 
 
 run_page("Drift", render, alerting=True)

@@ -145,6 +145,16 @@ def test_drift_page_ranks_the_drifted_feature_first(dashboard_env: SeededServer)
     assert len(at.get("plotly_chart")) == len(charts) + 1  # class shares
 
 
+def test_drift_page_report_says_how_to_get_sampled_rows(dashboard_env: SeededServer) -> None:
+    at = open_page("drift")
+    at.selectbox(key="drift_version").set_value("1.1.0").run()
+    _button(at, "Build report").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    (message,) = [i.value for i in at.info if "sampled" in i.value]
+    assert "sampling" in message  # the server's 422 names the remedy: raise the budget
+    assert not at.get("download_button")
+
+
 def test_versions_page_gives_the_rollout_verdict(dashboard_env: SeededServer) -> None:
     at = open_page("versions")
     assert [e.value for e in at.error] == [
