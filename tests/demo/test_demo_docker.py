@@ -76,7 +76,20 @@ def test_compose_has_the_services_the_volume_and_the_profile() -> None:
         "--port",
         "8000",
     ]
-    assert dashboard["command"] == ["edgewatch", "dashboard", "--server", "http://server:8000"]
+    assert dashboard["command"] == [
+        "edgewatch",
+        "dashboard",
+        "--server",
+        "http://server:8000",
+        "--host",
+        "0.0.0.0",
+    ]
+    assert "EDGEWATCH_DASHBOARD_TOKEN" in dashboard["environment"]
+    from edgewatch.server.cli import build_parser
+
+    for name in ("server", "dashboard"):  # the commands are ones our CLI accepts
+        args = build_parser().parse_args(services[name]["command"][1:])
+        assert args.host == "0.0.0.0"
     assert "edgewatch-data:/data" in server["volumes"]
     assert "edgewatch-data" in compose["volumes"]
     assert dashboard["depends_on"]["server"]["condition"] == "service_healthy"
