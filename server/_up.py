@@ -24,6 +24,17 @@ from edgewatch.server.store import Store
 
 TOKEN_FILE = "admin-token"
 STOP_TIMEOUT_S = 15.0
+DEFAULT_SCENARIO_MIN_DEVICES = 10
+"""The demo's default scenario places its incidents on devices 0..9 (``demo-south-4`` last);
+a smaller fleet runs the small scenario below instead of failing on a missing device."""
+SMALL_SCENARIO = """\
+# Written by edgewatch up for a fleet smaller than the default scenario's incidents need.
+name: small
+description: {devices} healthy devices (the default incidents need {minimum} or more).
+duration: 2h
+devices:
+  count: {devices}
+"""
 
 
 class UpError(RuntimeError):
@@ -162,6 +173,17 @@ def _has_baseline(server_url: str, token: str, model: str, version: str) -> bool
     )
 
 
+def _small_scenario(options: UpOptions) -> Path:
+    """A scenario file for a fleet too small for the default scenario's incidents (the demo
+    refuses incidents on devices that do not exist): the same fleet layout, no incidents."""
+    path = options.data_dir / "demo" / f"scenario-{options.devices}-devices.yaml"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(
+        SMALL_SCENARIO.format(devices=options.devices, minimum=DEFAULT_SCENARIO_MIN_DEVICES)
+    )
+    return path
+
+
 @contextmanager
 def _stop_requested() -> Iterator[threading.Event]:
     """An event set by SIGINT or SIGTERM while the block runs."""
@@ -266,6 +288,8 @@ def run_up(options: UpOptions, console: Console | None = None) -> int:
                 ]
                 if options.devices is not None:
                     demo_argv += ["--devices", str(options.devices)]
+                    if options.devices < DEFAULT_SCENARIO_MIN_DEVICES:
+                        demo_argv += ["--scenario", str(_small_scenario(options))]
                 children.start("demo fleet", demo_argv, logs / "demo.log")
                 console.print(
                     f"[green]✓[/] demo fleet  reporting to the server   (log: {logs / 'demo.log'})"
