@@ -46,8 +46,9 @@ SERVER_ENV = {
 """A fast scheduler tick, and one-minute rollups (read by the trend and energy rules) that
 follow ingest within 2 s."""
 OFFLINE_DEVICE = "demo-south-3"
-OFFLINE_END_S = 60.0
-"""The offline incident ends at scenario minute 60 = wall second 60."""
+OFFLINE_END_S = 45.0
+"""The offline incident ends at scenario minute 45 = wall second 45; the collector's backoff
+(jittered, doubling per failed try) then resends the spool within about half a minute."""
 HEALTHY = ("demo-north-0", "demo-south-0", "demo-south-4")
 
 EXPECTED: tuple[Expected, ...] = (
