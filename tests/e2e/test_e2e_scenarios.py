@@ -11,6 +11,7 @@ table is printed to the terminal and recorded in docs/e2e.md.
 from __future__ import annotations
 
 import time
+from contextlib import nullcontext
 from dataclasses import dataclass
 
 import httpx
@@ -176,7 +177,7 @@ def run(tmp_path_factory: pytest.TempPathFactory, pytestconfig: pytest.Config) -
         )
     # Past pytest's output capture (as capsys.disabled() does), so the table shows in CI logs.
     capture = pytestconfig.pluginmanager.getplugin("capturemanager")
-    with capture.global_and_fixture_disabled():
+    with capture.global_and_fixture_disabled() if capture is not None else nullcontext():
         print("\n" + _render(result), flush=True)
     return result
 
