@@ -39,6 +39,21 @@ def _side(prefix: str) -> str:
     )"""
 
 
+MAX_BUCKETS = 160
+"""Buckets per side of a merged histogram: inputs at a fine scale whose ranges lie far apart
+(a pixel that is 1 in one export and 16 in the next, each alone at scale 20) are merged at
+the finest scale whose union fits, as ``detectors``' merge does, not densified over millions
+of empty buckets."""
+MIN_SCALE = -10
+
+
+def _fit(lo: str, hi: str) -> str:
+    """The finest scale at which the group's union of ``[lo, hi)`` (in log2 units) spans at
+    most ``MAX_BUCKETS - 2`` buckets (one spare at each end for rounding); 127 when empty."""
+    span = f"nullif(max({hi}) OVER grp - min({lo}) OVER grp, 0)"
+    return f"coalesce(floor(log2({MAX_BUCKETS - 2} / {span}))::INTEGER, 127)"
+
+
 def merged_histograms_sql(source_sql: str, group_columns: Sequence[str]) -> str:
     """SELECT yielding ``group_columns`` + ``HISTOGRAM_COLUMNS``, one row per group.
 
@@ -50,13 +65,27 @@ def merged_histograms_sql(source_sql: str, group_columns: Sequence[str]) -> str:
         raise ValueError("at least one group column is required")
     return f"""
     WITH src AS ({source_sql}),
-    src2 AS (
-        SELECT *, dense_rank() OVER (ORDER BY {g}) AS gid,
-               min(scale) OVER (PARTITION BY {g}) AS tscale
+    src1 AS (
+        SELECT *,
+               CASE WHEN len(pos_counts) > 0 THEN pos_offset / pow(2, scale) END AS plo,
+               CASE WHEN len(pos_counts) > 0
+                    THEN (pos_offset + len(pos_counts)) / pow(2, scale) END AS phi,
+               CASE WHEN len(neg_counts) > 0 THEN neg_offset / pow(2, scale) END AS nlo,
+               CASE WHEN len(neg_counts) > 0
+                    THEN (neg_offset + len(neg_counts)) / pow(2, scale) END AS nhi
         FROM src
     ),
+    src2 AS (
+        SELECT *, dense_rank() OVER (ORDER BY {g}) AS gid,
+               greatest({MIN_SCALE}, least(
+                   min(scale) OVER grp,
+                   {_fit("plo", "phi")},
+                   {_fit("nlo", "nhi")}
+               )) AS tscale
+        FROM src1 WINDOW grp AS (PARTITION BY {g})
+    ),
     stats AS (
-        SELECT gid, {g}, min(scale) AS scale, sum(zero_count)::BIGINT AS zero_count,
+        SELECT gid, {g}, min(tscale) AS scale, sum(zero_count)::BIGINT AS zero_count,
                sum(count)::BIGINT AS count, sum(sum) AS sum, min(min) AS min, max(max) AS max
         FROM src2 GROUP BY gid, {g}
     ),{_side("pos")},{_side("neg")}

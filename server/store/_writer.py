@@ -15,7 +15,8 @@ import queue
 import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import Future
+from concurrent.futures import Future, InvalidStateError
+from contextlib import suppress
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -49,6 +50,20 @@ class _CallJob:
 
 
 _STOP = object()
+
+
+def _resolve(future: Future[WriteOutcome], outcome: WriteOutcome) -> None:
+    """Resolve a batch's future unless its request gave up waiting and cancelled it (the
+    batch is committed all the same; a resend with its key is then a duplicate). Setting a
+    cancelled future raises, which would kill the writer thread and the whole store."""
+    with suppress(InvalidStateError):
+        future.set_result(outcome)
+
+
+def _fail(future: Future[WriteOutcome], error: BaseException) -> None:
+    """Fail a batch's future unless it was cancelled (see ``_resolve``)."""
+    with suppress(InvalidStateError):
+        future.set_exception(error)
 
 
 class Writer:
@@ -213,7 +228,7 @@ class Writer:
             log.error("commit of %d batches failed: %s", len(fresh), e)
             err = StoreError(f"storage failed: {e}")
             for job in fresh:
-                job.future.set_exception(err)
+                _fail(job.future, err)
             fresh = []
         else:
             if fresh:
@@ -226,9 +241,9 @@ class Writer:
                 if self._on_commit is not None:
                     self._on_commit(time.perf_counter() - started, len(fresh), points)
             for job in fresh:
-                job.future.set_result(WriteOutcome.STORED)
+                _resolve(job.future, WriteOutcome.STORED)
         for job in duplicates:
-            job.future.set_result(WriteOutcome.DUPLICATE)
+            _resolve(job.future, WriteOutcome.DUPLICATE)
         self._prune_keys()
 
     def _insert(self, table: str, data: pa.Table) -> None:

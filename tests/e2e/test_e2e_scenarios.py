@@ -1,0 +1,257 @@
+"""End to end: the demo fleet (real ONNX models, real collector Monitors, real HTTP) at 60×
+time compression against a real ``edgewatch server`` subprocess with the rules in
+``e2e_rules.yaml``. Every incident of ``e2e_scenario.yaml`` must raise its alert within a
+stated delay, the healthy devices none, the offline device "offline" and no drift, and the
+offline device's spool must drain completely once it is back.
+
+One run (about two minutes of fleet time) feeds every test of this module; the detection
+table is printed to the terminal and recorded in docs/e2e.md.
+"""
+
+from __future__ import annotations
+
+import time
+from contextlib import nullcontext
+from dataclasses import dataclass
+
+import httpx
+import pytest
+from e2e_expectations import Expected, Row, false_alerts, first_match, owner, table
+from e2e_harness import (
+    HERE,
+    AlertWatch,
+    FiredAlert,
+    create_admin_token,
+    free_port,
+    series_total,
+    server_process,
+    upload_demo_baselines,
+)
+
+from edgewatch.collector import semconv
+from edgewatch.demo import load_models
+from edgewatch.demo._fleet import Fleet
+from edgewatch.demo._scenario import load_scenario
+
+SPEED = 60.0
+"""Scenario seconds per wall second: a scenario minute is a wall second."""
+EXPORT_INTERVAL_S = 1.0
+"""What the demo picks at this speed (an export per scenario minute, at most one a second)."""
+RUN_LIMIT_S = 170.0
+"""Fleet wall time after which the run stops even if some alert never came."""
+SERVER_ENV = {
+    "EDGEWATCH_SCHEDULER_TICK_S": "1",
+    "EDGEWATCH_ROLLUP_INTERVAL_S": "2",
+    "EDGEWATCH_LOG_LEVEL": "warning",
+}
+"""A fast scheduler tick, and one-minute rollups (read by the trend and energy rules) that
+follow ingest within 2 s."""
+OFFLINE_DEVICE = "demo-south-3"
+OFFLINE_END_S = 45.0
+"""The offline incident ends at scenario minute 45 = wall second 45; the collector's backoff
+(jittered, doubling per failed try) then resends the spool within about half a minute."""
+HEALTHY = ("demo-north-0", "demo-south-0", "demo-south-4")
+
+EXPECTED: tuple[Expected, ...] = (
+    # The input shift moves the device's predictions too.
+    Expected(
+        "sensor_drift",
+        "demo-north-1",
+        "FeatureDrift",
+        onset_s=10,
+        max_delay_s=40,
+        version="v1",
+        feature=True,
+        also=(("PredictionDrift", "demo-north-1"),),
+    ),
+    # Images of the withheld digit are new inputs as well: v2's features move.
+    Expected(
+        "unseen_class",
+        "demo-south-1",
+        "PredictionDrift",
+        onset_s=10,
+        max_delay_s=60,
+        also=(("FeatureDrift", "v2"),),
+    ),
+    Expected(
+        "bad_rollout", "demo-north-4", "BadRollout", onset_s=0, max_delay_s=45, version="v2.1"
+    ),
+    Expected("offline", OFFLINE_DEVICE, "DeviceOffline", onset_s=20, max_delay_s=20),
+    Expected("latency_regression", "demo-north-2", "LatencyRegression", onset_s=40, max_delay_s=30),
+    Expected(
+        "power_increase", "demo-north-3", "EnergyPerInferenceRise", onset_s=60, max_delay_s=45
+    ),
+    # Trend detection needs three one-minute buckets: up to two minute boundaries after start.
+    Expected("memory_leak", "demo-south-2", "MemoryLeak", onset_s=0, max_delay_s=160),
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Run:
+    """What one end-to-end run observed."""
+
+    fired: tuple[FiredAlert, ...]
+    started_s: float
+    run_s: float
+    device_versions: dict[str, str]
+    fleet_counts: dict[str, int]
+    server_counts: dict[str, float]
+    late: tuple[str, ...]
+    offline_spool_files: tuple[str, ...]
+
+    def delay(self, expected: Expected) -> float | None:
+        hit = first_match(expected, self.fired)
+        return None if hit is None else hit.fired_at_s - self.started_s - expected.onset_s
+
+
+def _all_detected(watch: AlertWatch) -> bool:
+    fired = watch.fired.values()
+    return all(first_match(e, fired) is not None for e in EXPECTED)
+
+
+def _back_online(client: httpx.Client, started_s: float) -> bool:
+    answer = client.get(f"/api/v1/devices/{OFFLINE_DEVICE}")
+    return answer.status_code == 200 and answer.json()["last_seen"] > started_s + OFFLINE_END_S + 2
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory: pytest.TempPathFactory, pytestconfig: pytest.Config) -> Run:
+    tmp = tmp_path_factory.mktemp("e2e")
+    db = tmp / "edgewatch.duckdb"
+    token = create_admin_token(db)
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    scenario = load_scenario(HERE / "e2e_scenario.yaml")
+    with (
+        server_process(db, port, HERE / "e2e_rules.yaml", tmp / "server.log", SERVER_ENV),
+        httpx.Client(
+            base_url=url, headers={"Authorization": f"Bearer {token}"}, timeout=30.0
+        ) as client,
+    ):
+        models_dir = tmp / "models"
+        assert upload_demo_baselines(client, tmp / "baselines", models_dir) == [
+            ("digits", "v1"),
+            ("digits", "v2"),
+        ]
+        fleet = Fleet(
+            scenario,
+            load_models(models_dir, seed=scenario.seed),
+            endpoint=url,
+            token=token,
+            data_dir=tmp / "demo",
+            speed=SPEED,
+            interval_s=EXPORT_INTERVAL_S,
+        )
+        watch = AlertWatch(client)
+        started_s = time.time()
+        fleet.start()
+        try:
+            while time.time() - started_s < RUN_LIMIT_S:
+                watch.poll()
+                if _all_detected(watch) and _back_online(client, started_s):
+                    break
+                time.sleep(1.0)
+        finally:
+            run_s = time.time() - started_s
+            late = fleet.stop(15.0)
+        watch.poll()
+        end_s = time.time() + 5
+        counts = {
+            d.spec.device_id: series_total(
+                client, semconv.INFERENCE_COUNT, d.spec.device_id, started_s - 60, end_s
+            )
+            for d in fleet.devices
+        }
+        offline = next(d for d in fleet.devices if d.spec.device_id == OFFLINE_DEVICE)
+        result = Run(
+            fired=tuple(watch.fired.values()),
+            started_s=started_s,
+            run_s=run_s,
+            device_versions={d.spec.device_id: d.version for d in fleet.devices},
+            fleet_counts={d.spec.device_id: d.inferences for d in fleet.devices},
+            server_counts=counts,
+            late=tuple(late),
+            offline_spool_files=tuple(
+                sorted(p.name for p in (offline.spool_dir / "batches").glob("*"))
+            ),
+        )
+    # Past pytest's output capture (as capsys.disabled() does), so the table shows in CI logs.
+    capture = pytestconfig.pluginmanager.getplugin("capturemanager")
+    with capture.global_and_fixture_disabled() if capture is not None else nullcontext():
+        print("\n" + _render(result), flush=True)
+    return result
+
+
+def _render(run: Run) -> str:
+    by_version: dict[str, list[str]] = {}
+    for device, version in run.device_versions.items():
+        by_version.setdefault(version, []).append(device)
+    hours = run.run_s / 3600.0
+    wrong = false_alerts(run.fired, EXPECTED)
+    per_device: dict[str, int] = {}
+    for alert in wrong:
+        for device in owner(alert, by_version):
+            per_device[device] = per_device.get(device, 0) + 1
+    rows = [
+        Row(
+            e.incident,
+            e.device,
+            e.rule,
+            run.delay(e) is not None,
+            run.delay(e),
+            e.max_delay_s,
+            per_device.get(e.device, 0),
+            per_device.get(e.device, 0) / hours,
+        )
+        for e in EXPECTED
+    ]
+    rows += [
+        Row(
+            "healthy",
+            d,
+            "(none)",
+            None,
+            None,
+            None,
+            per_device.get(d, 0),
+            per_device.get(d, 0) / hours,
+        )
+        for d in HEALTHY
+    ]
+    extra = [
+        f"false alerts: {len(wrong)} in {len(run.device_versions)} devices × {run.run_s:.0f} s"
+        f" = {len(wrong) / (len(run.device_versions) * hours):.1f} per device-hour"
+    ]
+    extra += [f"  false: {a.rule} {dict(a.labels)}" for a in wrong]
+    return table(rows, run.run_s, extra)
+
+
+@pytest.mark.parametrize("expected", EXPECTED, ids=[e.incident for e in EXPECTED])
+def test_incident_raises_its_alert_within_the_stated_delay(run: Run, expected: Expected) -> None:
+    delay = run.delay(expected)
+    assert delay is not None, (
+        f"{expected.incident} on {expected.device}: no {expected.rule} alert in {run.run_s:.0f} s; "
+        f"fired: {[(a.rule, dict(a.labels)) for a in run.fired]}"
+    )
+    assert delay <= expected.max_delay_s
+
+
+def test_no_false_alerts(run: Run) -> None:
+    """Healthy devices raise nothing; incident devices raise only their incident's alerts."""
+    wrong = false_alerts(run.fired, EXPECTED)
+    assert wrong == []
+    assert not any(a.device in HEALTHY for a in run.fired)
+
+
+def test_offline_device_raises_offline_and_no_drift(run: Run) -> None:
+    mine = [a for a in run.fired if a.device == OFFLINE_DEVICE]
+    assert {a.rule for a in mine} == {"DeviceOffline"}
+
+
+def test_offline_device_spool_drained_after_it_came_back(run: Run) -> None:
+    """Every inference the fleet ran reached the server once, the offline device's included:
+    its spooled batches were resent after the outage and stored without loss or duplicates."""
+    assert run.late == ()
+    assert run.offline_spool_files == ()
+    assert run.server_counts == {k: float(v) for k, v in run.fleet_counts.items()}
+    assert run.fleet_counts[OFFLINE_DEVICE] > 5 * (OFFLINE_END_S + 10)
