@@ -253,6 +253,14 @@ def _rollout(ctx: Context, rule: Rule, member: Member, window: Window) -> list[F
     if not others:
         return [Finding(_insufficient("rollout", "no other version of the model to compare"))]
     a = max(others, key=lambda m: ctx.histogram(m, latency, window).count)
+    own_count = ctx.histogram(member, latency, window).count
+    if own_count >= ctx.histogram(a, latency, window).count:
+        # The established version is what rollouts are judged against, not a rollout itself.
+        text = (
+            f"version {member.get('version')} is the model's established version (most "
+            "inferences in the window); newer versions are compared with it"
+        )
+        return [Finding(DriftResult("rollout", 0.0, 1.0, Verdict.NO_DRIFT, text))]
     result = compare_rollout(signals(a), signals(member), **_params(rule))
     judged = [r for r in result.signals.values() if r.verdict is not Verdict.INSUFFICIENT_DATA]
     if not judged:

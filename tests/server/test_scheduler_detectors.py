@@ -127,3 +127,69 @@ def test_degradations_alert_on_the_right_device(tmp_path: Path) -> None:
         }
         leak = next(a for a in server.alerts() if a["rule"] == "MemoryGrows")
         assert leak["value"] == pytest.approx(120e6, rel=0.1)  # 2 MB/min = 120 MB/h
+
+
+ROLLOUT_RULES = {
+    "rules": [
+        {
+            "name": "BadRollout",
+            "detector": "rollout",
+            "scope": {"level": "version"},
+            "signal": semconv.INFERENCE_DURATION,
+            "window": "30m",
+            "interval": "1m",
+            "threshold": ">= 1",
+        }
+    ]
+}
+
+
+def _version_export(
+    device: str,
+    version: str,
+    latency: float,
+    confidence: float,
+    end_s: float,
+    rng: np.random.Generator,
+) -> ExportMetricsServiceRequest:
+    end_ns, start_ns = int(end_s * 1e9), int((end_s - 60) * 1e9)
+    request = ExportMetricsServiceRequest()
+    rm = request.resource_metrics.add()
+    rm.resource.attributes.extend(resource_attributes(device, model_version=version))
+    rm.scope_metrics.add().metrics.extend(
+        [
+            exp_metric(
+                semconv.INFERENCE_DURATION, "s",
+                [exp_point(from_values(rng.lognormal(np.log(latency), 0.1, 300)), start_ns, end_ns)],
+            ),
+            exp_metric(
+                semconv.PREDICTION_SCORE, "1",
+                [exp_point(from_values(np.clip(rng.normal(confidence, 0.02, 300), 0, 1)), start_ns, end_ns)],
+            ),
+        ]
+    )  # fmt: skip
+    return request
+
+
+def test_a_slower_new_version_is_a_bad_rollout_and_the_established_one_is_not(
+    tmp_path: Path,
+) -> None:
+    """Four devices stay on 1.0.0 (the established version: most inferences); two run 1.1.0,
+    twice as slow but more confident. Only 1.1.0 is a bad rollout: 1.0.0's lower confidence
+    is no regression of a rollout, since 1.0.0 is what 1.1.0 is rolled out against."""
+    with alerting_server(
+        tmp_path, ROLLOUT_RULES, scheduler_tick_s=3600.0, insecure_dev=True
+    ) as server:
+        now = time.time()
+        rng = np.random.default_rng(2)
+        for minute in range(10):
+            end_s = now - (10 - minute) * 60
+            for i, device in enumerate(DEVICES):
+                version, latency, confidence = (
+                    ("1.1.0", 0.04, 0.9) if i >= 4 else ("1.0.0", 0.02, 0.7)
+                )
+                _send(server, _version_export(device, version, latency, confidence, end_s, rng))
+        service: AlertingService = server.app.state.alerting
+        service.scheduler.run_once(datetime.fromtimestamp(now, UTC))
+        fired = {a["labels"]["version"] for a in server.alerts() if a["rule"] == "BadRollout"}
+        assert fired == {"1.1.0"}
