@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 
-.PHONY: up test lint check bench clean screenshots
+.PHONY: up test lint check bench clean screenshots docs-api
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -36,6 +36,10 @@ bench: $(STAMP)
 ## screenshots: regenerate docs/screenshots/ (a real server, the dashboard and headless chromium)
 screenshots: $(STAMP)
 	$(PY) docs/screenshots/make_screenshots.py
+
+## docs-api: regenerate the REST API reference in docs/reference/ from the server's OpenAPI
+docs-api: $(STAMP)
+	$(PY) docs/reference/make_openapi.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info .mypy_cache .ruff_cache
