@@ -39,7 +39,7 @@ def _commands() -> list[tuple[str, str, str]]:
         for block in _shell_blocks(doc.read_text()):
             for line in block.replace("\\\n", " ").splitlines():
                 match = COMMAND.match(line.strip())
-                if match and not match.group(2).startswith(("-", "=")):
+                if match:
                     found.append((doc.name, match.group(1), match.group(2)))
     return found
 
