@@ -11,6 +11,7 @@ Reference: Evidently 0.7 ``legacy/calculations/stattests`` (thresholds and metho
 from __future__ import annotations
 
 import math
+from abc import ABC, abstractmethod
 from collections.abc import Callable
 from typing import ClassVar, Protocol, TypeAlias
 
@@ -78,7 +79,7 @@ def _count(sample: Sample) -> int:
     return sample.count
 
 
-class _Method:
+class _Method(ABC):
     """Shared checks: input kinds, the minimum-sample guard, the explanation text."""
 
     name: ClassVar[str]
@@ -117,8 +118,9 @@ class _Method:
             )
         return self._compare(reference, current, n_ref, n_cur)
 
+    @abstractmethod
     def _compare(self, reference: Sample, current: Sample, n_ref: int, n_cur: int) -> DriftResult:
-        raise NotImplementedError
+        """The method's own comparison, once both sides have enough observations."""
 
     def _result(
         self,

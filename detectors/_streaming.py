@@ -11,6 +11,7 @@ defaults fit latency in seconds as well as memory in bytes. After a detection th
 from __future__ import annotations
 
 import math
+from abc import ABC, abstractmethod
 from typing import ClassVar, Protocol
 
 from edgewatch.detectors._result import DriftResult, Verdict, fmt
@@ -52,7 +53,7 @@ def _positive(name: str, value: float) -> float:
     return v
 
 
-class _Standardised:
+class _Standardised(ABC):
     """Warm-up (Welford) estimate of the in-control level, then standardised values."""
 
     name: ClassVar[str]
@@ -81,18 +82,22 @@ class _Standardised:
         self._drift = False
         self._restart_stat()
 
+    @abstractmethod
     def _restart_stat(self) -> None:
-        raise NotImplementedError
+        """Reset the detector's own statistic (after a detection or on ``reset``)."""
 
+    @abstractmethod
     def _step(self, z: float) -> bool:
-        raise NotImplementedError
+        """Feed one standardised value; True when it signals a change."""
 
+    @abstractmethod
     def _score(self) -> float:
-        raise NotImplementedError
+        """The statistic compared with the limit."""
 
     @property
+    @abstractmethod
     def _limit(self) -> float:
-        raise NotImplementedError
+        """The value of the statistic at which a change is signalled."""
 
     @property
     def drift_detected(self) -> bool:
