@@ -159,13 +159,28 @@ class _Method(ABC):
 
 
 class _Binned(_Method):
-    """Methods on proportions: exact categories, or reference-quantile bins for histograms."""
+    """Distances on proportions: exact categories, or reference-quantile bins for histograms.
+    A subclass names itself and gives ``_distance``; drift when distance ≥ threshold."""
 
-    def __init__(self, threshold: float, min_samples: int, n_bins: int) -> None:
+    def __init__(
+        self,
+        threshold: float = 0.1,
+        *,
+        n_bins: int = DEFAULT_N_BINS,
+        min_samples: int = DEFAULT_MIN_SAMPLES,
+    ) -> None:
         super().__init__(threshold, min_samples)
         if isinstance(n_bins, bool) or not isinstance(n_bins, int) or n_bins < 2:
             raise ValueError(f"n_bins must be an int >= 2, got {n_bins!r}")
         self.n_bins = n_bins
+
+    @abstractmethod
+    def _distance(self, reference: FloatArray, current: FloatArray) -> float:
+        """The distance between two aligned count vectors."""
+
+    def _compare(self, reference: Sample, current: Sample, n_ref: int, n_cur: int) -> DriftResult:
+        ref, cur = self._counts(reference, current)
+        return self._result(self._distance(ref, cur), n_ref, n_cur)
 
     def _counts(self, reference: Sample, current: Sample) -> tuple[FloatArray, FloatArray]:
         if isinstance(reference, CategoricalCounts) and isinstance(current, CategoricalCounts):
@@ -194,14 +209,13 @@ class Psi(_Binned):
         n_bins: int = DEFAULT_N_BINS,
         min_samples: int = DEFAULT_MIN_SAMPLES,
     ) -> None:
-        super().__init__(threshold, min_samples, n_bins)
+        super().__init__(threshold, n_bins=n_bins, min_samples=min_samples)
         if not (math.isfinite(epsilon) and 0 < epsilon < 1):
             raise ValueError(f"epsilon must be in (0, 1), got {epsilon!r}")
         self.epsilon = float(epsilon)
 
-    def _compare(self, reference: Sample, current: Sample, n_ref: int, n_cur: int) -> DriftResult:
-        ref, cur = self._counts(reference, current)
-        return self._result(psi(ref, cur, self.epsilon), n_ref, n_cur)
+    def _distance(self, reference: FloatArray, current: FloatArray) -> float:
+        return psi(reference, current, self.epsilon)
 
 
 class JensenShannon(_Binned):
@@ -214,18 +228,8 @@ class JensenShannon(_Binned):
     name = "jensenshannon"
     label = "Jensen–Shannon distance"
 
-    def __init__(
-        self,
-        threshold: float = 0.1,
-        *,
-        n_bins: int = DEFAULT_N_BINS,
-        min_samples: int = DEFAULT_MIN_SAMPLES,
-    ) -> None:
-        super().__init__(threshold, min_samples, n_bins)
-
-    def _compare(self, reference: Sample, current: Sample, n_ref: int, n_cur: int) -> DriftResult:
-        ref, cur = self._counts(reference, current)
-        return self._result(js_distance(ref, cur), n_ref, n_cur)
+    def _distance(self, reference: FloatArray, current: FloatArray) -> float:
+        return js_distance(reference, current)
 
 
 class Hellinger(_Binned):
@@ -238,18 +242,8 @@ class Hellinger(_Binned):
     name = "hellinger"
     label = "Hellinger distance"
 
-    def __init__(
-        self,
-        threshold: float = 0.1,
-        *,
-        n_bins: int = DEFAULT_N_BINS,
-        min_samples: int = DEFAULT_MIN_SAMPLES,
-    ) -> None:
-        super().__init__(threshold, min_samples, n_bins)
-
-    def _compare(self, reference: Sample, current: Sample, n_ref: int, n_cur: int) -> DriftResult:
-        ref, cur = self._counts(reference, current)
-        return self._result(hellinger(ref, cur), n_ref, n_cur)
+    def _distance(self, reference: FloatArray, current: FloatArray) -> float:
+        return hellinger(reference, current)
 
 
 class Wasserstein(_Method):
