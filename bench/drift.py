@@ -173,11 +173,11 @@ def as_columns(histograms: list[ExpHistogram]) -> dict[str, Any]:
 def fleet(
     features: int, devices: int, per_device: int, repeats: int, seed: int
 ) -> dict[str, float]:
-    """Device histograms are built first (the devices' work, not timed); then the server's
-    work is timed: merge each feature over all devices, compare with the baseline.
+    """Device histograms are built first (the devices' work, not timed); then the fleet
+    comparison is timed: merge each feature over all devices, compare with the baseline.
 
-    The merge is timed twice: ``merge_arrays`` over the histograms as columns (what the server
-    reads from its store; the budgeted figure) and ``merge_all`` over 1,000 ``ExpHistogram``
+    The merge is timed twice: ``merge_arrays`` over the histograms as columns (as an Arrow
+    list column holds them; the budgeted figure) and ``merge_all`` over 1,000 ``ExpHistogram``
     objects per feature (what a library user holding objects pays)."""
     rng = np.random.default_rng(seed)
     print(
