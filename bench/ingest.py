@@ -50,6 +50,8 @@ from edgewatch.server.store import (  # noqa: E402
 DEVICES = 300
 CONNECTIONS = 48
 LOAD_S = 20.0
+HISTORY_MINUTES = 60
+"""Export intervals per simulated device, one minute apart (see ``_bodies``)."""
 GATEWAY_DEVICES = 20
 """Devices per request in the gateway row (an OpenTelemetry Collector batching a site)."""
 NAIVE_BATCHES = 40
@@ -63,17 +65,40 @@ HIST_HOURS = 6
 # -- load client (runs in its own process) -------------------------------------------------
 
 
+def _shifted(request: ExportMetricsServiceRequest, delta_ns: int) -> ExportMetricsServiceRequest:
+    """A copy of ``request`` with every data point's start and time moved by ``delta_ns``."""
+    out = ExportMetricsServiceRequest()
+    out.CopyFrom(request)
+    for rm in out.resource_metrics:
+        for sm in rm.scope_metrics:
+            for metric in sm.metrics:
+                for p in getattr(metric, metric.WhichOneof("data")).data_points:
+                    p.time_unix_nano += delta_ns
+                    p.start_time_unix_nano += delta_ns
+    return out
+
+
 def _bodies(devices: int, per_request: int) -> list[tuple[bytes, int]]:
     """Pre-built gzip protobuf bodies: ``per_request`` devices' ResourceMetrics in each, as a
-    gateway (an OpenTelemetry Collector batching its devices' exports) would send them."""
+    gateway (an OpenTelemetry Collector batching its devices' exports) would send them.
+
+    Each device exports every minute: the bodies cover its last ``HISTORY_MINUTES`` export
+    intervals, minute by minute, and are sent oldest first, so successive requests from one
+    device carry successive intervals, as a real collector's (or one draining its spool)
+    do, never the same interval again and again."""
     end_ns = time.time_ns()
-    bodies = []
+    groups = []
     for first in range(0, devices, per_request):
         req = ExportMetricsServiceRequest()
         for i in range(first, min(first + per_request, devices)):
             one = device_batch(f"sim-{i:04d}", end_ns=end_ns, rng=np.random.default_rng(i))
             req.resource_metrics.extend(one.resource_metrics)
-        bodies.append((collector_body(req), point_count(req)))
+        groups.append(req)
+    bodies = []
+    for minutes_ago in range(HISTORY_MINUTES - 1, -1, -1):
+        for req in groups:
+            one = _shifted(req, -minutes_ago * 60 * 10**9)
+            bodies.append((collector_body(one), point_count(one)))
     return bodies
 
 
@@ -86,16 +111,16 @@ async def _client(
     latencies: list[float] = []
     acked_points = 0
     statuses: dict[int, int] = {}
-    next_device = 0
+    next_body = 0
     deadline = time.perf_counter() + duration_s
 
     async def connection() -> None:
-        nonlocal acked_points, next_device
+        nonlocal acked_points, next_body
         reader, writer = await asyncio.open_connection(host, int(port))
         try:
             while time.perf_counter() < deadline:
-                body, points = bodies[next_device % len(bodies)]
-                next_device += 1
+                body, points = bodies[next_body % len(bodies)]
+                next_body += 1
                 head = (
                     f"POST /v1/metrics HTTP/1.1\r\nHost: {host}\r\n"
                     "Content-Type: application/x-protobuf\r\nContent-Encoding: gzip\r\n"
@@ -296,6 +321,7 @@ def bench_naive(tmp: Path, batches: list[Batch]) -> float:
     started = time.perf_counter()
     for b in batches:
         n, e = b.numeric, b.exp_histograms
+        pos_counts, neg_counts = e.per_row_counts()
         con.begin()
         con.executemany(
             "INSERT INTO points VALUES (1, ?, ?, ?, ?, make_timestamp(?), make_timestamp(?), ?)",
@@ -326,9 +352,9 @@ def bench_naive(tmp: Path, batches: list[Batch]) -> float:
                     e.scale,
                     e.zero_count,
                     e.pos_offset,
-                    e.pos_counts,
+                    pos_counts,
                     e.neg_offset,
-                    e.neg_counts,
+                    neg_counts,
                     e.count,
                     e.sum,
                     e.min,
@@ -411,9 +437,10 @@ def _seed(store: Store, now_s: float) -> None:
                 scale=[3] * k,
                 zero_count=[0] * k,
                 pos_offset=rng.integers(-46, -42, k).tolist(),
-                pos_counts=counts.tolist(),
+                pos_counts=counts.ravel().tolist(),
+                pos_lengths=[counts.shape[1]] * k,
                 neg_offset=[0] * k,
-                neg_counts=[[]] * k,
+                neg_lengths=[0] * k,
                 count=[60] * k,
                 sum=[1.2] * k,
                 min=[0.01] * k,

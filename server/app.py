@@ -14,6 +14,7 @@ from fastapi import FastAPI
 from edgewatch.server.alert import RulesError
 from edgewatch.server.api import ROUTERS
 from edgewatch.server.api import errors as api_errors
+from edgewatch.server.api.ingest import IngestFastPath
 from edgewatch.server.detect import AlertingService, FiringHook, load_ruleset
 from edgewatch.server.evidence import DRIFT_RULES, DriftCapture, drift_rule_names
 from edgewatch.server.ingest import CardinalityLimiter
@@ -133,6 +134,9 @@ def create_app(settings: Settings) -> FastAPI:
         version="0.1.0",
         description="OTLP/HTTP metrics ingest and the edgewatch query API.",
         lifespan=lifespan,
+        # FastAPI's native OpenTelemetry hooks look up the global providers (environment
+        # reads) on every request; the server reports itself through /metrics instead.
+        telemetry={"tracing": False, "metrics": False, "logs": False},
     )
     app.state.settings = settings
     app.state.metrics = ServerMetrics()
@@ -140,6 +144,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.alerting = None
     app.state.on_firing = []  # FiringHook callbacks: run with each alert that starts firing
     api_errors.install(app, retry_after_s=settings.retry_after_s)
+    app.add_middleware(IngestFastPath)
     for router in ROUTERS:
         app.include_router(router)
     return app

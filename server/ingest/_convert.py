@@ -177,7 +177,8 @@ class _Converter:
         self.rejected[reason] += n
         self.details.setdefault(reason, detail)
 
-    def times(self, metric: str, point: Any) -> tuple[int | None, int]:
+    def key(self, device: str, metric: str, point: Any) -> tuple[int | None, int, str]:
+        """Check a point's timestamps and series; its (start µs, time µs, attributes JSON)."""
         ts = point.time_unix_nano
         if ts == 0:
             raise _RejectedError("missing_timestamp", f"{metric}: time_unix_nano is 0")
@@ -188,17 +189,16 @@ class _Converter:
             )
         if ts < self.oldest_ns:
             raise _RejectedError("too_old", f"{metric}: timestamp older than the retention window")
-        start = point.start_time_unix_nano
-        return (start // 1000 if start else None), ts // 1000
-
-    def series(self, device: str, metric: str, point: Any) -> str:
         attrs = _attrs_json(point.attributes)
         admission = self.limiter.admit(device, metric, attrs)
-        if admission is Admission.NEW:
+        if admission is not Admission.KNOWN:
+            if admission is not Admission.NEW:
+                raise _RejectedError(
+                    "cardinality", f"{metric}: {admission.value} for device {device}"
+                )
             self.new_series.append((device, metric, attrs))
-        elif admission is not Admission.KNOWN:
-            raise _RejectedError("cardinality", f"{metric}: {admission.value} for device {device}")
-        return attrs
+        start = point.start_time_unix_nano
+        return (start // 1000 if start else None), ts // 1000, attrs
 
     def catalogue(self, metric: Any, kind: str) -> None:
         if metric.name not in self.metrics:
@@ -206,7 +206,7 @@ class _Converter:
                 metric.name, kind, metric.unit, metric.description
             )
 
-    def add_numeric(self, device: str, name: str, kind: str, point: Any, monotonic: bool) -> None:
+    def add_numeric(self, device: str, name: str, kind: str, monotonic: bool, point: Any) -> None:
         which = point.WhichOneof("value")
         if which is None:
             raise _RejectedError("missing_value", f"{name}: data point has no value")
@@ -217,8 +217,7 @@ class _Converter:
             raise _RejectedError(
                 "negative_count", f"{name}: monotonic sum has negative value {value}"
             )
-        start, ts = self.times(name, point)
-        attrs = self.series(device, name, point)
+        start, ts, attrs = self.key(device, name, point)
         n = self.numeric
         n.device_id.append(device)
         n.metric.append(name)
@@ -229,10 +228,11 @@ class _Converter:
         n.value.append(value)
 
     def add_exp(self, device: str, name: str, temporality: str, p: Any) -> None:
+        """One exponential-histogram point; the ingest hot path, so fields are read once."""
         positive, negative = p.positive, p.negative
         pos_list = list(positive.bucket_counts)
         neg_list = list(negative.bucket_counts)
-        count, zero_count, total = p.count, p.zero_count, p.sum
+        count, zero_count, total, scale = p.count, p.zero_count, p.sum, p.scale
         lo = p.min if p.HasField("min") else None
         hi = p.max if p.HasField("max") else None
         pos_total, neg_total = sum(pos_list), sum(neg_list)
@@ -245,14 +245,16 @@ class _Converter:
             or (neg_total > _INT64_MAX and max(neg_list) > _INT64_MAX)
         ):
             raise _RejectedError("invalid_histogram", f"{name}: a count exceeds 2**63 - 1")
-        for label, v in (("sum", total), ("min", lo), ("max", hi)):
-            if v is not None and not math.isfinite(v):
-                raise _RejectedError("non_finite", f"{name}: {label} is {v}")
-        problem = _exp_problem(p.scale, zero_count + pos_total + neg_total, count, lo, hi)
+        if not math.isfinite(total):
+            raise _RejectedError("non_finite", f"{name}: sum is {total}")
+        if lo is not None and not math.isfinite(lo):
+            raise _RejectedError("non_finite", f"{name}: min is {lo}")
+        if hi is not None and not math.isfinite(hi):
+            raise _RejectedError("non_finite", f"{name}: max is {hi}")
+        problem = _exp_problem(scale, zero_count + pos_total + neg_total, count, lo, hi)
         if problem is not None:
             raise _RejectedError("invalid_histogram", f"{name}: {problem}")
-        start, ts = self.times(name, p)
-        attrs = self.series(device, name, p)
+        start, ts, attrs = self.key(device, name, p)
         r = self.exp
         r.device_id.append(device)
         r.metric.append(name)
@@ -260,12 +262,11 @@ class _Converter:
         r.start_us.append(start)
         r.ts_us.append(ts)
         r.temporality.append(temporality)
-        r.scale.append(p.scale)
+        r.scale.append(scale)
         r.zero_count.append(zero_count)
         r.pos_offset.append(positive.offset)
-        r.pos_counts.append(pos_list)
         r.neg_offset.append(negative.offset)
-        r.neg_counts.append(neg_list)
+        r.add_counts(pos_list, neg_list)
         r.count.append(count)
         r.sum.append(total)
         r.min.append(lo)
@@ -296,8 +297,7 @@ class _Converter:
                 raise _RejectedError(
                     "non_finite", f"{name}: {field_name} is {getattr(p, field_name)}"
                 )
-        start, ts = self.times(name, p)
-        attrs = self.series(device, name, p)
+        start, ts, attrs = self.key(device, name, p)
         r = self.hist
         r.device_id.append(device)
         r.metric.append(name)
@@ -316,42 +316,38 @@ class _Converter:
         """Convert one Metric; returns the newest point time (ns) seen, or 0."""
         which = metric.WhichOneof("data")
         name = metric.name
-        newest = 0
+        add: Callable[..., None]
+        extra: tuple[object, ...]
         if which == "gauge":
-            points, kind, monotonic = metric.gauge.data_points, "gauge", False
+            self.catalogue(metric, "gauge")
+            points, add, extra = metric.gauge.data_points, self.add_numeric, ("gauge", False)
         elif which == "sum":
             kind = _NUMERIC_KIND.get(metric.sum.aggregation_temporality, "cumulative")
             if not metric.sum.is_monotonic:
                 kind = "gauge" if kind == "cumulative" else kind
-            points, monotonic = metric.sum.data_points, metric.sum.is_monotonic
+            self.catalogue(metric, kind)
+            points, add = metric.sum.data_points, self.add_numeric
+            extra = (kind, metric.sum.is_monotonic)
         elif which == "exponential_histogram":
-            temporality = (
-                "delta"
-                if metric.exponential_histogram.aggregation_temporality == _DELTA
-                else "cumulative"
-            )
+            data = metric.exponential_histogram
             self.catalogue(metric, "exp_histogram")
-            for p in metric.exponential_histogram.data_points:
-                newest = max(newest, p.time_unix_nano)
-                self._guard(self.add_exp, device, name, temporality, p)
-            return newest
+            points, add = data.data_points, self.add_exp
+            extra = ("delta" if data.aggregation_temporality == _DELTA else "cumulative",)
         elif which == "histogram":
-            temporality = (
-                "delta" if metric.histogram.aggregation_temporality == _DELTA else "cumulative"
-            )
             self.catalogue(metric, "histogram")
-            for p in metric.histogram.data_points:
-                newest = max(newest, p.time_unix_nano)
-                self._guard(self.add_histogram, device, name, temporality, p)
-            return newest
+            points, add = metric.histogram.data_points, self.add_histogram
+            delta = metric.histogram.aggregation_temporality == _DELTA
+            extra = ("delta" if delta else "cumulative",)
         elif which == "summary":
             return self.add_summary(device, metric)
         else:
             return 0
-        self.catalogue(metric, kind)
+        newest = 0
         for p in points:
-            newest = max(newest, p.time_unix_nano)
-            self._guard(self.add_numeric, device, name, kind, p, monotonic)
+            ts = p.time_unix_nano
+            if ts > newest:
+                newest = ts
+            self._guard(add, device, name, *extra, p)
         return newest
 
     def add_summary(self, device: str, metric: Any) -> int:
@@ -378,7 +374,7 @@ class _Converter:
                     kv.key, kv.value.string_value = key, text
                 if name not in self.metrics:
                     self.metrics[name] = MetricInfo(name, kind, metric.unit, metric.description)
-                self._guard(self.add_numeric, device, name, kind, point, False)
+                self._guard(self.add_numeric, device, name, kind, False, point)
         return newest
 
     def _guard(self, add: Callable[..., None], *args: Any) -> None:

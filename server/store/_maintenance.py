@@ -34,12 +34,26 @@ GROUP BY device_id, metric, attrs, kind, b
 _GROUP = ["device_id", "metric", "attrs", "bucket"]
 
 
-def _histograms_sql(target: str, source: str, width: str, time_col: str, where: str) -> str:
-    src = (
+def _histograms_sql(
+    target: str, source: str, width: str, time_col: str, where: str
+) -> tuple[str, str]:
+    """Two INSERTs over one chunk of ``source``, each taking (target seq, low seq, high seq).
+
+    The first copies every histogram that is alone in its group as it is: the common case,
+    since a device exports each series once per interval, and a partial row needs no merge
+    (readers merge partials again). The second merges the groups of two or more, which is
+    what costs: every bucket is unnested, downscaled and summed.
+    """
+    counted = (
+        f"SELECT *, count(*) OVER (PARTITION BY device_id, metric, attrs, bucket) AS n FROM ("
         f"SELECT device_id, metric, attrs, time_bucket(INTERVAL {width}, {time_col}) AS bucket,"
-        f" {HISTOGRAM_COLUMNS} FROM {source} WHERE seq > ? AND seq <= ? AND {where}"
+        f" {HISTOGRAM_COLUMNS} FROM {source} WHERE seq > ? AND seq <= ? AND {where})"
     )
-    return f"INSERT INTO {target} SELECT ?, * FROM ({merged_histograms_sql(src, _GROUP)})"
+    columns = f"device_id, metric, attrs, bucket, {HISTOGRAM_COLUMNS}"
+    alone = f"INSERT INTO {target} SELECT ?, {columns} FROM ({counted}) WHERE n = 1"
+    shared = f"SELECT {columns} FROM ({counted}) WHERE n > 1"
+    merged = f"INSERT INTO {target} SELECT ?, * FROM ({merged_histograms_sql(shared, _GROUP)})"
+    return alone, merged
 
 
 # Only delta histograms merge; cumulative ones (plain OTel SDK defaults) stay raw.
@@ -72,7 +86,8 @@ def roll_up_minutes(cur: duckdb.DuckDBPyConnection, up_to_seq: int, max_groups: 
         return True
     hi = min(up_to_seq, last + max_groups)
     cur.execute(_NUMERIC_1M, [hi, last, hi])
-    cur.execute(_HIST_1M, [hi, last, hi])
+    for sql in _HIST_1M:
+        cur.execute(sql, [hi, last, hi])
     _advance(cur, "1m", hi)
     return hi >= up_to_seq
 
@@ -85,7 +100,8 @@ def roll_up_hours(cur: duckdb.DuckDBPyConnection, max_groups: int) -> bool:
         return True
     hi = min(top, last + max_groups)
     cur.execute(_NUMERIC_1H, [hi, last, hi])
-    cur.execute(_HIST_1H, [hi, last, hi])
+    for sql in _HIST_1H:
+        cur.execute(sql, [hi, last, hi])
     _advance(cur, "1h", hi)
     return hi >= top
 
