@@ -121,6 +121,23 @@ class Context:
         except NotFoundError:
             return empty()
 
+    def histograms(
+        self, member: Member, signal: Signal, by: str, window: Window
+    ) -> dict[str, ExpHistogram]:
+        """``histogram`` for each value of the point attribute ``by`` (each feature) in one
+        query; values without data in the window are absent, as is an unknown metric."""
+        try:
+            return self.store.merged_histograms(
+                signal.metric,
+                by,
+                start_s=window.start_s,
+                end_s=window.end_s,
+                selection=member.selection,
+                attributes=signal.attributes,
+            )
+        except NotFoundError:
+            return {}
+
     def counts(
         self,
         member: Member,
@@ -140,6 +157,21 @@ class Context:
                 attributes=attributes,
             )
         )
+
+    def counts_by(
+        self, member: Member, metric: str, key: str, by: str, window: Window
+    ) -> dict[str, CategoricalCounts]:
+        """``counts`` for each value of the point attribute ``by`` (each categorical feature)
+        in one query; values without counts in the window are absent."""
+        grouped = self.signals.category_counts_by(
+            metric,
+            key,
+            by,
+            start_s=window.start_s,
+            end_s=window.end_s,
+            selection=member.selection,
+        )
+        return {value: CategoricalCounts(counts) for value, counts in grouped.items()}
 
     def series(
         self, member: Member, signal: Signal, window: Window, step_s: float, agg: str | None = None

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import duckdb
 
 from edgewatch.detectors import ExpHistogram, empty, quantile
 from edgewatch.server.store._errors import InvalidQueryError, NotFoundError
 from edgewatch.server.store._histquery import merge_groups
 from edgewatch.server.store._histsql import HISTOGRAM_COLUMNS
-from edgewatch.server.store._select import attributes_sql, selection_sql, table_for
+from edgewatch.server.store._select import attributes_sql, json_path, selection_sql, table_for
 from edgewatch.server.store._time import utc_datetime
 from edgewatch.server.store._types import (
     Distribution,
@@ -78,8 +80,10 @@ def _source(
     selection: Selection,
     attributes: tuple[tuple[str, str], ...],
     columns: str,
+    column_params: Sequence[object] = (),
 ) -> tuple[str, list[object]]:
-    """SELECT of ``columns`` over one metric, time window, selection and attribute filter."""
+    """SELECT of ``columns`` (whose ``?`` take ``column_params``) over one metric, time window,
+    selection and attribute filter."""
     table = table_for(kind, resolution)
     time_col = "ts" if resolution is Resolution.RAW else "bucket"
     sel, sel_params = selection_sql(selection)
@@ -91,7 +95,14 @@ def _source(
         f"SELECT {columns} FROM {table} WHERE metric = ? AND {time_col} >= ? AND {time_col} < ?"
         f" AND {sel} AND {att}{delta_only}"
     )
-    return sql, [metric, utc_datetime(start_s), utc_datetime(end_s), *sel_params, *att_params]
+    return sql, [
+        *column_params,
+        metric,
+        utc_datetime(start_s),
+        utc_datetime(end_s),
+        *sel_params,
+        *att_params,
+    ]
 
 
 def query_series(cur: duckdb.DuckDBPyConnection, q: SeriesQuery) -> SeriesResult:
@@ -175,6 +186,33 @@ def _quantile_series(
     )
 
 
+def _histogram_source(
+    cur: duckdb.DuckDBPyConnection,
+    metric: str,
+    start_s: float,
+    end_s: float,
+    selection: Selection,
+    attributes: tuple[tuple[str, str], ...],
+    resolution: Resolution | None,
+    columns: str,
+    column_params: Sequence[object] = (),
+) -> tuple[str, list[object], Resolution]:
+    """``_source`` over an exponential-histogram metric at the window's resolution (or
+    ``resolution``); the checks every merged-histogram query makes first."""
+    if end_s <= start_s:
+        raise InvalidQueryError("end must be after start")
+    kind = metric_kind(cur, metric)
+    if kind != "exp_histogram":
+        raise InvalidQueryError(
+            f"metric {metric!r} is a {kind} metric, not an exponential histogram"
+        )
+    res = resolution or resolution_for_window(end_s - start_s)
+    src, params = _source(
+        "exp", res, metric, start_s, end_s, selection, attributes, columns, column_params
+    )
+    return src, params, res
+
+
 def merged_histogram(
     cur: duckdb.DuckDBPyConnection,
     metric: str,
@@ -186,28 +224,48 @@ def merged_histogram(
     resolution: Resolution | None = None,
 ) -> tuple[ExpHistogram, int, Resolution]:
     """One histogram merging every point of ``metric`` in the window; (histogram, devices, resolution)."""
-    if end_s <= start_s:
-        raise InvalidQueryError("end must be after start")
-    kind = metric_kind(cur, metric)
-    if kind != "exp_histogram":
-        raise InvalidQueryError(
-            f"metric {metric!r} is a {kind} metric, not an exponential histogram"
-        )
-    res = resolution or resolution_for_window(end_s - start_s)
-    src, params = _source(
-        "exp",
-        res,
+    src, params, res = _histogram_source(
+        cur,
         metric,
         start_s,
         end_s,
         selection,
         attributes,
+        resolution,
         f"0 AS g, device_id, {HISTOGRAM_COLUMNS}",
     )
     merged = merge_groups(cur, src, params, ["g"])
     devices_row = cur.execute(f"SELECT count(DISTINCT device_id) FROM ({src})", params).fetchone()
     devices = int(devices_row[0]) if devices_row else 0
     return merged.get((0,), empty()), devices, res
+
+
+def merged_histograms(
+    cur: duckdb.DuckDBPyConnection,
+    metric: str,
+    by: str,
+    *,
+    start_s: float,
+    end_s: float,
+    selection: Selection,
+    attributes: tuple[tuple[str, str], ...] = (),
+    resolution: Resolution | None = None,
+) -> dict[str, ExpHistogram]:
+    """``merged_histogram`` for each value of the point attribute ``by`` (each feature of
+    ``ml.feature.value``, say), in one query; values without points in the window are absent."""
+    src, params, _ = _histogram_source(
+        cur,
+        metric,
+        start_s,
+        end_s,
+        selection,
+        attributes,
+        resolution,
+        f"json_extract_string(attrs, ?) AS g, {HISTOGRAM_COLUMNS}",
+        [json_path(by)],
+    )
+    merged = merge_groups(cur, src, params, ["g"])
+    return {g: h for (g,), h in merged.items() if g is not None}
 
 
 def query_distribution(

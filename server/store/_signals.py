@@ -3,6 +3,8 @@ delta counters (prediction classes, categorical features) and which features a v
 
 from __future__ import annotations
 
+from typing import Any
+
 from edgewatch.server.store._select import attributes_sql, json_path, selection_sql
 from edgewatch.server.store._store import Store
 from edgewatch.server.store._time import utc_datetime
@@ -26,16 +28,50 @@ class SignalReader:
         attributes: tuple[tuple[str, str], ...] = (),
     ) -> dict[str, int]:
         """Sum of a delta counter per value of the point attribute ``key`` in the window."""
+        rows = self._sums(metric, (key,), start_s, end_s, selection, attributes)
+        return {str(k): round(v) for k, v in rows if k is not None and v and v > 0}
+
+    def category_counts_by(
+        self,
+        metric: str,
+        key: str,
+        by: str,
+        *,
+        start_s: float,
+        end_s: float,
+        selection: Selection,
+        attributes: tuple[tuple[str, str], ...] = (),
+    ) -> dict[str, dict[str, int]]:
+        """``category_counts`` for each value of the point attribute ``by`` (each categorical
+        feature), in one query; values without counts in the window are absent."""
+        out: dict[str, dict[str, int]] = {}
+        for group, k, v in self._sums(metric, (by, key), start_s, end_s, selection, attributes):
+            if group is not None and k is not None and v and v > 0:
+                out.setdefault(str(group), {})[str(k)] = round(v)
+        return out
+
+    def _sums(
+        self,
+        metric: str,
+        keys: tuple[str, ...],
+        start_s: float,
+        end_s: float,
+        selection: Selection,
+        attributes: tuple[tuple[str, str], ...],
+    ) -> list[tuple[Any, ...]]:
+        """Rows of the point attributes ``keys`` (as text, NULL where absent) and the sum of a
+        delta counter over the window for each combination of them."""
         sel, sel_params = selection_sql(selection)
         attr, attr_params = attributes_sql(attributes)
-        rows = (
+        columns = ", ".join(f"json_extract_string(attrs, ?) AS k{i}" for i in range(len(keys)))
+        return (
             self._store.cursor()
             .execute(
-                "SELECT json_extract_string(attrs, ?) AS k, sum(value) FROM points"
+                f"SELECT {columns}, sum(value) FROM points"
                 f" WHERE metric = ? AND ts > ? AND ts <= ? AND {sel} AND {attr}"
-                " GROUP BY k",
+                " GROUP BY ALL",
                 [
-                    json_path(key),
+                    *(json_path(k) for k in keys),
                     metric,
                     utc_datetime(start_s),
                     utc_datetime(end_s),
@@ -45,7 +81,6 @@ class SignalReader:
             )
             .fetchall()
         )
-        return {str(k): round(v) for k, v in rows if k is not None and v and v > 0}
 
     def feature_names(self, metric: str, selection: Selection) -> list[str]:
         """Feature names (``ml.feature.name``) stored for ``metric`` on the selected devices."""

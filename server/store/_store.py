@@ -393,6 +393,31 @@ class Store:
         )[0]
 
     @_translated
+    def merged_histograms(
+        self,
+        metric: str,
+        by: str,
+        *,
+        start_s: float,
+        end_s: float,
+        selection: Selection = ALL_DEVICES,
+        attributes: tuple[tuple[str, str], ...] = (),
+        resolution: Resolution | None = None,
+    ) -> dict[str, ExpHistogram]:
+        """The merged histogram per value of the point attribute ``by`` (each feature), in one
+        query rather than one per value; values without data in the window are absent."""
+        return _series.merged_histograms(
+            self.cursor(),
+            metric,
+            by,
+            start_s=start_s,
+            end_s=end_s,
+            selection=selection,
+            attributes=attributes,
+            resolution=resolution,
+        )
+
+    @_translated
     def fleet_summary(
         self, *, start_s: float, end_s: float, fleet: str | None = None, now_s: float | None = None
     ) -> FleetSummary:
