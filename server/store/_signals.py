@@ -68,7 +68,7 @@ class SignalReader:
             self._store.cursor()
             .execute(
                 f"SELECT {columns}, sum(value) FROM points"
-                f" WHERE metric = ? AND ts > ? AND ts <= ? AND {sel} AND {attr}"
+                f" WHERE metric = ? AND ts >= ? AND ts < ? AND {sel} AND {attr}"
                 " GROUP BY ALL",
                 [
                     *(json_path(k) for k in keys),

@@ -218,3 +218,17 @@ def test_findings_are_those_of_the_per_feature_evaluation(seeded: Seeded, metric
     assert "no baseline" in found.pop(unbased).explanation
     assert found.pop("old").verdict is Verdict.INSUFFICIENT_DATA
     assert found and all(r.verdict is not Verdict.INSUFFICIENT_DATA for r in found.values())
+
+
+def test_counts_and_histograms_take_the_same_points_at_the_window_edges(seeded: Seeded) -> None:
+    """Every read is over [start, end): a point exactly at the start counts and one exactly at
+    the end does not, for category counts as for histograms (points fall on whole minutes)."""
+    ctx = Context(seeded.store, seeded.now_s, seeded.store.list_devices(now_s=seeded.now_s))
+    member = members(ScopeLevel.DEVICE, ctx.devices)[0]
+    feature = Signal(semconv.FEATURE_VALUE, ((FEATURE_KEY, "f00"),))
+    color = ((FEATURE_KEY, "color"),)
+    for start_ago, end_ago, minutes in ((300, 90, 4), (300, 120, 3), (290, 120, 2)):
+        window = Window(seeded.now_s - start_ago, seeded.now_s - end_ago)
+        counts = ctx.counts(member, semconv.FEATURE_CATEGORY_COUNT, CATEGORY_KEY, window, color)
+        assert ctx.histogram(member, feature, window).count == 100 * minutes
+        assert sum(counts.counts.values()) == 100 * minutes
