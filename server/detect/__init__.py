@@ -10,7 +10,7 @@ from edgewatch.server.detect._evaluators import EVALUATORS, Finding
 from edgewatch.server.detect._members import Member, members
 from edgewatch.server.detect._persistence import DuckAlertingStore, DuckDeliveryQueue
 from edgewatch.server.detect._profile import histogram_from_dict
-from edgewatch.server.detect._scheduler import FiringHook, Scheduler, unsupported_detectors
+from edgewatch.server.detect._scheduler import FiringHook, Scheduler, unsupported_rules
 from edgewatch.server.detect._service import AlertingService, load_ruleset
 from edgewatch.server.detect._upload import BaselineUploadError, UploadProblem
 
@@ -30,7 +30,7 @@ __all__ = [
     "load_ruleset",
     "members",
     "pin_baseline",
-    "unsupported_detectors",
+    "unsupported_rules",
     "upload_baseline",
     "views",
 ]

@@ -275,6 +275,9 @@ def _rollout(ctx: Context, rule: Rule, member: Member, window: Window) -> list[F
     return [Finding(DriftResult("rollout", regressed, 1.0, result.verdict, text))]
 
 
+BASELINE_DETECTORS = frozenset((*DRIFT_METHODS, "auto"))
+"""Drift detectors that compare a window with the baseline of the member's model version."""
+
 EVALUATORS: Mapping[str, Evaluator] = {
     "missing_heartbeat": _heartbeat,
     "clock_skew": _clock_skew,
@@ -283,7 +286,7 @@ EVALUATORS: Mapping[str, Evaluator] = {
     "rate_drop": _rate_drop,
     "peer_outlier": _peer,
     "rollout": _rollout,
-    **{name: _drift for name in (*DRIFT_METHODS, "auto")},
+    **{name: _drift for name in BASELINE_DETECTORS},
     **{name: _streaming for name in STREAMING_DETECTORS},
 }
 """Detector name in a rule → evaluator."""

@@ -22,9 +22,10 @@ from edgewatch.server.alert import (
     Observation,
     Rule,
     RuleEvaluation,
+    ScopeLevel,
 )
 from edgewatch.server.detect._context import Context, Window
-from edgewatch.server.detect._evaluators import EVALUATORS, Finding
+from edgewatch.server.detect._evaluators import BASELINE_DETECTORS, EVALUATORS, Finding
 from edgewatch.server.detect._members import Member, members
 from edgewatch.server.detect._persistence import DuckAlertingStore
 from edgewatch.server.store import EvaluationRow, EvaluationTable, Store, StoreError
@@ -41,13 +42,25 @@ def _utc_now() -> datetime:
     return datetime.now(UTC)
 
 
-def unsupported_detectors(rules: Sequence[Rule]) -> list[str]:
-    """``rule: detector`` for every rule whose detector the scheduler cannot evaluate."""
-    return [
-        f"rule {r.name!r}: unknown detector {r.detector!r}"
-        for r in rules
-        if r.detector not in EVALUATORS
-    ]
+_NO_VERSION = (ScopeLevel.MODEL, ScopeLevel.FLEET)
+"""Scope levels whose members span model versions."""
+
+
+def unsupported_rules(rules: Sequence[Rule]) -> list[str]:
+    """A message for every rule the scheduler cannot evaluate: an unknown detector, or a
+    baseline drift detector at a scope whose members have no model version (hence no
+    baseline), where every evaluation would be insufficient data."""
+    problems = []
+    for r in rules:
+        if r.detector not in EVALUATORS:
+            problems.append(f"rule {r.name!r}: unknown detector {r.detector!r}")
+        elif r.detector in BASELINE_DETECTORS and r.scope.level in _NO_VERSION:
+            problems.append(
+                f"rule {r.name!r}: detector {r.detector!r} compares with a model version's"
+                f" baseline, and a {r.scope.level.value}-scope member has no model version;"
+                " use scope level 'version' (one model version across the fleet) or 'device'"
+            )
+    return problems
 
 
 class Scheduler:
@@ -206,4 +219,4 @@ def _row(rule: Rule, member: Member, finding: Finding, window: Window) -> Evalua
     )
 
 
-__all__ = ["FiringHook", "Scheduler", "unsupported_detectors"]
+__all__ = ["FiringHook", "Scheduler", "unsupported_rules"]

@@ -24,7 +24,7 @@ from edgewatch.server.alert import (
     reload_rules,
 )
 from edgewatch.server.detect._persistence import DuckAlertingStore, DuckDeliveryQueue
-from edgewatch.server.detect._scheduler import FiringHook, Scheduler, unsupported_detectors
+from edgewatch.server.detect._scheduler import FiringHook, Scheduler, unsupported_rules
 from edgewatch.server.store import Store
 
 log = logging.getLogger("edgewatch.server.detect")
@@ -38,7 +38,7 @@ def load_ruleset(path: Path | None, external_url: str = "") -> RuleSet:
     """The rules file (or the built-in defaults) with every detector known to the scheduler;
     :class:`RulesError` naming each problem otherwise."""
     ruleset = load_default_rules() if path is None else load_rules(path)
-    problems = unsupported_detectors(ruleset.rules)
+    problems = unsupported_rules(ruleset.rules)
     if problems:
         raise RulesError(ruleset.source, problems)
     if external_url:
@@ -128,7 +128,7 @@ class AlertingService:
             result = reload_rules(self.rules_path, current)
             if not result.ok:
                 return result
-            problems = unsupported_detectors(result.ruleset.rules)
+            problems = unsupported_rules(result.ruleset.rules)
             if problems:
                 return ReloadResult(current, tuple(f"{self.rules_path}: {p}" for p in problems))
             ruleset = result.ruleset

@@ -49,6 +49,15 @@ def test_broken_reload_keeps_rules_good_reload_applies(tmp_path: Path, down_sink
         assert r.status_code == 422
         assert "unknown detector 'nope'" in r.json()["errors"][0]
 
+        fleet_wide = drift_rules([])
+        fleet_wide["rules"][0]["scope"] = {"level": "fleet"}
+        write_rules(server.rules, fleet_wide)
+        r = server.post("/api/v1/rules/reload")
+        assert r.status_code == 422  # a fleet spans model versions: no baseline to compare with
+        assert "fleet-scope member has no model version" in r.json()["errors"][0]
+        assert "use scope level 'version'" in r.json()["errors"][0]
+        assert [x["name"] for x in server.get("/api/v1/rules")["rules"]] == ["FeatureShift"]
+
         good = drift_rules([])
         good["rules"][0]["name"] = "FeatureShiftV2"
         write_rules(server.rules, good)
