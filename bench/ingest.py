@@ -323,7 +323,6 @@ def bench_naive(tmp: Path, batches: list[Batch]) -> float:
     started = time.perf_counter()
     for b in batches:
         n, e = b.numeric, b.exp_histograms
-        pos_counts, neg_counts = e.per_row_counts()
         con.begin()
         con.executemany(
             "INSERT INTO points VALUES (1, ?, ?, ?, ?, make_timestamp(?), make_timestamp(?), ?)",
@@ -354,9 +353,9 @@ def bench_naive(tmp: Path, batches: list[Batch]) -> float:
                     e.scale,
                     e.zero_count,
                     e.pos_offset,
-                    pos_counts,
+                    e.pos_counts,
                     e.neg_offset,
-                    neg_counts,
+                    e.neg_counts,
                     e.count,
                     e.sum,
                     e.min,
@@ -439,10 +438,9 @@ def _seed(store: Store, now_s: float) -> None:
                 scale=[3] * k,
                 zero_count=[0] * k,
                 pos_offset=rng.integers(-46, -42, k).tolist(),
-                pos_counts=counts.ravel().tolist(),
-                pos_lengths=[counts.shape[1]] * k,
+                pos_counts=counts.tolist(),
                 neg_offset=[0] * k,
-                neg_lengths=[0] * k,
+                neg_counts=[[]] * k,
                 count=[60] * k,
                 sum=[1.2] * k,
                 min=[0.01] * k,

@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Protocol
 
-import numpy as np
 import pyarrow as pa
 
 from edgewatch.server.store._batch import (
@@ -18,16 +16,7 @@ from edgewatch.server.store._batch import (
 _TS = pa.timestamp("us")
 _I64_LIST = pa.list_(pa.int64())
 
-
-@dataclass(frozen=True, slots=True)
-class Flat:
-    """A list column held flat in the rows: every row's items end to end, one length per row."""
-
-    values: str
-    lengths: str
-
-
-Columns = Sequence[tuple[str, "str | Flat", pa.DataType]]
+Columns = Sequence[tuple[str, str, pa.DataType]]
 """(table column, rows field, Arrow type) in the table's column order."""
 
 _SERIES_KEY: Columns = (
@@ -56,9 +45,9 @@ EXP_HISTOGRAM_COLUMNS: Columns = (
     ("scale", "scale", pa.int32()),
     ("zero_count", "zero_count", pa.int64()),
     ("pos_offset", "pos_offset", pa.int32()),
-    ("pos_counts", Flat("pos_counts", "pos_lengths"), _I64_LIST),
+    ("pos_counts", "pos_counts", _I64_LIST),
     ("neg_offset", "neg_offset", pa.int32()),
-    ("neg_counts", Flat("neg_counts", "neg_lengths"), _I64_LIST),
+    ("neg_counts", "neg_counts", _I64_LIST),
     *_SUMMARY,
 )
 HISTOGRAM_COLUMNS: Columns = (
@@ -85,25 +74,12 @@ def _cat(parts: Sequence[_Rows], name: str) -> list[object]:
     return out
 
 
-def _list_array(parts: Sequence[_Rows], flat: Flat, type_: pa.ListType) -> pa.Array:
-    lengths = np.asarray(_cat(parts, flat.lengths), dtype=np.int32)
-    offsets = np.zeros(lengths.size + 1, dtype=np.int32)
-    np.cumsum(lengths, out=offsets[1:])
-    items = _cat(parts, flat.values)
-    # numpy converts a list of Python numbers about 4x faster than pa.array does
-    values = np.fromiter(items, dtype=type_.value_type.to_pandas_dtype(), count=len(items))
-    return pa.ListArray.from_arrays(pa.array(offsets), pa.array(values))
-
-
 def _table(seq: int, parts: Sequence[_Rows], columns: Columns) -> pa.Table:
     """A ``seq`` column, then ``columns`` concatenated over ``parts``."""
     n = sum(len(p.ts_us) for p in parts)
     arrays = {"seq": pa.array([seq] * n, pa.int64())}
     for column, field, type_ in columns:
-        if isinstance(field, Flat):
-            arrays[column] = _list_array(parts, field, type_)
-        else:
-            arrays[column] = pa.array(_cat(parts, field), type_)
+        arrays[column] = pa.array(_cat(parts, field), type_)
     return pa.table(arrays)
 
 

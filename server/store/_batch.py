@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import itertools
 from dataclasses import dataclass, field
 from enum import Enum
 
@@ -50,12 +49,7 @@ class NumericRows:
 
 @dataclass(slots=True)
 class ExpHistogramRows:
-    """Exponential-histogram points as columns (OTLP field for field).
-
-    Bucket counts are kept flat, every row's counts end to end with one length per row (the
-    layout of an Arrow list column): building the list column from one flat list costs a
-    third of building it from a list per row, and this is the ingest hot path.
-    """
+    """Exponential-histogram points as columns (OTLP field for field)."""
 
     device_id: list[str] = field(default_factory=list)
     metric: list[str] = field(default_factory=list)
@@ -66,31 +60,13 @@ class ExpHistogramRows:
     scale: list[int] = field(default_factory=list)
     zero_count: list[int] = field(default_factory=list)
     pos_offset: list[int] = field(default_factory=list)
-    pos_counts: list[int] = field(default_factory=list)
-    pos_lengths: list[int] = field(default_factory=list)
+    pos_counts: list[list[int]] = field(default_factory=list)
     neg_offset: list[int] = field(default_factory=list)
-    neg_counts: list[int] = field(default_factory=list)
-    neg_lengths: list[int] = field(default_factory=list)
+    neg_counts: list[list[int]] = field(default_factory=list)
     count: list[int] = field(default_factory=list)
     sum: list[float] = field(default_factory=list)
     min: list[float | None] = field(default_factory=list)
     max: list[float | None] = field(default_factory=list)
-
-    def add_counts(self, positive: list[int], negative: list[int]) -> None:
-        """Append one row's positive and negative bucket counts."""
-        self.pos_counts += positive
-        self.pos_lengths.append(len(positive))
-        self.neg_counts += negative
-        self.neg_lengths.append(len(negative))
-
-    def per_row_counts(self) -> tuple[list[list[int]], list[list[int]]]:
-        """Every row's positive and negative bucket counts, one list per row."""
-        return _split(self.pos_counts, self.pos_lengths), _split(self.neg_counts, self.neg_lengths)
-
-
-def _split(flat: list[int], lengths: list[int]) -> list[list[int]]:
-    ends = list(itertools.accumulate(lengths))
-    return [flat[end - n : end] for n, end in zip(lengths, ends, strict=True)]
 
 
 @dataclass(slots=True)

@@ -284,7 +284,7 @@ def test_histogram_checks_say_what_the_detectors_validate_says(
     else:
         assert converted.rejected == {}
         rows = converted.batch.exp_histograms
-        assert (rows.per_row_counts(), rows.count) == (([positive], [negative]), [count])
+        assert (rows.pos_counts, rows.neg_counts, rows.count) == ([positive], [negative], [count])
         assert (rows.min, rows.max, rows.scale) == ([lo], [hi], [scale])
 
 
