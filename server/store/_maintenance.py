@@ -75,35 +75,40 @@ def _advance(cur: duckdb.DuckDBPyConnection, name: str, seq: int) -> None:
     )
 
 
-def roll_up_minutes(cur: duckdb.DuckDBPyConnection, up_to_seq: int, max_groups: int) -> bool:
-    """Aggregate up to ``max_groups`` commit groups of raw rows into the 1-minute tables.
-
-    Returns True once caught up with ``up_to_seq``. Chunks keep each writer job short, so
-    ingest commits interleave with a long catch-up instead of waiting behind it.
-    """
-    last = _watermark(cur, "1m")
-    if up_to_seq <= last:
-        return True
-    hi = min(up_to_seq, last + max_groups)
-    cur.execute(_NUMERIC_1M, [hi, last, hi])
-    for sql in _HIST_1M:
-        cur.execute(sql, [hi, last, hi])
-    _advance(cur, "1m", hi)
-    return hi >= up_to_seq
+_MINUTE_SQL = (_NUMERIC_1M, *_HIST_1M)
+_HOUR_SQL = (_NUMERIC_1H, *_HIST_1H)
 
 
-def roll_up_hours(cur: duckdb.DuckDBPyConnection, max_groups: int) -> bool:
-    """Aggregate up to ``max_groups`` commit groups of 1-minute rows into the 1-hour tables."""
-    top = _watermark(cur, "1m")
-    last = _watermark(cur, "1h")
+def _roll_up_chunk(
+    cur: duckdb.DuckDBPyConnection,
+    name: str,
+    top: int,
+    statements: tuple[str, ...],
+    max_groups: int,
+) -> bool:
+    """Run ``statements`` (each taking target seq, low seq, high seq) over up to
+    ``max_groups`` commit groups past rollup ``name``'s watermark, then move the watermark;
+    True once caught up with ``top``."""
+    last = _watermark(cur, name)
     if top <= last:
         return True
     hi = min(top, last + max_groups)
-    cur.execute(_NUMERIC_1H, [hi, last, hi])
-    for sql in _HIST_1H:
+    for sql in statements:
         cur.execute(sql, [hi, last, hi])
-    _advance(cur, "1h", hi)
+    _advance(cur, name, hi)
     return hi >= top
+
+
+def roll_up_minutes(cur: duckdb.DuckDBPyConnection, up_to_seq: int, max_groups: int) -> bool:
+    """Aggregate up to ``max_groups`` commit groups of raw rows into the 1-minute tables;
+    True once caught up with ``up_to_seq``. Chunks keep each transaction short."""
+    return _roll_up_chunk(cur, "1m", up_to_seq, _MINUTE_SQL, max_groups)
+
+
+def roll_up_hours(cur: duckdb.DuckDBPyConnection, max_groups: int) -> bool:
+    """Aggregate up to ``max_groups`` commit groups of 1-minute rows into the 1-hour tables;
+    True once caught up with the 1-minute rollup."""
+    return _roll_up_chunk(cur, "1h", _watermark(cur, "1m"), _HOUR_SQL, max_groups)
 
 
 @dataclass(frozen=True, slots=True)
