@@ -12,7 +12,7 @@ import math
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import (
     ExportMetricsServiceRequest,
@@ -60,6 +60,16 @@ class Converted:
     def rejected_count(self) -> int:
         """Data points rejected."""
         return sum(self.rejected.values())
+
+
+class _KeyedRows(Protocol):
+    """The columns every kind of rows has: the series key and the point's times."""
+
+    device_id: list[str]
+    metric: list[str]
+    attrs: list[str]
+    start_us: list[int | None]
+    ts_us: list[int]
 
 
 class _RejectedError(Exception):
@@ -177,8 +187,9 @@ class _Converter:
         self.rejected[reason] += n
         self.details.setdefault(reason, detail)
 
-    def key(self, device: str, metric: str, point: Any) -> tuple[int | None, int, str]:
-        """Check a point's timestamps and series; its (start µs, time µs, attributes JSON)."""
+    def add_key(self, rows: _KeyedRows, device: str, metric: str, point: Any) -> None:
+        """Check a point's timestamps and series, then append its series key and times to
+        ``rows``; called last, when nothing else about the point can be rejected."""
         ts = point.time_unix_nano
         if ts == 0:
             raise _RejectedError("missing_timestamp", f"{metric}: time_unix_nano is 0")
@@ -198,7 +209,11 @@ class _Converter:
                 )
             self.new_series.append((device, metric, attrs))
         start = point.start_time_unix_nano
-        return (start // 1000 if start else None), ts // 1000, attrs
+        rows.device_id.append(device)
+        rows.metric.append(metric)
+        rows.attrs.append(attrs)
+        rows.start_us.append(start // 1000 if start else None)
+        rows.ts_us.append(ts // 1000)
 
     def catalogue(self, metric: Any, kind: str) -> None:
         if metric.name not in self.metrics:
@@ -217,14 +232,9 @@ class _Converter:
             raise _RejectedError(
                 "negative_count", f"{name}: monotonic sum has negative value {value}"
             )
-        start, ts, attrs = self.key(device, name, point)
         n = self.numeric
-        n.device_id.append(device)
-        n.metric.append(name)
-        n.attrs.append(attrs)
+        self.add_key(n, device, name, point)
         n.kind.append(kind)
-        n.start_us.append(start)
-        n.ts_us.append(ts)
         n.value.append(value)
 
     def add_exp(self, device: str, name: str, temporality: str, p: Any) -> None:
@@ -254,13 +264,8 @@ class _Converter:
         problem = _exp_problem(scale, zero_count + pos_total + neg_total, count, lo, hi)
         if problem is not None:
             raise _RejectedError("invalid_histogram", f"{name}: {problem}")
-        start, ts, attrs = self.key(device, name, p)
         r = self.exp
-        r.device_id.append(device)
-        r.metric.append(name)
-        r.attrs.append(attrs)
-        r.start_us.append(start)
-        r.ts_us.append(ts)
+        self.add_key(r, device, name, p)
         r.temporality.append(temporality)
         r.scale.append(scale)
         r.zero_count.append(zero_count)
@@ -298,13 +303,8 @@ class _Converter:
                 raise _RejectedError(
                     "non_finite", f"{name}: {field_name} is {getattr(p, field_name)}"
                 )
-        start, ts, attrs = self.key(device, name, p)
         r = self.hist
-        r.device_id.append(device)
-        r.metric.append(name)
-        r.attrs.append(attrs)
-        r.start_us.append(start)
-        r.ts_us.append(ts)
+        self.add_key(r, device, name, p)
         r.temporality.append(temporality)
         r.bounds.append(bounds)
         r.counts.append(counts)
