@@ -55,7 +55,13 @@ from ._payload import (
     slack_body,
     webhook_body,
 )
-from ._queue import DeliveryQueue, InMemoryDeliveryQueue, UnknownDeliveryError
+from ._queue import (
+    AttemptRecording,
+    DeliveryQueue,
+    InMemoryDeliveryQueue,
+    UnknownDeliveryError,
+    with_attempt,
+)
 from ._receivers import HttpReceiver, Receiver, build_receivers, parse_retry_after
 from ._rules_file import (
     ReloadResult,
@@ -97,6 +103,7 @@ __all__ = [
     "AlertStore",
     "AlertingStore",
     "Attempt",
+    "AttemptRecording",
     "Delivery",
     "DeliveryQueue",
     "DeliveryState",
@@ -169,4 +176,5 @@ __all__ = [
     "silencing",
     "slack_body",
     "webhook_body",
+    "with_attempt",
 ]

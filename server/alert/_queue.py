@@ -3,13 +3,20 @@
 from __future__ import annotations
 
 import threading
+from abc import ABC, abstractmethod
 from dataclasses import replace
 from datetime import datetime
 from typing import Protocol, runtime_checkable
 
 from ._delivery import Attempt, Delivery, DeliveryState
 
-__all__ = ["DeliveryQueue", "InMemoryDeliveryQueue", "UnknownDeliveryError"]
+__all__ = [
+    "AttemptRecording",
+    "DeliveryQueue",
+    "InMemoryDeliveryQueue",
+    "UnknownDeliveryError",
+    "with_attempt",
+]
 
 
 class UnknownDeliveryError(KeyError):
@@ -50,7 +57,49 @@ class DeliveryQueue(Protocol):
         """Deliveries filtered by state and receiver, oldest first."""
 
 
-class InMemoryDeliveryQueue:
+def with_attempt(
+    old: Delivery, attempt: Attempt, state: DeliveryState, next_at: datetime | None
+) -> Delivery:
+    """``old`` with one more attempt, now in ``state``. A delivery superseded by a newer one
+    meanwhile stays superseded instead of pending again; without ``next_at`` the schedule
+    stays as it was."""
+    if old.state is DeliveryState.SUPERSEDED and state is DeliveryState.PENDING:
+        state = DeliveryState.SUPERSEDED
+    return replace(
+        old,
+        attempts=(*old.attempts, attempt),
+        state=state,
+        next_attempt_at=next_at or old.next_attempt_at,
+    )
+
+
+class AttemptRecording(ABC):
+    """The four ways an attempt ends, for a queue that can replace one stored delivery."""
+
+    @abstractmethod
+    def _record(
+        self, delivery_id: str, attempt: Attempt, state: DeliveryState, next_at: datetime | None
+    ) -> None:
+        """Store ``with_attempt(...)`` of the delivery; ``UnknownDeliveryError`` when absent."""
+
+    def mark_attempt(self, delivery_id: str, attempt: Attempt, next_attempt_at: datetime) -> None:
+        """Record a failed, retryable attempt and when to try again."""
+        self._record(delivery_id, attempt, DeliveryState.PENDING, next_attempt_at)
+
+    def mark_delivered(self, delivery_id: str, attempt: Attempt) -> None:
+        """Record the successful attempt; the delivery is done."""
+        self._record(delivery_id, attempt, DeliveryState.DELIVERED, None)
+
+    def mark_failed(self, delivery_id: str, attempt: Attempt) -> None:
+        """Record a permanent failure (a 4xx): not retried."""
+        self._record(delivery_id, attempt, DeliveryState.FAILED, None)
+
+    def dead_letter(self, delivery_id: str, attempt: Attempt) -> None:
+        """Record the last retryable failure of a delivery too old to retry."""
+        self._record(delivery_id, attempt, DeliveryState.DEAD, None)
+
+
+class InMemoryDeliveryQueue(AttemptRecording):
     """A :class:`DeliveryQueue` in a dict: for tests and ``--insecure-dev`` style ephemeral
     runs, where losing pending deliveries on exit is accepted."""
 
@@ -85,33 +134,14 @@ class InMemoryDeliveryQueue:
         ready.sort(key=lambda d: (d.next_attempt_at, d.created_at))
         return ready[:limit]
 
-    def _finish(
+    def _record(
         self, delivery_id: str, attempt: Attempt, state: DeliveryState, next_at: datetime | None
     ) -> None:
         with self._lock:
             old = self._items.get(delivery_id)
             if old is None:
                 raise UnknownDeliveryError(delivery_id)
-            if old.state is DeliveryState.SUPERSEDED and state is DeliveryState.PENDING:
-                state = DeliveryState.SUPERSEDED  # a newer delivery replaced it meanwhile
-            self._items[delivery_id] = replace(
-                old,
-                attempts=(*old.attempts, attempt),
-                state=state,
-                next_attempt_at=next_at or old.next_attempt_at,
-            )
-
-    def mark_attempt(self, delivery_id: str, attempt: Attempt, next_attempt_at: datetime) -> None:
-        self._finish(delivery_id, attempt, DeliveryState.PENDING, next_attempt_at)
-
-    def mark_delivered(self, delivery_id: str, attempt: Attempt) -> None:
-        self._finish(delivery_id, attempt, DeliveryState.DELIVERED, None)
-
-    def mark_failed(self, delivery_id: str, attempt: Attempt) -> None:
-        self._finish(delivery_id, attempt, DeliveryState.FAILED, None)
-
-    def dead_letter(self, delivery_id: str, attempt: Attempt) -> None:
-        self._finish(delivery_id, attempt, DeliveryState.DEAD, None)
+            self._items[delivery_id] = with_attempt(old, attempt, state, next_at)
 
     def get(self, delivery_id: str) -> Delivery | None:
         with self._lock:

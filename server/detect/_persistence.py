@@ -4,7 +4,6 @@ over the store's alerting tables, converting dataclasses through ``to_dict``/``f
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
@@ -12,6 +11,7 @@ from edgewatch.server.alert import (
     Ack,
     Alert,
     Attempt,
+    AttemptRecording,
     Delivery,
     DeliveryState,
     GroupState,
@@ -20,6 +20,7 @@ from edgewatch.server.alert import (
     Silence,
     Transition,
     UnknownDeliveryError,
+    with_attempt,
 )
 from edgewatch.server.store import AlertingTables, DeliveryTable, Store
 
@@ -82,7 +83,7 @@ class DuckAlertingStore:
         self._tables.save_groups([(g.key, g.to_dict()) for g in groups], removed)
 
 
-class DuckDeliveryQueue:
+class DuckDeliveryQueue(AttemptRecording):
     """The durable delivery queue: each write is committed before the call returns."""
 
     def __init__(self, store: Store) -> None:
@@ -99,35 +100,14 @@ class DuckDeliveryQueue:
     ) -> list[Delivery]:
         return [Delivery.from_dict(d) for d in self._table.due(now, receiver, limit)]
 
-    def _finish(
+    def _record(
         self, delivery_id: str, attempt: Attempt, state: DeliveryState, next_at: datetime | None
     ) -> None:
         def change(data: dict[str, Any]) -> dict[str, Any]:
-            old = Delivery.from_dict(data)
-            final = state
-            if old.state is DeliveryState.SUPERSEDED and state is DeliveryState.PENDING:
-                final = DeliveryState.SUPERSEDED  # a newer delivery replaced it meanwhile
-            return replace(
-                old,
-                attempts=(*old.attempts, attempt),
-                state=final,
-                next_attempt_at=next_at or old.next_attempt_at,
-            ).to_dict()
+            return with_attempt(Delivery.from_dict(data), attempt, state, next_at).to_dict()
 
         if not self._table.update(delivery_id, change):
             raise UnknownDeliveryError(delivery_id)
-
-    def mark_attempt(self, delivery_id: str, attempt: Attempt, next_attempt_at: datetime) -> None:
-        self._finish(delivery_id, attempt, DeliveryState.PENDING, next_attempt_at)
-
-    def mark_delivered(self, delivery_id: str, attempt: Attempt) -> None:
-        self._finish(delivery_id, attempt, DeliveryState.DELIVERED, None)
-
-    def mark_failed(self, delivery_id: str, attempt: Attempt) -> None:
-        self._finish(delivery_id, attempt, DeliveryState.FAILED, None)
-
-    def dead_letter(self, delivery_id: str, attempt: Attempt) -> None:
-        self._finish(delivery_id, attempt, DeliveryState.DEAD, None)
 
     def get(self, delivery_id: str) -> Delivery | None:
         found = self._table.get(delivery_id)
