@@ -4,8 +4,6 @@ predictable)."""
 
 from __future__ import annotations
 
-import gzip
-import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -13,13 +11,13 @@ import numpy as np
 from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import (
     ExportMetricsServiceRequest,
 )
-from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
+from opentelemetry.proto.common.v1.common_pb2 import KeyValue
 from opentelemetry.proto.metrics.v1 import metrics_pb2 as m
+from otlp_wire import exp_metric, exp_point, gauge_metric, kv, sum_metric
 
 from edgewatch.collector import semconv
-from edgewatch.detectors import ExpHistogram, from_values
+from edgewatch.detectors import from_values
 
-DELTA = m.AGGREGATION_TEMPORALITY_DELTA
 INTERVAL_S = 60
 INFERENCES = 600
 ERRORS = 6
@@ -44,66 +42,25 @@ class DeviceSpec:
     """Predictions per class in each export."""
 
 
-def _kv(key: str, value: str) -> KeyValue:
-    return KeyValue(key=key, value=AnyValue(string_value=value))
-
-
-def _exp(name: str, unit: str, h: ExpHistogram, start: int, end: int, attrs=()) -> m.Metric:
-    metric = m.Metric(name=name, unit=unit)
-    metric.exponential_histogram.aggregation_temporality = DELTA
-    p = metric.exponential_histogram.data_points.add(
-        start_time_unix_nano=start,
-        time_unix_nano=end,
-        attributes=list(attrs),
-        count=h.count,
-        sum=h.sum,
-        scale=h.scale,
-        zero_count=h.zero_count,
-        min=h.min,
-        max=h.max,
+def _features(values: Sequence[np.ndarray], start: int, end: int) -> m.Metric:
+    return exp_metric(
+        semconv.FEATURE_VALUE,
+        "1",
+        [
+            exp_point(from_values(v), start, end, [kv(semconv.FEATURE_NAME, name)])
+            for name, v in zip(FEATURES, values, strict=True)
+        ],
     )
-    p.positive.offset = h.positive_offset
-    p.positive.bucket_counts.extend(int(c) for c in h.positive_counts)
-    p.negative.offset = h.negative_offset
-    p.negative.bucket_counts.extend(int(c) for c in h.negative_counts)
-    return metric
 
 
-def _exp_per_feature(values: Sequence[np.ndarray], start: int, end: int) -> m.Metric:
-    metric = m.Metric(name=semconv.FEATURE_VALUE, unit="1")
-    metric.exponential_histogram.aggregation_temporality = DELTA
-    for name, v in zip(FEATURES, values, strict=True):
-        point = _exp(
-            semconv.FEATURE_VALUE,
-            "1",
-            from_values(v),
-            start,
-            end,
-            [_kv(semconv.FEATURE_NAME, name)],
-        )
-        metric.exponential_histogram.data_points.extend(point.exponential_histogram.data_points)
-    return metric
+def _exp(name: str, unit: str, values: np.ndarray, start: int, end: int) -> m.Metric:
+    return exp_metric(name, unit, [exp_point(from_values(values), start, end)])
 
 
-def _sum(
-    name: str, points: Sequence[tuple[int, Sequence[KeyValue]]], start: int, end: int
+def _gauge(
+    name: str, unit: str, value: float, start: int, end: int, attrs: Sequence[KeyValue] = ()
 ) -> m.Metric:
-    metric = m.Metric(name=name, unit="1")
-    metric.sum.aggregation_temporality = DELTA
-    metric.sum.is_monotonic = True
-    for value, attrs in points:
-        metric.sum.data_points.add(
-            start_time_unix_nano=start, time_unix_nano=end, as_int=value, attributes=list(attrs)
-        )
-    return metric
-
-
-def _gauge(name: str, unit: str, value: float, start: int, end: int, attrs=()) -> m.Metric:
-    metric = m.Metric(name=name, unit=unit)
-    metric.gauge.data_points.add(
-        start_time_unix_nano=start, time_unix_nano=end, as_double=value, attributes=list(attrs)
-    )
-    return metric
+    return gauge_metric(name, unit, [(value, attrs)], start, end)
 
 
 def batch(spec: DeviceSpec, end_ns: int) -> ExportMetricsServiceRequest:
@@ -114,12 +71,12 @@ def batch(spec: DeviceSpec, end_ns: int) -> ExportMetricsServiceRequest:
         _exp(
             semconv.INFERENCE_DURATION,
             "s",
-            from_values(rng.lognormal(np.log(spec.latency_s), 0.1, INFERENCES)),
+            rng.lognormal(np.log(spec.latency_s), 0.1, INFERENCES),
             start,
             end_ns,
         ),
-        _exp(semconv.PREDICTION_SCORE, "1", from_values(rng.beta(8, 2, INFERENCES)), start, end_ns),
-        _exp_per_feature(
+        _exp(semconv.PREDICTION_SCORE, "1", rng.beta(8, 2, INFERENCES), start, end_ns),
+        _features(
             [
                 rng.normal(i + (spec.f01_shift if name == "f01" else 0.0), 1.0, INFERENCES)
                 for i, name in enumerate(FEATURES)
@@ -127,18 +84,18 @@ def batch(spec: DeviceSpec, end_ns: int) -> ExportMetricsServiceRequest:
             start,
             end_ns,
         ),
-        _sum(
+        sum_metric(
             semconv.INFERENCE_COUNT,
             [
-                (INFERENCES - ERRORS, [_kv(semconv.OUTCOME, semconv.OUTCOME_OK)]),
-                (ERRORS, [_kv(semconv.OUTCOME, semconv.OUTCOME_ERROR)]),
+                (INFERENCES - ERRORS, [kv(semconv.OUTCOME, semconv.OUTCOME_OK)]),
+                (ERRORS, [kv(semconv.OUTCOME, semconv.OUTCOME_ERROR)]),
             ],
             start,
             end_ns,
         ),
-        _sum(
+        sum_metric(
             semconv.PREDICTION_CLASS_COUNT,
-            [(n, [_kv(semconv.PREDICTION_CLASS, c)]) for c, n in spec.classes],
+            [(n, [kv(semconv.PREDICTION_CLASS, c)]) for c, n in spec.classes],
             start,
             end_ns,
         ),
@@ -150,7 +107,7 @@ def batch(spec: DeviceSpec, end_ns: int) -> ExportMetricsServiceRequest:
             spec.temperature_c,
             start,
             end_ns,
-            [_kv(semconv.HW_ID, "cpu")],
+            [kv(semconv.HW_ID, "cpu")],
         ),
         _gauge(semconv.HW_BATTERY_CHARGE, "1", 0.8, start, end_ns),
     ]
@@ -162,7 +119,7 @@ def batch(spec: DeviceSpec, end_ns: int) -> ExportMetricsServiceRequest:
                 spec.power_w,
                 start,
                 end_ns,
-                [_kv(semconv.POWER_SOURCE, semconv.POWER_BATTERY)],
+                [kv(semconv.POWER_SOURCE, semconv.POWER_BATTERY)],
             ),
             _gauge(
                 semconv.INFERENCE_ENERGY,
@@ -176,15 +133,15 @@ def batch(spec: DeviceSpec, end_ns: int) -> ExportMetricsServiceRequest:
     rm = request.resource_metrics.add()
     rm.resource.attributes.extend(
         [
-            _kv(semconv.DEVICE_ID, spec.device_id),
-            _kv(semconv.FLEET, spec.fleet),
-            _kv(semconv.MODEL_NAME, "classifier"),
-            _kv(semconv.MODEL_VERSION, spec.model_version),
-            _kv(semconv.RUNTIME, "onnxruntime"),
-            _kv(semconv.HARDWARE, "raspberry-pi-5"),
-            _kv(semconv.HOST_ARCH, "arm64"),
-            _kv(semconv.OS_TYPE, "linux"),
-            _kv(
+            kv(semconv.DEVICE_ID, spec.device_id),
+            kv(semconv.FLEET, spec.fleet),
+            kv(semconv.MODEL_NAME, "classifier"),
+            kv(semconv.MODEL_VERSION, spec.model_version),
+            kv(semconv.RUNTIME, "onnxruntime"),
+            kv(semconv.HARDWARE, "raspberry-pi-5"),
+            kv(semconv.HOST_ARCH, "arm64"),
+            kv(semconv.OS_TYPE, "linux"),
+            kv(
                 semconv.POWER_SOURCES,
                 semconv.POWER_BATTERY if spec.power_w is not None else semconv.POWER_NONE,
             ),
@@ -206,18 +163,3 @@ def baseline_csv(rows: int = 3000, seed: int = 11) -> bytes:
     for i in range(rows):
         lines.append(",".join([*(f"{columns[f][i]:.5f}" for f in FEATURES), predictions[i]]))
     return ("\n".join(lines) + "\n").encode()
-
-
-def body(request: ExportMetricsServiceRequest) -> bytes:
-    """The collector's gzip-compressed protobuf body."""
-    return gzip.compress(request.SerializeToString())
-
-
-def headers(token: str) -> dict[str, str]:
-    """The collector's request headers."""
-    return {
-        "Content-Type": "application/x-protobuf",
-        "Content-Encoding": "gzip",
-        semconv.IDEMPOTENCY_KEY_HEADER: secrets.token_hex(16),
-        "Authorization": f"Bearer {token}",
-    }

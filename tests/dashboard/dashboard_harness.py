@@ -20,10 +20,11 @@ from typing import Any
 import httpx
 import uvicorn
 import yaml
-from dashboard_fleet import DeviceSpec, baseline_csv, batch, body, headers
+from dashboard_fleet import DeviceSpec, baseline_csv, batch
 from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import (
     ExportMetricsServiceRequest,
 )
+from otlp_wire import collector_body, collector_headers
 
 from edgewatch.server.app import create_app
 from edgewatch.server.ingest import CardinalityLimiter, IngestLimits, convert
@@ -268,7 +269,9 @@ def send_device(seeded: SeededServer, device_id: str) -> None:
         now_ns = time.time_ns()
         shift = int(DEV_B_CLOCK_BEHIND_S * 1e9) if device_id == "dev-b" else 0
         request = _request(spec, [now_ns - shift - k * MINUTE_NS for k in minutes])
-        r = api.post("/v1/metrics", content=body(request), headers=headers(token))
+        r = api.post(
+            "/v1/metrics", content=collector_body(request), headers=collector_headers(token)
+        )
         assert r.status_code == 200, r.text
 
 

@@ -1,6 +1,6 @@
 """Hand-built OTLP batches in exactly the collector's wire format (DESIGN.md, issue 4).
 
-Used by the server tests and by ``bench/ingest.py``; built with ``opentelemetry.proto`` so the
+Used by the server and dashboard tests and by ``bench/ingest.py``; built with ``opentelemetry.proto`` so the
 bytes are what the collector sends, without importing the collector.
 """
 
