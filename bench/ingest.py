@@ -13,7 +13,6 @@ import asyncio
 import json
 import os
 import secrets
-import socket
 import statistics
 import subprocess
 import sys
@@ -27,6 +26,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
 
+from live_server import free_port, wait_ready  # noqa: E402
 from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import (  # noqa: E402
     ExportMetricsServiceRequest,
 )
@@ -165,28 +165,6 @@ async def _client(
 # -- HTTP ingest ---------------------------------------------------------------------------
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _wait_ready(url: str, proc: subprocess.Popen[bytes]) -> None:
-    import httpx
-
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError("server exited during start")
-        try:
-            if httpx.get(f"{url}/readyz", timeout=1).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        time.sleep(0.1)
-    raise TimeoutError("server not ready")
-
-
 def _cpu_s(pid: int) -> float:
     """User + system CPU seconds a process (all its threads) has used so far, from /proc."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
@@ -215,7 +193,7 @@ def bench_http(tmp: Path, per_request: int = 1, connections: int = CONNECTIONS) 
     db = tmp / f"http-{per_request}.duckdb"
     with Store.open(db, StoreConfig(maintenance=False)) as store:
         token = store.create_token(role="admin", name="bench").token
-    port = _free_port()
+    port = free_port()
     url = f"http://127.0.0.1:{port}"
     env = {**os.environ, "EDGEWATCH_LOG_LEVEL": "warning"}
     server = subprocess.Popen(
@@ -234,7 +212,7 @@ def bench_http(tmp: Path, per_request: int = 1, connections: int = CONNECTIONS) 
         stderr=subprocess.DEVNULL,
     )
     try:
-        _wait_ready(url, server)
+        wait_ready(url, server)
         _warm_token_cache(url, token)
         server_cpu = _cpu_s(server.pid)
         out = subprocess.run(

@@ -10,7 +10,6 @@ uploaded through the API, and the server's own scheduler raises the alerts.
 
 from __future__ import annotations
 
-import socket
 import threading
 import time
 from dataclasses import dataclass
@@ -21,6 +20,7 @@ import httpx
 import uvicorn
 import yaml
 from dashboard_fleet import DeviceSpec, baseline_csv, batch
+from live_server import free_port, wait_ready
 from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import (
     ExportMetricsServiceRequest,
 )
@@ -120,25 +120,6 @@ def rules(webhook_port: int) -> dict[str, Any]:
             },
         ],
     }
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def wait_ready(url: str, timeout_s: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout_s
-    with httpx.Client(timeout=1.0) as client:
-        while time.monotonic() < deadline:
-            try:
-                if client.get(f"{url}/readyz").status_code == 200:
-                    return
-            except httpx.TransportError:
-                pass
-            time.sleep(0.05)
-    raise TimeoutError(f"{url} not ready after {timeout_s} s")
 
 
 def _request(spec: DeviceSpec, end_times_ns: list[int]) -> ExportMetricsServiceRequest:

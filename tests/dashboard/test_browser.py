@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 from dashboard_browser import CHROMIUM, PAGES, open_page, settle, start_dashboard, stop
-from dashboard_harness import SeededServer, free_port
+from dashboard_harness import SeededServer
+from live_server import free_port
 
 pytestmark = pytest.mark.timeout(180)
 

@@ -7,7 +7,8 @@ from datetime import UTC, datetime, timedelta
 import httpx
 import pytest
 from dashboard_fleet import ERRORS, INFERENCES
-from dashboard_harness import BATCHES_IN_LAST_HOUR, SeededServer, free_port
+from dashboard_harness import BATCHES_IN_LAST_HOUR, SeededServer
+from live_server import free_port
 
 from edgewatch.dashboard import (
     AlertingDisabledError,

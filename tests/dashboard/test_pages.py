@@ -8,7 +8,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from dashboard_apptest import metrics, open_page, table, texts
 from dashboard_fleet import INFERENCES
-from dashboard_harness import BATCHES_IN_LAST_HOUR, DEV_B_CLOCK_BEHIND_S, SeededServer, free_port
+from dashboard_harness import BATCHES_IN_LAST_HOUR, DEV_B_CLOCK_BEHIND_S, SeededServer
+from live_server import free_port
 
 from edgewatch.dashboard import Client
 from edgewatch.dashboard._format import seconds

@@ -8,10 +8,8 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -20,19 +18,13 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from live_server import wait_ready
 
 from edgewatch.server.settings import Settings
 from edgewatch.server.store import Store
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
-
-
-def free_port() -> int:
-    """A TCP port nobody listens on right now (loopback)."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def create_admin_token(db: Path) -> str:
@@ -66,26 +58,10 @@ def server_process(
             argv, stdout=out, stderr=subprocess.STDOUT, env={**os.environ, **env}, cwd=ROOT
         )
     try:
-        wait_ready(f"http://127.0.0.1:{port}", proc, log)
+        wait_ready(f"http://127.0.0.1:{port}", proc, log=log)
         yield proc
     finally:
         stop_process(proc)
-
-
-def wait_ready(url: str, proc: subprocess.Popen[bytes], log: Path, timeout_s: float = 30.0) -> None:
-    """Poll ``/readyz`` until 200; fail early (with the log) when the process died."""
-    deadline = time.monotonic() + timeout_s
-    with httpx.Client(timeout=1.0) as client:
-        while time.monotonic() < deadline:
-            if proc.poll() is not None:
-                raise RuntimeError(f"server exited with {proc.returncode}:\n{log.read_text()}")
-            try:
-                if client.get(f"{url}/readyz").status_code == 200:
-                    return
-            except httpx.TransportError:
-                pass
-            time.sleep(0.1)
-    raise TimeoutError(f"{url} not ready after {timeout_s} s")
 
 
 def upload_demo_baselines(

@@ -22,11 +22,11 @@ from e2e_harness import (
     AlertWatch,
     FiredAlert,
     create_admin_token,
-    free_port,
     series_total,
     server_process,
     upload_demo_baselines,
 )
+from live_server import free_port
 
 from edgewatch.collector import semconv
 from edgewatch.demo import load_models

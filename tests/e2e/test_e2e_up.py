@@ -15,7 +15,7 @@ from pathlib import Path
 import httpx
 import psutil
 import pytest
-from e2e_harness import free_port
+from live_server import free_port
 
 UP_TIMEOUT_S = 90.0
 """Training the demo models on a cold cache is the slow part."""

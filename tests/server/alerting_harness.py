@@ -14,6 +14,7 @@ from typing import Any, TypeVar
 import httpx
 import numpy as np
 import yaml
+from live_server import free_port, wait_ready
 from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import (
     ExportMetricsServiceRequest,
 )
@@ -26,7 +27,7 @@ from otlp_wire import (
     resource_attributes,
     sum_metric,
 )
-from server_harness import Tokens, free_port, make_tokens, serve_in_thread, wait_ready
+from server_harness import Tokens, make_tokens, serve_in_thread
 
 from edgewatch.collector import semconv
 from edgewatch.detectors import from_values

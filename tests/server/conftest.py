@@ -13,14 +13,8 @@ import httpx
 import pytest
 import yaml
 from alert_http_sink import Sink, wait_for
-from server_harness import (
-    LiveServer,
-    ServerProcess,
-    free_port,
-    make_tokens,
-    serve_in_thread,
-    wait_ready,
-)
+from live_server import free_port, wait_ready
+from server_harness import LiveServer, ServerProcess, make_tokens, serve_in_thread
 
 from edgewatch.server.settings import load_settings
 

@@ -10,7 +10,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from server_harness import LiveServer, free_port, make_tokens, serve_in_thread, wait_ready
+from live_server import free_port, wait_ready
+from server_harness import LiveServer, make_tokens, serve_in_thread
 
 from edgewatch.collector._logs import encode_samples
 from edgewatch.collector._reservoir import SampledRow

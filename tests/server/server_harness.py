@@ -5,51 +5,20 @@ A plain module (not a conftest) so test files anywhere can import it by name."""
 from __future__ import annotations
 
 import os
-import socket
-import ssl
 import subprocess
 import sys
 import threading
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
-import httpx
 import uvicorn
+from live_server import wait_ready
 
 from edgewatch.server.app import create_app
 from edgewatch.server.settings import Settings
 from edgewatch.server.store import Store
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def free_port() -> int:
-    """A TCP port nobody listens on right now (loopback)."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def wait_ready(
-    url: str,
-    timeout_s: float = 30.0,
-    proc: subprocess.Popen[bytes] | None = None,
-    verify: bool | ssl.SSLContext = True,
-) -> None:
-    """Poll ``/readyz`` until 200 (fails early when the subprocess died)."""
-    deadline = time.monotonic() + timeout_s
-    with httpx.Client(timeout=1.0, verify=verify) as client:
-        while time.monotonic() < deadline:
-            if proc is not None and proc.poll() is not None:
-                raise RuntimeError(f"server exited with {proc.returncode}")
-            try:
-                if client.get(f"{url}/readyz").status_code == 200:
-                    return
-            except httpx.TransportError:
-                pass
-            time.sleep(0.05)
-    raise TimeoutError(f"{url} not ready after {timeout_s} s")
 
 
 @dataclass

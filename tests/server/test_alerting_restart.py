@@ -21,7 +21,8 @@ from alerting_harness import (
     webhook,
     write_rules,
 )
-from server_harness import ROOT, ServerProcess, free_port, make_tokens
+from live_server import free_port
+from server_harness import ROOT, ServerProcess, make_tokens
 
 
 def _fast_alerting(monkeypatch: pytest.MonkeyPatch, rules: Path) -> None:

@@ -11,8 +11,9 @@ from pathlib import Path
 
 import httpx
 import pytest
+from live_server import free_port, wait_ready
 from otlp_wire import collector_body, collector_headers, device_batch
-from server_harness import ROOT, free_port, wait_ready
+from server_harness import ROOT
 
 from edgewatch.server.app import INSECURE_BANNER
 from edgewatch.server.cli import main

@@ -12,8 +12,9 @@ import httpx
 import numpy as np
 import pytest
 from alerting_harness import AlertingServer, poll
+from live_server import free_port, wait_ready
 from otlp_wire import collector_body, collector_headers, device_batch
-from server_harness import free_port, make_tokens, serve_in_thread, wait_ready
+from server_harness import make_tokens, serve_in_thread
 
 from edgewatch.server.alert import Alert
 from edgewatch.server.detect import AlertingService

@@ -3,7 +3,6 @@ appear in its API with the right labels and fingerprint, and leave when they res
 
 from __future__ import annotations
 
-import socket
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
@@ -25,12 +24,6 @@ from edgewatch.server.alert import (
 )
 
 BINARY = "prometheus-alertmanager"
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def _alerts(url: str) -> list[dict[str, Any]]:
