@@ -246,6 +246,15 @@ class Hellinger(_Binned):
         return hellinger(reference, current)
 
 
+class _PValueTest(_Method):
+    """A significance test: drift when its p-value is below ``threshold`` (default 0.05)."""
+
+    uses_p_value = True
+
+    def __init__(self, threshold: float = 0.05, *, min_samples: int = DEFAULT_MIN_SAMPLES) -> None:
+        super().__init__(threshold, min_samples)
+
+
 class Wasserstein(_Method):
     """First Wasserstein distance, by default normed by the reference standard deviation
     (estimated from its buckets, floored at ``min_std``, as Evidently norms by ``np.std``).
@@ -287,7 +296,7 @@ class Wasserstein(_Method):
         )
 
 
-class KolmogorovSmirnov(_Method):
+class KolmogorovSmirnov(_PValueTest):
     """Two-sample Kolmogorov–Smirnov test on histograms; drift when p < threshold.
 
     The statistic is read at bucket edges (a lower bound of the raw-value statistic, within
@@ -298,11 +307,7 @@ class KolmogorovSmirnov(_Method):
 
     name = "ks"
     label = "Kolmogorov–Smirnov"
-    uses_p_value = True
     accepts = (ExpHistogram,)
-
-    def __init__(self, threshold: float = 0.05, *, min_samples: int = DEFAULT_MIN_SAMPLES) -> None:
-        super().__init__(threshold, min_samples)
 
     def _compare(self, reference: Sample, current: Sample, n_ref: int, n_cur: int) -> DriftResult:
         assert isinstance(reference, ExpHistogram) and isinstance(current, ExpHistogram)
@@ -313,7 +318,7 @@ class KolmogorovSmirnov(_Method):
         )
 
 
-class ChiSquare(_Method):
+class ChiSquare(_PValueTest):
     """Pearson chi-square test of current category counts against reference proportions;
     drift when p < threshold.
 
@@ -323,11 +328,7 @@ class ChiSquare(_Method):
 
     name = "chisquare"
     label = "Chi-square"
-    uses_p_value = True
     accepts = (CategoricalCounts,)
-
-    def __init__(self, threshold: float = 0.05, *, min_samples: int = DEFAULT_MIN_SAMPLES) -> None:
-        super().__init__(threshold, min_samples)
 
     def _compare(self, reference: Sample, current: Sample, n_ref: int, n_cur: int) -> DriftResult:
         assert isinstance(reference, CategoricalCounts) and isinstance(current, CategoricalCounts)
@@ -336,7 +337,7 @@ class ChiSquare(_Method):
         return self._result(p, n_ref, n_cur, detail=f"χ² = {fmt(stat)}", p_value=p, statistic=stat)
 
 
-class ZTest(_Method):
+class ZTest(_PValueTest):
     """Pooled two-proportion z-test for binary categories; drift when p < threshold.
 
     Example: ``ZTest().compare(categorical_counts([0, 1, 1]), categorical_counts([1, 1, 1]))``.
@@ -345,11 +346,7 @@ class ZTest(_Method):
 
     name = "z"
     label = "Z-test"
-    uses_p_value = True
     accepts = (CategoricalCounts,)
-
-    def __init__(self, threshold: float = 0.05, *, min_samples: int = DEFAULT_MIN_SAMPLES) -> None:
-        super().__init__(threshold, min_samples)
 
     def _compare(self, reference: Sample, current: Sample, n_ref: int, n_cur: int) -> DriftResult:
         assert isinstance(reference, CategoricalCounts) and isinstance(current, CategoricalCounts)
