@@ -9,6 +9,7 @@ inference path: problems are logged (rate-limited) and counted in ``stats()`` an
 from __future__ import annotations
 
 import atexit
+import dataclasses
 import functools
 import logging
 import os
@@ -308,20 +309,28 @@ class Monitor:
             last_success_unix=self._sender.last_success_unix,
             drops=self._drops.totals(),
         )
-        request = build_request(
-            self.resource,
-            self._start_ns,
-            end_ns,
-            snapshot,
-            self._recorder.feature_names,
-            self._recorder.missing_names,
-            readings,
-            energy,
-            telemetry,
-        )
-        self._start_ns = end_ns
-        body = encode(request)
+        start_ns, self._start_ns = self._start_ns, end_ns
+
+        def encoded(t: Telemetry) -> bytes:
+            return encode(
+                build_request(
+                    self.resource,
+                    start_ns,
+                    end_ns,
+                    snapshot,
+                    self._recorder.feature_names,
+                    self._recorder.missing_names,
+                    readings,
+                    energy,
+                    t,
+                )
+            )
+
+        body = encoded(telemetry)
         try:
+            if self._spool.make_room(len(body)):
+                # The batches this one pushes out belong in its totals: stamp them, then store.
+                body = encoded(dataclasses.replace(telemetry, drops=self._drops.totals()))
             self._spool.put(body, inferences=snapshot.inferences)
         except OSError as e:
             self._totals["spool_errors"] = self._totals.get("spool_errors", 0) + 1

@@ -119,11 +119,7 @@ class Spool:
                 self.dropped += 1
                 self._dropped_locked(TOO_LARGE, inferences)
                 return None
-            while self._items and self._bytes + len(body) > self.max_bytes:
-                oldest = self._items[0]
-                self._remove_locked(oldest)
-                self.dropped += 1
-                self._dropped_locked(SPOOL_FULL, oldest.inferences)
+            self._make_room_locked(len(body))
             seq = self._next_seq
             self._next_seq += 1
             count = f".n{inferences}" if inferences > 0 else ""
@@ -134,6 +130,26 @@ class Spool:
             self._items.append(batch)
             self._bytes += batch.size_bytes
             return batch
+
+    def make_room(self, size_bytes: int) -> int:
+        """Drop the oldest batches until ``size_bytes`` more fit under the cap; how many went.
+
+        Lets a caller count the losses that storing a batch causes before it stamps them
+        into that batch (a batch over the cap on its own drops nothing here)."""
+        if size_bytes > self.max_bytes:
+            return 0
+        with self._lock:
+            return self._make_room_locked(size_bytes)
+
+    def _make_room_locked(self, size_bytes: int) -> int:
+        dropped = 0
+        while self._items and self._bytes + size_bytes > self.max_bytes:
+            oldest = self._items[0]
+            self._remove_locked(oldest)
+            self.dropped += 1
+            dropped += 1
+            self._dropped_locked(SPOOL_FULL, oldest.inferences)
+        return dropped
 
     def oldest(self) -> SpooledBatch | None:
         with self._lock:

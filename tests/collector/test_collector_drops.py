@@ -4,13 +4,18 @@ batch the server receives carries them."""
 
 from __future__ import annotations
 
+import gzip
 import json
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 from collector_otlp import Answer, OtlpServer, Received
 from offline_collector import FEATURES, ROWS, SPOOL_MAX_BYTES, run_offline
+from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import (
+    ExportMetricsServiceRequest,
+)
 
 from edgewatch.collector import Monitor, semconv
 
@@ -86,10 +91,31 @@ def test_drops_survive_kill_9_and_the_newest_batch_carries_the_true_total(
     recorded = ROWS * (first.built + second.built)
     # The oracle: what the devices recorded minus what arrived is what the counters say.
     assert recorded - _inferences(received) == ROWS * lost
-    newest = received[-1]  # close()'s batch, written after every drop
-    assert _by_reason(newest, semconv.BATCHES_DROPPED_TOTAL) == {"spool_full": lost}
-    assert _by_reason(newest, semconv.DROPPED_TOTAL) == {"spool_full": ROWS * lost}
-    assert next(_points(newest, semconv.LAST_DROP)).as_double > 0
+    for newest in received[-2:]:  # flush()'s batch (counting what storing it pushed out), close()'s
+        assert _by_reason(newest, semconv.BATCHES_DROPPED_TOTAL) == {"spool_full": lost}
+        assert _by_reason(newest, semconv.DROPPED_TOTAL) == {"spool_full": ROWS * lost}
+        assert next(_points(newest, semconv.LAST_DROP)).as_double > 0
+
+
+def test_every_spooled_batch_counts_the_batches_storing_it_pushed_out(tmp_path: Path) -> None:
+    m = Monitor(
+        "m", "v1", endpoint=_down_url(), spool_dir=tmp_path, features=FEATURES, samplers=[],
+        start=False, timeout_s=0.05, spool_max_bytes=SPOOL_MAX_BYTES,
+    )  # fmt: skip
+    try:
+        rng = np.random.default_rng(3)
+        while m.stats()["batches.dropped"] < 3:
+            for row in rng.normal(size=(ROWS, FEATURES)):
+                m.record(row, latency_s=0.001)
+            m.flush(timeout_s=0.01)
+            newest = max((tmp_path / "batches").iterdir())
+            request = ExportMetricsServiceRequest.FromString(gzip.decompress(newest.read_bytes()))
+            carried = _by_reason(Received("", {}, request), semconv.BATCHES_DROPPED_TOTAL)
+            dropped = m.stats()["batches.dropped"]
+            assert carried == ({"spool_full": dropped} if dropped else {})
+            assert newest.name.endswith(f".n{ROWS}.otlp.gz")
+    finally:
+        m.close(timeout_s=0.1)
 
 
 def test_recorder_drops_and_quarantined_batches_are_counted_across_restarts(
