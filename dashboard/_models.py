@@ -54,7 +54,7 @@ class Dropped:
     """Batches lost on the device, by reason."""
     last_drop_at: datetime | None
     reported_at: datetime
-    """When the newest batch carrying these totals was cut (the device's clock)."""
+    """When the last batch received with these totals was cut (the device's clock)."""
 
     @property
     def inferences_total(self) -> int:

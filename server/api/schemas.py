@@ -94,7 +94,7 @@ class DroppedOut(BaseModel):
     batches_total: int
     last_drop_at: float | None = Field(description="unix seconds of the last loss")
     reported_at: float = Field(
-        description="point time (device clock) of the newest batch that carried these totals"
+        description="point time (device clock) of the last batch received that carried these totals"
     )
 
     @classmethod

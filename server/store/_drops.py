@@ -34,9 +34,10 @@ class DeviceDrops:
 def device_drops(cur: duckdb.DuckDBPyConnection, device_id: str) -> DeviceDrops | None:
     """The device's newest drop totals; ``None`` when it never reported a loss."""
     rows = cur.execute(
-        "WITH newest AS (SELECT max(ts) AS ts FROM points WHERE device_id = ? AND metric IN (?, ?, ?))"
-        " SELECT p.metric, p.attrs, p.value, p.ts FROM points p, newest"
-        " WHERE p.device_id = ? AND p.metric IN (?, ?, ?) AND p.ts = newest.ts",
+        "WITH newest AS (SELECT seq, ts FROM points WHERE device_id = ? AND metric IN (?, ?, ?)"
+        " ORDER BY seq DESC, ts DESC LIMIT 1)"
+        " SELECT p.metric, p.attrs, p.value, p.ts FROM points p JOIN newest USING (seq, ts)"
+        " WHERE p.device_id = ? AND p.metric IN (?, ?, ?)",
         [device_id, *_METRICS, device_id, *_METRICS],
     ).fetchall()
     if not rows:
