@@ -4,8 +4,8 @@ Counts that travel only inside batches are lost with the batches a long outage d
 restart at 0 with the process. These live in ``<spool_dir>/drops.json`` (temp file → fsync →
 rename, like the spool) and are cumulative since the file was created: inferences lost by
 reason (the recorder's reasons, plus those of batches the spool dropped), batches lost by
-reason, and the time of the last loss. Every metrics batch carries the totals as gauges, so
-the newest batch the server receives says how much the device lost so far.
+reason, and the time of the last loss. Once anything was lost, every metrics batch carries the
+totals as gauges, so the newest batch the server receives says how much the device lost so far.
 
 A missing file starts at 0; a damaged one starts from what can be read of it. Nothing here
 raises: a failed write keeps the counts in memory and is retried with the next loss.

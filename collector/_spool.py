@@ -2,11 +2,12 @@
 
 One file per batch, named ``<sequence>-<idempotency key>[.n<inferences>].otlp.gz``
 (``.logs.otlp.gz`` for sampled rows, which go to ``/v1/logs``) so that the order, the key, the
-signal and the number of inferences inside survive a restart. Writes are crash-safe (temp file → fsync → rename → fsync of the
-directory): after ``kill -9`` a batch is either wholly in the spool or was never there. A batch
-is deleted only after the server acknowledged it; 400/413-style rejections move it to
-``quarantine/`` for inspection. The spool is bounded by bytes: at the cap the oldest batches
-are dropped and counted; ``on_drop`` hears of every batch lost (see ``_drops``).
+signal and the number of inferences inside survive a restart. Writes are crash-safe (temp file
+→ fsync → rename → fsync of the directory): after ``kill -9`` a batch is either wholly in the
+spool or was never there. A batch is deleted only after the server acknowledged it;
+400/413-style rejections move it to ``quarantine/`` for inspection. The spool is bounded by
+bytes: at the cap the oldest batches are dropped and counted; ``on_drop`` hears of every batch
+lost (see ``_drops``).
 """
 
 from __future__ import annotations
