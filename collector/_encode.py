@@ -20,6 +20,7 @@ from opentelemetry.proto.metrics.v1 import metrics_pb2 as pb
 from opentelemetry.proto.resource.v1.resource_pb2 import Resource
 
 from edgewatch.collector import semconv
+from edgewatch.collector._drops import DropTotals
 from edgewatch.collector._recorder import InferenceSnapshot
 from edgewatch.collector._types import Reading
 from edgewatch.collector._version import VERSION
@@ -40,6 +41,8 @@ class Telemetry:
     sampler_errors: Mapping[str, int] = field(default_factory=dict)
     """Delta counts by sampler name."""
     last_success_unix: float | None = None
+    drops: DropTotals = field(default_factory=DropTotals)
+    """Cumulative losses, durable across restarts (sent as gauges once non-empty)."""
 
 
 def _attrs(attributes: Mapping[str, str]) -> list[KeyValue]:
@@ -157,6 +160,7 @@ def build_request(
         b.count(semconv.SAMPLER_ERRORS, n, {semconv.SAMPLER: sampler}, "{error}")
     for reason, n in inference.dropped.items():
         b.count(semconv.DROPPED, n, {semconv.REASON: reason}, "{observation}")
+    _drop_totals(b, telemetry.drops)
     return ExportMetricsServiceRequest(
         resource_metrics=[
             pb.ResourceMetrics(
@@ -170,6 +174,17 @@ def build_request(
             )
         ]
     )
+
+
+def _drop_totals(b: _Builder, drops: DropTotals) -> None:
+    if drops.empty:
+        return
+    for reason, n in sorted(drops.inferences.items()):
+        b.gauge(semconv.DROPPED_TOTAL, n, {semconv.REASON: reason}, "{inference}")
+    for reason, n in sorted(drops.batches.items()):
+        b.gauge(semconv.BATCHES_DROPPED_TOTAL, n, {semconv.REASON: reason}, "{batch}")
+    if drops.last_drop_unix is not None:
+        b.gauge(semconv.LAST_DROP, drops.last_drop_unix, {}, "s")
 
 
 def encode(request: ExportMetricsServiceRequest) -> bytes:

@@ -9,6 +9,7 @@ inference path: problems are logged (rate-limited) and counted in ``stats()`` an
 from __future__ import annotations
 
 import atexit
+import dataclasses
 import functools
 import logging
 import os
@@ -23,6 +24,7 @@ from typing import Any, TypeVar
 
 from edgewatch.collector import semconv
 from edgewatch.collector._config import Config, validate
+from edgewatch.collector._drops import DropCounters
 from edgewatch.collector._encode import Telemetry, build_request, encode
 from edgewatch.collector._onnx import OnnxSession
 from edgewatch.collector._power import detect_power_samplers, power_sources
@@ -33,7 +35,7 @@ from edgewatch.collector._resource import derive_device_id, device_model, host_a
 from edgewatch.collector._samples import SampleExporter
 from edgewatch.collector._sampling import SamplingConfig
 from edgewatch.collector._sender import Sender, signal_url
-from edgewatch.collector._spool import Spool, lock_spool, unlock_spool
+from edgewatch.collector._spool import SPOOL_ERROR, Spool, lock_spool, unlock_spool
 from edgewatch.collector._system import (
     BatteryChargeSampler,
     ProcessSampler,
@@ -146,7 +148,8 @@ class Monitor:
         c.spool_dir.mkdir(parents=True, exist_ok=True)
         self._lock_file = lock_spool(c.spool_dir)
         try:
-            self._spool = Spool(c.spool_dir, c.spool_max_bytes)
+            self._drops = DropCounters(c.spool_dir)
+            self._spool = Spool(c.spool_dir, c.spool_max_bytes, on_drop=self._drops.add_batch)
             self.device_id = c.device_id or derive_device_id(c.spool_dir)
         except BaseException:
             unlock_spool(self._lock_file)
@@ -289,6 +292,7 @@ class Monitor:
         snapshot = self._recorder.take()
         self._totals["inferences"] += snapshot.inferences
         self._totals["errors"] += snapshot.errors
+        self._drops.add_inferences(snapshot.dropped)
         readings, errors = self._sample()
         interval_s = max(1e-9, (end_ns - self._start_ns) / 1e9)
         energy = []
@@ -303,24 +307,34 @@ class Monitor:
             batches=self._batch_deltas(),
             sampler_errors=errors,
             last_success_unix=self._sender.last_success_unix,
+            drops=self._drops.totals(),
         )
-        request = build_request(
-            self.resource,
-            self._start_ns,
-            end_ns,
-            snapshot,
-            self._recorder.feature_names,
-            self._recorder.missing_names,
-            readings,
-            energy,
-            telemetry,
-        )
-        self._start_ns = end_ns
-        body = encode(request)
+        start_ns, self._start_ns = self._start_ns, end_ns
+
+        def encoded(t: Telemetry) -> bytes:
+            return encode(
+                build_request(
+                    self.resource,
+                    start_ns,
+                    end_ns,
+                    snapshot,
+                    self._recorder.feature_names,
+                    self._recorder.missing_names,
+                    readings,
+                    energy,
+                    t,
+                )
+            )
+
+        body = encoded(telemetry)
         try:
-            self._spool.put(body)
+            if self._spool.make_room(len(body)):
+                # The batches this one pushes out belong in its totals: stamp them, then store.
+                body = encoded(dataclasses.replace(telemetry, drops=self._drops.totals()))
+            self._spool.put(body, inferences=snapshot.inferences)
         except OSError as e:
             self._totals["spool_errors"] = self._totals.get("spool_errors", 0) + 1
+            self._drops.add_batch(SPOOL_ERROR, snapshot.inferences)
             _log.warning("spool", "edgewatch could not write to the spool: %r", e)
             return
         self._totals["batches.built"] += 1
@@ -416,6 +430,12 @@ class Monitor:
         out["batches.dropped"] = self._spool.dropped
         out["batches.quarantined"] = self._spool.quarantined
         out["last_success_unix"] = self._sender.last_success_unix or 0.0
+        drops = self._drops.totals()
+        for reason, n in drops.inferences.items():
+            out[f"lost.inferences.{reason}"] = n
+        for reason, n in drops.batches.items():
+            out[f"lost.batches.{reason}"] = n
+        out["last_drop_unix"] = drops.last_drop_unix or 0.0
         for name, n in self._sampler_errors.items():
             out[f"sampler_errors.{name}"] = n
         if self._samples is not None:

@@ -16,7 +16,7 @@ from collections.abc import Callable, Mapping
 
 from edgewatch.collector import semconv
 from edgewatch.collector._ratelimit import RateLimitedLog
-from edgewatch.collector._spool import LOGS, Spool, SpooledBatch
+from edgewatch.collector._spool import LOGS, UNREADABLE, Spool, SpooledBatch
 from edgewatch.collector._types import Transport, TransportResponse
 
 _log = RateLimitedLog(logging.getLogger("edgewatch.collector"))
@@ -93,7 +93,7 @@ class Sender:
             body = self.spool.read(batch)
         except OSError as e:
             _log.warning("spool-read", "cannot read spooled batch %s: %r", batch.path.name, e)
-            self.spool.remove(batch)
+            self.spool.remove(batch, lost=UNREADABLE)
             return True
         headers = {**self.headers, semconv.IDEMPOTENCY_KEY_HEADER: batch.key}
         try:

@@ -63,6 +63,14 @@ LAST_SUCCESS: Final = "edgewatch.collector.last_success"
 SAMPLER_ERRORS: Final = "edgewatch.collector.sampler.errors"
 DROPPED: Final = "edgewatch.collector.dropped"
 """Delta sum of observations dropped by ``REASON``."""
+DROPPED_TOTAL: Final = "edgewatch.collector.dropped.total"
+"""Gauge: inferences lost on the device by ``REASON`` since its spool began (a level that
+survives restarts and lost batches; the newest batch carries the newest total). Sent once
+something was lost."""
+BATCHES_DROPPED_TOTAL: Final = "edgewatch.collector.batches.dropped.total"
+"""Gauge: spooled batches lost by ``REASON`` since the spool began (as ``DROPPED_TOTAL``)."""
+LAST_DROP: Final = "edgewatch.collector.last_drop"
+"""Gauge, unix seconds of the device's last loss (sent with the totals above)."""
 
 # Attribute keys
 OUTCOME: Final = "ml.inference.outcome"

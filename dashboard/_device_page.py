@@ -1,6 +1,6 @@
 """Device page: one device's latency, throughput, memory, CPU, power and energy, temperature,
-battery and clock skew over time, offline gaps shaded, alerts on the time axis, and the
-model versions it ran."""
+battery and clock skew over time, offline gaps shaded, alerts on the time axis, what the device
+lost (as its collector counts it) and the model versions it ran."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from edgewatch.dashboard import _charts as charts
 from edgewatch.dashboard import _format as fmt
 from edgewatch.dashboard._alert_models import Alert
 from edgewatch.dashboard._analysis import offline_gaps
-from edgewatch.dashboard._models import Device, DeviceDetail, Reading, Series
+from edgewatch.dashboard._models import Device, DeviceDetail, Dropped, Reading, Series
 from edgewatch.dashboard._page import PageContext, optional, run_page
 
 DURATION = "ml.inference.duration"
@@ -75,6 +75,21 @@ def _header(detail: DeviceDetail) -> None:
         help="newest point time of the last batch minus the time the server received it",
     )
     bottom[3].metric("Power source", _power_source(d, power))
+    st.markdown(lost_on_device(detail.dropped))
+
+
+def lost_on_device(dropped: Dropped | None) -> str:
+    """One line: what the device lost so far (spool overflow, rejected batches, bad rows)."""
+    if dropped is None or not (dropped.batches_total or dropped.inferences_total):
+        return "Lost on device: nothing reported."
+    reasons = ", ".join(
+        f"{reason.replace('_', ' ')} {n:,}" for reason, n in sorted(dropped.inferences.items())
+    )
+    return (
+        f"Lost on device: **{dropped.batches_total:,} batches "
+        f"({dropped.inferences_total:,} inferences)** — last at {fmt.when(dropped.last_drop_at)}"
+        f" · inferences by reason: {reasons or '—'} · as of {fmt.when(dropped.reported_at)}"
+    )
 
 
 def _power_source(d: Device, power: Reading | None) -> str:

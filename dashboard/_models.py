@@ -45,11 +45,34 @@ class Reading:
 
 
 @dataclass(frozen=True, slots=True)
+class Dropped:
+    """What a device lost so far, as its collector counts it (durably, across restarts)."""
+
+    inferences: dict[str, int]
+    """Inferences lost on the device, by reason."""
+    batches: dict[str, int]
+    """Batches lost on the device, by reason."""
+    last_drop_at: datetime | None
+    reported_at: datetime
+    """When the last batch received with these totals was cut (the device's clock)."""
+
+    @property
+    def inferences_total(self) -> int:
+        return sum(self.inferences.values())
+
+    @property
+    def batches_total(self) -> int:
+        return sum(self.batches.values())
+
+
+@dataclass(frozen=True, slots=True)
 class DeviceDetail:
-    """A device with the newest value of every gauge it sent."""
+    """A device with the newest value of every gauge it sent and what it lost."""
 
     device: Device
     readings: tuple[Reading, ...]
+    dropped: Dropped | None = None
+    """``None``: the device never reported a loss (or its collector does not count them)."""
 
     def reading(self, metric: str) -> Reading | None:
         """The newest reading of ``metric`` (any attributes), if the device sent one."""
@@ -183,7 +206,22 @@ def device_detail_of(o: Obj) -> DeviceDetail:
         )
         for r in o.objs("readings")
     )
-    return DeviceDetail(device_of(o), readings)
+    dropped = o.opt_obj("dropped")
+    return DeviceDetail(device_of(o), readings, None if dropped is None else dropped_of(dropped))
+
+
+def dropped_of(o: Obj) -> Dropped:
+    def counts(key: str) -> dict[str, int]:
+        by_reason = o.obj(key)
+        return {reason: by_reason.integer(reason) for reason in o.mapping(key)}
+
+    last = o.opt_number("last_drop_at")
+    return Dropped(
+        inferences=counts("inferences"),
+        batches=counts("batches"),
+        last_drop_at=None if last is None else datetime.fromtimestamp(last, UTC),
+        reported_at=o.unix_time("reported_at"),
+    )
 
 
 def series_of(o: Obj) -> Series:

@@ -8,7 +8,13 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Query
 
 from edgewatch.server.api.deps import AdminDep, SelectionDep, StoreDep
-from edgewatch.server.api.schemas import DeviceDetail, DeviceList, DeviceOut, ReadingOut
+from edgewatch.server.api.schemas import (
+    DeviceDetail,
+    DeviceList,
+    DeviceOut,
+    DroppedOut,
+    ReadingOut,
+)
 from edgewatch.server.store import DeviceStatus
 
 router = APIRouter(prefix="/api/v1/devices", tags=["devices"])
@@ -42,9 +48,12 @@ def get_device(
         float, Query(gt=0, description="look-back for readings")
     ] = 86_400.0,
 ) -> DeviceDetail:
-    """Registry entry, clock skew and the newest value of every gauge it sent."""
+    """Registry entry, clock skew, the newest value of every gauge it sent and what it lost."""
     device = store.get_device(device_id)
     readings = store.latest_readings(device_id, since_s=time.time() - readings_since_s)
+    drops = store.device_drops(device_id)
     return DeviceDetail(
-        **DeviceOut.of(device).model_dump(), readings=[ReadingOut.of(r) for r in readings]
+        **DeviceOut.of(device).model_dump(),
+        readings=[ReadingOut.of(r) for r in readings],
+        dropped=None if drops is None else DroppedOut.of(drops),
     )

@@ -10,6 +10,7 @@ from pydantic import BaseModel, Field
 from edgewatch.detectors import to_dict
 from edgewatch.server.store import (
     Device,
+    DeviceDrops,
     Distribution,
     FleetSummary,
     NewToken,
@@ -84,8 +85,35 @@ class ReadingOut(BaseModel):
         return cls(metric=r.metric, attributes=r.attributes, value=r.value, time=r.time_s)
 
 
+class DroppedOut(BaseModel):
+    """What the device lost so far, as its collector counts it (durably, across restarts)."""
+
+    inferences: dict[str, int] = Field(description="inferences lost on the device, by reason")
+    batches: dict[str, int] = Field(description="spooled batches lost on the device, by reason")
+    inferences_total: int
+    batches_total: int
+    last_drop_at: float | None = Field(description="unix seconds of the last loss")
+    reported_at: float = Field(
+        description="point time (device clock) of the last batch received that carried these totals"
+    )
+
+    @classmethod
+    def of(cls, d: DeviceDrops) -> DroppedOut:
+        return cls(
+            inferences=d.inferences,
+            batches=d.batches,
+            inferences_total=sum(d.inferences.values()),
+            batches_total=sum(d.batches.values()),
+            last_drop_at=d.last_drop_s,
+            reported_at=d.reported_s,
+        )
+
+
 class DeviceDetail(DeviceOut):
     readings: list[ReadingOut]
+    dropped: DroppedOut | None = Field(
+        default=None, description="losses the device reported; null when it never reported one"
+    )
 
 
 class SeriesOut(BaseModel):

@@ -16,6 +16,7 @@ from edgewatch.server.store._batch import (
     WriteOutcome,
 )
 from edgewatch.server.store._deliveries import DeliveryTable
+from edgewatch.server.store._drops import DeviceDrops
 from edgewatch.server.store._errors import (
     InvalidQueryError,
     NotFoundError,
@@ -59,6 +60,7 @@ __all__ = [
     "Batch",
     "DeliveryTable",
     "Device",
+    "DeviceDrops",
     "DeviceStatus",
     "DeviceUpdate",
     "Distribution",

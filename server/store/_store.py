@@ -20,8 +20,9 @@ from typing import ParamSpec, TypeVar
 import duckdb
 
 from edgewatch.detectors import ExpHistogram
-from edgewatch.server.store import _devices, _fleet, _maintenance, _series, _tokens
+from edgewatch.server.store import _devices, _drops, _fleet, _maintenance, _series, _tokens
 from edgewatch.server.store._batch import Batch, WriteOutcome
+from edgewatch.server.store._drops import DeviceDrops
 from edgewatch.server.store._errors import StoreClosedError, StoreError
 from edgewatch.server.store._migrations import migrate
 from edgewatch.server.store._sample_store import SampleStore
@@ -337,6 +338,11 @@ class Store:
     def latest_readings(self, device_id: str, *, since_s: float) -> list[Reading]:
         """Newest value of each gauge series of a device since ``since_s``."""
         return _devices.latest_readings(self.cursor(), device_id, since_s=since_s)
+
+    @_translated
+    def device_drops(self, device_id: str) -> DeviceDrops | None:
+        """What the device says it lost so far (its newest drop totals), if it ever lost any."""
+        return _drops.device_drops(self.cursor(), device_id)
 
     @_translated
     def online_by_version(self, *, now_s: float | None = None) -> list[tuple[str, str, int]]:

@@ -40,6 +40,8 @@ class DeviceSpec:
     """Feature f01 is Normal(1 + shift, 1): a shift makes it drift from the baselines."""
     classes: tuple[tuple[str, int], ...] = tuple(CLASSES.items())
     """Predictions per class in each export."""
+    lost_batches: int = 0
+    """Batches of ``INFERENCES`` the device says its spool dropped (a cumulative total)."""
 
 
 def _features(values: Sequence[np.ndarray], start: int, end: int) -> m.Metric:
@@ -128,6 +130,14 @@ def batch(spec: DeviceSpec, end_ns: int) -> ExportMetricsServiceRequest:
                 start,
                 end_ns,
             ),
+        ]
+    if spec.lost_batches:
+        reason = [kv(semconv.REASON, "spool_full")]
+        lost = spec.lost_batches
+        metrics += [
+            _gauge(semconv.DROPPED_TOTAL, "{inference}", lost * INFERENCES, start, end_ns, reason),
+            _gauge(semconv.BATCHES_DROPPED_TOTAL, "{batch}", lost, start, end_ns, reason),
+            _gauge(semconv.LAST_DROP, "s", start / 1e9, start, end_ns),
         ]
     request = ExportMetricsServiceRequest()
     rm = request.resource_metrics.add()

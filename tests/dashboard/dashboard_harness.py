@@ -39,7 +39,7 @@ WEBHOOK_SECRET = "whsec_" + "c2VjcmV0LWZvci1kYXNoYm9hcmQtdGVzdHM="  # test only
 # name → (spec, minutes before now of each batch's end)
 ONLINE = {
     "dev-a": (DeviceSpec("dev-a"), range(30)),
-    "dev-b": (DeviceSpec("dev-b", power_w=5.0), range(30)),
+    "dev-b": (DeviceSpec("dev-b", power_w=5.0, lost_batches=3), range(30)),
     "dev-c": (DeviceSpec("dev-c", power_w=None), range(30)),
     "dev-d": (
         DeviceSpec(

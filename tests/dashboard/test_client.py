@@ -178,3 +178,13 @@ def test_alerting_api_round_trip(seeded_server: SeededServer) -> None:
 def test_bad_server_url_is_refused_at_construction() -> None:
     with pytest.raises(ValueError, match="must start with http"):
         Client("127.0.0.1:4318", "t")
+
+
+def test_device_detail_carries_what_the_device_lost(seeded_server: SeededServer) -> None:
+    with Client(seeded_server.url, seeded_server.admin) as client:
+        lossy = client.device("dev-b").dropped
+        assert client.device("dev-a").dropped is None
+    assert lossy is not None
+    assert lossy.batches == {"spool_full": 3}
+    assert lossy.inferences == {"spool_full": 3 * INFERENCES}
+    assert lossy.last_drop_at is not None and lossy.last_drop_at < lossy.reported_at

@@ -68,7 +68,15 @@ def test_device_page_readings_with_units(dashboard_env: SeededServer) -> None:
     page = texts(at)
     assert "dev-a" in page and "classifier 1.0.0" in page
     assert "Shaded" not in page  # dev-a reported every minute
+    assert "Lost on device: nothing reported." in page
     assert len(at.get("plotly_chart")) == 8
+
+
+def test_device_page_says_what_the_device_lost(dashboard_env: SeededServer) -> None:
+    at = open_page("device", device="dev-b")
+    page = texts(at)
+    assert f"Lost on device: **3 batches ({3 * INFERENCES:,} inferences)** — last at 20" in page
+    assert f"inferences by reason: spool full {3 * INFERENCES:,}" in page
 
 
 def test_device_page_without_power_sensor(dashboard_env: SeededServer) -> None:

@@ -7,7 +7,7 @@ import time
 from pathlib import Path
 
 import pytest
-from otlp_wire import device_batch
+from otlp_wire import device_batch, gauge_metric, kv
 
 from edgewatch.collector import semconv
 from edgewatch.server.ingest import CardinalityLimiter, IngestLimits, convert
@@ -193,3 +193,48 @@ def test_a_failed_group_is_reported_and_the_writer_keeps_going(tmp_path: Path) -
             _write(store, broken)
         assert store.ready
         assert _write(store, _batch("d", time.time())) is WriteOutcome.STORED
+
+
+def _with_drops(device: str, end_s: float, batches: int, *, key: str) -> Batch:
+    """A collector batch that says the device lost ``batches`` batches of 50 inferences so far."""
+    request = device_batch(device, end_ns=int(end_s * 1e9), features=2, inferences=100)
+    reason = [kv(semconv.REASON, "spool_full")]
+    end_ns, start_ns = int(end_s * 1e9), int((end_s - 60) * 1e9)
+    request.resource_metrics[0].scope_metrics[0].metrics.extend(
+        [
+            gauge_metric(
+                semconv.DROPPED_TOTAL, "{inference}", [(50.0 * batches, reason)], start_ns, end_ns
+            ),
+            gauge_metric(
+                semconv.BATCHES_DROPPED_TOTAL, "{batch}", [(batches, reason)], start_ns, end_ns
+            ),
+            gauge_metric(semconv.LAST_DROP, "s", [(end_s - 30, [])], start_ns, end_ns),
+        ]
+    )
+    limiter = CardinalityLimiter(max_series_per_metric=100, max_series_per_device=1000)
+    return convert(
+        request,
+        received_s=time.time(),
+        limits=IngestLimits(max_age_s=30 * 86400),
+        limiter=limiter,
+        batch_key=key,
+    ).batch
+
+
+def test_device_drops_are_the_last_reported_totals_even_when_the_clock_jumps_back(
+    tmp_path: Path,
+) -> None:
+    now = time.time()
+    with Store.open(tmp_path / "x.duckdb", _config()) as store:
+        _write(store, _batch("dev-a", now - 600))
+        assert store.device_drops("dev-a") is None  # never reported a loss
+        _write(store, _with_drops("dev-a", now - 300, 2, key="a" * 32))
+        _write(store, _with_drops("dev-a", now - 3600, 5, key="b" * 32))  # clock set back
+        _write(store, _batch("dev-a", now - 3500))  # a batch without totals changes nothing
+        drops = store.device_drops("dev-a")
+        assert drops is not None
+        assert drops.batches == {"spool_full": 5}
+        assert drops.inferences == {"spool_full": 250}
+        assert drops.last_drop_s == pytest.approx(now - 3630)
+        assert drops.reported_s == pytest.approx(now - 3600, abs=1e-3)
+        assert store.device_drops("dev-b") is None
