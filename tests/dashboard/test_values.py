@@ -10,6 +10,7 @@ import pytest
 from edgewatch.dashboard import _format as fmt
 from edgewatch.dashboard._alert_models import DriftResult
 from edgewatch.dashboard._analysis import latest_per_feature, offline_gaps
+from edgewatch.dashboard._charts import Marker, data_extent, time_chart
 from edgewatch.dashboard._models import Device, Histogram, Series
 from edgewatch.server.cli import main
 
@@ -71,6 +72,24 @@ def test_offline_device_is_shaded_until_the_end_of_the_window() -> None:
         series, start=T0, end=end, step_s=60, device=_device("offline", T0 + timedelta(minutes=9))
     )
     assert gaps == [(T0 + timedelta(minutes=9), end)]
+
+
+def test_time_axis_fits_the_data_not_the_whole_window() -> None:
+    end = T0 + timedelta(hours=1)
+    five_minutes = _every_minute((50, 55))  # a fleet that started reporting ten minutes ago
+    lines = {"p95": five_minutes}
+    assert data_extent(lines, start=T0, end=end) == (
+        T0 + timedelta(minutes=49),
+        T0 + timedelta(minutes=55),
+    )
+    figure = time_chart(lines, unit="ms", start=T0, end=end)
+    assert list(figure.layout.xaxis.range) == [
+        T0 + timedelta(minutes=49),
+        T0 + timedelta(minutes=55),
+    ]
+    alert = Marker(T0 + timedelta(minutes=59, seconds=30), "fired", "warning")
+    assert data_extent(lines, start=T0, end=end, markers=[alert])[1] == end  # padded, clipped
+    assert data_extent({}, start=T0, end=end) == (T0, end)  # nothing yet: the whole window
 
 
 def _result(feature: str, minute: int, score: float, threshold: float) -> DriftResult:
