@@ -8,12 +8,17 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from dashboard_apptest import metrics, open_page, table, texts
 from dashboard_fleet import INFERENCES
-from dashboard_harness import BATCHES_IN_LAST_HOUR, DEV_B_CLOCK_BEHIND_S, SeededServer
+from dashboard_harness import (
+    BATCHES_IN_LAST_HOUR,
+    DEV_B_CLOCK_BEHIND_S,
+    SeededServer,
+    send_device,
+)
 from live_server import free_port
 
 from edgewatch.dashboard import Client
 from edgewatch.dashboard._format import seconds
-from edgewatch.dashboard._page import ALERTING_OFF
+from edgewatch.dashboard._page import ALERTING_OFF, REFRESH_KEY, _newest_report
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -172,3 +177,22 @@ def test_time_range_and_auto_refresh_controls(dashboard_env: SeededServer) -> No
     at.sidebar.toggle[0].set_value(True).run()
     assert not at.sidebar.selectbox[1].disabled
     assert not at.exception
+
+
+def test_auto_refresh_is_on_while_devices_report(
+    empty_server: SeededServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("EDGEWATCH_DASHBOARD_SERVER", empty_server.url)
+    monkeypatch.setenv("EDGEWATCH_DASHBOARD_TOKEN", empty_server.admin)
+    at = open_page("fleet")
+    assert at.sidebar.toggle(key=REFRESH_KEY).value is False  # nothing reports: nothing to follow
+    assert "No device data yet." in [c.value for c in at.sidebar.caption]
+    send_device(empty_server, "dev-a")
+    _newest_report.clear()
+    at = open_page("fleet")
+    assert at.sidebar.toggle(key=REFRESH_KEY).value is True
+    assert not at.sidebar.selectbox[1].disabled
+    assert any(c.value.endswith("(live).") for c in at.sidebar.caption)
+    at.sidebar.toggle(key=REFRESH_KEY).set_value(False).run()
+    at.run()  # the user's choice outlives the next refresh
+    assert at.sidebar.toggle(key=REFRESH_KEY).value is False
