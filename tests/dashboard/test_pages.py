@@ -7,12 +7,14 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from dashboard_apptest import metrics, open_page, table, texts
-from dashboard_fleet import INFERENCES
+from dashboard_fleet import INFERENCES, DeviceSpec
 from dashboard_harness import (
     BATCHES_IN_LAST_HOUR,
     DEV_B_CLOCK_BEHIND_S,
     SeededServer,
     send_device,
+    send_spec,
+    wait_rolled_up,
 )
 from live_server import free_port
 
@@ -74,6 +76,23 @@ def test_device_page_readings_with_units(dashboard_env: SeededServer) -> None:
     assert "dev-a" in page and "classifier 1.0.0" in page
     assert "Shaded" not in page  # dev-a reported every minute
     assert len(at.get("plotly_chart")) == 8
+
+
+def test_device_page_shows_a_demo_devices_simulated_cpu_as_simulated(
+    empty_server: SeededServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("EDGEWATCH_DASHBOARD_SERVER", empty_server.url)
+    monkeypatch.setenv("EDGEWATCH_DASHBOARD_TOKEN", empty_server.admin)
+    send_spec(empty_server, DeviceSpec("demo-north-0", simulated=True), range(10))
+    wait_rolled_up(empty_server, "demo-north-0")
+    at = open_page("device", device="demo-north-0")
+    shown = metrics(at)
+    assert shown["CPU"] == "25.0 %"  # process CPU, as the demo's simulator sends it
+    assert shown["Power source"] == "simulated"
+    page = texts(at)
+    assert "Simulated, not measured: memory, CPU, power, temperature" in page
+    assert "**CPU** (simulated)" in page
+    assert "No cpu data in this window" not in page
 
 
 def test_device_page_without_power_sensor(dashboard_env: SeededServer) -> None:
