@@ -9,6 +9,7 @@ from datetime import datetime
 import pandas as pd
 import streamlit as st
 
+from edgewatch.dashboard import _alert_links as links
 from edgewatch.dashboard import _charts as charts
 from edgewatch.dashboard import _format as fmt
 from edgewatch.dashboard._alert_models import Alert
@@ -237,10 +238,12 @@ def _alert_table(alerts: list[Alert] | None) -> None:
                 "summary": [a.summary for a in alerts],
                 "since": [fmt.when(a.fired_at or a.active_at) for a in alerts],
                 "resolved": [fmt.when(a.resolved_at) for a in alerts],
+                "evidence": [links.evidence_url(a) for a in alerts],
             }
         ),
         hide_index=True,
         key="device_alerts",
+        column_config=links.link_columns(subject=False),
     )
 
 

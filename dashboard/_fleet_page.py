@@ -1,5 +1,6 @@
-"""Fleet page: device liveness, model versions and their share, firing alerts, fleet latency,
-throughput, errors and energy, and a device table that links to each device."""
+"""Fleet page: what is firing now (each alert leading to its evidence and its device or
+version), device liveness, model versions and their share, fleet latency, throughput, errors
+and energy, and a device table that links to each device."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from urllib.parse import quote
 import pandas as pd
 import streamlit as st
 
+from edgewatch.dashboard import _alert_links as links
 from edgewatch.dashboard import _charts as charts
 from edgewatch.dashboard import _format as fmt
 from edgewatch.dashboard._alert_models import SEVERITIES
@@ -19,7 +21,6 @@ from edgewatch.dashboard._page import PageContext, optional, run_page
 INFERENCE_DURATION = "ml.inference.duration"
 INFERENCE_ENERGY = "ml.inference.energy"
 DEVICE_PAGE = "_device_page.py"
-ALERTS_PAGE = "_alerts_page.py"
 
 
 def _empty_state(server_url: str) -> None:
@@ -108,8 +109,10 @@ def _versions(summary: FleetSummary) -> None:
     )
 
 
-def _alerts(ctx: PageContext) -> None:
-    st.subheader("Firing alerts")
+def _firing_now(ctx: PageContext) -> None:
+    """What is firing now, most urgent first, each leading to its evidence and its device or
+    model version: the first thing on-call needs on opening the dashboard."""
+    st.subheader("Firing now")
     firing = optional(lambda: ctx.client.alerts(state="firing", limit=1000))
     if firing is None:
         st.caption(
@@ -121,21 +124,28 @@ def _alerts(ctx: PageContext) -> None:
     for col, severity in zip(cols, SEVERITIES, strict=True):
         col.metric(severity.capitalize(), counts.get(severity, 0))
     if not firing:
-        st.caption("No alert is firing.")
+        st.success("Nothing firing.")
         return
+    ordered = links.by_urgency(firing)
     st.dataframe(
-        pd.DataFrame(
-            {
-                "severity": [a.severity for a in firing[:10]],
-                "alert": [a.summary for a in firing[:10]],
-                "since": [fmt.ago(a.fired_at or a.active_at) for a in firing[:10]],
-            }
-        ),
+        links.firing_frame(ordered),
         hide_index=True,
         key="firing_table",
+        column_config=links.link_columns(),
+    )
+    names = {a.fingerprint: f"{a.severity} · {links.alert_name(a)} · {a.summary}" for a in ordered}
+    left, right = st.columns([3, 1])
+    pick = left.selectbox(
+        "Open alert", list(names), format_func=names.__getitem__, key="open_alert"
+    )
+    right.page_link(
+        links.ALERTS_PAGE,
+        label="Its evidence",
+        icon=":material/notifications_active:",
+        query_params={"alert": pick},
     )
     st.page_link(
-        ALERTS_PAGE,
+        links.ALERTS_PAGE,
         label=f"All {len(firing)} firing alerts",
         icon=":material/notifications_active:",
     )
@@ -216,8 +226,8 @@ def render(ctx: PageContext) -> None:
         _empty_state(ctx.client.server_url)
         return
     summary = ctx.client.fleet_summary(ctx.start, ctx.end)
+    _firing_now(ctx)
     _status_row(devices)
-    _alerts(ctx)
     _performance(ctx, summary)
     _versions(summary)
     _device_table(devices)

@@ -123,7 +123,13 @@ def render(ctx: PageContext) -> None:
         )
         return
     c1, c2, c3 = st.columns(3)
-    model = c1.selectbox("Model", models, key="versions_model")
+    asked_model = st.query_params.get("model")
+    model = c1.selectbox(
+        "Model",
+        models,
+        index=models.index(asked_model) if asked_model in models else 0,
+        key="versions_model",
+    )
     versions = versions_of(devices, model)
     if len(versions) < 2:
         st.info(
@@ -131,8 +137,12 @@ def render(ctx: PageContext) -> None:
             "second version to compare them."
         )
         return
-    a = c2.selectbox("Version A (current)", versions, index=0, key="versions_a")
-    b = c3.selectbox("Version B (new)", versions, index=len(versions) - 1, key="versions_b")
+    # An alert's link (?model=&version=) opens its version as B against the oldest other one.
+    asked = st.query_params.get("version")
+    b_index = versions.index(asked) if asked in versions else len(versions) - 1
+    a_index = 1 if b_index == 0 else 0
+    a = c2.selectbox("Version A (current)", versions, index=a_index, key="versions_a")
+    b = c3.selectbox("Version B (new)", versions, index=b_index, key="versions_b")
     if a == b:
         st.warning("Pick two different versions.")
         return
