@@ -193,11 +193,12 @@ def new_admin_token(db: Path) -> str:
         return store.create_token(role="admin", name="dashboard tests").token
 
 
-def start_empty_server(db: Path) -> Running:
-    """A server nobody has sent anything to, without alerting."""
+def start_empty_server(db: Path, *, alerting: bool = False) -> Running:
+    """A server nobody has sent anything to, without alerting unless asked (then with the
+    default rules)."""
     admin = new_admin_token(db)
     port = free_port()
-    server, thread = serve(load_settings(db_path=db, port=port, alerting=False))
+    server, thread = serve(load_settings(db_path=db, port=port, alerting=alerting))
     url = f"http://127.0.0.1:{port}"
     wait_ready(url)
     return Running(SeededServer(url, admin, db), server, thread)

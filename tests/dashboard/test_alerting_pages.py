@@ -4,9 +4,11 @@ reach the API."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from dashboard_apptest import metrics, open_page, table, texts
-from dashboard_harness import APP, SeededServer
+from dashboard_harness import APP, SeededServer, send_device, start_empty_server
 from streamlit.testing.v1 import AppTest
 from streamlit.testing.v1.element_tree import Button, TextInput
 
@@ -141,6 +143,22 @@ def test_fleet_page_lists_what_fires_now_leading_to_evidence_and_subject(
     device_alerts = table(at, "state", "severity", "rule", "summary", "evidence")
     assert list(device_alerts["rule"]) == ["DeviceOffline"]
     assert list(device_alerts["evidence"]) == [f"alerts?alert={offline['fingerprint']}"]
+
+
+def test_fleet_page_says_when_nothing_fires(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    running = start_empty_server(tmp_path / "quiet.duckdb", alerting=True)
+    try:
+        send_device(running.seeded, "dev-a")  # one healthy device, the default rules
+        monkeypatch.setenv("EDGEWATCH_DASHBOARD_SERVER", running.seeded.url)
+        monkeypatch.setenv("EDGEWATCH_DASHBOARD_TOKEN", running.seeded.admin)
+        at = open_page("fleet")
+        assert at.subheader[0].value == "Firing now"
+        assert [s.value for s in at.success] == ["Nothing firing."]
+        assert metrics(at)["Critical"] == "0"
+    finally:
+        running.stop()
 
 
 def test_drift_page_ranks_the_drifted_feature_first(dashboard_env: SeededServer) -> None:
