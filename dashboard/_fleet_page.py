@@ -15,7 +15,8 @@ from edgewatch.dashboard import _alert_links as links
 from edgewatch.dashboard import _charts as charts
 from edgewatch.dashboard import _format as fmt
 from edgewatch.dashboard._alert_models import SEVERITIES
-from edgewatch.dashboard._models import DEVICE_STATUSES, Device, FleetSummary
+from edgewatch.dashboard._analysis import reporting_s
+from edgewatch.dashboard._models import DEVICE_STATUSES, Device, FleetSummary, VersionSummary
 from edgewatch.dashboard._page import PageContext, optional, run_page
 
 INFERENCE_DURATION = "ml.inference.duration"
@@ -38,19 +39,30 @@ def _status_row(devices: list[Device]) -> None:
         col.metric(status.capitalize(), counts.get(status, 0))
 
 
-def _totals(summary: FleetSummary) -> tuple[float, float | None]:
-    """Fleet inference rate (/s) and error rate (errors / inferences)."""
-    rate = sum(v.inference_rate_per_s for v in summary.versions)
+def _totals(summary: FleetSummary, reporting: float) -> tuple[float, float | None]:
+    """Fleet inference rate (/s over ``reporting`` seconds) and error rate (errors /
+    inferences)."""
     inferences = sum(v.inferences for v in summary.versions)
     errors = sum((v.error_rate or 0.0) * v.inferences for v in summary.versions)
-    return rate, (errors / inferences if inferences else None)
+    return inferences / reporting, (errors / inferences if inferences else None)
 
 
-def _performance(ctx: PageContext, summary: FleetSummary) -> None:
+def _reporting(ctx: PageContext, devices: list[Device], version: VersionSummary) -> float:
+    """How long the devices of ``version`` have reported within the window."""
+    mine = [
+        d
+        for d in devices
+        if d.model_name == version.model_name and d.model_version == version.model_version
+    ]
+    return reporting_s(mine, start=ctx.start, end=ctx.end)
+
+
+def _performance(ctx: PageContext, summary: FleetSummary, devices: list[Device]) -> None:
     st.subheader("Fleet performance")
     latency = ctx.client.distribution(INFERENCE_DURATION, ctx.start, ctx.end)
     energy = ctx.client.series(INFERENCE_ENERGY, ctx.start, ctx.end, step_s=ctx.step_s, agg="avg")
-    rate, error_rate = _totals(summary)
+    reporting = reporting_s(devices, start=ctx.start, end=ctx.end)
+    rate, error_rate = _totals(summary, reporting)
     quantiles = latency.quantiles if latency is not None else {}
     cols = st.columns(6)
     cols[0].metric("Latency p50", fmt.seconds(quantiles.get("p50")))
@@ -65,7 +77,13 @@ def _performance(ctx: PageContext, summary: FleetSummary) -> None:
         help="mean of the devices' reported energy per inference; devices without a power "
         "sensor report none",
     )
-    st.caption(f"Over the last {fmt.duration(round(ctx.range_s))}.")
+    if reporting < ctx.range_s:
+        st.caption(
+            f"Over the last {fmt.duration(round(ctx.range_s))}; rates over the "
+            f"{fmt.duration(round(reporting / 60) * 60)} the devices have reported."
+        )
+    else:
+        st.caption(f"Over the last {fmt.duration(round(ctx.range_s))}.")
     lines = {
         q: ctx.client.series(INFERENCE_DURATION, ctx.start, ctx.end, step_s=ctx.step_s, agg=q)
         for q in ("p50", "p95", "p99")
@@ -77,7 +95,7 @@ def _performance(ctx: PageContext, summary: FleetSummary) -> None:
         )
 
 
-def _versions(summary: FleetSummary) -> None:
+def _versions(ctx: PageContext, summary: FleetSummary, devices: list[Device]) -> None:
     st.subheader("Model versions")
     versions = [v for v in summary.versions if v.devices]
     if not versions:
@@ -99,7 +117,9 @@ def _versions(summary: FleetSummary) -> None:
                 "online": [v.online for v in versions],
                 "stale": [v.stale for v in versions],
                 "offline": [v.offline for v in versions],
-                "inferences/s": [fmt.rate(v.inference_rate_per_s) for v in versions],
+                "inferences/s": [
+                    fmt.rate(v.inferences / _reporting(ctx, devices, v)) for v in versions
+                ],
                 "error rate": [fmt.percent(v.error_rate, 2) for v in versions],
                 "p95 latency": [fmt.seconds(v.latency_s.get("p95")) for v in versions],
             }
@@ -228,8 +248,8 @@ def render(ctx: PageContext) -> None:
     summary = ctx.client.fleet_summary(ctx.start, ctx.end)
     _firing_now(ctx)
     _status_row(devices)
-    _performance(ctx, summary)
-    _versions(summary)
+    _performance(ctx, summary, devices)
+    _versions(ctx, summary, devices)
     _device_table(devices)
 
 

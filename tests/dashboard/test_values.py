@@ -9,7 +9,7 @@ import pytest
 
 from edgewatch.dashboard import _format as fmt
 from edgewatch.dashboard._alert_models import DriftResult
-from edgewatch.dashboard._analysis import latest_per_feature, offline_gaps
+from edgewatch.dashboard._analysis import latest_per_feature, offline_gaps, reporting_s
 from edgewatch.dashboard._charts import Marker, data_extent, time_chart
 from edgewatch.dashboard._models import Device, Histogram, Series
 from edgewatch.server.cli import main
@@ -90,6 +90,22 @@ def test_time_axis_fits_the_data_not_the_whole_window() -> None:
     alert = Marker(T0 + timedelta(minutes=59, seconds=30), "fired", "warning")
     assert data_extent(lines, start=T0, end=end, markers=[alert])[1] == end  # padded, clipped
     assert data_extent({}, start=T0, end=end) == (T0, end)  # nothing yet: the whole window
+
+
+def test_rates_are_over_the_time_devices_reported_within_the_window() -> None:
+    end = T0 + timedelta(hours=1)
+    old = _device("online", end)  # first seen a day before the window
+    new = Device(
+        "n", None, None, None, None, None, None, None, (), {}, end - timedelta(minutes=5),
+        end, None, "online",
+    )  # fmt: skip
+    assert reporting_s([old, new], start=T0, end=end) == 3600.0
+    assert reporting_s([new], start=T0, end=end) == 300.0  # the demo started five minutes ago
+    just_now = Device(
+        "j", None, None, None, None, None, None, None, (), {}, end, end, None, "online"
+    )  # fmt: skip
+    assert reporting_s([just_now], start=T0, end=end) == 60.0  # one export, not a burst
+    assert reporting_s([], start=T0, end=end) == 3600.0
 
 
 def _result(feature: str, minute: int, score: float, threshold: float) -> DriftResult:
