@@ -69,8 +69,11 @@ def by_urgency(alerts: list[Alert]) -> list[Alert]:
     )
 
 
-def link_columns(*, subject: bool = True) -> dict[str, object]:
-    """Column settings that turn the ``evidence`` (and ``on``) cells into links."""
+def link_columns(
+    *, subject: bool = True, subject_label: str = "on", subject_text: str = _SUBJECT_TEXT
+) -> dict[str, object]:
+    """Column settings that turn the ``evidence`` (and ``on``) cells into links; the ``on``
+    column shows the device id or version unless ``subject_text`` says otherwise."""
     columns: dict[str, object] = {
         "evidence": st.column_config.LinkColumn(
             "evidence", display_text="evidence ›", help="detector, score, window and baseline"
@@ -78,7 +81,9 @@ def link_columns(*, subject: bool = True) -> dict[str, object]:
     }
     if subject:
         columns["on"] = st.column_config.LinkColumn(
-            "on", display_text=_SUBJECT_TEXT, help="the device or model version it is about"
+            subject_label,
+            display_text=subject_text,
+            help="the page of the device or model version it is about",
         )
     return columns
 

@@ -65,14 +65,10 @@ def _table(alerts: list[Alert]) -> str | None:
         ),
         hide_index=True,
         key="alerts_table",
-        column_config=links.link_columns(),
-        column_order=[
-            "state", "severity", "alert", "summary", "on", "value", "since", "acknowledged",
-            "muted",
-        ],
+        column_config=links.link_columns(subject_label="its page", subject_text="open ›"),
         on_select="rerun",
         selection_mode="single-row",
-    )  # fmt: skip
+    )
     rows = event.selection.rows
     picked = alerts[rows[0]].fingerprint if rows and rows[0] < len(alerts) else None
     if picked == st.session_state.get(_SELECTED_KEY):
