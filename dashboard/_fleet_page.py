@@ -47,6 +47,12 @@ def _totals(summary: FleetSummary, reporting: float) -> tuple[float, float | Non
     return inferences / reporting, (errors / inferences if inferences else None)
 
 
+def _about(seconds: float) -> str:
+    """A length of time rounded for reading: whole hours from 2 h, whole minutes below."""
+    unit = 3600.0 if seconds >= 7200 else 60.0
+    return fmt.duration(max(round(seconds / unit), 1) * unit)
+
+
 def _reporting(ctx: PageContext, devices: list[Device], version: VersionSummary) -> float:
     """How long the devices of ``version`` have reported within the window."""
     mine = [
@@ -80,7 +86,7 @@ def _performance(ctx: PageContext, summary: FleetSummary, devices: list[Device])
     if reporting < ctx.range_s:
         st.caption(
             f"Over the last {fmt.duration(round(ctx.range_s))}; rates over the "
-            f"{fmt.duration(round(reporting / 60) * 60)} the devices have reported."
+            f"{_about(reporting)} the devices have reported."
         )
     else:
         st.caption(f"Over the last {fmt.duration(round(ctx.range_s))}.")
