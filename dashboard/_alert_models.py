@@ -15,6 +15,9 @@ SILENCE_STATUSES = ("active", "pending", "expired")
 DRIFT_VERDICTS = ("drift", "no_drift", "insufficient_data")
 ROLLOUT_VERDICTS = ("b_worse", "b_better", "no_difference", "insufficient_data")
 DELIVERY_STATUSES = ("pending", "delivered", "failed", "dead")
+# Drift methods that are significance tests (edgewatch.detectors' KolmogorovSmirnov,
+# ChiSquare, ZTest): their result's score is the p-value and drift means score < threshold.
+P_VALUE_METHODS = frozenset({"ks", "chisquare", "z"})
 PREDICTIONS = "(predicted classes)"
 """The ``feature`` of a drift result about the prediction mix rather than one input."""
 
@@ -66,6 +69,12 @@ class Evidence:
     window_from: datetime | None
     window_to: datetime | None
     baseline: dict[str, Any] | None
+
+    @property
+    def p_value(self) -> float | None:
+        """The p-value behind the verdict: a significance test's score is its p-value (the
+        server sends no separate one); ``None`` for distance methods such as PSI."""
+        return self.score if self.method in P_VALUE_METHODS else None
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,5 +1,6 @@
-"""Alerts page: pending, firing and resolved alerts with filters; one alert's evidence and
-history; acknowledge it, silence it (matchers prefilled from its labels), expire silences."""
+"""Alerts page: pending, firing and resolved alerts with filters; one alert (a selected row or
+a linked fingerprint) with its evidence, history and a link to its device or version;
+acknowledge it, silence it (matchers prefilled from its labels), expire silences."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
+from edgewatch.dashboard import _alert_links as links
 from edgewatch.dashboard import _format as fmt
 from edgewatch.dashboard._alert_models import (
     ALERT_STATES,
@@ -22,6 +24,8 @@ from edgewatch.dashboard._page import PageContext, run_page, show_error
 
 SILENCE_DURATIONS_S = (3600.0, 4 * 3600.0, 86_400.0, 7 * 86_400.0)
 AUTHOR_KEY = "ew_author"
+PICK_KEY = "alert_pick"
+_SELECTED_KEY = "ew_alert_row"
 
 
 def _fetch(client: Client, states: list[str], severities: list[str], **labels: str) -> list[Alert]:
@@ -35,19 +39,21 @@ def _fetch(client: Client, states: list[str], severities: list[str], **labels: s
     return [a for a in alerts if a.state in states and a.severity in severities]
 
 
-def _table(alerts: list[Alert]) -> None:
-    st.dataframe(
+def _table(alerts: list[Alert]) -> str | None:
+    """The alert list; answers the fingerprint of a row the user just selected, if any."""
+    event = st.dataframe(
         pd.DataFrame(
             {
                 "state": [a.state for a in alerts],
                 "severity": [a.severity for a in alerts],
-                "alert": [a.labels.get("alertname", a.rule) for a in alerts],
+                "alert": [links.alert_name(a) for a in alerts],
                 "summary": [a.summary for a in alerts],
                 "device": [a.labels.get("device", "—") for a in alerts],
                 "model": [
                     f"{a.labels.get('model', '—')} {a.labels.get('version', '')}".strip()
                     for a in alerts
                 ],
+                "on": [links.subject_url(a) for a in alerts],
                 "value": [fmt.number(a.value) for a in alerts],
                 "since": [fmt.ago(a.fired_at or a.active_at) for a in alerts],
                 "acknowledged": [f"{a.ack.author}" if a.ack else "" for a in alerts],
@@ -59,7 +65,16 @@ def _table(alerts: list[Alert]) -> None:
         ),
         hide_index=True,
         key="alerts_table",
+        column_config=links.link_columns(subject_label="its page", subject_text="open ›"),
+        on_select="rerun",
+        selection_mode="single-row",
     )
+    rows = event.selection.rows
+    picked = alerts[rows[0]].fingerprint if rows and rows[0] < len(alerts) else None
+    if picked == st.session_state.get(_SELECTED_KEY):
+        return None  # the same selection as before: the selectbox below may have moved on
+    st.session_state[_SELECTED_KEY] = picked
+    return picked
 
 
 def _detail(detail: AlertDetail) -> None:
@@ -92,9 +107,11 @@ def _detail(detail: AlertDetail) -> None:
                     "detector": [e.detector],
                     "method": [e.method],
                     "score": [fmt.number(e.score, 4)],
+                    "p-value": [fmt.number(e.p_value, 4)],
                     "threshold": [fmt.number(e.threshold, 4)],
                     "verdict": [e.verdict],
                     "window": [f"{fmt.when(e.window_from)} → {fmt.when(e.window_to)}"],
+                    "baseline": [_baseline(e.baseline)],
                 }
             ),
             hide_index=True,
@@ -102,11 +119,12 @@ def _detail(detail: AlertDetail) -> None:
         )
         if e.explanation:
             st.write(e.explanation)
-        if e.baseline:
+        if e.p_value is not None:
             st.caption(
-                "Baseline: "
-                + ", ".join(f"{k} {v}" for k, v in e.baseline.items() if v not in (None, ""))
+                f"{e.method} is a significance test: its score is the p-value, and it judges "
+                "drift when the p-value falls below the threshold."
             )
+    links.subject_link(a)
     left, right = st.columns(2)
     with left:
         st.markdown("**Labels**")
@@ -129,6 +147,24 @@ def _detail(detail: AlertDetail) -> None:
         )
     if detail.dashboard_url:
         st.caption(f"Link to this alert: {detail.dashboard_url}")
+
+
+def _baseline(baseline: dict[str, object] | None) -> str:
+    """The baseline the detector judged against, in one cell: its source, size, age and id."""
+    if not baseline:
+        return "—"
+    if baseline.get("deleted"):
+        return f"{baseline.get('id')} (deleted since)"
+    parts = [str(baseline.get("source") or "baseline")]
+    if baseline.get("rows") is not None:
+        parts.append(f"{baseline['rows']} rows")
+    window = baseline.get("window")
+    if isinstance(window, dict):
+        parts.append(f"window {window.get('from')} → {window.get('to')}")
+    if baseline.get("created_at"):
+        parts.append(f"created {baseline['created_at']}")
+    parts.append(f"id {baseline.get('id')}")
+    return " · ".join(parts)
 
 
 def _ack_form(client: Client, a: Alert) -> None:
@@ -267,18 +303,17 @@ def render(ctx: PageContext) -> None:
         )
     else:
         if alerts:
-            _table(alerts)
+            selected = _table(alerts)
+            if selected is not None:
+                st.session_state[PICK_KEY] = selected
+            st.caption("Select a row to see that alert's evidence below.")
         names = {a.fingerprint: f"{a.severity} · {a.state} · {a.summary}" for a in alerts}
         if linked and linked not in names:
             names = {linked: f"linked alert {linked}", **names}
         options = list(names)
-        chosen = st.selectbox(
-            "Alert",
-            options,
-            index=options.index(linked) if linked in names else 0,
-            format_func=names.__getitem__,
-            key="alert_pick",
-        )
+        if st.session_state.get(PICK_KEY) not in names:
+            st.session_state[PICK_KEY] = linked if linked in names else options[0]
+        chosen = st.selectbox("Alert", options, format_func=names.__getitem__, key=PICK_KEY)
         detail = ctx.client.alert(chosen)
         _detail(detail)
         left, right = st.columns(2)

@@ -32,6 +32,15 @@ def offline_gaps(
     return gaps
 
 
+def reporting_s(devices: list[Device], *, start: datetime, end: datetime) -> float:
+    """How long within ``[start, end]`` the devices have been reporting: the whole window, or
+    less when the first of them appeared inside it, so a rate over a fleet that started five
+    minutes ago is not diluted by the 55 minutes before. At least one minute (the collector's
+    default export interval), so a first export does not read as a burst."""
+    first = min((d.first_seen for d in devices), default=start)
+    return max((end - max(start, first)).total_seconds(), 60.0)
+
+
 def latest_per_feature(results: list[DriftResult]) -> list[DriftResult]:
     """The newest result of each feature per scope (model version, device), most drifted
     first: score relative to its threshold, so PSI, KS and Jensen–Shannon rank together."""

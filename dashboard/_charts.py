@@ -6,7 +6,7 @@ from __future__ import annotations
 from bisect import bisect_right
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import plotly.graph_objects as go
 
@@ -54,6 +54,26 @@ def _broken(s: Series, scale: float) -> tuple[list[datetime | None], list[float 
     return x, y
 
 
+def data_extent(
+    lines: Mapping[str, Series],
+    *,
+    start: datetime,
+    end: datetime,
+    gaps: Sequence[tuple[datetime, datetime]] = (),
+    markers: Sequence[Marker] = (),
+) -> tuple[datetime, datetime]:
+    """The span the chart's data covers within ``[start, end]``: its points, shaded gaps and
+    markers, widened by one bucket either side. A fleet that started five minutes ago then
+    fills the chart instead of a corner of the hour; with no data, the whole window."""
+    moments = [t for s in lines.values() for t in (s.times[:1] + s.times[-1:])]
+    moments += [t for g in gaps for t in g] + [mk.at for mk in markers]
+    inside = [t for t in moments if start <= t <= end]
+    if not inside:
+        return start, end
+    pad = timedelta(seconds=max((s.step_s for s in lines.values()), default=60.0))
+    return max(start, min(inside) - pad), min(end, max(inside) + pad)
+
+
 def time_chart(
     lines: Mapping[str, Series],
     *,
@@ -64,8 +84,8 @@ def time_chart(
     gaps: Sequence[tuple[datetime, datetime]] = (),
     markers: Sequence[Marker] = (),
 ) -> go.Figure:
-    """Lines over the window, values multiplied by ``scale`` and labelled with ``unit``;
-    offline gaps shaded, alert markers as vertical lines."""
+    """Lines over the part of the window that holds data, values multiplied by ``scale`` and
+    labelled with ``unit``; offline gaps shaded, alert markers as vertical lines."""
     fig = go.Figure()
     for name, s in lines.items():
         x, y = _broken(s, scale)
@@ -100,7 +120,9 @@ def time_chart(
             annotation_position="top left",
             annotation_font_size=10,
         )
-    fig.update_xaxes(range=[start, end])
+    fig.update_xaxes(
+        range=list(data_extent(lines, start=start, end=end, gaps=gaps, markers=markers))
+    )
     return _layout(fig, y_title=unit)
 
 

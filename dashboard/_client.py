@@ -256,6 +256,25 @@ class Client:
             return None
         return self._parsed("GET /api/v1/distributions", m.distribution_of, obj)
 
+    def prediction_classes(
+        self,
+        start: datetime,
+        end: datetime,
+        *,
+        device: str | None = None,
+        fleet: str | None = None,
+        model: str | None = None,
+        version: str | None = None,
+    ) -> m.ClassCounts:
+        """The class labels the selection reported, with their prediction counts in the window."""
+        params: dict[str, Any] = {
+            "start": start.timestamp(),
+            "end": end.timestamp(),
+            **_selection(device, fleet, model, version),
+        }
+        obj = self._get("/api/v1/predictions/classes", params)
+        return self._parsed("GET /api/v1/predictions/classes", m.class_counts_of, obj)
+
     def fleet_summary(
         self, start: datetime, end: datetime, *, fleet: str | None = None
     ) -> m.FleetSummary:

@@ -9,6 +9,7 @@ from datetime import datetime
 import pandas as pd
 import streamlit as st
 
+from edgewatch.dashboard import _alert_links as links
 from edgewatch.dashboard import _charts as charts
 from edgewatch.dashboard import _format as fmt
 from edgewatch.dashboard._alert_models import Alert
@@ -29,6 +30,14 @@ TEMPERATURE = "hw.temperature"
 SENSOR = "hw.id"
 BATTERY = "hw.battery.charge"
 OUTCOME = "ml.inference.outcome"
+# Marks readings that a simulator made up (the demo fleet) rather than a sensor measured.
+SIMULATED = "edgewatch.simulated"
+SIMULATED_HELP = "simulated, not measured (the reading carries edgewatch.simulated=true)"
+
+
+def _simulated_metrics(detail: DeviceDetail) -> set[str]:
+    """Metrics whose readings say they are simulated."""
+    return {r.metric for r in detail.readings if str(r.attributes.get(SIMULATED)) == "true"}
 
 
 def _markers(alerts: list[Alert]) -> list[charts.Marker]:
@@ -49,14 +58,25 @@ def _header(detail: DeviceDetail) -> None:
     memory = detail.reading(PROCESS_MEMORY)
     cpu = detail.reading(SYSTEM_CPU) or detail.reading(PROCESS_CPU)
     energy = detail.reading(ENERGY)
+    simulated = _simulated_metrics(detail)
+
+    def note(reading: Reading | None, extra: str | None = None) -> str | None:
+        """The card's help: where the value comes from when that is worth saying."""
+        notes = [extra] if extra else []
+        if reading is not None and reading.metric in simulated:
+            notes.append(SIMULATED_HELP)
+        return "; ".join(notes) or None
+
     st.markdown(
         f"**{d.device_id}** · status **{d.status}** · model **{d.model_name or '—'} "
         f"{d.model_version or '—'}** · fleet {d.fleet or '—'} · hardware {d.hardware or '—'} · "
         f"runtime {d.runtime or '—'} · last seen {fmt.ago(d.last_seen)}"
     )
     top, bottom = st.columns(4), st.columns(4)
-    top[0].metric("Memory (process)", fmt.size_bytes(memory.value if memory else None))
-    top[1].metric("CPU", fmt.percent(cpu.value if cpu else None))
+    top[0].metric(
+        "Memory (process)", fmt.size_bytes(memory.value if memory else None), help=note(memory)
+    )
+    top[1].metric("CPU", fmt.percent(cpu.value if cpu else None), help=note(cpu))
     if d.power_sources == ():
         top[2].metric("Power", "no power sensor")
     else:
@@ -64,17 +84,39 @@ def _header(detail: DeviceDetail) -> None:
         top[2].metric(
             "Power",
             fmt.watts(power.value if power else None),
-            help=f"source: {source}" if source else None,
+            help=note(power, f"source: {source}" if source else None),
         )
-    top[3].metric("Energy / inference", fmt.joules(energy.value if energy else None))
-    bottom[0].metric("Temperature", fmt.celsius(temperature.value if temperature else None))
-    bottom[1].metric("Battery", fmt.percent(battery.value if battery else None, 0))
+    top[3].metric(
+        "Energy / inference", fmt.joules(energy.value if energy else None), help=note(energy)
+    )
+    bottom[0].metric(
+        "Temperature",
+        fmt.celsius(temperature.value if temperature else None),
+        help=note(temperature),
+    )
+    bottom[1].metric(
+        "Battery", fmt.percent(battery.value if battery else None, 0), help=note(battery)
+    )
     bottom[2].metric(
         "Clock skew",
         fmt.signed_seconds(d.clock_skew_s),
         help="newest point time of the last batch minus the time the server received it",
     )
     bottom[3].metric("Power source", _power_source(d, power))
+    shown = {
+        "memory": memory,
+        "CPU": cpu,
+        "power": power,
+        "energy": energy,
+        "temperature": temperature,
+        "battery": battery,
+    }
+    made_up = [name for name, r in shown.items() if r is not None and r.metric in simulated]
+    if made_up:
+        st.caption(
+            f"Simulated, not measured: {', '.join(made_up)} (the device marks these readings "
+            "`edgewatch.simulated=true`, as the demo fleet does)."
+        )
     st.markdown(lost_on_device(detail.dropped))
 
 
@@ -113,6 +155,7 @@ def _sensor_values(detail: DeviceDetail, metric: str, key: str) -> list[str]:
 
 def _charts(ctx: PageContext, detail: DeviceDetail, alerts: list[Alert]) -> None:
     d = detail.device
+    simulated = _simulated_metrics(detail)
     get = ctx.client.series
 
     def one(
@@ -155,8 +198,9 @@ def _charts(ctx: PageContext, detail: DeviceDetail, alerts: list[Alert]) -> None
         )
 
     def chart(title: str, lines: dict[str, Series], unit: str, scale: float = 1.0) -> None:
-        st.markdown(f"**{title}**")
         present = {k: v for k, v in lines.items() if v.values}
+        made_up = any(s.metric in simulated for s in present.values())
+        st.markdown(f"**{title}**" + (" (simulated)" if made_up else ""))
         if not present:
             st.caption(f"No {title.lower()} data in this window.")
             return
@@ -209,10 +253,12 @@ def _alert_table(alerts: list[Alert] | None) -> None:
                 "summary": [a.summary for a in alerts],
                 "since": [fmt.when(a.fired_at or a.active_at) for a in alerts],
                 "resolved": [fmt.when(a.resolved_at) for a in alerts],
+                "evidence": [links.evidence_url(a) for a in alerts],
             }
         ),
         hide_index=True,
         key="device_alerts",
+        column_config=links.link_columns(subject=False),
     )
 
 

@@ -14,14 +14,13 @@ from edgewatch.dashboard import _format as fmt
 from edgewatch.dashboard._alert_models import PREDICTIONS, DriftResult
 from edgewatch.dashboard._analysis import latest_per_feature
 from edgewatch.dashboard._errors import RequestRejectedError
+from edgewatch.dashboard._models import ClassCounts
 from edgewatch.dashboard._page import PageContext, optional, run_page
 from edgewatch.dashboard._selection import ModelSelection, pick_model
 
 FEATURE_VALUE = "ml.feature.value"
 PREDICTION_SCORE = "ml.prediction.score"
-CLASS_COUNT = "ml.prediction.class.count"
-PREDICTION_CLASS = "ml.prediction.class"
-CLASSES_KEY = "ew_prediction_classes"
+MAX_CLASSES = 30
 
 
 def _ranked(results: list[DriftResult]) -> None:
@@ -120,39 +119,55 @@ def _prediction_shift(ctx: PageContext, sel: ModelSelection) -> None:
             key="confidence_overlay",
         )
     st.markdown("**Predicted classes**")
-    text = st.text_input(
-        "Class labels",
-        key=CLASSES_KEY,
-        placeholder="cat, dog, bird",
-        help="the labels your model predicts, comma-separated (the API does not list them)",
-    )
-    classes = [c.strip() for c in text.split(",") if c.strip()]
-    if not classes:
-        st.caption("Enter the class labels to compare each class's share of predictions.")
+    now = optional(lambda: ctx.client.prediction_classes(ctx.start, ctx.end, **window))
+    if now is None:
+        st.caption("This server does not list predicted classes (an older edgewatch version).")
         return
-    step = ctx.range_s
+    before = ctx.client.prediction_classes(earlier, ctx.start, **window)
+    classes = _shown_classes(now, before)
+    if not classes:
+        st.caption("No predicted classes reported for this selection yet.")
+        return
+    share_now, share_before = now.shares(classes), before.shares(classes)
+    st.plotly_chart(
+        charts.class_shift(classes, share_before, share_now, previous), key="class_shift"
+    )
+    st.dataframe(
+        pd.DataFrame(
+            {
+                "class": list(classes),
+                "share now": [fmt.percent(x) for x in share_now],
+                f"share {previous}": [
+                    fmt.percent(x) if before.total else "—" for x in share_before
+                ],
+                "change": [
+                    f"{(a - b) * 100:+.1f} pp" if before.total else "—"
+                    for a, b in zip(share_now, share_before, strict=True)
+                ],
+            }
+        ),
+        hide_index=True,
+        key="class_shares",
+    )
+    hidden = len(set(now.labels) | set(before.labels)) - len(classes)
+    st.caption(
+        f"{now.total} predictions now, {before.total} in the {previous}; class labels as the "
+        "devices report them." + (f" {hidden} rarer classes are not shown." if hidden > 0 else "")
+    )
 
-    def shares(start_s: float) -> list[float]:
-        start = ctx.start + timedelta(seconds=start_s)
-        counts = [
-            sum(
-                ctx.client.series(
-                    CLASS_COUNT,
-                    start,
-                    start + timedelta(seconds=step),
-                    step_s=step,
-                    agg="sum",
-                    attributes=[(PREDICTION_CLASS, c)],
-                    **window,
-                ).values
-            )
-            for c in classes
-        ]
-        total = sum(counts)
-        return [c / total if total else 0.0 for c in counts]
 
-    now, before = shares(0.0), shares(-step)
-    st.plotly_chart(charts.class_shift(classes, before, now, previous), key="class_shift")
+def _shown_classes(now: ClassCounts, before: ClassCounts) -> tuple[str, ...]:
+    """The labels to chart, in the server's order: all of them, or the most predicted
+    ``MAX_CLASSES`` over both periods when there are more (a bar chart of hundreds reads as
+    noise)."""
+    labels = tuple(dict.fromkeys([*now.labels, *before.labels]))
+    if len(labels) <= MAX_CLASSES:
+        return labels
+    total = {c: n for c, n in now.counts}
+    for c, n in before.counts:
+        total[c] = total.get(c, 0) + n
+    top = set(sorted(labels, key=lambda c: -total.get(c, 0))[:MAX_CLASSES])
+    return tuple(c for c in labels if c in top)
 
 
 def render(ctx: PageContext) -> None:

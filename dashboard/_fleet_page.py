@@ -1,5 +1,6 @@
-"""Fleet page: device liveness, model versions and their share, firing alerts, fleet latency,
-throughput, errors and energy, and a device table that links to each device."""
+"""Fleet page: what is firing now (each alert leading to its evidence and its device or
+version), device liveness, model versions and their share, fleet latency, throughput, errors
+and energy, and a device table that links to each device."""
 
 from __future__ import annotations
 
@@ -10,16 +11,17 @@ from urllib.parse import quote
 import pandas as pd
 import streamlit as st
 
+from edgewatch.dashboard import _alert_links as links
 from edgewatch.dashboard import _charts as charts
 from edgewatch.dashboard import _format as fmt
 from edgewatch.dashboard._alert_models import SEVERITIES
-from edgewatch.dashboard._models import DEVICE_STATUSES, Device, FleetSummary
+from edgewatch.dashboard._analysis import reporting_s
+from edgewatch.dashboard._models import DEVICE_STATUSES, Device, FleetSummary, VersionSummary
 from edgewatch.dashboard._page import PageContext, optional, run_page
 
 INFERENCE_DURATION = "ml.inference.duration"
 INFERENCE_ENERGY = "ml.inference.energy"
 DEVICE_PAGE = "_device_page.py"
-ALERTS_PAGE = "_alerts_page.py"
 
 
 def _empty_state(server_url: str) -> None:
@@ -37,19 +39,36 @@ def _status_row(devices: list[Device]) -> None:
         col.metric(status.capitalize(), counts.get(status, 0))
 
 
-def _totals(summary: FleetSummary) -> tuple[float, float | None]:
-    """Fleet inference rate (/s) and error rate (errors / inferences)."""
-    rate = sum(v.inference_rate_per_s for v in summary.versions)
+def _totals(summary: FleetSummary, reporting: float) -> tuple[float, float | None]:
+    """Fleet inference rate (/s over ``reporting`` seconds) and error rate (errors /
+    inferences)."""
     inferences = sum(v.inferences for v in summary.versions)
     errors = sum((v.error_rate or 0.0) * v.inferences for v in summary.versions)
-    return rate, (errors / inferences if inferences else None)
+    return inferences / reporting, (errors / inferences if inferences else None)
 
 
-def _performance(ctx: PageContext, summary: FleetSummary) -> None:
+def _about(seconds: float) -> str:
+    """A length of time rounded for reading: whole hours from 2 h, whole minutes below."""
+    unit = 3600.0 if seconds >= 7200 else 60.0
+    return fmt.duration(max(round(seconds / unit), 1) * unit)
+
+
+def _reporting(ctx: PageContext, devices: list[Device], version: VersionSummary) -> float:
+    """How long the devices of ``version`` have reported within the window."""
+    mine = [
+        d
+        for d in devices
+        if d.model_name == version.model_name and d.model_version == version.model_version
+    ]
+    return reporting_s(mine, start=ctx.start, end=ctx.end)
+
+
+def _performance(ctx: PageContext, summary: FleetSummary, devices: list[Device]) -> None:
     st.subheader("Fleet performance")
     latency = ctx.client.distribution(INFERENCE_DURATION, ctx.start, ctx.end)
     energy = ctx.client.series(INFERENCE_ENERGY, ctx.start, ctx.end, step_s=ctx.step_s, agg="avg")
-    rate, error_rate = _totals(summary)
+    reporting = reporting_s(devices, start=ctx.start, end=ctx.end)
+    rate, error_rate = _totals(summary, reporting)
     quantiles = latency.quantiles if latency is not None else {}
     cols = st.columns(6)
     cols[0].metric("Latency p50", fmt.seconds(quantiles.get("p50")))
@@ -64,7 +83,13 @@ def _performance(ctx: PageContext, summary: FleetSummary) -> None:
         help="mean of the devices' reported energy per inference; devices without a power "
         "sensor report none",
     )
-    st.caption(f"Over the last {fmt.duration(round(ctx.range_s))}.")
+    if reporting < ctx.range_s:
+        st.caption(
+            f"Over the last {fmt.duration(round(ctx.range_s))}; rates over the "
+            f"{_about(reporting)} the devices have reported."
+        )
+    else:
+        st.caption(f"Over the last {fmt.duration(round(ctx.range_s))}.")
     lines = {
         q: ctx.client.series(INFERENCE_DURATION, ctx.start, ctx.end, step_s=ctx.step_s, agg=q)
         for q in ("p50", "p95", "p99")
@@ -76,7 +101,7 @@ def _performance(ctx: PageContext, summary: FleetSummary) -> None:
         )
 
 
-def _versions(summary: FleetSummary) -> None:
+def _versions(ctx: PageContext, summary: FleetSummary, devices: list[Device]) -> None:
     st.subheader("Model versions")
     versions = [v for v in summary.versions if v.devices]
     if not versions:
@@ -98,7 +123,9 @@ def _versions(summary: FleetSummary) -> None:
                 "online": [v.online for v in versions],
                 "stale": [v.stale for v in versions],
                 "offline": [v.offline for v in versions],
-                "inferences/s": [fmt.rate(v.inference_rate_per_s) for v in versions],
+                "inferences/s": [
+                    fmt.rate(v.inferences / _reporting(ctx, devices, v)) for v in versions
+                ],
                 "error rate": [fmt.percent(v.error_rate, 2) for v in versions],
                 "p95 latency": [fmt.seconds(v.latency_s.get("p95")) for v in versions],
             }
@@ -108,8 +135,10 @@ def _versions(summary: FleetSummary) -> None:
     )
 
 
-def _alerts(ctx: PageContext) -> None:
-    st.subheader("Firing alerts")
+def _firing_now(ctx: PageContext) -> None:
+    """What is firing now, most urgent first, each leading to its evidence and its device or
+    model version: the first thing on-call needs on opening the dashboard."""
+    st.subheader("Firing now")
     firing = optional(lambda: ctx.client.alerts(state="firing", limit=1000))
     if firing is None:
         st.caption(
@@ -121,21 +150,28 @@ def _alerts(ctx: PageContext) -> None:
     for col, severity in zip(cols, SEVERITIES, strict=True):
         col.metric(severity.capitalize(), counts.get(severity, 0))
     if not firing:
-        st.caption("No alert is firing.")
+        st.success("Nothing firing.")
         return
+    ordered = links.by_urgency(firing)
     st.dataframe(
-        pd.DataFrame(
-            {
-                "severity": [a.severity for a in firing[:10]],
-                "alert": [a.summary for a in firing[:10]],
-                "since": [fmt.ago(a.fired_at or a.active_at) for a in firing[:10]],
-            }
-        ),
+        links.firing_frame(ordered),
         hide_index=True,
         key="firing_table",
+        column_config=links.link_columns(),
+    )
+    names = {a.fingerprint: f"{a.severity} · {links.alert_name(a)} · {a.summary}" for a in ordered}
+    left, right = st.columns([3, 1])
+    pick = left.selectbox(
+        "Open alert", list(names), format_func=names.__getitem__, key="open_alert"
+    )
+    right.page_link(
+        links.ALERTS_PAGE,
+        label="Its evidence",
+        icon=":material/notifications_active:",
+        query_params={"alert": pick},
     )
     st.page_link(
-        ALERTS_PAGE,
+        links.ALERTS_PAGE,
         label=f"All {len(firing)} firing alerts",
         icon=":material/notifications_active:",
     )
@@ -216,10 +252,10 @@ def render(ctx: PageContext) -> None:
         _empty_state(ctx.client.server_url)
         return
     summary = ctx.client.fleet_summary(ctx.start, ctx.end)
+    _firing_now(ctx)
     _status_row(devices)
-    _alerts(ctx)
-    _performance(ctx, summary)
-    _versions(summary)
+    _performance(ctx, summary, devices)
+    _versions(ctx, summary, devices)
     _device_table(devices)
 
 

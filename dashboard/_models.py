@@ -166,6 +166,27 @@ class FleetSummary:
 
 
 @dataclass(frozen=True, slots=True)
+class ClassCounts:
+    """Predictions per class label over a window: every label the selection ever reported, in
+    the server's order, with 0 for a label not predicted in the window."""
+
+    counts: tuple[tuple[str, int], ...]
+
+    @property
+    def labels(self) -> tuple[str, ...]:
+        return tuple(label for label, _ in self.counts)
+
+    @property
+    def total(self) -> int:
+        return sum(n for _, n in self.counts)
+
+    def shares(self, labels: tuple[str, ...]) -> list[float]:
+        """Each of ``labels``' share of all predictions (0 without predictions)."""
+        counts = dict(self.counts)
+        return [counts.get(c, 0) / self.total if self.total else 0.0 for c in labels]
+
+
+@dataclass(frozen=True, slots=True)
 class Token:
     """A device or admin token as listed (never its secret)."""
 
@@ -297,6 +318,10 @@ def fleet_summary_of(o: Obj) -> FleetSummary:
         online=o.integer("online"),
         versions=tuple(versions),
     )
+
+
+def class_counts_of(o: Obj) -> ClassCounts:
+    return ClassCounts(tuple((c.text("label"), c.integer("count")) for c in o.objs("classes")))
 
 
 def token_of(o: Obj) -> Token:

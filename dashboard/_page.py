@@ -19,7 +19,7 @@ from edgewatch.dashboard._errors import (
     ServerUnreachableError,
     UnauthorizedError,
 )
-from edgewatch.dashboard._format import duration
+from edgewatch.dashboard._format import ago, duration
 
 T = TypeVar("T")
 
@@ -32,6 +32,10 @@ _STEPS_S = (60.0, 120.0, 300.0, 600.0, 1800.0, 3600.0, 7200.0, 21_600.0)
 
 RANGE_KEY = "ew_range_s"
 REFRESH_KEY = "ew_auto_refresh"
+REFRESH_CHOSEN_KEY = "ew_auto_refresh_chosen"
+# Auto-refresh is on by itself while some device reported this recently (the server's
+# default for "stale" is 180 s; a demo or a fleet exporting every minute stays within it).
+LIVE_WITHIN_S = 300.0
 REFRESH_EVERY_KEY = "ew_refresh_every_s"
 NO_ALERTING = (
     "This server has no alerting API yet (it answered 404 for {what}). "
@@ -70,6 +74,50 @@ def _client(server_url: str, token: str) -> Client:
     return Client(server_url, token)
 
 
+@st.cache_data(ttl=20, show_spinner=False)
+def _newest_report(server_url: str, _token: str) -> datetime | None:
+    """When any device last reported; ``None`` without devices or a reachable server (the
+    page itself then says what is wrong)."""
+    try:
+        devices = _client(server_url, _token).devices()
+    except (ApiError, ValueError):
+        return None
+    return max((d.last_seen for d in devices), default=None)
+
+
+def _refresh_chosen() -> None:
+    st.session_state[REFRESH_CHOSEN_KEY] = True
+
+
+def _auto_refresh() -> None:
+    """The auto-refresh toggle: it follows the data (on while devices report, so a live
+    fleet never looks frozen) until the user flips it, then it keeps the user's choice."""
+    config = config_from_env()
+    newest = _newest_report(config.server_url, config.token) if config and config.token else None
+    age_s = (datetime.now(UTC) - newest).total_seconds() if newest is not None else None
+    live = age_s is not None and age_s <= LIVE_WITHIN_S
+    if not st.session_state.get(REFRESH_CHOSEN_KEY, False):
+        st.session_state[REFRESH_KEY] = live
+    st.toggle(
+        "Auto-refresh",
+        key=REFRESH_KEY,
+        on_change=_refresh_chosen,
+        help=f"on by itself while a device reported in the last {duration(LIVE_WITHIN_S)}",
+    )
+    st.selectbox(
+        "Refresh every",
+        REFRESH_EVERY_S,
+        index=1,
+        format_func=duration,
+        key=REFRESH_EVERY_KEY,
+        disabled=not st.session_state.get(REFRESH_KEY, False),
+    )
+    if newest is None:
+        st.caption("No device data yet.")
+    else:
+        st.caption(f"Newest data: {ago(newest)}" + (" (live)." if live else "."))
+
+
 def sidebar_controls() -> None:
     """The controls every page shares; rendered by the app before the page so their values
     survive switching pages."""
@@ -81,15 +129,7 @@ def sidebar_controls() -> None:
             format_func=lambda s: f"Last {duration(s)}",
             key=RANGE_KEY,
         )
-        st.toggle("Auto-refresh", key=REFRESH_KEY, value=False)
-        st.selectbox(
-            "Refresh every",
-            REFRESH_EVERY_S,
-            index=1,
-            format_func=duration,
-            key=REFRESH_EVERY_KEY,
-            disabled=not st.session_state.get(REFRESH_KEY, False),
-        )
+        _auto_refresh()
         config = config_from_env()
         if config is not None:
             st.caption(f"Server: {config.server_url}")

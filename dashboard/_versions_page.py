@@ -9,7 +9,8 @@ import streamlit as st
 from edgewatch.dashboard import _charts as charts
 from edgewatch.dashboard import _format as fmt
 from edgewatch.dashboard._alert_models import VersionComparison
-from edgewatch.dashboard._models import Distribution, VersionSummary
+from edgewatch.dashboard._analysis import reporting_s
+from edgewatch.dashboard._models import Device, Distribution, VersionSummary
 from edgewatch.dashboard._page import NO_ALERTING, PageContext, optional, run_page
 from edgewatch.dashboard._selection import models_of, versions_of
 
@@ -66,12 +67,22 @@ def _verdict(comparison: VersionComparison, a: str, b: str) -> None:
         )
 
 
+def _reporting(ctx: PageContext, devices: list[Device], model: str, version: str) -> float:
+    """How long the devices running ``model`` ``version`` have reported within the window."""
+    mine = [d for d in devices if d.model_name == model and d.model_version == version]
+    return reporting_s(mine, start=ctx.start, end=ctx.end)
+
+
 def _mean(values: tuple[float, ...]) -> float | None:
     return sum(values) / len(values) if values else None
 
 
 def _side_by_side(
-    ctx: PageContext, model: str, versions: tuple[str, str], summaries: dict[str, VersionSummary]
+    ctx: PageContext,
+    model: str,
+    versions: tuple[str, str],
+    summaries: dict[str, VersionSummary],
+    devices: list[Device],
 ) -> dict[str, Distribution | None]:
     rows: dict[str, list[str]] = {"": []}
     scores: dict[str, Distribution | None] = {}
@@ -92,7 +103,7 @@ def _side_by_side(
             fmt.seconds(q.get("p50")),
             fmt.seconds(q.get("p95")),
             fmt.seconds(q.get("p99")),
-            fmt.rate(s.inference_rate_per_s if s else None),
+            fmt.rate(s.inferences / _reporting(ctx, devices, model, v) if s else None),
             fmt.percent(s.error_rate if s else None, 2),
             fmt.watts(_mean(power.values)),
             fmt.joules(_mean(energy.values)),
@@ -123,7 +134,13 @@ def render(ctx: PageContext) -> None:
         )
         return
     c1, c2, c3 = st.columns(3)
-    model = c1.selectbox("Model", models, key="versions_model")
+    asked_model = st.query_params.get("model")
+    model = c1.selectbox(
+        "Model",
+        models,
+        index=models.index(asked_model) if asked_model in models else 0,
+        key="versions_model",
+    )
     versions = versions_of(devices, model)
     if len(versions) < 2:
         st.info(
@@ -131,8 +148,12 @@ def render(ctx: PageContext) -> None:
             "second version to compare them."
         )
         return
-    a = c2.selectbox("Version A (current)", versions, index=0, key="versions_a")
-    b = c3.selectbox("Version B (new)", versions, index=len(versions) - 1, key="versions_b")
+    # An alert's link (?model=&version=) opens its version as B against the oldest other one.
+    asked = st.query_params.get("version")
+    b_index = versions.index(asked) if asked in versions else len(versions) - 1
+    a_index = 1 if b_index == 0 else 0
+    a = c2.selectbox("Version A (current)", versions, index=a_index, key="versions_a")
+    b = c3.selectbox("Version B (new)", versions, index=b_index, key="versions_b")
     if a == b:
         st.warning("Pick two different versions.")
         return
@@ -148,7 +169,7 @@ def render(ctx: PageContext) -> None:
         if v.model_name == model and v.model_version is not None
     }
     st.subheader(f"{model} {a} vs {b}, last {fmt.duration(round(ctx.range_s))}")
-    scores = _side_by_side(ctx, model, (a, b), summaries)
+    scores = _side_by_side(ctx, model, (a, b), summaries, devices)
     lines = {
         f"{v} p95": ctx.client.series(
             DURATION, ctx.start, ctx.end, step_s=ctx.step_s, model=model, version=v, agg="p95"

@@ -22,6 +22,7 @@ from edgewatch.demo._model import CLASSES, FEATURE_NAMES, MODEL_NAME, DigitsData
 from edgewatch.demo._monitor import MonitorFactory, MonitorLike
 from edgewatch.demo._samplers import (
     SIMULATED_ATTRIBUTE,
+    SimulatedCpuSampler,
     SimulatedMemorySampler,
     SimulatedPowerSampler,
     SimulatedTemperatureSampler,
@@ -96,6 +97,7 @@ class SimulatedDevice:
         self.samplers: tuple[Sampler, ...] = (
             SimulatedPowerSampler(spec.hardware, self.conditions, scenario_time_s, spec.seed),
             SimulatedMemorySampler(spec.hardware, self.conditions, scenario_time_s, spec.seed),
+            SimulatedCpuSampler(spec.hardware, self.conditions, scenario_time_s, spec.seed),
             SimulatedTemperatureSampler(spec.hardware, spec.seed),
         )
         self._lock = threading.Lock()  # guards _monitor between the device thread and close()

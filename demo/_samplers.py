@@ -1,4 +1,5 @@
-"""Simulated device samplers for the demo fleet: power, process memory and temperature.
+"""Simulated device samplers for the demo fleet: power, process memory, process CPU and
+temperature.
 
 The demo runs on machines without the devices' sensors, so every value here is simulated and
 says so: power readings carry ``edgewatch.power.source=simulated`` and every reading carries
@@ -31,17 +32,23 @@ class HardwareProfile:
     """Resident memory of the inference process (Python, onnxruntime, the model)."""
     temperature_c: tuple[float, float]
     """SoC/CPU temperature range under load, °C."""
+    cpu: tuple[float, float]
+    """CPU utilisation range of the inference process at the demo's load (0–1, all cores)."""
 
 
 HARDWARE: dict[str, HardwareProfile] = {
-    "rpi4": HardwareProfile(power_w=(3.0, 6.0), memory_mb=95.0, temperature_c=(48.0, 62.0)),
+    "rpi4": HardwareProfile(
+        power_w=(3.0, 6.0), memory_mb=95.0, temperature_c=(48.0, 62.0), cpu=(0.20, 0.40)
+    ),
     "jetson-nano": HardwareProfile(
-        power_w=(5.0, 10.0), memory_mb=160.0, temperature_c=(40.0, 55.0)
+        power_w=(5.0, 10.0), memory_mb=160.0, temperature_c=(40.0, 55.0), cpu=(0.12, 0.25)
     ),
     "x86-gateway": HardwareProfile(
-        power_w=(15.0, 30.0), memory_mb=130.0, temperature_c=(45.0, 60.0)
+        power_w=(15.0, 30.0), memory_mb=130.0, temperature_c=(45.0, 60.0), cpu=(0.04, 0.12)
     ),
 }
+_MAX_CPU = 0.98
+"""A saturated process still leaves the scheduler a little: utilisation never reads 100 %."""
 
 
 def _profile(hardware: str) -> HardwareProfile:
@@ -104,6 +111,30 @@ class SimulatedMemorySampler:
         jitter = self._rng.normal(0.0, 0.01) * self._base_bytes
         value = self._base_bytes + jitter + self._conditions.leaked_bytes(self._now())
         return [Reading(semconv.PROCESS_MEMORY_USAGE, float(value), dict(_SIMULATED), "By")]
+
+
+class SimulatedCpuSampler:
+    """Simulated CPU utilisation of the inference process (0–1), busier in proportion to the
+    extra work a ``latency_regression`` incident makes each inference do."""
+
+    name = "simulated-cpu"
+
+    def __init__(
+        self,
+        hardware: str,
+        conditions: DeviceConditions,
+        scenario_time_s: Callable[[], float],
+        seed: int = 0,
+    ) -> None:
+        self._profile = _profile(hardware)
+        self._conditions = conditions
+        self._now = scenario_time_s
+        self._rng = np.random.default_rng(seed)
+
+    def sample(self) -> Sequence[Reading]:
+        busy = _in_range(self._rng, *self._profile.cpu) * self._conditions.slowdown(self._now())
+        value = min(busy, _MAX_CPU)
+        return [Reading(semconv.PROCESS_CPU_UTILIZATION, value, dict(_SIMULATED), "1")]
 
 
 class SimulatedTemperatureSampler:

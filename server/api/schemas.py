@@ -7,6 +7,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
+from edgewatch.collector import semconv
 from edgewatch.detectors import to_dict
 from edgewatch.server.store import (
     Device,
@@ -241,3 +242,39 @@ class NewTokenOut(TokenOut):
     @classmethod
     def of_new(cls, t: NewToken) -> NewTokenOut:
         return cls(**TokenOut.of(t.info).model_dump(), token=t.token)
+
+
+class ClassCountOut(BaseModel):
+    label: str = Field(description="the value of ml.prediction.class")
+    count: int = Field(description="predictions of this class in the window")
+
+
+class PredictionClassesOut(BaseModel):
+    start: float
+    end: float
+    total: int = Field(description="predictions of any class in the window")
+    classes: list[ClassCountOut] = Field(
+        description="every class label the selection ever reported, numeric labels in number "
+        "order, the collector's overflow label __other__ last; count 0 when none in the window"
+    )
+
+    @classmethod
+    def of(
+        cls, start_s: float, end_s: float, labels: list[str], counts: dict[str, int]
+    ) -> PredictionClassesOut:
+        def order(label: str) -> tuple[bool, bool, int, str]:
+            numeric = label.lstrip("-").isdigit()
+            return (
+                label == semconv.OTHER_CATEGORY,
+                not numeric,
+                int(label) if numeric else 0,
+                label,
+            )
+
+        known = sorted({*labels, *counts}, key=order)
+        return cls(
+            start=start_s,
+            end=end_s,
+            total=sum(counts.values()),
+            classes=[ClassCountOut(label=c, count=counts.get(c, 0)) for c in known],
+        )

@@ -1,5 +1,6 @@
-"""Reads the detection scheduler needs beyond histograms and series: category counts of
-delta counters (prediction classes, categorical features) and which features a version has."""
+"""Reads the detection scheduler (and the prediction-class API) needs beyond histograms and
+series: category counts of delta counters (prediction classes, categorical features) and which
+attribute values (features, class labels) a selection has reported."""
 
 from __future__ import annotations
 
@@ -84,13 +85,18 @@ class SignalReader:
 
     def feature_names(self, metric: str, selection: Selection) -> list[str]:
         """Feature names (``ml.feature.name``) stored for ``metric`` on the selected devices."""
+        return self.attribute_values(metric, "ml.feature.name", selection)
+
+    def attribute_values(self, metric: str, key: str, selection: Selection) -> list[str]:
+        """Every value of the point attribute ``key`` stored for ``metric`` on the selected
+        devices (whenever reported, not only in a window), sorted as text."""
         sel, params = selection_sql(selection)
         rows = (
             self._store.cursor()
             .execute(
-                "SELECT DISTINCT json_extract_string(attrs, '$.\"ml.feature.name\"') AS f"
-                f" FROM series WHERE metric = ? AND {sel} ORDER BY f",
-                [metric, *params],
+                "SELECT DISTINCT json_extract_string(attrs, ?) AS v"
+                f" FROM series WHERE metric = ? AND {sel} ORDER BY v",
+                [json_path(key), metric, *params],
             )
             .fetchall()
         )

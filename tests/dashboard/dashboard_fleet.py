@@ -23,6 +23,8 @@ INFERENCES = 600
 ERRORS = 6
 CLASSES = {"cat": 300, "dog": 200, "bird": 100}
 FEATURES = ("f00", "f01", "f02")
+SIMULATED = "edgewatch.simulated"
+"""The demo's mark on simulated readings (``edgewatch.demo.SIMULATED_ATTRIBUTE``)."""
 
 
 @dataclass(frozen=True)
@@ -42,6 +44,9 @@ class DeviceSpec:
     """Predictions per class in each export."""
     lost_batches: int = 0
     """Batches of ``INFERENCES`` the device says its spool dropped (a cumulative total)."""
+    simulated: bool = False
+    """Readings as the demo sends them: simulated power, process CPU instead of system CPU,
+    and ``edgewatch.simulated=true`` on every reading and the resource."""
 
 
 def _features(values: Sequence[np.ndarray], start: int, end: int) -> m.Metric:
@@ -68,6 +73,9 @@ def _gauge(
 def batch(spec: DeviceSpec, end_ns: int) -> ExportMetricsServiceRequest:
     """One 60 s export interval of ``spec``."""
     start = end_ns - INTERVAL_S * 1_000_000_000
+    marks = [kv(SIMULATED, "true")] if spec.simulated else []
+    cpu = semconv.PROCESS_CPU_UTILIZATION if spec.simulated else semconv.SYSTEM_CPU_UTILIZATION
+    source = semconv.POWER_SIMULATED if spec.simulated else semconv.POWER_BATTERY
     rng = np.random.default_rng([end_ns, *spec.device_id.encode()])
     metrics = [
         _exp(
@@ -101,15 +109,15 @@ def batch(spec: DeviceSpec, end_ns: int) -> ExportMetricsServiceRequest:
             start,
             end_ns,
         ),
-        _gauge(semconv.PROCESS_MEMORY_USAGE, "By", spec.memory_bytes, start, end_ns),
-        _gauge(semconv.SYSTEM_CPU_UTILIZATION, "1", 0.25, start, end_ns),
+        _gauge(semconv.PROCESS_MEMORY_USAGE, "By", spec.memory_bytes, start, end_ns, marks),
+        _gauge(cpu, "1", 0.25, start, end_ns, marks),
         _gauge(
             semconv.HW_TEMPERATURE,
             "Cel",
             spec.temperature_c,
             start,
             end_ns,
-            [kv(semconv.HW_ID, "cpu")],
+            [kv(semconv.HW_ID, "cpu"), *marks],
         ),
         _gauge(semconv.HW_BATTERY_CHARGE, "1", 0.8, start, end_ns),
     ]
@@ -121,7 +129,7 @@ def batch(spec: DeviceSpec, end_ns: int) -> ExportMetricsServiceRequest:
                 spec.power_w,
                 start,
                 end_ns,
-                [kv(semconv.POWER_SOURCE, semconv.POWER_BATTERY)],
+                [kv(semconv.POWER_SOURCE, source), *marks],
             ),
             _gauge(
                 semconv.INFERENCE_ENERGY,
@@ -153,8 +161,9 @@ def batch(spec: DeviceSpec, end_ns: int) -> ExportMetricsServiceRequest:
             kv(semconv.OS_TYPE, "linux"),
             kv(
                 semconv.POWER_SOURCES,
-                semconv.POWER_BATTERY if spec.power_w is not None else semconv.POWER_NONE,
+                source if spec.power_w is not None else semconv.POWER_NONE,
             ),
+            *marks,
         ]
     )
     sm = rm.scope_metrics.add()

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -192,11 +193,12 @@ def new_admin_token(db: Path) -> str:
         return store.create_token(role="admin", name="dashboard tests").token
 
 
-def start_empty_server(db: Path) -> Running:
-    """A server nobody has sent anything to, without alerting."""
+def start_empty_server(db: Path, *, alerting: bool = False) -> Running:
+    """A server nobody has sent anything to, without alerting unless asked (then with the
+    default rules)."""
     admin = new_admin_token(db)
     port = free_port()
-    server, thread = serve(load_settings(db_path=db, port=port, alerting=False))
+    server, thread = serve(load_settings(db_path=db, port=port, alerting=alerting))
     url = f"http://127.0.0.1:{port}"
     wait_ready(url)
     return Running(SeededServer(url, admin, db), server, thread)
@@ -243,6 +245,12 @@ def start_seeded_server(db: Path) -> Running:
 def send_device(seeded: SeededServer, device_id: str) -> None:
     """One of the ``ONLINE`` devices reports its history with its own device token."""
     spec, minutes = ONLINE[device_id]
+    send_spec(seeded, spec, minutes)
+
+
+def send_spec(seeded: SeededServer, spec: DeviceSpec, minutes: Iterable[int]) -> None:
+    """``spec`` reports the exports that ended ``minutes`` ago, with its own device token."""
+    device_id = spec.device_id
     with seeded.api() as api:
         token = api.post("/api/v1/tokens", json={"role": "device", "device_id": device_id}).json()[
             "token"
@@ -254,6 +262,20 @@ def send_device(seeded: SeededServer, device_id: str) -> None:
             "/v1/metrics", content=collector_body(request), headers=collector_headers(token)
         )
         assert r.status_code == 200, r.text
+
+
+def wait_rolled_up(seeded: SeededServer, device_id: str) -> None:
+    """Wait until the device's newest minutes reached the 1-minute rollups the pages read."""
+
+    def rolled_up() -> bool:
+        with seeded.api() as api:
+            r = api.get(
+                "/api/v1/series",
+                params={"metric": "ml.inference.count", "device_id": device_id, "step": 60},
+            )
+        return r.status_code == 200 and bool(r.json()["points"])
+
+    _poll(f"1-minute rollup of {device_id}", rolled_up)
 
 
 def _seed(running: Running) -> None:

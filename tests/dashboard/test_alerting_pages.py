@@ -4,9 +4,11 @@ reach the API."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from dashboard_apptest import metrics, open_page, table, texts
-from dashboard_harness import APP, SeededServer
+from dashboard_harness import APP, SeededServer, send_device, start_empty_server
 from streamlit.testing.v1 import AppTest
 from streamlit.testing.v1.element_tree import Button, TextInput
 
@@ -46,9 +48,13 @@ def test_alerts_page_lists_firing_alerts_with_evidence(dashboard_env: SeededServ
     drift = _alert(dashboard_env, "FeatureDrift", version="1.1.0", feature="f01")
     at = _pick(at, drift["fingerprint"])
     assert "Feature f01 drifted on classifier 1.1.0" in texts(at)
-    evidence = table(at, "detector", "method", "score", "threshold", "verdict")
+    evidence = table(at, "detector", "method", "score", "p-value", "threshold", "verdict")
     assert evidence.iloc[0][["method", "threshold", "verdict"]].tolist() == ["psi", "0.2", "drift"]
     assert float(evidence.iloc[0]["score"]) > 0.2
+    assert evidence.iloc[0]["p-value"] == "—"  # PSI is a distance, not a test
+    assert evidence.iloc[0]["detector"] and "→" in evidence.iloc[0]["window"]
+    assert evidence.iloc[0]["baseline"].startswith("upload · 3000 rows · created ")
+    assert [p.proto.page for p in at.get("page_link") if "1.1.0" in p.proto.label]
     labels = table(at, "label", "value")
     assert dict(zip(labels["label"], labels["value"], strict=True))["feature"] == "f01"
 
@@ -115,13 +121,44 @@ def test_alert_link_opens_that_alert(dashboard_env: SeededServer) -> None:
     assert "dev-f stopped reporting" in texts(at)
 
 
-def test_fleet_and_device_pages_show_alerts(dashboard_env: SeededServer) -> None:
+def test_fleet_page_lists_what_fires_now_leading_to_evidence_and_subject(
+    dashboard_env: SeededServer,
+) -> None:
+    offline = _alert(dashboard_env, "DeviceOffline", device="dev-f")
+    drift = _alert(dashboard_env, "FeatureDrift", version="1.1.0", feature="f01")
     at = open_page("fleet")
+    assert at.subheader[0].value == "Firing now"  # at the top of the page
     assert metrics(at)["Critical"] == "2"
-    assert "dev-f stopped reporting" in set(table(at, "severity", "alert", "since")["alert"])
+    firing = table(at, "severity", "alert", "on", "since", "evidence")
+    assert list(firing["severity"])[:2] == ["critical", "critical"]  # most urgent first
+    rows = firing.set_index("evidence")
+    dev_f = rows.loc[f"alerts?alert={offline['fingerprint']}"]
+    assert (dev_f["alert"], dev_f["summary"]) == ("DeviceOffline", "dev-f stopped reporting")
+    assert dev_f["on"] == "device?device=dev-f" and dev_f["since"].endswith("ago")
+    f01 = rows.loc[f"alerts?alert={drift['fingerprint']}"]
+    assert f01["on"] == "versions?model=classifier&version=1.1.0"
+    at.selectbox(key="open_alert").set_value(offline["fingerprint"]).run()
+    assert not at.exception
     at = open_page("device", device="dev-f")
-    device_alerts = table(at, "state", "severity", "rule", "summary")
+    device_alerts = table(at, "state", "severity", "rule", "summary", "evidence")
     assert list(device_alerts["rule"]) == ["DeviceOffline"]
+    assert list(device_alerts["evidence"]) == [f"alerts?alert={offline['fingerprint']}"]
+
+
+def test_fleet_page_says_when_nothing_fires(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    running = start_empty_server(tmp_path / "quiet.duckdb", alerting=True)
+    try:
+        send_device(running.seeded, "dev-a")  # one healthy device, the default rules
+        monkeypatch.setenv("EDGEWATCH_DASHBOARD_SERVER", running.seeded.url)
+        monkeypatch.setenv("EDGEWATCH_DASHBOARD_TOKEN", running.seeded.admin)
+        at = open_page("fleet")
+        assert at.subheader[0].value == "Firing now"
+        assert [s.value for s in at.success] == ["Nothing firing."]
+        assert metrics(at)["Critical"] == "0"
+    finally:
+        running.stop()
 
 
 def test_drift_page_ranks_the_drifted_feature_first(dashboard_env: SeededServer) -> None:
@@ -139,10 +176,14 @@ def test_drift_page_ranks_the_drifted_feature_first(dashboard_env: SeededServer)
     assert list(ranked["feature"])[2:] != ["f01"]  # the drifted ones rank first
     assert set(list(ranked["feature"])[:2]) == {"f01", "(predicted classes)"}
     assert at.selectbox(key="drift_feature").options[0] == "f01"
-    charts = at.get("plotly_chart")
-    assert len(charts) >= 3  # heatmap, feature overlay, confidence overlay
-    at.text_input(key="ew_prediction_classes").set_value("cat, dog, bird").run()
-    assert len(at.get("plotly_chart")) == len(charts) + 1  # class shares
+    assert len(at.get("plotly_chart")) >= 4  # heatmap, feature and confidence overlays, classes
+    assert not at.text_input  # the class labels come from the server: nothing to type
+    shares = table(at, "class", "share now", "change").set_index("class")
+    assert list(shares.index) == ["bird", "cat", "dog"]
+    at.selectbox(key="drift_device").set_value("dev-d").run()
+    shares = table(at, "class", "share now", "change").set_index("class")
+    # dev-d predicts bird 300, dog 200, cat 100 a minute (the others the reverse)
+    assert shares["share now"].tolist() == ["50.0 %", "16.7 %", "33.3 %"]
 
 
 def test_drift_page_report_says_how_to_get_sampled_rows(dashboard_env: SeededServer) -> None:
@@ -165,6 +206,14 @@ def test_versions_page_gives_the_rollout_verdict(dashboard_env: SeededServer) ->
     assert signals.loc["latency_p50", "change"].endswith(" %")
     assert signals.loc["latency_p50", "1.1.0"].endswith(" ms")
     assert signals.loc["predictions", "change"].startswith("distance ")
+
+
+def test_a_version_link_opens_that_version_as_b(dashboard_env: SeededServer) -> None:
+    at = open_page("versions", model="classifier", version="1.0.0")
+    assert (at.selectbox(key="versions_a").value, at.selectbox(key="versions_b").value) == (
+        "1.1.0",
+        "1.0.0",
+    )
 
 
 def test_settings_page_rules_receivers_baselines(dashboard_env: SeededServer) -> None:

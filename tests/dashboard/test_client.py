@@ -61,6 +61,9 @@ def test_device_detail_series_and_distribution(seeded_server: SeededServer) -> N
         # A metric nobody sent is an empty series, not an error.
         assert client.series("no.such.metric", start, end, step_s=30).values == ()
         assert client.distribution("no.such.metric", start, end) is None
+        classes = client.prediction_classes(start, end, device="dev-a")
+        assert classes.counts == (("bird", 3000), ("cat", 9000), ("dog", 6000))
+        assert classes.shares(("cat",)) == [0.5]
 
 
 def test_unknown_device_is_not_found_but_not_a_missing_endpoint(seeded_server) -> None:

@@ -7,13 +7,20 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from dashboard_apptest import metrics, open_page, table, texts
-from dashboard_fleet import INFERENCES
-from dashboard_harness import BATCHES_IN_LAST_HOUR, DEV_B_CLOCK_BEHIND_S, SeededServer
+from dashboard_fleet import INFERENCES, DeviceSpec
+from dashboard_harness import (
+    BATCHES_IN_LAST_HOUR,
+    DEV_B_CLOCK_BEHIND_S,
+    SeededServer,
+    send_device,
+    send_spec,
+    wait_rolled_up,
+)
 from live_server import free_port
 
 from edgewatch.dashboard import Client
 from edgewatch.dashboard._format import seconds
-from edgewatch.dashboard._page import ALERTING_OFF
+from edgewatch.dashboard._page import ALERTING_OFF, REFRESH_KEY, _newest_report
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -77,6 +84,23 @@ def test_device_page_says_what_the_device_lost(dashboard_env: SeededServer) -> N
     page = texts(at)
     assert f"Lost on device: **3 batches ({3 * INFERENCES:,} inferences)** — last at 20" in page
     assert f"inferences by reason: spool full {3 * INFERENCES:,}" in page
+
+
+def test_device_page_shows_a_demo_devices_simulated_cpu_as_simulated(
+    empty_server: SeededServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("EDGEWATCH_DASHBOARD_SERVER", empty_server.url)
+    monkeypatch.setenv("EDGEWATCH_DASHBOARD_TOKEN", empty_server.admin)
+    send_spec(empty_server, DeviceSpec("demo-north-0", simulated=True), range(10))
+    wait_rolled_up(empty_server, "demo-north-0")
+    at = open_page("device", device="demo-north-0")
+    shown = metrics(at)
+    assert shown["CPU"] == "25.0 %"  # process CPU, as the demo's simulator sends it
+    assert shown["Power source"] == "simulated"
+    page = texts(at)
+    assert "Simulated, not measured: memory, CPU, power, temperature" in page
+    assert "**CPU** (simulated)" in page
+    assert "No cpu data in this window" not in page
 
 
 def test_device_page_without_power_sensor(dashboard_env: SeededServer) -> None:
@@ -175,8 +199,28 @@ def test_empty_fleet_says_what_to_do(empty_server: SeededServer, monkeypatch) ->
 def test_time_range_and_auto_refresh_controls(dashboard_env: SeededServer) -> None:
     at = open_page("fleet")
     at.sidebar.selectbox[0].set_value(7 * 86_400.0).run()
-    assert "Over the last 7 d." in texts(at)
+    # dev-f, the first device the server saw, reported 2 h ago: rates count over that, not 7 d
+    assert "Over the last 7 d; rates over the 2 h the devices have reported." in texts(at)
     assert metrics(at)["Devices"] == "6"
     at.sidebar.toggle[0].set_value(True).run()
     assert not at.sidebar.selectbox[1].disabled
     assert not at.exception
+
+
+def test_auto_refresh_is_on_while_devices_report(
+    empty_server: SeededServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("EDGEWATCH_DASHBOARD_SERVER", empty_server.url)
+    monkeypatch.setenv("EDGEWATCH_DASHBOARD_TOKEN", empty_server.admin)
+    at = open_page("fleet")
+    assert at.sidebar.toggle(key=REFRESH_KEY).value is False  # nothing reports: nothing to follow
+    assert "No device data yet." in [c.value for c in at.sidebar.caption]
+    send_device(empty_server, "dev-a")
+    _newest_report.clear()
+    at = open_page("fleet")
+    assert at.sidebar.toggle(key=REFRESH_KEY).value is True
+    assert not at.sidebar.selectbox[1].disabled
+    assert any(c.value.endswith("(live).") for c in at.sidebar.caption)
+    at.sidebar.toggle(key=REFRESH_KEY).set_value(False).run()
+    at.run()  # the user's choice outlives the next refresh
+    assert at.sidebar.toggle(key=REFRESH_KEY).value is False

@@ -8,8 +8,10 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from edgewatch.dashboard import _format as fmt
-from edgewatch.dashboard._alert_models import DriftResult
-from edgewatch.dashboard._analysis import latest_per_feature, offline_gaps
+from edgewatch.dashboard._alert_links import by_urgency, evidence_url, subject_url
+from edgewatch.dashboard._alert_models import Alert, DriftResult, Evidence
+from edgewatch.dashboard._analysis import latest_per_feature, offline_gaps, reporting_s
+from edgewatch.dashboard._charts import Marker, data_extent, time_chart
 from edgewatch.dashboard._models import Device, Histogram, Series
 from edgewatch.server.cli import main
 
@@ -71,6 +73,68 @@ def test_offline_device_is_shaded_until_the_end_of_the_window() -> None:
         series, start=T0, end=end, step_s=60, device=_device("offline", T0 + timedelta(minutes=9))
     )
     assert gaps == [(T0 + timedelta(minutes=9), end)]
+
+
+def test_time_axis_fits_the_data_not_the_whole_window() -> None:
+    end = T0 + timedelta(hours=1)
+    five_minutes = _every_minute((50, 55))  # a fleet that started reporting ten minutes ago
+    lines = {"p95": five_minutes}
+    assert data_extent(lines, start=T0, end=end) == (
+        T0 + timedelta(minutes=49),
+        T0 + timedelta(minutes=55),
+    )
+    figure = time_chart(lines, unit="ms", start=T0, end=end)
+    assert list(figure.layout.xaxis.range) == [
+        T0 + timedelta(minutes=49),
+        T0 + timedelta(minutes=55),
+    ]
+    alert = Marker(T0 + timedelta(minutes=59, seconds=30), "fired", "warning")
+    assert data_extent(lines, start=T0, end=end, markers=[alert])[1] == end  # padded, clipped
+    assert data_extent({}, start=T0, end=end) == (T0, end)  # nothing yet: the whole window
+
+
+def test_rates_are_over_the_time_devices_reported_within_the_window() -> None:
+    end = T0 + timedelta(hours=1)
+    old = _device("online", end)  # first seen a day before the window
+    new = Device(
+        "n", None, None, None, None, None, None, None, (), {}, end - timedelta(minutes=5),
+        end, None, "online",
+    )  # fmt: skip
+    assert reporting_s([old, new], start=T0, end=end) == 3600.0
+    assert reporting_s([new], start=T0, end=end) == 300.0  # the demo started five minutes ago
+    just_now = Device(
+        "j", None, None, None, None, None, None, None, (), {}, end, end, None, "online"
+    )  # fmt: skip
+    assert reporting_s([just_now], start=T0, end=end) == 60.0  # one export, not a burst
+    assert reporting_s([], start=T0, end=end) == 3600.0
+
+
+def _alert(severity: str, fired_min: int, **labels: str) -> Alert:
+    fired = T0 + timedelta(minutes=fired_min)
+    return Alert(
+        f"fp-{severity}-{fired_min}", "Rule", "firing", severity, labels, {}, None, fired, fired,
+        None, None, None, (), False,
+    )  # fmt: skip
+
+
+def test_alerts_lead_to_their_evidence_and_their_device_or_version() -> None:
+    on_device = _alert("warning", 5, device="dev a/1", model="m", version="1")
+    on_version = _alert("critical", 9, model="classifier", version="1.1.0")
+    fleet_wide = _alert("critical", 2)
+    assert evidence_url(on_device) == "alerts?alert=fp-warning-5"
+    assert subject_url(on_device) == "device?device=dev%20a%2F1"  # the device wins
+    assert subject_url(on_version) == "versions?model=classifier&version=1.1.0"
+    assert subject_url(fleet_wide) is None
+    ordered = by_urgency([on_device, on_version, fleet_wide])
+    assert ordered == [fleet_wide, on_version, on_device]  # critical first, longest-firing first
+
+
+@pytest.mark.parametrize(
+    ("method", "p_value"), [("ks", 0.001), ("chisquare", 0.001), ("psi", None)]
+)
+def test_a_significance_tests_score_is_its_p_value(method: str, p_value: float | None) -> None:
+    e = Evidence("drift", method, 0.001, 0.05, "drift", "", None, None, None)
+    assert e.p_value == p_value
 
 
 def _result(feature: str, minute: int, score: float, threshold: float) -> DriftResult:

@@ -116,6 +116,7 @@ def test_a_device_monitor_gets_its_identity_and_simulated_samplers(
     assert {s.name for s in kw["samplers"]} == {
         "simulated-power",
         "simulated-memory",
+        "simulated-cpu",
         "simulated-temperature",
     }
     assert kw["transport"] is None

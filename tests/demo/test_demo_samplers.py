@@ -12,6 +12,7 @@ from edgewatch.demo import (
     V1,
     DeviceConditions,
     Incident,
+    SimulatedCpuSampler,
     SimulatedMemorySampler,
     SimulatedPowerSampler,
     SimulatedTemperatureSampler,
@@ -27,6 +28,7 @@ def samplers(
     return [
         SimulatedPowerSampler(hardware, conditions, lambda: t_s, seed=1),
         SimulatedMemorySampler(hardware, conditions, lambda: t_s, seed=1),
+        SimulatedCpuSampler(hardware, conditions, lambda: t_s, seed=1),
         SimulatedTemperatureSampler(hardware, seed=1),
     ]
 
@@ -34,7 +36,7 @@ def samplers(
 def test_they_are_collector_samplers_with_distinct_names() -> None:
     found = samplers("rpi4")
     assert all(isinstance(s, Sampler) for s in found)
-    assert len({s.name for s in found}) == 3
+    assert len({s.name for s in found}) == 4
 
 
 @pytest.mark.parametrize("hardware", sorted(HARDWARE))
@@ -94,6 +96,26 @@ def test_temperature_is_in_the_hardware_range(hardware: str) -> None:
     assert all(low <= r.value <= high for r in readings)
     assert {r.metric for r in readings} == {semconv.HW_TEMPERATURE}
     assert {r.unit for r in readings} == {"Cel"}
+
+
+@pytest.mark.parametrize("hardware", sorted(HARDWARE))
+def test_cpu_is_a_utilisation_in_the_hardware_range(hardware: str) -> None:
+    sampler = SimulatedCpuSampler(hardware, HEALTHY, lambda: 0.0, seed=7)
+    readings = [sampler.sample()[0] for _ in range(200)]
+    low, high = HARDWARE[hardware].cpu
+    assert all(low <= r.value <= high for r in readings)
+    assert {(r.metric, r.unit) for r in readings} == {(semconv.PROCESS_CPU_UTILIZATION, "1")}
+
+
+def test_a_latency_regression_makes_the_cpu_busier_but_never_over_full() -> None:
+    slower = Incident("latency_regression", ("d",), 100.0, None, {"slowdown": 4.0})
+    conditions = DeviceConditions(V1, [slower])
+    normal = SimulatedCpuSampler("x86-gateway", conditions, lambda: 50.0, seed=8)
+    busy = SimulatedCpuSampler("x86-gateway", conditions, lambda: 150.0, seed=8)
+    for _ in range(50):
+        assert busy.sample()[0].value == pytest.approx(normal.sample()[0].value * 4.0)
+    saturated = SimulatedCpuSampler("rpi4", conditions, lambda: 150.0, seed=8)
+    assert max(saturated.sample()[0].value for _ in range(50)) < 1.0
 
 
 def test_an_unknown_hardware_label_is_refused() -> None:

@@ -7,7 +7,7 @@ import time
 import httpx
 import numpy as np
 import pytest
-from otlp_wire import collector_body, collector_headers, device_batch
+from otlp_wire import CLASSES, collector_body, collector_headers, device_batch
 
 from edgewatch.collector import semconv
 from edgewatch.server.store import DeviceStatus, Selection
@@ -192,6 +192,19 @@ def test_fleet_summary_per_model_version(fleet) -> None:
     assert v2["latency_s"]["p99"] > v1["latency_s"]["p99"]
     north = get(server, "/api/v1/fleet/summary", fleet="north", start=now - 3600, end=now).json()
     assert [v["model_version"] for v in north["versions"]] == ["1.0.0"]
+
+
+def test_prediction_classes_lists_labels_with_counts_in_the_window(fleet) -> None:
+    server, now = fleet
+    body = get(server, "/api/v1/predictions/classes", start=now - 3600, end=now + 60).json()
+    assert [c["label"] for c in body["classes"]] == sorted(CLASSES)
+    assert body["total"] == sum(c["count"] for c in body["classes"]) == 2 * MINUTES * INFERENCES
+    one = get(server, "/api/v1/predictions/classes", model_version="2.0.0", start=now - 3600)
+    assert sum(c["count"] for c in one.json()["classes"]) == MINUTES * INFERENCES
+    later = get(server, "/api/v1/predictions/classes", start=now + 60, end=now + 120).json()
+    assert [c["label"] for c in later["classes"]] == sorted(CLASSES)  # labels outlive the window
+    assert later["total"] == 0 and {c["count"] for c in later["classes"]} == {0}
+    assert get(server, "/api/v1/predictions/classes", device_id="nope").json()["classes"] == []
 
 
 def test_token_admin_api(live_server) -> None:
