@@ -345,3 +345,33 @@ def test_unusable_names_ids_and_times_are_rejected_with_reasons(live_server) -> 
     assert live_server.store.row_counts("dev-a")["points"] == 1
     metrics = _get(live_server, "/api/v1/devices/dev-a").json()
     assert metrics["device_id"] == "dev-a"
+
+
+def test_a_series_that_cannot_be_rolled_up_is_left_out_and_logged(live_server, caplog) -> None:
+    """Two valid points whose counts add up past 2**63 - 1 make DuckDB's merge fail: the
+    rollup leaves that one series out (and says so) instead of failing every chunk."""
+    now_s = time.time()
+    end_ns = int(now_s * 1e9)
+    _neighbour(live_server, end_ns)
+    minute_ns = end_ns // (60 * 10**9) * 60 * 10**9
+    huge = []
+    for second in (1, 2):
+        p = m.ExponentialHistogramDataPoint(
+            start_time_unix_nano=minute_ns, time_unix_nano=minute_ns + second * 10**9
+        )
+        p.count = p.zero_count = 2**62 + 1
+        huge.append(p)
+    r = _post(
+        live_server,
+        _request("dev-b", [exp_metric("huge.hist", "1", huge)]),
+        live_server.tokens.device_b,
+    )
+    assert r.status_code == 200
+    assert _partial(r) == (0, "")
+    with caplog.at_level("WARNING", logger="edgewatch.server.store._maintenance"):
+        live_server.store.roll_up()
+    assert "rollup 1m left out 1 series" in caplog.text
+    assert "huge.hist" in caplog.text
+    _assert_neighbour_served(live_server, now_s)
+    counts = live_server.store.row_counts()
+    assert counts["exp_histograms_1m"] == 3 * 3  # dev-a's minutes, not the failing series
