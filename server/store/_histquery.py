@@ -20,6 +20,13 @@ import numpy as np
 from edgewatch.detectors import DEFAULT_MAX_BUCKETS, MIN_SCALE, ExpHistogram, index_range
 
 _EMPTY = np.zeros(0, dtype=np.int64)
+_INT64_MAX = 2**63 - 1
+
+
+def _saturated(column: str) -> str:
+    """``sum(column)`` as BIGINT, held at 2**63 - 1: counts that add up past it (each point
+    is valid on its own) must not fail a query over every device."""
+    return f"least(sum({column}), {_INT64_MAX})::BIGINT"
 
 
 def merge_groups(
@@ -32,11 +39,11 @@ def merge_groups(
         f"""
         WITH src AS ({source_sql}),
         s2 AS (SELECT *, min(scale) OVER (PARTITION BY {g}) AS tscale FROM src)
-        SELECT {g}, min(scale), sum(zero_count)::BIGINT, sum(count)::BIGINT, sum(sum),
+        SELECT {g}, min(scale), {_saturated("zero_count")}, {_saturated("count")}, sum(sum),
                min(min), max(max), NULL, NULL, NULL FROM s2 GROUP BY {g}
         UNION ALL
         SELECT {g}, NULL, NULL, NULL, NULL, NULL, NULL, side, idx, c FROM (
-            SELECT {g}, side, i >> sh AS idx, sum(c)::BIGINT AS c FROM (
+            SELECT {g}, side, i >> sh AS idx, {_saturated("c")} AS c FROM (
                 SELECT {g}, 1 AS side, scale - tscale AS sh,
                        unnest(range(pos_offset::BIGINT, pos_offset + len(pos_counts))) AS i,
                        unnest(pos_counts) AS c FROM s2

@@ -349,7 +349,8 @@ def test_unusable_names_ids_and_times_are_rejected_with_reasons(live_server) -> 
 
 def test_a_series_that_cannot_be_rolled_up_is_left_out_and_logged(live_server, caplog) -> None:
     """Two valid points whose counts add up past 2**63 - 1 make DuckDB's merge fail: the
-    rollup leaves that one series out (and says so) instead of failing every chunk."""
+    rollup leaves that one series out (and says so) instead of failing every chunk, and
+    queries over every device hold the sums at 2**63 - 1 instead of answering 503."""
     now_s = time.time()
     end_ns = int(now_s * 1e9)
     _neighbour(live_server, end_ns)
@@ -363,7 +364,7 @@ def test_a_series_that_cannot_be_rolled_up_is_left_out_and_logged(live_server, c
         huge.append(p)
     r = _post(
         live_server,
-        _request("dev-b", [exp_metric("huge.hist", "1", huge)]),
+        _request("dev-b", [exp_metric(semconv.INFERENCE_DURATION, "s", huge)]),
         live_server.tokens.device_b,
     )
     assert r.status_code == 200
@@ -371,7 +372,12 @@ def test_a_series_that_cannot_be_rolled_up_is_left_out_and_logged(live_server, c
     with caplog.at_level("WARNING", logger="edgewatch.server.store._maintenance"):
         live_server.store.roll_up()
     assert "rollup 1m left out 1 series" in caplog.text
-    assert "huge.hist" in caplog.text
+    assert "'dev-b', 'ml.inference.duration'" in caplog.text
     _assert_neighbour_served(live_server, now_s)
+    summary = _get(live_server, "/api/v1/fleet/summary", **_window(now_s))
+    assert summary.status_code == 200, summary.text
+    dist = _get(live_server, "/api/v1/distributions", metric=semconv.INFERENCE_DURATION)
+    assert dist.status_code == 200, dist.text
+    assert dist.json()["count"] == 2**63 - 1
     counts = live_server.store.row_counts()
     assert counts["exp_histograms_1m"] == 3 * 3  # dev-a's minutes, not the failing series
