@@ -501,11 +501,13 @@ def convert(
         device = device_id_of(attrs)
         points = sum(_point_count(m) for sm in rm.scope_metrics for m in sm.metrics)
         if device is None:
-            c.reject(
-                "invalid_device_id",
-                "resource has no usable device.id, service.instance.id, host.name or service.name",
-                points,
-            )
+            if points:  # a resource without points rejects nothing
+                c.reject(
+                    "invalid_device_id",
+                    "resource has no usable device.id, service.instance.id, host.name or"
+                    " service.name (non-empty, at most 256 characters, no control characters)",
+                    points,
+                )
             continue
         newest = 0
         for sm in rm.scope_metrics:
