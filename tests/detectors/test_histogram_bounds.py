@@ -1,4 +1,5 @@
-"""Bucket indexes a float can have, and quantiles of histograms without the optional min/max."""
+"""Bucket indexes a float can have, and quantiles and grid statistics of histograms without
+the optional min/max."""
 
 from __future__ import annotations
 
@@ -14,9 +15,13 @@ from edgewatch.detectors import (
     MIN_SCALE,
     ExpHistogram,
     bucket_index,
+    cdf,
+    drift,
     from_values,
+    histogram_std,
     index_range,
     quantile,
+    shared_grid,
 )
 
 _EXTREMES = np.array([5e-324, 2.2250738585072014e-308, 1.0, 2.0**1023, 1.7976931348623157e308])
@@ -66,3 +71,17 @@ def test_quantiles_without_min_max_come_from_the_buckets(values: list[float], q:
     assert float(lower.min()) <= bare <= float(upper.max())
     # min and max only refine the estimate: it moves at most to the edge of its bucket.
     assert quantile(h, q) == pytest.approx(np.clip(bare, h.min, h.max), rel=1e-9, abs=1e-12)
+
+
+def test_grid_statistics_without_min_max_stay_finite() -> None:
+    rng = np.random.default_rng(3)
+    a = from_values(rng.normal(5.0, 1.0, 500))
+    b = from_values(rng.normal(5.5, 1.0, 500))
+    bare_a, bare_b = _without_min_max(a), _without_min_max(b)
+    grid = shared_grid(bare_a, bare_b)
+    assert np.isfinite(grid.edges).all()
+    assert histogram_std(bare_a) == pytest.approx(1.0, rel=0.1)
+    assert 0.0 < cdf(bare_a, 5.0) < 1.0
+    assert drift(bare_a, bare_b, method="ks").statistic == pytest.approx(
+        drift(a, b, method="ks").statistic, abs=0.02
+    )
