@@ -188,15 +188,20 @@ def _exp_problem(
     return None
 
 
+_INDEX_RANGE = {s: index_range(s) for s in range(MIN_SCALE, MAX_SCALE + 1)}
+"""``index_range`` of every valid scale, looked up once per point on the ingest hot path."""
+
+
 def _index_problem(scale: int, side: str, offset: int, size: int) -> str | None:
-    """Why a side's buckets ``offset .. offset + size - 1`` cannot exist at ``scale``, or None.
+    """Why a side's buckets ``offset .. offset + size - 1`` cannot exist at ``scale`` (a valid
+    one), or None.
 
     Bucket indexes outside ``index_range(scale)`` hold no float; accepting them would make
     every later merge of the series span billions of empty buckets.
     """
     if not size:
         return None
-    lowest, highest = index_range(scale)
+    lowest, highest = _INDEX_RANGE[scale]
     if offset < lowest or offset + size - 1 > highest:
         return (
             f"{side} buckets {offset}..{offset + size - 1} lie beyond the range of a float"
