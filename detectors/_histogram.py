@@ -712,6 +712,16 @@ def validate(h: ExpHistogram) -> None:
         raise ValueError("sum must be finite")
     if h.count and not (np.isnan(h.min) or np.isnan(h.max)) and h.min > h.max:
         raise ValueError(f"min {h.min} is greater than max {h.max}")
+    lowest, highest = index_range(h.scale)
+    for name, offset, size in (
+        ("positive", h.positive_offset, h.positive_counts.size),
+        ("negative", h.negative_offset, h.negative_counts.size),
+    ):
+        if size and (offset < lowest or offset + size - 1 > highest):
+            raise ValueError(
+                f"{name} buckets {offset}..{offset + size - 1} lie beyond the range of a float"
+                f" at scale {h.scale} ({lowest}..{highest})"
+            )
 
 
 def to_dict(h: ExpHistogram) -> dict[str, Any]:

@@ -197,7 +197,8 @@ def _index_problem(scale: int, side: str, offset: int, size: int) -> str | None:
     one), or None.
 
     Bucket indexes outside ``index_range(scale)`` hold no float; accepting them would make
-    every later merge of the series span billions of empty buckets.
+    every later merge of the series span billions of empty buckets. The message is
+    ``edgewatch.detectors.validate``'s.
     """
     if not size:
         return None

@@ -16,7 +16,14 @@ from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import (
 from opentelemetry.proto.metrics.v1 import metrics_pb2 as m
 from otlp_wire import kv
 
-from edgewatch.detectors import MAX_SCALE, MIN_SCALE, ExpHistogram, downscale, index_range
+from edgewatch.detectors import (
+    MAX_SCALE,
+    MIN_SCALE,
+    ExpHistogram,
+    downscale,
+    index_range,
+    validate,
+)
 from edgewatch.server.ingest import CardinalityLimiter, Converted, IngestLimits, convert
 
 NOW_S = time.time()
@@ -134,3 +141,17 @@ def test_device_ids_with_control_characters_are_refused_per_resource(device: str
     converted = _convert([_gauge("g")], device=device)
     assert converted.rejected == {"invalid_device_id": 2}
     assert converted.batch.devices == ()
+
+
+@pytest.mark.parametrize(("scale", "offset", "size"), [(0, 1023, 2), (-10, -4, 1), (20, 2**30, 1)])
+def test_range_refusal_says_what_the_detectors_validate_says(
+    scale: int, offset: int, size: int
+) -> None:
+    converted = _convert([_exp(scale, offset, [1] * size)])
+    counts = np.ones(size, np.int64)
+    none = np.zeros(0, np.int64)
+    nan = float("nan")
+    with pytest.raises(ValueError) as raised:
+        validate(ExpHistogram(scale, 0, offset, counts, 0, none, size, 1.0, nan, nan))
+    assert converted.rejected == {"invalid_histogram": 1}
+    assert f"h: {raised.value}" in converted.message
