@@ -15,14 +15,19 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-import numpy as np
 from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import (
     ExportMetricsServiceRequest,
 )
 from opentelemetry.proto.metrics.v1 import metrics_pb2
 
 from edgewatch.collector import semconv
-from edgewatch.detectors import MAX_SCALE, MIN_SCALE, index_range
+from edgewatch.detectors import MAX_SCALE, MIN_SCALE
+from edgewatch.server.ingest._buckets import (
+    MAX_HISTOGRAM_BUCKETS,
+    downscaled,
+    fitting_shift,
+    index_problem,
+)
 from edgewatch.server.ingest._cardinality import Admission, CardinalityLimiter
 from edgewatch.server.store import (
     Batch,
@@ -38,11 +43,6 @@ DEVICE_ID_FALLBACKS = (semconv.DEVICE_ID, "service.instance.id", "host.name", se
 MAX_DEVICE_ID_LENGTH = 256
 _INT64_MAX = 2**63 - 1
 """OTLP counts are uint64; DuckDB BIGINT and numpy int64 hold up to this."""
-MAX_HISTOGRAM_BUCKETS = 4096
-"""Default bucket span per side of a stored exponential histogram: 16x the OpenTelemetry SDK
-default of 160, so finer SDK settings are stored as sent; a wider point is downscaled at
-ingest (OTel's rule: the finest scale at which each side fits), which bounds the work each
-stored point adds to merges and rollups."""
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 """Control characters (C0, DEL, C1): never part of a usable metric name or device id."""
 _DELTA = metrics_pb2.AGGREGATION_TEMPORALITY_DELTA
@@ -188,54 +188,6 @@ def _exp_problem(
     return None
 
 
-_INDEX_RANGE = {s: index_range(s) for s in range(MIN_SCALE, MAX_SCALE + 1)}
-"""``index_range`` of every valid scale, looked up once per point on the ingest hot path."""
-
-
-def _index_problem(scale: int, side: str, offset: int, size: int) -> str | None:
-    """Why a side's buckets ``offset .. offset + size - 1`` cannot exist at ``scale`` (a valid
-    one), or None.
-
-    Bucket indexes outside ``index_range(scale)`` hold no float; accepting them would make
-    every later merge of the series span billions of empty buckets. The message is
-    ``edgewatch.detectors.validate``'s.
-    """
-    if not size:
-        return None
-    lowest, highest = _INDEX_RANGE[scale]
-    if offset < lowest or offset + size - 1 > highest:
-        return (
-            f"{side} buckets {offset}..{offset + size - 1} lie beyond the range of a float"
-            f" at scale {scale} ({lowest}..{highest})"
-        )
-    return None
-
-
-def _fitting_shift(
-    offsets_sizes: tuple[tuple[int, int], ...], max_buckets: int, max_shift: int
-) -> int:
-    """Smallest right shift of bucket indexes (at most ``max_shift``) after which every side
-    spans at most ``max_buckets``; within ``index_range`` any side fits at ``MIN_SCALE``."""
-    shift = 0
-    while shift < max_shift and any(
-        size and ((offset + size - 1) >> shift) - (offset >> shift) + 1 > max_buckets
-        for offset, size in offsets_sizes
-    ):
-        shift += 1
-    return shift
-
-
-def _downscaled(offset: int, counts: list[int], shift: int) -> tuple[int, list[int]]:
-    """One side's buckets at ``shift`` scales coarser: each step merges bucket pairs."""
-    if not counts or not shift:
-        return offset, counts
-    index = (offset + np.arange(len(counts), dtype=np.int64)) >> shift
-    first = int(index[0])
-    out = np.zeros(int(index[-1]) - first + 1, dtype=np.int64)
-    np.add.at(out, index - first, np.asarray(counts, dtype=np.int64))
-    return first, out.tolist()
-
-
 class _Converter:
     def __init__(
         self, *, received_s: float, limits: IngestLimits, limiter: CardinalityLimiter
@@ -338,21 +290,21 @@ class _Converter:
         if hi is not None and not math.isfinite(hi):
             raise _RejectedError("non_finite", f"{name}: max is {hi}")
         problem = _exp_problem(scale, zero_count + pos_total + neg_total, count, lo, hi) or (
-            _index_problem(scale, "positive", positive.offset, len(pos_list))
-            or _index_problem(scale, "negative", negative.offset, len(neg_list))
+            index_problem(scale, "positive", positive.offset, len(pos_list))
+            or index_problem(scale, "negative", negative.offset, len(neg_list))
         )
         if problem is not None:
             raise _RejectedError("invalid_histogram", f"{name}: {problem}")
         pos_offset, neg_offset = positive.offset, negative.offset
         if len(pos_list) > self.max_buckets or len(neg_list) > self.max_buckets:
-            shift = _fitting_shift(
+            shift = fitting_shift(
                 ((pos_offset, len(pos_list)), (neg_offset, len(neg_list))),
                 self.max_buckets,
                 scale - MIN_SCALE,
             )
             scale -= shift
-            pos_offset, pos_list = _downscaled(pos_offset, pos_list, shift)
-            neg_offset, neg_list = _downscaled(neg_offset, neg_list, shift)
+            pos_offset, pos_list = downscaled(pos_offset, pos_list, shift)
+            neg_offset, neg_list = downscaled(neg_offset, neg_list, shift)
         r = self.exp
         self.add_key(r, device, name, p)
         r.temporality.append(temporality)
