@@ -145,7 +145,7 @@ def shared_grid(
     all_edges = np.concatenate([*edges, [last]])
     low = float(np.fmin(reference.min, current.min))
     high = float(np.fmax(reference.max, current.max))
-    all_edges = np.clip(all_edges, low, high)
+    all_edges = _within(all_edges, low, high)
     return DenseGrid(all_edges, np.concatenate(ref_parts), np.concatenate(cur_parts))
 
 
@@ -180,11 +180,15 @@ def aligned_counts(
     return keys, ref, cur
 
 
+def _within(values: FloatArray, low: float, high: float) -> FloatArray:
+    """``values`` clamped to [low, high]; a NaN bound (OTLP's min and max are optional) clamps
+    nothing on its side, where ``np.clip`` would turn every value into NaN."""
+    return np.fmin(np.fmax(values, low), high)
+
+
 def _cells(h: ExpHistogram) -> tuple[FloatArray, FloatArray, FloatArray]:
     lower, upper, counts = h.bucket_counts()
-    lower = np.clip(lower, h.min, h.max)
-    upper = np.clip(upper, h.min, h.max)
-    return lower, upper, counts.astype(np.float64)
+    return _within(lower, h.min, h.max), _within(upper, h.min, h.max), counts.astype(np.float64)
 
 
 def histogram_std(h: ExpHistogram) -> float:

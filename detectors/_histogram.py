@@ -143,6 +143,26 @@ def bucket_index(magnitudes: npt.ArrayLike, scale: int) -> npt.NDArray[np.int64]
     return index.reshape(given.shape)
 
 
+_LOG2_BELOW_FLOATS = -1075
+"""log2 of half the smallest positive subnormal float: every float's bucket lies above it."""
+_LOG2_ABOVE_FLOATS = 1024
+"""log2 of the first power of two past the largest float."""
+
+
+def index_range(scale: int) -> tuple[int, int]:
+    """Lowest and highest bucket index a positive finite float can have at ``scale``.
+
+    A bucket outside this range holds no float (its bounds are beyond 2**1024 or below the
+    smallest subnormal), so a wire histogram that uses one is malformed; clamping stored
+    indexes into it bounds any merge at scale ``MIN_SCALE`` to four buckets.
+    """
+    if not MIN_SCALE <= scale <= MAX_SCALE:
+        raise ValueError(f"scale {scale} outside [{MIN_SCALE}, {MAX_SCALE}]")
+    if scale >= 0:
+        return (_LOG2_BELOW_FLOATS << scale) - 1, (_LOG2_ABOVE_FLOATS << scale) - 1
+    return (_LOG2_BELOW_FLOATS >> -scale) - 1, (_LOG2_ABOVE_FLOATS >> -scale) - 1
+
+
 def bucket_bounds(
     indexes: npt.ArrayLike, scale: int
 ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
@@ -651,14 +671,18 @@ def _sum_at(
 
 
 def quantile(h: ExpHistogram, q: float) -> float:
-    """Estimated ``q``-quantile (0 ≤ q ≤ 1), interpolated within buckets and clamped to [min, max]."""
+    """Estimated ``q``-quantile (0 ≤ q ≤ 1), interpolated within buckets and clamped to [min, max].
+
+    ``min`` and ``max`` are optional in OTLP (NaN here): without them the estimate comes from
+    the bucket bounds alone, and q = 0 or 1 is the outer bound of the first or last bucket.
+    """
     if not 0.0 <= q <= 1.0:
         raise ValueError(f"q must be in [0, 1], got {q}")
     if h.count == 0:
         return float("nan")
-    if q == 0.0:
+    if q == 0.0 and not math.isnan(h.min):
         return h.min
-    if q == 1.0:
+    if q == 1.0 and not math.isnan(h.max):
         return h.max
     lower, upper, counts = h.bucket_counts()
     cumulative = np.cumsum(counts)
@@ -668,7 +692,8 @@ def quantile(h: ExpHistogram, q: float) -> float:
     before = cumulative[i] - counts[i]
     fraction = (target - before) / counts[i]
     estimate = lower[i] + (upper[i] - lower[i]) * fraction
-    return float(np.clip(estimate, h.min, h.max))
+    # fmax/fmin skip a NaN bound, so a missing min or max leaves the estimate unclamped there.
+    return float(np.fmin(np.fmax(estimate, h.min), h.max))
 
 
 def validate(h: ExpHistogram) -> None:
@@ -687,6 +712,16 @@ def validate(h: ExpHistogram) -> None:
         raise ValueError("sum must be finite")
     if h.count and not (np.isnan(h.min) or np.isnan(h.max)) and h.min > h.max:
         raise ValueError(f"min {h.min} is greater than max {h.max}")
+    lowest, highest = index_range(h.scale)
+    for name, offset, size in (
+        ("positive", h.positive_offset, h.positive_counts.size),
+        ("negative", h.negative_offset, h.negative_counts.size),
+    ):
+        if size and (offset < lowest or offset + size - 1 > highest):
+            raise ValueError(
+                f"{name} buckets {offset}..{offset + size - 1} lie beyond the range of a float"
+                f" at scale {h.scale} ({lowest}..{highest})"
+            )
 
 
 def to_dict(h: ExpHistogram) -> dict[str, Any]:

@@ -19,7 +19,7 @@ from pydantic_settings import (
 )
 
 from edgewatch.server.alert import RetryPolicy
-from edgewatch.server.ingest import IngestLimits
+from edgewatch.server.ingest import MAX_HISTOGRAM_BUCKETS, IngestLimits
 from edgewatch.server.store import Retention, StatusThresholds, StoreConfig
 
 _YAML_VALUES: ContextVar[dict[str, Any] | None] = ContextVar("edgewatch_yaml_values", default=None)
@@ -54,6 +54,9 @@ class Settings(BaseSettings):
     max_future_skew_s: float = Field(300.0, ge=0)
     max_series_per_metric: int = Field(1_000, gt=0)
     max_series_per_device: int = Field(10_000, gt=0)
+    max_histogram_buckets: int = Field(MAX_HISTOGRAM_BUCKETS, ge=4)
+    """Widest bucket span per side of a stored exponential histogram; wider points are
+    downscaled at ingest."""
 
     retention_raw_s: float = Field(7 * 86_400.0, gt=0)
     retention_1m_s: float = Field(30 * 86_400.0, gt=0)
@@ -152,7 +155,9 @@ class Settings(BaseSettings):
     def ingest_limits(self) -> IngestLimits:
         """The ingest validator's share of the settings."""
         return IngestLimits(
-            max_future_skew_s=self.max_future_skew_s, max_age_s=self.retention_raw_s
+            max_future_skew_s=self.max_future_skew_s,
+            max_age_s=self.retention_raw_s,
+            max_histogram_buckets=self.max_histogram_buckets,
         )
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from edgewatch.server.ingest._cardinality import Admission, CardinalityLimiter
 from edgewatch.server.ingest._convert import (
     DEVICE_ID_FALLBACKS,
+    MAX_HISTOGRAM_BUCKETS,
     Converted,
     IngestLimits,
     attributes_dict,
@@ -32,6 +33,7 @@ from edgewatch.server.ingest._logs import convert_logs, encode_logs_response, lo
 
 __all__ = [
     "DEVICE_ID_FALLBACKS",
+    "MAX_HISTOGRAM_BUCKETS",
     "Admission",
     "CardinalityLimiter",
     "Converted",

@@ -9,6 +9,7 @@ from __future__ import annotations
 import itertools
 import json
 import math
+import re
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -21,6 +22,12 @@ from opentelemetry.proto.metrics.v1 import metrics_pb2
 
 from edgewatch.collector import semconv
 from edgewatch.detectors import MAX_SCALE, MIN_SCALE
+from edgewatch.server.ingest._buckets import (
+    MAX_HISTOGRAM_BUCKETS,
+    downscaled,
+    fitting_shift,
+    index_problem,
+)
 from edgewatch.server.ingest._cardinality import Admission, CardinalityLimiter
 from edgewatch.server.store import (
     Batch,
@@ -36,16 +43,26 @@ DEVICE_ID_FALLBACKS = (semconv.DEVICE_ID, "service.instance.id", "host.name", se
 MAX_DEVICE_ID_LENGTH = 256
 _INT64_MAX = 2**63 - 1
 """OTLP counts are uint64; DuckDB BIGINT and numpy int64 hold up to this."""
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+"""Control characters (C0, DEL, C1): never part of a usable metric name or device id."""
 _DELTA = metrics_pb2.AGGREGATION_TEMPORALITY_DELTA
 _NUMERIC_KIND = {_DELTA: "delta", metrics_pb2.AGGREGATION_TEMPORALITY_CUMULATIVE: "cumulative"}
 
 
 @dataclass(frozen=True, slots=True)
 class IngestLimits:
-    """Timestamp window a point must fall in, relative to the receive time."""
+    """Timestamp window a point must fall in, relative to the receive time, and the widest
+    exponential histogram stored as sent."""
 
     max_future_skew_s: float = 300.0
     max_age_s: float = 7 * 86_400.0
+    max_histogram_buckets: int = MAX_HISTOGRAM_BUCKETS
+
+    def __post_init__(self) -> None:
+        if self.max_histogram_buckets < 4:  # MIN_SCALE spans every float in four buckets
+            raise ValueError(
+                f"max_histogram_buckets must be >= 4, got {self.max_histogram_buckets}"
+            )
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,7 +146,12 @@ def device_id_of(resource_attributes: dict[str, Any]) -> str | None:
     """The device id of a resource (see ``DEVICE_ID_FALLBACKS``), or None when unusable."""
     for key in DEVICE_ID_FALLBACKS:
         value = resource_attributes.get(key)
-        if isinstance(value, str) and value.strip() and len(value) <= MAX_DEVICE_ID_LENGTH:
+        if (
+            isinstance(value, str)
+            and value.strip()
+            and len(value) <= MAX_DEVICE_ID_LENGTH
+            and not _CONTROL.search(value)
+        ):
             return value
     return None
 
@@ -173,6 +195,7 @@ class _Converter:
         self.received_ns = int(received_s * 1e9)
         self.newest_ns = self.received_ns + int(limits.max_future_skew_s * 1e9)
         self.oldest_ns = self.received_ns - int(limits.max_age_s * 1e9)
+        self.max_buckets = limits.max_histogram_buckets
         self.limiter = limiter
         self.numeric = NumericRows()
         self.exp = ExpHistogramRows()
@@ -200,6 +223,12 @@ class _Converter:
             )
         if ts < self.oldest_ns:
             raise _RejectedError("too_old", f"{metric}: timestamp older than the retention window")
+        start = point.start_time_unix_nano
+        if start > ts:
+            raise _RejectedError(
+                "invalid_timestamp",
+                f"{metric}: start_time_unix_nano {start} is after time_unix_nano {ts}",
+            )
         attrs = _attrs_json(point.attributes)
         admission = self.limiter.admit(device, metric, attrs)
         if admission is not Admission.KNOWN:
@@ -208,7 +237,6 @@ class _Converter:
                     "cardinality", f"{metric}: {admission.value} for device {device}"
                 )
             self.new_series.append((device, metric, attrs))
-        start = point.start_time_unix_nano
         rows.device_id.append(device)
         rows.metric.append(metric)
         rows.attrs.append(attrs)
@@ -261,17 +289,30 @@ class _Converter:
             raise _RejectedError("non_finite", f"{name}: min is {lo}")
         if hi is not None and not math.isfinite(hi):
             raise _RejectedError("non_finite", f"{name}: max is {hi}")
-        problem = _exp_problem(scale, zero_count + pos_total + neg_total, count, lo, hi)
+        problem = _exp_problem(scale, zero_count + pos_total + neg_total, count, lo, hi) or (
+            index_problem(scale, "positive", positive.offset, len(pos_list))
+            or index_problem(scale, "negative", negative.offset, len(neg_list))
+        )
         if problem is not None:
             raise _RejectedError("invalid_histogram", f"{name}: {problem}")
+        pos_offset, neg_offset = positive.offset, negative.offset
+        if len(pos_list) > self.max_buckets or len(neg_list) > self.max_buckets:
+            shift = fitting_shift(
+                ((pos_offset, len(pos_list)), (neg_offset, len(neg_list))),
+                self.max_buckets,
+                scale - MIN_SCALE,
+            )
+            scale -= shift
+            pos_offset, pos_list = downscaled(pos_offset, pos_list, shift)
+            neg_offset, neg_list = downscaled(neg_offset, neg_list, shift)
         r = self.exp
         self.add_key(r, device, name, p)
         r.temporality.append(temporality)
         r.scale.append(scale)
         r.zero_count.append(zero_count)
-        r.pos_offset.append(positive.offset)
+        r.pos_offset.append(pos_offset)
         r.pos_counts.append(pos_list)
-        r.neg_offset.append(negative.offset)
+        r.neg_offset.append(neg_offset)
         r.neg_counts.append(neg_list)
         r.count.append(count)
         r.sum.append(total)
@@ -281,7 +322,7 @@ class _Converter:
     def add_histogram(self, device: str, name: str, temporality: str, p: Any) -> None:
         bounds = list(p.explicit_bounds)
         counts = list(p.bucket_counts)
-        if max(p.count, *counts) > _INT64_MAX:
+        if max([p.count, *counts]) > _INT64_MAX:
             raise _RejectedError("invalid_histogram", f"{name}: a count exceeds 2**63 - 1")
         if counts and len(counts) != len(bounds) + 1:
             raise _RejectedError(
@@ -317,6 +358,13 @@ class _Converter:
         """Convert one Metric; returns the newest point time (ns) seen, or 0."""
         which = metric.WhichOneof("data")
         name = metric.name
+        if not name or _CONTROL.search(name):
+            self.reject(
+                "invalid_name",
+                f"metric name {name!r} is empty or has control characters",
+                _point_count(metric),
+            )
+            return 0
         add: Callable[..., None]
         extra: tuple[object, ...]
         if which == "gauge":
@@ -411,11 +459,13 @@ def convert(
         device = device_id_of(attrs)
         points = sum(_point_count(m) for sm in rm.scope_metrics for m in sm.metrics)
         if device is None:
-            c.reject(
-                "invalid_device_id",
-                "resource has no usable device.id, service.instance.id, host.name or service.name",
-                points,
-            )
+            if points:  # a resource without points rejects nothing
+                c.reject(
+                    "invalid_device_id",
+                    "resource has no usable device.id, service.instance.id, host.name or"
+                    " service.name (non-empty, at most 256 characters, no control characters)",
+                    points,
+                )
             continue
         newest = 0
         for sm in rm.scope_metrics:

@@ -5,6 +5,12 @@ Each input histogram is downscaled to its group's coarsest scale (bucket index `
 is densified back into ``offset`` + ``counts`` lists over an integer grid. Groups are numbered
 first so the heavy joins run on integers. Used by the rollups and by every query that returns
 a distribution, so the merge rule lives in one place.
+
+Whatever the stored rows hold (older servers stored bucket indexes far beyond any float),
+the work per group is bounded: each row's extent is clamped to the floats' range
+(``[2**-1076, 2**1025]``) before the target scale is chosen, and every downscaled index is
+clamped into ``index_range`` of that scale, so a group's grid never exceeds ``MAX_BUCKETS``
+per side (at the coarsest scale every float lies within four buckets).
 """
 
 from __future__ import annotations
@@ -19,9 +25,10 @@ HISTOGRAM_COLUMNS = (
 def _side(prefix: str) -> str:
     return f"""
     {prefix}_idx AS (
-        SELECT gid, i >> sh AS idx, sum(c)::BIGINT AS c FROM (
-            SELECT gid, scale - tscale AS sh,
-                   unnest(range({prefix}_offset, {prefix}_offset + len({prefix}_counts))) AS i,
+        SELECT gid, least(greatest(i >> sh, ilo), ihi) AS idx, sum(c)::BIGINT AS c FROM (
+            SELECT gid, scale - tscale AS sh, ilo, ihi,
+                   unnest(range({prefix}_offset::BIGINT, {prefix}_offset + len({prefix}_counts)))
+                       AS i,
                    unnest({prefix}_counts) AS c
             FROM src2
         ) WHERE c > 0 GROUP BY gid, idx
@@ -45,6 +52,9 @@ MAX_BUCKETS = 160
 the finest scale whose union fits, as ``detectors``' merge does, not densified over millions
 of empty buckets."""
 MIN_SCALE = -10
+_BELOW_FLOATS, _ABOVE_FLOATS = -1075, 1024
+"""log2 bounds of the positive floats, as in ``detectors.index_range``: at scale ``s`` a
+float's bucket index lies in ``[floor(-1075 * 2**s) - 1, 1024 * 2**s - 1]``."""
 
 
 def _fit(lo: str, hi: str) -> str:
@@ -52,6 +62,11 @@ def _fit(lo: str, hi: str) -> str:
     most ``MAX_BUCKETS - 2`` buckets (one spare at each end for rounding); 127 when empty."""
     span = f"nullif(max({hi}) OVER grp - min({lo}) OVER grp, 0)"
     return f"coalesce(floor(log2({MAX_BUCKETS - 2} / {span}))::INTEGER, 127)"
+
+
+def _log2(index: str) -> str:
+    """log2 of bucket ``index``'s lower bound at the row's scale, clamped to the floats' range."""
+    return f"greatest({_BELOW_FLOATS - 1}, least({_ABOVE_FLOATS + 1}, ({index}) / pow(2, scale)))"
 
 
 def merged_histograms_sql(source_sql: str, group_columns: Sequence[str]) -> str:
@@ -67,15 +82,15 @@ def merged_histograms_sql(source_sql: str, group_columns: Sequence[str]) -> str:
     WITH src AS ({source_sql}),
     src1 AS (
         SELECT *,
-               CASE WHEN len(pos_counts) > 0 THEN pos_offset / pow(2, scale) END AS plo,
+               CASE WHEN len(pos_counts) > 0 THEN {_log2("pos_offset")} END AS plo,
                CASE WHEN len(pos_counts) > 0
-                    THEN (pos_offset + len(pos_counts)) / pow(2, scale) END AS phi,
-               CASE WHEN len(neg_counts) > 0 THEN neg_offset / pow(2, scale) END AS nlo,
+                    THEN {_log2("pos_offset + len(pos_counts)")} END AS phi,
+               CASE WHEN len(neg_counts) > 0 THEN {_log2("neg_offset")} END AS nlo,
                CASE WHEN len(neg_counts) > 0
-                    THEN (neg_offset + len(neg_counts)) / pow(2, scale) END AS nhi
+                    THEN {_log2("neg_offset + len(neg_counts)")} END AS nhi
         FROM src
     ),
-    src2 AS (
+    src1b AS (
         SELECT *, dense_rank() OVER (ORDER BY {g}) AS gid,
                greatest({MIN_SCALE}, least(
                    min(scale) OVER grp,
@@ -83,6 +98,12 @@ def merged_histograms_sql(source_sql: str, group_columns: Sequence[str]) -> str:
                    {_fit("nlo", "nhi")}
                )) AS tscale
         FROM src1 WINDOW grp AS (PARTITION BY {g})
+    ),
+    src2 AS (
+        SELECT *,
+               floor({_BELOW_FLOATS} * pow(2, tscale))::BIGINT - 1 AS ilo,
+               ({_ABOVE_FLOATS} * pow(2, tscale))::BIGINT - 1 AS ihi
+        FROM src1b
     ),
     stats AS (
         SELECT gid, {g}, min(tscale) AS scale, sum(zero_count)::BIGINT AS zero_count,

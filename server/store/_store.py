@@ -231,36 +231,18 @@ class Store:
         to the rollup tables, which ingest never writes, so the two transactions cannot
         conflict, and DuckDB runs the aggregation without the GIL on the other core while
         ingest keeps committing. ``_rollup_lock`` keeps two rollups from reading the same
-        watermark (which would count a chunk twice).
+        watermark (which would count a chunk twice). Each chunk is its own transaction, and a
+        series whose rows fail is left out of it (and logged) rather than stopping the rest.
         """
         seq = self._writer.last_seq
         chunk = self.config.rollup_chunk_groups
         with self._rollup_lock:
             cur = self.cursor()
-            while not self._in_transaction(
-                cur, lambda c: _maintenance.roll_up_minutes(c, seq, chunk)
-            ):
+            while not _translated(_maintenance.roll_up_minutes)(cur, seq, chunk):
                 pass
             if hours:
-                while not self._in_transaction(cur, lambda c: _maintenance.roll_up_hours(c, chunk)):
+                while not _translated(_maintenance.roll_up_hours)(cur, chunk):
                     pass
-
-    @staticmethod
-    def _in_transaction(
-        cur: duckdb.DuckDBPyConnection, fn: Callable[[duckdb.DuckDBPyConnection], T]
-    ) -> T:
-        """``fn(cur)`` in one transaction on ``cur``; DuckDB errors become ``StoreError``."""
-        try:
-            cur.begin()
-            try:
-                result = fn(cur)
-                cur.commit()
-            except BaseException:
-                cur.rollback()
-                raise
-        except duckdb.Error as e:
-            raise StoreError(f"storage failed: {e}") from e
-        return result
 
     def enforce_retention(self, now_s: float | None = None) -> None:
         """Delete rows past each resolution's retention."""

@@ -1,0 +1,157 @@
+"""Issue #12 at the converter, without sockets: bucket indexes beyond any float are refused,
+wide points are downscaled as ``detectors.downscale`` would, explicit histograms without
+buckets are kept, and unusable names, device ids and times are refused per point."""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import (
+    ExportMetricsServiceRequest,
+)
+from opentelemetry.proto.metrics.v1 import metrics_pb2 as m
+from otlp_wire import kv
+
+from edgewatch.detectors import (
+    MAX_SCALE,
+    MIN_SCALE,
+    ExpHistogram,
+    downscale,
+    index_range,
+    validate,
+)
+from edgewatch.server.ingest import CardinalityLimiter, Converted, IngestLimits, convert
+
+NOW_S = time.time()
+END_NS = int(NOW_S * 1e9)
+
+
+def _convert(metrics: list[m.Metric], device: str = "d1", **limits: int) -> Converted:
+    req = ExportMetricsServiceRequest()
+    rm = req.resource_metrics.add()
+    rm.resource.attributes.append(kv("device.id", device))
+    rm.scope_metrics.add().metrics.extend(metrics)
+    return convert(
+        req,
+        received_s=NOW_S,
+        limits=IngestLimits(**limits),
+        limiter=CardinalityLimiter(max_series_per_metric=100, max_series_per_device=1000),
+    )
+
+
+def _exp(scale: int, offset: int, counts: list[int], name: str = "h") -> m.Metric:
+    metric = m.Metric(name=name)
+    metric.exponential_histogram.aggregation_temporality = m.AGGREGATION_TEMPORALITY_DELTA
+    p = metric.exponential_histogram.data_points.add(
+        time_unix_nano=END_NS, count=sum(counts), sum=1.0, scale=scale
+    )
+    p.positive.offset = offset
+    p.positive.bucket_counts.extend(counts)
+    return metric
+
+
+@pytest.mark.parametrize("scale", [MIN_SCALE, -3, 0, 7, MAX_SCALE])
+def test_buckets_beyond_the_floats_are_refused_and_the_edges_kept(scale: int) -> None:
+    lowest, highest = index_range(scale)
+    converted = _convert(
+        [
+            _exp(scale, highest, [1, 1], "over"),
+            _exp(scale, lowest - 1, [1], "under"),
+            _exp(scale, highest, [1], "top"),
+            _exp(scale, lowest, [1], "bottom"),
+        ]
+    )
+    assert converted.rejected == {"invalid_histogram": 2}
+    assert "beyond the range of a float" in converted.message
+    assert converted.batch.exp_histograms.metric == ["top", "bottom"]
+
+
+@given(
+    scale=st.integers(MIN_SCALE, MAX_SCALE),
+    start=st.floats(0.0, 1.0),
+    counts=st.lists(st.integers(0, 5), min_size=1, max_size=300),
+    max_buckets=st.integers(4, 64),
+)
+def test_wide_points_are_stored_as_detectors_downscale_them(
+    scale: int, start: float, counts: list[int], max_buckets: int
+) -> None:
+    lowest, highest = index_range(scale)
+    counts = counts[: highest - lowest + 1]  # at MIN_SCALE every float lies in four buckets
+    offset = lowest + int(start * (highest - lowest + 1 - len(counts)))
+    converted = _convert([_exp(scale, offset, counts)], max_histogram_buckets=max_buckets)
+    rows = converted.batch.exp_histograms
+    assert converted.rejected == {}
+    assert len(rows.pos_counts[0]) <= max(max_buckets, 1)
+    sent = ExpHistogram(
+        scale, 0, offset, np.asarray(counts, np.int64), 0, np.zeros(0, np.int64),
+        sum(counts), 1.0, float("nan"), float("nan"),
+    )  # fmt: skip
+    expected = downscale(sent, scale - rows.scale[0])
+    stored = ExpHistogram(
+        rows.scale[0], 0, rows.pos_offset[0], np.asarray(rows.pos_counts[0], np.int64),
+        0, np.zeros(0, np.int64), rows.count[0], 1.0, float("nan"), float("nan"),
+    )  # fmt: skip
+    assert stored == expected
+    if len(counts) <= max_buckets:
+        assert rows.scale[0] == scale
+
+
+def test_max_histogram_buckets_below_four_is_refused() -> None:
+    with pytest.raises(ValueError, match="max_histogram_buckets must be >= 4, got 3"):
+        IngestLimits(max_histogram_buckets=3)
+
+
+def test_explicit_histogram_without_buckets_keeps_count_and_sum() -> None:
+    metric = m.Metric(name="size")
+    metric.histogram.aggregation_temporality = m.AGGREGATION_TEMPORALITY_DELTA
+    metric.histogram.data_points.add(time_unix_nano=END_NS, count=3, sum=12.0)
+    converted = _convert([metric])
+    assert converted.rejected == {}
+    rows = converted.batch.histograms
+    assert (rows.bounds, rows.counts, rows.count, rows.sum) == ([[]], [[]], [3], [12.0])
+
+
+def _gauge(name: str, start_ns: int = 0) -> m.Metric:
+    metric = m.Metric(name=name)
+    metric.gauge.data_points.add(start_time_unix_nano=start_ns, time_unix_nano=END_NS, as_int=1)
+    metric.gauge.data_points.add(start_time_unix_nano=start_ns, time_unix_nano=END_NS, as_int=2)
+    return metric
+
+
+@pytest.mark.parametrize("name", ["", "a\x00b", "tab\there", "bell\x07", "del\x7f", "c1\x85"])
+def test_unusable_metric_names_are_refused_per_point(name: str) -> None:
+    converted = _convert([_gauge(name), _gauge("fine")])
+    assert converted.rejected == {"invalid_name": 2}
+    assert converted.batch.numeric.metric == ["fine", "fine"]
+
+
+def test_start_after_end_is_refused_per_point() -> None:
+    converted = _convert([_gauge("backwards", END_NS + 1), _gauge("same", END_NS)])
+    assert converted.rejected == {"invalid_timestamp": 2}
+    assert "is after time_unix_nano" in converted.message
+    assert converted.batch.numeric.metric == ["same", "same"]
+
+
+@pytest.mark.parametrize("device", ["d\x001", "line\nbreak", "\x1b[31mred"])
+def test_device_ids_with_control_characters_are_refused_per_resource(device: str) -> None:
+    converted = _convert([_gauge("g")], device=device)
+    assert converted.rejected == {"invalid_device_id": 2}
+    assert converted.batch.devices == ()
+
+
+@pytest.mark.parametrize(("scale", "offset", "size"), [(0, 1023, 2), (-10, -4, 1), (20, 2**30, 1)])
+def test_range_refusal_says_what_the_detectors_validate_says(
+    scale: int, offset: int, size: int
+) -> None:
+    converted = _convert([_exp(scale, offset, [1] * size)])
+    counts = np.ones(size, np.int64)
+    none = np.zeros(0, np.int64)
+    nan = float("nan")
+    with pytest.raises(ValueError) as raised:
+        validate(ExpHistogram(scale, 0, offset, counts, 0, none, size, 1.0, nan, nan))
+    assert converted.rejected == {"invalid_histogram": 1}
+    assert f"h: {raised.value}" in converted.message
