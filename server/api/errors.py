@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import logging
 import math
 
+import duckdb
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 
@@ -16,7 +18,16 @@ from edgewatch.server.ingest import (
     UnsupportedMediaTypeError,
     encode_status,
 )
-from edgewatch.server.store import InvalidQueryError, NotFoundError, StoreBusyError, StoreError
+from edgewatch.server.store import (
+    AuthThrottledError,
+    InvalidQueryError,
+    NotFoundError,
+    StoreBusyError,
+    StoreClosedError,
+    StoreError,
+)
+
+log = logging.getLogger("edgewatch.server.api")
 
 
 class UnauthorizedError(Exception):
@@ -39,6 +50,7 @@ _STATUS: tuple[tuple[type[Exception], int, int], ...] = (
     (PayloadTooLargeError, 413, 8),
     (UnsupportedMediaTypeError, 415, 3),
     (UnauthorizedError, 401, 16),
+    (AuthThrottledError, 429, 8),
     (ForbiddenError, 403, 7),
     (NotFoundError, 404, 5),
     (SilenceError, 422, 3),
@@ -46,12 +58,27 @@ _STATUS: tuple[tuple[type[Exception], int, int], ...] = (
     (MatcherError, 422, 3),
     (AlertingDisabledError, 503, 14),
     (StoreBusyError, 503, 14),
+    (StoreClosedError, 503, 14),
     (StoreError, 503, 14),
 )
+_TRANSIENT = (duckdb.IOException, duckdb.TransactionException, duckdb.OutOfMemoryException)
+"""Storage failures a retry can fix (503); any other DuckDB error is a server fault (500)."""
+
+
+def _storage_fault(exc: Exception) -> bool:
+    """A ``StoreError`` translated from a DuckDB error that retrying will not fix."""
+    cause = exc.__cause__
+    return (
+        type(exc) is StoreError
+        and isinstance(cause, duckdb.Error)
+        and not isinstance(cause, _TRANSIENT)
+    )
 
 
 def status_of(exc: Exception) -> tuple[int, int]:
     """HTTP status and google.rpc code of a domain error."""
+    if _storage_fault(exc):
+        return 500, 13
     for kind, http, rpc in _STATUS:
         if isinstance(exc, kind):
             return http, rpc
@@ -61,17 +88,30 @@ def status_of(exc: Exception) -> tuple[int, int]:
 def _headers(exc: Exception, http: int, retry_after_s: float) -> dict[str, str]:
     if http == 401:
         return {"WWW-Authenticate": "Bearer"}
-    if http == 503:
-        wait = exc.retry_after_s if isinstance(exc, StoreBusyError) else retry_after_s
+    if http in (429, 503):
+        wait = (
+            exc.retry_after_s
+            if isinstance(exc, StoreBusyError | AuthThrottledError)
+            else retry_after_s
+        )
         return {"Retry-After": str(max(1, math.ceil(wait)))}
     return {}
+
+
+def message_of(exc: Exception) -> str:
+    """What a client is told: the error's text, except for storage failures, whose text
+    (DuckDB's, naming tables and values) is logged here and replaced by a generic line."""
+    if type(exc) is not StoreError or exc.__cause__ is None:
+        return str(exc)
+    log.error("storage failure answered to a client: %s", exc, exc_info=exc)
+    return "storage error: the server logged the details"
 
 
 def otlp_error(exc: Exception, encoding: Encoding, *, retry_after_s: float) -> Response:
     """An OTLP/HTTP error answer: ``google.rpc.Status`` encoded like the request."""
     http, rpc = status_of(exc)
     return Response(
-        encode_status(rpc, str(exc), encoding),
+        encode_status(rpc, message_of(exc), encoding),
         status_code=http,
         media_type=encoding.value,
         headers=_headers(exc, http, retry_after_s),
@@ -87,7 +127,9 @@ def install(app: FastAPI, *, retry_after_s: float) -> None:
     async def handler(request: Request, exc: Exception) -> Response:
         http, _ = status_of(exc)
         return JSONResponse(
-            {"detail": str(exc)}, status_code=http, headers=_headers(exc, http, retry_after_s)
+            {"detail": message_of(exc)},
+            status_code=http,
+            headers=_headers(exc, http, retry_after_s),
         )
 
     async def upload_handler(request: Request, exc: Exception) -> Response:
@@ -97,6 +139,7 @@ def install(app: FastAPI, *, retry_after_s: float) -> None:
     for kind in (
         InvalidQueryError,
         UnauthorizedError,
+        AuthThrottledError,
         ForbiddenError,
         NotFoundError,
         StoreError,
