@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import math
 
 import duckdb
 from fastapi import FastAPI, Request
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 
 from edgewatch.server.alert import AckError, MatcherError, SilenceError
@@ -121,6 +124,32 @@ def otlp_error(exc: Exception, encoding: Encoding, *, retry_after_s: float) -> R
 DOMAIN_ERRORS = tuple(kind for kind, _, _ in _STATUS)
 
 
+def _json_safe(value: object) -> object:
+    """``value`` as JSON can carry it: a NaN, an infinity or anything unencodable becomes
+    its ``repr`` (a 422 naming ``NaN`` must not itself fail to encode into a 500)."""
+    try:
+        encoded = jsonable_encoder(value)
+        json.dumps(encoded, allow_nan=False)
+    except (TypeError, ValueError):
+        return repr(value)
+    return encoded
+
+
+async def _validation_handler(request: Request, exc: Exception) -> Response:
+    """FastAPI's 422 body (``loc``, ``msg``, ``type``, ``input``), safe for any input."""
+    assert isinstance(exc, RequestValidationError)
+    detail = [
+        {
+            "type": e.get("type"),
+            "loc": list(e.get("loc", ())),
+            "msg": e.get("msg"),
+            **({"input": _json_safe(e["input"])} if "input" in e else {}),
+        }
+        for e in exc.errors()
+    ]
+    return JSONResponse({"detail": detail}, status_code=422)
+
+
 def install(app: FastAPI, *, retry_after_s: float) -> None:
     """Answer domain errors raised by REST routes as ``{"detail": message}`` JSON."""
 
@@ -136,6 +165,7 @@ def install(app: FastAPI, *, retry_after_s: float) -> None:
         assert isinstance(exc, BaselineUploadError)
         return JSONResponse({"errors": [p.to_dict() for p in exc.problems]}, status_code=422)
 
+    app.add_exception_handler(RequestValidationError, _validation_handler)
     for kind in (
         InvalidQueryError,
         UnauthorizedError,

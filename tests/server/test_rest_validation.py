@@ -1,0 +1,70 @@
+"""Bad REST input is a 4xx naming the parameter, never a 5xx (issue #12, finding 6).
+
+Each case is one schemathesis found against a real server: times outside ``datetime``'s
+range, NaN and infinite numbers, offsets beyond DuckDB's integers. Storage error text never
+reaches a client, and 503 + Retry-After is kept for what a retry can fix.
+"""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+from server_harness import LiveServer
+
+SILENCE = '{"matchers": [{"name": "alertname", "value": "x"}], "created_by": "t", "comment": "c"'
+
+CASES = [
+    ("GET", "/api/v1/fleet/summary?end=-4.6e16", None, "end"),
+    ("GET", "/api/v1/fleet/summary?start=1e20", None, "start"),
+    ("GET", "/api/v1/fleet/summary?end=nan", None, "end"),
+    ("GET", "/api/v1/drift?from=0001-01-01T00:00:00%2B01:00", None, "from"),
+    ("GET", "/api/v1/drift?to=9999-12-31T23:59:59-01:00", None, "to"),
+    ("GET", "/api/v1/versions/compare?model=m&a=1&b=2&from=0001-01-01T00:00:00Z", None, "from"),
+    ("GET", "/api/v1/devices/dev-a?readings_since_s=1e20", None, "readings_since_s"),
+    ("GET", "/api/v1/devices/dev-a?readings_since_s=inf", None, "readings_since_s"),
+    ("GET", "/api/v1/series?metric=m&step=inf", None, "step"),
+    ("GET", "/api/v1/series?metric=m&step=nan", None, "step"),
+    ("GET", "/api/v1/devices?offset=59211941277216292864", None, "offset"),
+    ("GET", "/api/v1/reports/drift?model=m&version=1&from=1e300", None, "from"),
+    ("GET", "/api/v1/reports/drift?model=m&version=1&to=-1e300", None, "to"),
+    ("POST", "/api/v1/silences", SILENCE + ', "duration_s": NaN}', "duration_s"),
+    ("POST", "/api/v1/silences", SILENCE + ', "duration_s": 1e308}', "duration_s"),
+    (
+        "POST",
+        "/api/v1/silences",
+        SILENCE + ', "starts_at": "9999-12-31T00:00:00Z", "duration_s": 86400}',
+        "starts_at",
+    ),
+    ("PUT", "/api/v1/devices/dev-a/sampling", '{"rows_per_hour": 10, "for_s": NaN}', "for_s"),
+    (
+        "POST",
+        "/api/v1/baselines/pin",
+        '{"model": "m", "version": "1", "from": "0001-01-01T00:00:00+01:00",'
+        ' "to": "2026-01-01T00:00:00Z"}',
+        "from",
+    ),
+]
+
+
+@pytest.mark.parametrize(("method", "path", "body", "name"), CASES)
+def test_bad_input_is_a_4xx_naming_the_parameter(
+    live_server: LiveServer, method: str, path: str, body: str | None, name: str
+) -> None:
+    headers = {**live_server.admin(), "Content-Type": "application/json"}
+    r = httpx.request(method, f"{live_server.url}{path}", content=body, headers=headers)
+    assert r.status_code in (400, 422), r.text
+    assert name in r.text
+    assert "retry-after" not in r.headers
+
+
+def test_storage_error_text_never_reaches_the_client(live_server: LiveServer) -> None:
+    """The offset that once overflowed DuckDB's BIGINT now stops at the edge; the answer
+    carries neither DuckDB's words nor a Retry-After."""
+    r = httpx.get(
+        f"{live_server.url}/api/v1/devices",
+        params={"offset": 2**64},
+        headers=live_server.admin(),
+    )
+    assert r.status_code == 422
+    for leak in ("Conversion", "INT64", "INT128", "storage failed"):
+        assert leak not in r.text
