@@ -7,8 +7,11 @@ reaches a client, and 503 + Retry-After is kept for what a retry can fix.
 
 from __future__ import annotations
 
+import time
+
 import httpx
 import pytest
+from otlp_wire import collector_body, collector_headers, device_batch
 from server_harness import LiveServer
 
 SILENCE = '{"matchers": [{"name": "alertname", "value": "x"}], "created_by": "t", "comment": "c"'
@@ -22,8 +25,8 @@ CASES = [
     ("GET", "/api/v1/versions/compare?model=m&a=1&b=2&from=0001-01-01T00:00:00Z", None, "from"),
     ("GET", "/api/v1/devices/dev-a?readings_since_s=1e20", None, "readings_since_s"),
     ("GET", "/api/v1/devices/dev-a?readings_since_s=inf", None, "readings_since_s"),
-    ("GET", "/api/v1/series?metric=m&step=inf", None, "step"),
-    ("GET", "/api/v1/series?metric=m&step=nan", None, "step"),
+    ("GET", "/api/v1/series?metric=ml.inference.duration&step=inf", None, "step"),
+    ("GET", "/api/v1/series?metric=ml.inference.duration&step=nan", None, "step"),
     ("GET", "/api/v1/devices?offset=59211941277216292864", None, "offset"),
     ("GET", "/api/v1/reports/drift?model=m&version=1&from=1e300", None, "from"),
     ("GET", "/api/v1/reports/drift?model=m&version=1&to=-1e300", None, "to"),
@@ -46,10 +49,24 @@ CASES = [
 ]
 
 
+@pytest.fixture
+def with_data(live_server: LiveServer) -> LiveServer:
+    """The server after ``dev-a`` sent one export, so lookups reach the time arithmetic."""
+    batch = device_batch("dev-a", end_ns=time.time_ns(), inferences=50, features=2)
+    r = httpx.post(
+        f"{live_server.url}/v1/metrics",
+        content=collector_body(batch),
+        headers=collector_headers(live_server.tokens.device_a),
+    )
+    assert r.status_code == 200, r.text
+    return live_server
+
+
 @pytest.mark.parametrize(("method", "path", "body", "name"), CASES)
 def test_bad_input_is_a_4xx_naming_the_parameter(
-    live_server: LiveServer, method: str, path: str, body: str | None, name: str
+    with_data: LiveServer, method: str, path: str, body: str | None, name: str
 ) -> None:
+    live_server = with_data
     headers = {**live_server.admin(), "Content-Type": "application/json"}
     r = httpx.request(method, f"{live_server.url}{path}", content=body, headers=headers)
     assert r.status_code in (400, 422), r.text
