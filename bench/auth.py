@@ -60,8 +60,11 @@ def _tokens(db: Path) -> dict[str, str]:
     digest = hashlib.scrypt(secret.encode(), salt=salt, n=2**14, r=8, p=1, dklen=32)
     con = duckdb.connect(str(db))
     try:
+        columns = {r[0] for r in con.execute("DESCRIBE tokens").fetchall()}
+        # without the column (code from before SHA-256, for A/B runs) every row is scrypt
+        scheme = ", scheme = 'scrypt'" if "scheme" in columns else ""
         con.execute(
-            "UPDATE tokens SET salt = ?, hash = ?, scheme = 'scrypt' WHERE token_id = ?",
+            f"UPDATE tokens SET salt = ?, hash = ?{scheme} WHERE token_id = ?",
             [salt, digest, token_id],
         )
     finally:
