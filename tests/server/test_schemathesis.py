@@ -8,13 +8,16 @@ the only check is ``not_a_server_error``. Bounded in examples per operation and 
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 from live_server import free_port, wait_ready
+from otlp_wire import collector_body, collector_headers, device_batch
 from schemathesis import Case, GenerationMode
 from schemathesis.checks import not_a_server_error
 from schemathesis.openapi import from_url
@@ -29,9 +32,10 @@ EXAMPLES = 25
 
 @pytest.fixture(scope="module")
 def fuzz_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str]]:
-    """A server (with alerting, so every router answers) and its admin token."""
+    """A server (with alerting, so every router answers) holding one device's export, and
+    its admin token."""
     db: Path = tmp_path_factory.mktemp("fuzz") / "edgewatch.duckdb"
-    admin = make_tokens(db).admin
+    tokens = make_tokens(db)
     port = free_port()
     server, thread, _ = serve_in_thread(
         load_settings(db_path=db, port=port, scheduler_tick_s=60.0, auth_failure_burst=10_000)
@@ -39,7 +43,14 @@ def fuzz_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str,
     url = f"http://127.0.0.1:{port}"
     try:
         wait_ready(url)
-        yield url, admin
+        batch = device_batch("dev-a", end_ns=time.time_ns(), inferences=50, features=2)
+        r = httpx.post(
+            f"{url}/v1/metrics",
+            content=collector_body(batch),
+            headers=collector_headers(tokens.device_a),
+        )
+        assert r.status_code == 200, r.text
+        yield url, tokens.admin
     finally:
         server.should_exit = True
         thread.join(15)
