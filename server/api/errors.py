@@ -91,7 +91,8 @@ def status_of(exc: Exception) -> tuple[int, int]:
 def _headers(exc: Exception, http: int, retry_after_s: float) -> dict[str, str]:
     if http == 401:
         return {"WWW-Authenticate": "Bearer"}
-    if http in (429, 503):
+    # alerting switched off is a 503 (the dashboard reads it so) that no retry fixes
+    if http in (429, 503) and not isinstance(exc, AlertingDisabledError):
         wait = (
             exc.retry_after_s
             if isinstance(exc, StoreBusyError | AuthThrottledError)

@@ -7,12 +7,20 @@ reaches a client, and 503 + Retry-After is kept for what a retry can fix.
 
 from __future__ import annotations
 
+import logging
 import time
+from collections.abc import Callable
+from pathlib import Path
 
+import duckdb
 import httpx
 import pytest
+from live_server import free_port, wait_ready
 from otlp_wire import collector_body, collector_headers, device_batch
-from server_harness import LiveServer
+from server_harness import LiveServer, serve_in_thread
+
+from edgewatch.server.settings import load_settings
+from edgewatch.server.store import StoreError
 
 SILENCE = '{"matchers": [{"name": "alertname", "value": "x"}], "created_by": "t", "comment": "c"'
 
@@ -85,3 +93,54 @@ def test_storage_error_text_never_reaches_the_client(live_server: LiveServer) ->
     assert r.status_code == 422
     for leak in ("Conversion", "INT64", "INT128", "storage failed"):
         assert leak not in r.text
+
+
+def _failing(cause: Exception) -> Callable[..., object]:
+    def list_devices(*args: object, **kwargs: object) -> object:
+        raise StoreError(f"storage failed: {cause}") from cause
+
+    return list_devices
+
+
+@pytest.mark.parametrize(
+    ("cause", "status", "retry_after"),
+    [
+        (duckdb.ConversionException("Type INT128 with value 1 can't be cast to INT64"), 500, None),
+        (duckdb.IOException("could not write file: No space left on device"), 503, "1"),
+    ],
+)
+def test_storage_failures_keep_their_text_in_the_server_log(
+    live_server: LiveServer,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+    cause: Exception,
+    status: int,
+    retry_after: str | None,
+) -> None:
+    """A fault a retry cannot fix is a 500 without Retry-After, a disk error a 503 with it;
+    either way the client reads a generic line and the log has DuckDB's words."""
+    monkeypatch.setattr(live_server.store, "list_devices", _failing(cause))
+    with caplog.at_level(logging.ERROR, logger="edgewatch.server.api"):
+        r = httpx.get(f"{live_server.url}/api/v1/devices", headers=live_server.admin())
+    assert r.status_code == status
+    assert r.headers.get("retry-after") == retry_after
+    assert r.json() == {"detail": "storage error: the server logged the details"}
+    assert str(cause) in caplog.text
+
+
+def test_alerting_switched_off_is_a_503_without_retry_after(tmp_path: Path) -> None:
+    """Retrying cannot turn alerting on, so the 503 carries no Retry-After to honour."""
+    port = free_port()
+    server, thread, _ = serve_in_thread(
+        load_settings(db_path=tmp_path / "e.duckdb", port=port, alerting=False, insecure_dev=True)
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_ready(url)
+        r = httpx.get(f"{url}/api/v1/alerts")
+    finally:
+        server.should_exit = True
+        thread.join(15)
+    assert r.status_code == 503
+    assert "alerting is not running" in r.json()["detail"]
+    assert "retry-after" not in r.headers
