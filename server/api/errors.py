@@ -26,7 +26,6 @@ from edgewatch.server.store import (
     InvalidQueryError,
     NotFoundError,
     StoreBusyError,
-    StoreClosedError,
     StoreError,
 )
 
@@ -61,7 +60,6 @@ _STATUS: tuple[tuple[type[Exception], int, int], ...] = (
     (MatcherError, 422, 3),
     (AlertingDisabledError, 503, 14),
     (StoreBusyError, 503, 14),
-    (StoreClosedError, 503, 14),
     (StoreError, 503, 14),
 )
 _TRANSIENT = (duckdb.IOException, duckdb.TransactionException, duckdb.OutOfMemoryException)
