@@ -202,8 +202,10 @@ class TokenVerifier:
         ).fetchone()
         digest = hashlib.sha256(token.encode()).digest()
         if row is None or row[4] == SHA256:
+            # an unknown id is checked against a dummy hash, so it costs what a wrong secret does
             salt, stored = (_DUMMY_SALT, _DUMMY_HASH) if row is None else (row[2], row[3])
-            if not hmac.compare_digest(_sha256(secret, bytes(salt)), bytes(stored)) or not row:
+            matched = hmac.compare_digest(_sha256(secret, bytes(salt)), bytes(stored))
+            if row is None or not matched:
                 return None
         elif not self._legacy_ok(digest, secret, bytes(row[2]), bytes(row[3])):
             return None
