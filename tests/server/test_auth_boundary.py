@@ -12,6 +12,7 @@ import hashlib
 import secrets
 import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -41,19 +42,22 @@ class ScryptCounter:
         return self.real(*args, **kwargs)
 
 
-def _make_legacy(db: Path, token: str) -> None:
-    """Rewrite ``token``'s row as a pre-SHA-256 database holds it: a salted scrypt hash."""
-    _, token_id, secret = token.split("_", 2)
-    salt = secrets.token_bytes(16)
-    digest = hashlib.scrypt(secret.encode(), salt=salt, n=2**14, r=8, p=1, dklen=32)
+def _make_legacy(db: Path, *tokens: str, old_schema: bool = False) -> None:
+    """Rewrite ``tokens``' rows as a pre-SHA-256 database holds them: salted scrypt hashes;
+    with ``old_schema`` the file is rolled back to before migration 015 (no ``scheme``)."""
     con = duckdb.connect(str(db))
     try:
-        columns = {r[0] for r in con.execute("DESCRIBE tokens").fetchall()}
-        scheme = ", scheme = 'scrypt'" if "scheme" in columns else ""
-        con.execute(
-            f"UPDATE tokens SET salt = ?, hash = ?{scheme} WHERE token_id = ?",
-            [salt, digest, token_id],
-        )
+        for token in tokens:
+            _, token_id, secret = token.split("_", 2)
+            salt = secrets.token_bytes(16)
+            digest = hashlib.scrypt(secret.encode(), salt=salt, n=2**14, r=8, p=1, dklen=32)
+            con.execute(
+                "UPDATE tokens SET salt = ?, hash = ?, scheme = 'scrypt' WHERE token_id = ?",
+                [salt, digest, token_id],
+            )
+        if old_schema:
+            con.execute("ALTER TABLE tokens DROP COLUMN scheme")
+            con.execute("DELETE FROM schema_version WHERE version = 15")
     finally:
         con.close()
 
@@ -70,14 +74,9 @@ class Live:
         store._tokens.forget(token.split("_", 2)[1])
 
 
-@pytest.fixture
-def server(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Live]:
-    """A server whose ``device_b`` token is a legacy scrypt row; sources may fail ``BURST``
-    times (or the parameter's) before 429."""
-    burst = getattr(request, "param", BURST)
-    db = tmp_path / "edgewatch.duckdb"
-    tokens = make_tokens(db)
-    _make_legacy(db, tokens.device_b)
+@contextmanager
+def _serving(db: Path, tokens: Tokens, burst: int = BURST) -> Iterator[Live]:
+    """A server on ``db`` (alerting off); sources may fail ``burst`` times before 429."""
     port = free_port()
     settings = load_settings(
         db_path=db,
@@ -94,6 +93,17 @@ def server(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Live]:
     finally:
         uvicorn_server.should_exit = True
         thread.join(15)
+
+
+@pytest.fixture
+def server(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Live]:
+    """A server whose ``device_b`` token is a legacy scrypt row; sources may fail ``BURST``
+    times (or the parameter's) before 429."""
+    db = tmp_path / "edgewatch.duckdb"
+    tokens = make_tokens(db)
+    _make_legacy(db, tokens.device_b)
+    with _serving(db, tokens, getattr(request, "param", BURST)) as live:
+        yield live
 
 
 @pytest.fixture
@@ -219,3 +229,30 @@ def test_wrong_secrets_for_a_legacy_token_run_bounded_scrypt(
     elapsed = time.monotonic() - started
     assert set(statuses) == {401, 429}
     assert 1 <= scrypt_calls.calls <= budget.burst + budget.per_s * elapsed + 1
+
+
+def test_a_database_from_before_sha256_keeps_its_tokens(
+    tmp_path: Path, scrypt_calls: ScryptCounter
+) -> None:
+    """A user's file from before migration 015 (every token scrypt, no ``scheme`` column):
+    the server migrates it, each token works on its first use and is SHA-256 from then on."""
+    db = tmp_path / "edgewatch.duckdb"
+    tokens = make_tokens(db)
+    every = (tokens.admin, tokens.device_a, tokens.device_b)
+    _make_legacy(db, *every, old_schema=True)
+    made = scrypt_calls.calls
+    with _serving(db, tokens) as live, httpx.Client(timeout=10.0) as client:
+        assert _ingest(client, live.url, tokens.device_a, "dev-a").status_code == 200
+        assert _ingest(client, live.url, tokens.device_b, "dev-b").status_code == 200
+        devices = client.get(f"{live.url}/api/v1/devices", headers=_bearer(tokens.admin))
+        assert devices.status_code == 200
+        assert devices.json()["count"] == 2
+        deadline = time.monotonic() + 5.0
+        while {_scheme(live.app, t) for t in every} != {"sha256"}:
+            assert time.monotonic() < deadline, "legacy hashes were not upgraded"
+            time.sleep(0.05)
+    assert scrypt_calls.calls - made == 3
+
+
+def _bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
