@@ -7,6 +7,7 @@ import logging
 import signal
 import sys
 from collections.abc import AsyncIterator, Callable
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
@@ -14,6 +15,8 @@ from fastapi import FastAPI
 from edgewatch.server.alert import RulesError
 from edgewatch.server.api import ROUTERS
 from edgewatch.server.api import errors as api_errors
+from edgewatch.server.api.auth_limit import AuthFailureLimiter
+from edgewatch.server.api.health import HealthFastPath
 from edgewatch.server.api.ingest import IngestFastPath
 from edgewatch.server.detect import AlertingService, FiringHook, load_ruleset
 from edgewatch.server.evidence import DRIFT_RULES, DriftCapture, drift_rule_names
@@ -89,6 +92,7 @@ def create_app(settings: Settings) -> FastAPI:
             log.warning(INSECURE_BANNER)
             print(INSECURE_BANNER, file=sys.stderr, flush=True)
         metrics: ServerMetrics = app.state.metrics
+        app.state.decode_executor = ThreadPoolExecutor(1, thread_name_prefix="edgewatch-decode")
         store = Store.open(settings.db_path, settings.store_config(), on_commit=metrics.on_commit)
         app.state.limiter = CardinalityLimiter(
             max_series_per_metric=settings.max_series_per_metric,
@@ -128,6 +132,7 @@ def create_app(settings: Settings) -> FastAPI:
             metrics.bind(None)
             app.state.store = None
             store.close()
+            app.state.decode_executor.shutdown(wait=True)
 
     app = FastAPI(
         title="edgewatch server",
@@ -143,8 +148,12 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.store = None
     app.state.alerting = None
     app.state.on_firing = []  # FiringHook callbacks: run with each alert that starts firing
+    app.state.auth_limiter = AuthFailureLimiter(
+        per_minute=settings.auth_failures_per_minute, burst=settings.auth_failure_burst
+    )
     api_errors.install(app, retry_after_s=settings.retry_after_s)
     app.add_middleware(IngestFastPath)
+    app.add_middleware(HealthFastPath, owner=app)  # added last: runs first
     for router in ROUTERS:
         app.include_router(router)
     return app

@@ -42,6 +42,10 @@ class Settings(BaseSettings):
     ssl_certfile: Path | None = None
     ssl_keyfile: Path | None = None
     log_level: str = "info"
+    auth_failures_per_minute: float = Field(60.0, gt=0)
+    """Failed authentications a client address may make a minute (429 with Retry-After beyond)."""
+    auth_failure_burst: int = Field(20, gt=0)
+    """... and at once, before that rate applies."""
 
     max_body_bytes: int = Field(8 * 1024 * 1024, gt=0)
     """Cap on a request body, compressed and after decompression (413 beyond)."""

@@ -8,10 +8,14 @@ __all__ = ["format_time", "parse_time", "require_aware"]
 
 
 def require_aware(at: datetime, what: str = "time") -> datetime:
-    """``at`` in UTC; a naive datetime is refused because its zone would be a guess."""
+    """``at`` in UTC; a naive datetime is refused because its zone would be a guess, and so
+    is one whose UTC equivalent falls outside ``datetime``'s years 1-9999."""
     if at.tzinfo is None or at.utcoffset() is None:
         raise ValueError(f"{what} must be timezone-aware, got naive {at.isoformat()}")
-    return at.astimezone(UTC)
+    try:
+        return at.astimezone(UTC)
+    except OverflowError:
+        raise ValueError(f"{what} {at.isoformat()} is outside the years 1-9999 in UTC") from None
 
 
 def format_time(at: datetime) -> str:

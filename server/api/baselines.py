@@ -3,17 +3,17 @@ and delete. Uploaded rows are profiled and dropped; only the profile is stored."
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, UploadFile
 from pydantic import BaseModel, Field
 
+from edgewatch.server.api.bounds import Instant
 from edgewatch.server.api.deps import AdminDep, SettingsDep, StoreDep, utc_now
 from edgewatch.server.detect import pin_baseline, upload_baseline, views
 from edgewatch.server.evidence import save_reference_sample
 from edgewatch.server.ingest import PayloadTooLargeError
-from edgewatch.server.store import BaselineTable, InvalidQueryError
+from edgewatch.server.store import BaselineTable
 
 router = APIRouter(prefix="/api/v1/baselines", tags=["baselines"])
 _MULTIPART_OVERHEAD = 64 * 1024
@@ -26,8 +26,8 @@ class PinIn(BaseModel):
     model: str = Field(min_length=1)
     version: str = Field(min_length=1)
     device: str | None = None
-    from_: datetime = Field(alias="from")
-    to: datetime
+    from_: Instant = Field(alias="from")
+    to: Instant
 
 
 @router.get("", summary="List baselines")
@@ -78,9 +78,6 @@ async def upload(
 @router.post("/pin", status_code=201, summary="Pin a production window as the baseline")
 def pin(_: AdminDep, store: StoreDep, body: PinIn) -> dict[str, Any]:
     """Profile what the devices reported between ``from`` and ``to``."""
-    for name, at in (("from", body.from_), ("to", body.to)):
-        if at.tzinfo is None:
-            raise InvalidQueryError(f"{name} must carry a time zone (e.g. a Z suffix)")
     info = pin_baseline(
         store,
         model=body.model,

@@ -6,17 +6,26 @@ import math
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, Query, Request
 
 from edgewatch.server.alert import format_time, parse_time
+from edgewatch.server.api.auth_limit import AuthFailureLimiter
+from edgewatch.server.api.bounds import MAX_UNIX_S, MIN_UNIX_S, check_instant
 from edgewatch.server.api.errors import AlertingDisabledError, ForbiddenError, UnauthorizedError
 from edgewatch.server.detect import AlertingService
 from edgewatch.server.ingest import CardinalityLimiter
 from edgewatch.server.metrics import ServerMetrics
 from edgewatch.server.settings import Settings
-from edgewatch.server.store import InvalidQueryError, Principal, Selection, Store, StoreClosedError
+from edgewatch.server.store import (
+    AuthThrottledError,
+    InvalidQueryError,
+    Principal,
+    Selection,
+    Store,
+    StoreClosedError,
+)
 
 INSECURE_PRINCIPAL = Principal(role="admin", device_id=None, token_id="insecure-dev")
 
@@ -58,15 +67,34 @@ def bearer_token(request: Request) -> str | None:
     return token.strip()
 
 
+def get_auth_limiter(request: Request) -> AuthFailureLimiter:
+    """The app's per-source limiter of failed authentications."""
+    limiter: AuthFailureLimiter = request.app.state.auth_limiter
+    return limiter
+
+
 def authenticate(request: Request, store: Store, settings: Settings) -> Principal:
-    """Whoever the bearer token names; ``UnauthorizedError`` without a valid one."""
+    """Whoever the bearer token names; ``UnauthorizedError`` without a valid one, and
+    ``AuthThrottledError`` (429) for a source over its budget of failed attempts.
+
+    Every failure answers the same message whether the id is unknown, the secret wrong or
+    the token revoked, so answers tell nothing about which token ids exist."""
     if settings.insecure_dev:
         return INSECURE_PRINCIPAL
     token = bearer_token(request)
     if token is None:
         raise UnauthorizedError("missing bearer token")
+    principal = store.cached_principal(token)
+    if principal is not None:
+        return principal
+    limiter = get_auth_limiter(request)
+    source = request.client.host if request.client is not None else ""
+    wait_s = limiter.retry_after_s(source)
+    if wait_s is not None:
+        raise AuthThrottledError("too many failed authentications from this address", wait_s)
     principal = store.verify_token(token)
     if principal is None:
+        limiter.record_failure(source)
         raise UnauthorizedError("invalid or revoked token")
     return principal
 
@@ -112,9 +140,14 @@ class Window:
     end_s: float
 
 
+def _unix_query(description: str) -> Any:
+    """A unix-seconds query parameter within the range ``bounds`` supports (422 otherwise)."""
+    return Query(ge=MIN_UNIX_S, le=MAX_UNIX_S, allow_inf_nan=False, description=description)
+
+
 def window(
-    start: Annotated[float | None, Query(description="unix seconds; default end - 1 h")] = None,
-    end: Annotated[float | None, Query(description="unix seconds; default now")] = None,
+    start: Annotated[float | None, _unix_query("unix seconds; default end - 1 h")] = None,
+    end: Annotated[float | None, _unix_query("unix seconds; default now")] = None,
 ) -> Window:
     """The query window, validated."""
     end_s = time.time() if end is None else end
@@ -166,11 +199,15 @@ def _time(name: str, text: str | None) -> datetime | None:
     if text is None:
         return None
     try:
-        return parse_time(text)
+        at = parse_time(text)
     except ValueError:
         raise InvalidQueryError(
             f"{name} {text!r} must be an RFC 3339 time with a zone, e.g. 2026-01-31T12:00:00Z"
         ) from None
+    try:
+        return check_instant(name, at)
+    except ValueError as e:
+        raise InvalidQueryError(str(e)) from None
 
 
 @dataclass(frozen=True, slots=True)

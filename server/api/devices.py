@@ -7,6 +7,7 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query
 
+from edgewatch.server.api.bounds import MAX_OFFSET, MAX_SPAN_S
 from edgewatch.server.api.deps import AdminDep, SelectionDep, StoreDep
 from edgewatch.server.api.schemas import (
     DeviceDetail,
@@ -27,7 +28,7 @@ def list_devices(
     selection: SelectionDep,
     status: Annotated[Literal["online", "stale", "offline"] | None, Query()] = None,
     limit: Annotated[int, Query(ge=1, le=10_000)] = 1000,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
 ) -> DeviceList:
     """Devices by id, filtered by fleet, model, version, hardware and liveness."""
     devices = store.list_devices(
@@ -45,7 +46,8 @@ def get_device(
     store: StoreDep,
     device_id: str,
     readings_since_s: Annotated[
-        float, Query(gt=0, description="look-back for readings")
+        float,
+        Query(gt=0, le=MAX_SPAN_S, allow_inf_nan=False, description="look-back for readings"),
     ] = 86_400.0,
 ) -> DeviceDetail:
     """Registry entry, clock skew, the newest value of every gauge it sent and what it lost."""

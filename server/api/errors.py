@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import json
+import logging
 import math
 
+import duckdb
 from fastapi import FastAPI, Request
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 
 from edgewatch.server.alert import AckError, MatcherError, SilenceError
@@ -16,7 +21,15 @@ from edgewatch.server.ingest import (
     UnsupportedMediaTypeError,
     encode_status,
 )
-from edgewatch.server.store import InvalidQueryError, NotFoundError, StoreBusyError, StoreError
+from edgewatch.server.store import (
+    AuthThrottledError,
+    InvalidQueryError,
+    NotFoundError,
+    StoreBusyError,
+    StoreError,
+)
+
+log = logging.getLogger("edgewatch.server.api")
 
 
 class UnauthorizedError(Exception):
@@ -39,6 +52,7 @@ _STATUS: tuple[tuple[type[Exception], int, int], ...] = (
     (PayloadTooLargeError, 413, 8),
     (UnsupportedMediaTypeError, 415, 3),
     (UnauthorizedError, 401, 16),
+    (AuthThrottledError, 429, 8),
     (ForbiddenError, 403, 7),
     (NotFoundError, 404, 5),
     (SilenceError, 422, 3),
@@ -48,10 +62,24 @@ _STATUS: tuple[tuple[type[Exception], int, int], ...] = (
     (StoreBusyError, 503, 14),
     (StoreError, 503, 14),
 )
+_TRANSIENT = (duckdb.IOException, duckdb.TransactionException, duckdb.OutOfMemoryException)
+"""Storage failures a retry can fix (503); any other DuckDB error is a server fault (500)."""
+
+
+def _storage_fault(exc: Exception) -> bool:
+    """A ``StoreError`` translated from a DuckDB error that retrying will not fix."""
+    cause = exc.__cause__
+    return (
+        type(exc) is StoreError
+        and isinstance(cause, duckdb.Error)
+        and not isinstance(cause, _TRANSIENT)
+    )
 
 
 def status_of(exc: Exception) -> tuple[int, int]:
     """HTTP status and google.rpc code of a domain error."""
+    if _storage_fault(exc):
+        return 500, 13
     for kind, http, rpc in _STATUS:
         if isinstance(exc, kind):
             return http, rpc
@@ -61,17 +89,31 @@ def status_of(exc: Exception) -> tuple[int, int]:
 def _headers(exc: Exception, http: int, retry_after_s: float) -> dict[str, str]:
     if http == 401:
         return {"WWW-Authenticate": "Bearer"}
-    if http == 503:
-        wait = exc.retry_after_s if isinstance(exc, StoreBusyError) else retry_after_s
+    # alerting switched off is a 503 (the dashboard reads it so) that no retry fixes
+    if http in (429, 503) and not isinstance(exc, AlertingDisabledError):
+        wait = (
+            exc.retry_after_s
+            if isinstance(exc, StoreBusyError | AuthThrottledError)
+            else retry_after_s
+        )
         return {"Retry-After": str(max(1, math.ceil(wait)))}
     return {}
+
+
+def message_of(exc: Exception) -> str:
+    """What a client is told: the error's text, except for storage failures, whose text
+    (DuckDB's, naming tables and values) is logged here and replaced by a generic line."""
+    if type(exc) is not StoreError or exc.__cause__ is None:
+        return str(exc)
+    log.error("storage failure answered to a client: %s", exc, exc_info=exc)
+    return "storage error: the server logged the details"
 
 
 def otlp_error(exc: Exception, encoding: Encoding, *, retry_after_s: float) -> Response:
     """An OTLP/HTTP error answer: ``google.rpc.Status`` encoded like the request."""
     http, rpc = status_of(exc)
     return Response(
-        encode_status(rpc, str(exc), encoding),
+        encode_status(rpc, message_of(exc), encoding),
         status_code=http,
         media_type=encoding.value,
         headers=_headers(exc, http, retry_after_s),
@@ -81,22 +123,52 @@ def otlp_error(exc: Exception, encoding: Encoding, *, retry_after_s: float) -> R
 DOMAIN_ERRORS = tuple(kind for kind, _, _ in _STATUS)
 
 
+def _json_safe(value: object) -> object:
+    """``value`` as JSON can carry it: a NaN, an infinity or anything unencodable becomes
+    its ``repr`` (a 422 naming ``NaN`` must not itself fail to encode into a 500)."""
+    try:
+        encoded = jsonable_encoder(value)
+        json.dumps(encoded, allow_nan=False)
+    except (TypeError, ValueError):
+        return repr(value)
+    return encoded
+
+
+async def _validation_handler(request: Request, exc: Exception) -> Response:
+    """FastAPI's 422 body (``loc``, ``msg``, ``type``, ``input``), safe for any input."""
+    assert isinstance(exc, RequestValidationError)
+    detail = [
+        {
+            "type": e.get("type"),
+            "loc": list(e.get("loc", ())),
+            "msg": e.get("msg"),
+            **({"input": _json_safe(e["input"])} if "input" in e else {}),
+        }
+        for e in exc.errors()
+    ]
+    return JSONResponse({"detail": detail}, status_code=422)
+
+
 def install(app: FastAPI, *, retry_after_s: float) -> None:
     """Answer domain errors raised by REST routes as ``{"detail": message}`` JSON."""
 
     async def handler(request: Request, exc: Exception) -> Response:
         http, _ = status_of(exc)
         return JSONResponse(
-            {"detail": str(exc)}, status_code=http, headers=_headers(exc, http, retry_after_s)
+            {"detail": message_of(exc)},
+            status_code=http,
+            headers=_headers(exc, http, retry_after_s),
         )
 
     async def upload_handler(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, BaselineUploadError)
         return JSONResponse({"errors": [p.to_dict() for p in exc.problems]}, status_code=422)
 
+    app.add_exception_handler(RequestValidationError, _validation_handler)
     for kind in (
         InvalidQueryError,
         UnauthorizedError,
+        AuthThrottledError,
         ForbiddenError,
         NotFoundError,
         StoreError,

@@ -1,32 +1,77 @@
-"""``/healthz``, ``/readyz`` and Prometheus ``/metrics``."""
+"""``/healthz``, ``/readyz`` and Prometheus ``/metrics``.
+
+The probes are answered by ``HealthFastPath`` ahead of routing and every other middleware,
+from in-memory state only, so a liveness probe is not queued behind ingest work or the
+thread pool. The routes stay in the router for the OpenAPI document.
+"""
 
 from __future__ import annotations
+
+import json
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from edgewatch.server.api.deps import MetricsDep
 
 router = APIRouter(tags=["operations"])
+HEALTHZ = "/healthz"
+READYZ = "/readyz"
 
 
-@router.get("/healthz", summary="The process is up")
-def healthz() -> dict[str, str]:
+def _ready(app: object) -> bool:
+    """Whether the app's store is open and its writer alive (in-memory flags, no query)."""
+    store = getattr(getattr(app, "state", None), "store", None)
+    return store is not None and bool(store.ready)
+
+
+def _readyz_response(ready: bool) -> Response:
+    if ready:
+        return JSONResponse({"status": "ready"})
+    return JSONResponse({"status": "not ready"}, status_code=503, headers={"Retry-After": "1"})
+
+
+@router.get(HEALTHZ, summary="The process is up")
+async def healthz() -> dict[str, str]:
     """Always ``ok`` while the process serves requests."""
     return {"status": "ok"}
 
 
-@router.get("/readyz", summary="The store is open and its writer alive")
-def readyz(request: Request) -> Response:
+@router.get(READYZ, summary="The store is open and its writer alive")
+async def readyz(request: Request) -> Response:
     """200 when ready to ingest, else 503."""
-    store = getattr(request.app.state, "store", None)
-    if store is not None and store.ready:
-        return JSONResponse({"status": "ready"})
-    return JSONResponse({"status": "not ready"}, status_code=503, headers={"Retry-After": "1"})
+    return _readyz_response(_ready(request.app))
 
 
 @router.get("/metrics", summary="Prometheus metrics")
 def prometheus_metrics(metrics: MetricsDep) -> Response:
     """Text exposition format of this app's registry."""
     return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
+
+
+_OK = Response(json.dumps({"status": "ok"}, separators=(",", ":")), media_type="application/json")
+
+
+class HealthFastPath:
+    """ASGI middleware answering ``GET /healthz`` and ``GET /readyz`` ahead of everything.
+
+    ``app`` is the FastAPI app the middleware stack belongs to (for ``state.store``); the
+    answers match the routes' exactly.
+    """
+
+    def __init__(self, app: ASGIApp, owner: object) -> None:
+        self.app = app
+        self.owner = owner
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["method"] == "GET":
+            path = scope["path"]
+            if path == HEALTHZ:
+                await _OK(scope, receive, send)
+                return
+            if path == READYZ:
+                await _readyz_response(_ready(self.owner))(scope, receive, send)
+                return
+        await self.app(scope, receive, send)

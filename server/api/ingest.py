@@ -5,6 +5,9 @@ from __future__ import annotations
 import asyncio
 import re
 import time
+from collections.abc import Callable
+from concurrent.futures import Executor
+from typing import TypeVar
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
@@ -53,6 +56,7 @@ from edgewatch.server.metrics import ServerMetrics
 from edgewatch.server.settings import Settings
 from edgewatch.server.store import Batch, Principal, Store, StoreError, WriteOutcome
 
+T = TypeVar("T")
 router = APIRouter(tags=["ingest"])
 _KEY = re.compile(r"^[\x21-\x7e]{1,128}$")
 _OUTCOME = {
@@ -62,6 +66,8 @@ _OUTCOME = {
     404: "bad_request",
     413: "too_large",
     415: "unsupported",
+    429: "throttled",
+    500: "error",
     503: "unavailable",
 }
 
@@ -93,10 +99,11 @@ def _known_principal(request: Request, store: Store, settings: Settings) -> Prin
 
 async def _receive(
     request: Request, store: Store, settings: Settings
-) -> tuple[Principal, bytes, str | None]:
-    """Authenticate, read and decompress the body within the caps, check the Idempotency-Key."""
+) -> tuple[Principal, bytes, bool, str | None]:
+    """Authenticate, read the body within the cap, check the Idempotency-Key; whether the
+    body is gzipped (it is decompressed off the event loop, with the decoding)."""
     known = _known_principal(request, store, settings)
-    # scrypt verification of an uncached token must not stall the event loop
+    # verifying an uncached token reads the database: off the event loop
     principal: Principal = (
         known
         if known is not None
@@ -104,12 +111,21 @@ async def _receive(
     )
     gzipped = check_content_encoding(request.headers.get("content-encoding"))
     body = await _read_body(request, settings.max_body_bytes)
-    if gzipped:
-        body = gunzip(body, settings.max_body_bytes)
     key = request.headers.get(semconv.IDEMPOTENCY_KEY_HEADER)
     if key is not None and not _KEY.match(key):
         raise DecodeError("Idempotency-Key must be 1-128 printable ASCII characters")
-    return principal, body, key
+    return principal, body, gzipped, key
+
+
+async def _off_loop(request: Request, fn: Callable[[], T]) -> T:
+    """``fn()`` on the app's decode thread, so the event loop goes on answering (health
+    probes, other connections) while a request's body is decompressed, decoded and checked.
+
+    One thread: the work holds the GIL and would not go faster on more, and one thread
+    gives the event loop a turn at every switch interval (5 ms) instead of waiting behind
+    every ready request's decoding in turn."""
+    executor: Executor = request.app.state.decode_executor
+    return await asyncio.get_running_loop().run_in_executor(executor, fn)
 
 
 def _check_devices(principal: Principal, devices: list[str | None]) -> None:
@@ -150,16 +166,22 @@ async def export_metrics(request: Request) -> Response:
     try:
         store, limiter = get_store(request), get_limiter(request)
         encoding = encoding_of(request.headers.get("content-type"))
-        principal, body, key = await _receive(request, store, settings)
-        message = decode_request(body, encoding)
-        _check_devices(principal, resource_device_ids(message))
-        converted = convert(
-            message,
-            received_s=received_s,
-            limits=settings.ingest_limits(),
-            limiter=limiter,
-            batch_key=key,
-        )
+        principal, body, gzipped, key = await _receive(request, store, settings)
+
+        def decode() -> Converted:
+            message = decode_request(
+                gunzip(body, settings.max_body_bytes) if gzipped else body, encoding
+            )
+            _check_devices(principal, resource_device_ids(message))
+            return convert(
+                message,
+                received_s=received_s,
+                limits=settings.ingest_limits(),
+                limiter=limiter,
+                batch_key=key,
+            )
+
+        converted = await _off_loop(request, decode)
         outcome = await _commit(store, settings, converted.batch)
     except DOMAIN_ERRORS as e:
         http, _ = status_of(e)
@@ -185,13 +207,18 @@ async def export_logs(
     encoding = Encoding.JSON
     try:
         encoding = encoding_of(request.headers.get("content-type"))
-        principal, body, key = await _receive(request, store, settings)
-        message = ExportLogsServiceRequest()
-        decode_into(message, body, encoding, "resourceLogs")
-        _check_devices(principal, logs_device_ids(message))
-        converted = convert_logs(
-            message, received_s=received_s, limits=settings.ingest_limits(), batch_key=key
-        )
+        principal, body, gzipped, key = await _receive(request, store, settings)
+
+        def decode() -> Converted:
+            message = ExportLogsServiceRequest()
+            raw = gunzip(body, settings.max_body_bytes) if gzipped else body
+            decode_into(message, raw, encoding, "resourceLogs")
+            _check_devices(principal, logs_device_ids(message))
+            return convert_logs(
+                message, received_s=received_s, limits=settings.ingest_limits(), batch_key=key
+            )
+
+        converted = await _off_loop(request, decode)
         outcome = await _commit(store, settings, converted.batch)
     except DOMAIN_ERRORS as e:
         http, _ = status_of(e)

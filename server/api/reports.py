@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 import time
 from datetime import UTC, datetime
 from typing import Annotated
@@ -10,6 +9,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 
+from edgewatch.server.api.bounds import check_unix_s
 from edgewatch.server.api.deps import AdminDep, SettingsDep, StoreDep
 from edgewatch.server.evidence import NotEnoughRowsError, ReportRequest, build_drift_report
 from edgewatch.server.store import InvalidQueryError
@@ -33,9 +33,10 @@ def parse_time(name: str, value: str | None, default: float) -> float:
                 f"{name} must be unix seconds or ISO 8601, got {value!r}"
             ) from None
         seconds = (when if when.tzinfo else when.replace(tzinfo=UTC)).timestamp()
-    if not math.isfinite(seconds):
-        raise InvalidQueryError(f"{name} must be finite, got {value!r}")
-    return seconds
+    try:
+        return check_unix_s(name, seconds)
+    except ValueError as e:
+        raise InvalidQueryError(str(e)) from None
 
 
 def remedy(device: str | None) -> str:

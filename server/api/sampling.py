@@ -56,7 +56,7 @@ class SamplingIn(BaseModel):
     enabled: bool = True
     rows_per_hour: Annotated[int | None, Field(ge=0)] = None
     bytes_per_day: Annotated[int | None, Field(ge=0)] = None
-    for_s: Annotated[float | None, Field(gt=0, le=30 * 86_400)] = None
+    for_s: Annotated[float | None, Field(gt=0, le=30 * 86_400, allow_inf_nan=False)] = None
     reason: Annotated[str, Field(max_length=500)] = "operator"
 
 

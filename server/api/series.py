@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from edgewatch.collector import semconv
+from edgewatch.server.api.bounds import MAX_SPAN_S
 from edgewatch.server.api.deps import AdminDep, AttributesDep, SelectionDep, StoreDep, WindowDep
 from edgewatch.server.api.schemas import DistributionOut, SeriesOut
 from edgewatch.server.store import SERIES_AGGS, InvalidQueryError, SeriesQuery
@@ -23,7 +24,10 @@ def series(
     time_window: WindowDep,
     attributes: AttributesDep,
     metric: Annotated[str, Query(min_length=1)],
-    step: Annotated[float, Query(gt=0, description="bucket width, seconds")] = 60.0,
+    step: Annotated[
+        float,
+        Query(gt=0, le=MAX_SPAN_S, allow_inf_nan=False, description="bucket width, seconds"),
+    ] = 60.0,
     agg: Annotated[str | None, Query(description=f"one of {', '.join(SERIES_AGGS)}")] = None,
 ) -> SeriesOut:
     """Bucketed values for a device or aggregated over a selection (raw or rollups by step)."""

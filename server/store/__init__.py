@@ -31,7 +31,7 @@ from edgewatch.server.store._samples import SampleSet, SamplingSetting
 from edgewatch.server.store._series import QUANTILES, SERIES_AGGS
 from edgewatch.server.store._signals import SignalReader
 from edgewatch.server.store._store import Store, StoreConfig
-from edgewatch.server.store._tokens import ROLES
+from edgewatch.server.store._tokens import ROLES, AuthThrottledError
 from edgewatch.server.store._types import (
     Device,
     DeviceStatus,
@@ -55,6 +55,7 @@ __all__ = [
     "ROLES",
     "SERIES_AGGS",
     "AlertingTables",
+    "AuthThrottledError",
     "BaselineInfo",
     "BaselineTable",
     "Batch",

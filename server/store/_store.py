@@ -275,12 +275,13 @@ class Store:
 
     @_translated
     def verify_token(self, token: str) -> Principal | None:
-        """Who a bearer token belongs to, or ``None``."""
-        return self._tokens.verify(self.cursor(), token)
+        """Who a bearer token belongs to, or ``None``; a legacy (scrypt) hash that verifies is
+        rewritten as SHA-256 on the writer, not waited for."""
+        return self._tokens.verify(self.cursor(), token, upgrade=self._writer.call)
 
     def cached_principal(self, token: str) -> Principal | None:
-        """Who a recently verified token belongs to, without touching the database or
-        scrypt; ``None`` means "not known yet", so call ``verify_token``."""
+        """Who a recently verified token belongs to, without touching the database;
+        ``None`` means "not known yet", so call ``verify_token``."""
         return self._tokens.cached(token)
 
     @_translated
