@@ -218,7 +218,7 @@ def test_far_apart_rows_already_stored_do_not_stop_rollups_or_queries(
     now_s = time.time()
     end_ns = int(now_s * 1e9)
     _neighbour(live_server, end_ns)
-    minute_ns = end_ns // (60 * 10**9) * 60 * 10**9  # both rows in one rollup minute
+    minute_ns = (end_ns // (60 * 10**9) - 1) * 60 * 10**9  # one whole minute, rolled up
     good = [_far_point(0, 1, minute_ns + 10**9), _far_point(0, 2, minute_ns + 2 * 10**9)]
     r = _post(
         live_server,
@@ -354,7 +354,7 @@ def test_a_series_that_cannot_be_rolled_up_is_left_out_and_logged(live_server, c
     now_s = time.time()
     end_ns = int(now_s * 1e9)
     _neighbour(live_server, end_ns)
-    minute_ns = end_ns // (60 * 10**9) * 60 * 10**9
+    minute_ns = (end_ns // (60 * 10**9) - 1) * 60 * 10**9  # a whole minute, never ahead of now
     huge = []
     for second in (1, 2):
         p = m.ExponentialHistogramDataPoint(
