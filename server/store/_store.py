@@ -20,7 +20,7 @@ from typing import ParamSpec, TypeVar
 import duckdb
 
 from edgewatch.detectors import ExpHistogram
-from edgewatch.server.store import _devices, _fleet, _maintenance, _series, _tokens
+from edgewatch.server.store import _devices, _distributions, _fleet, _maintenance, _series, _tokens
 from edgewatch.server.store._batch import Batch, WriteOutcome
 from edgewatch.server.store._errors import StoreClosedError, StoreError
 from edgewatch.server.store._migrations import migrate
@@ -361,7 +361,7 @@ class Store:
         attributes: tuple[tuple[str, str], ...] = (),
     ) -> Distribution:
         """Merged histogram of a metric (or one feature) with p50/p95/p99."""
-        return _series.query_distribution(
+        return _distributions.query_distribution(
             self.cursor(),
             metric,
             start_s=start_s,
@@ -382,7 +382,7 @@ class Store:
         resolution: Resolution | None = None,
     ) -> ExpHistogram:
         """Just the merged histogram (for detectors)."""
-        return _series.merged_histogram(
+        return _distributions.merged_histogram(
             self.cursor(),
             metric,
             start_s=start_s,
@@ -406,7 +406,7 @@ class Store:
     ) -> dict[str, ExpHistogram]:
         """The merged histogram per value of the point attribute ``by`` (each feature), in one
         query rather than one per value; values without data in the window are absent."""
-        return _series.merged_histograms(
+        return _distributions.merged_histograms(
             self.cursor(),
             metric,
             by,
