@@ -63,8 +63,10 @@ def explicit_intervals(h: ExplicitHistogram) -> list[Interval]:
                 high = max(h.max, low) if hi_known else low
             else:
                 low, high = bounds[i - 1], bounds[i]
+            if lo_known:
+                low = min(max(low, h.min), high)
             if hi_known:
-                high = min(high, max(h.max, low))
+                high = max(min(high, h.max), low)
             out.append((low, high, c))
     return out
 
