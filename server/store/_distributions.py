@@ -1,9 +1,10 @@
 """Merged histograms over a window and selection: for detectors, features and the API.
 
 Only the selected series' kinds are read (``_series_kinds``): a device that sends explicit
-buckets never turns another device's exponential histograms into an error. Detectors get
-the exponential part (``merged_histogram``); ``query_distribution`` returns both parts, with
-quantiles over both (``_series.quantiles_of``).
+buckets never turns another device's exponential histograms into an error. Detectors get one
+exponential histogram (``merged_histogram``, explicit buckets spread into it);
+``query_distribution`` returns both parts as stored, with quantiles over both
+(``_series.quantiles_of``).
 """
 
 from __future__ import annotations
@@ -12,12 +13,13 @@ from collections.abc import Sequence
 
 import duckdb
 
-from edgewatch.detectors import ExpHistogram, empty
+from edgewatch.detectors import ExpHistogram, empty, merge
 from edgewatch.server.store._errors import InvalidQueryError
+from edgewatch.server.store._explicit import ExplicitHistogram, as_exp_histogram
 from edgewatch.server.store._explicitquery import EXPLICIT_COLUMNS, explicit_source, merge_explicit
 from edgewatch.server.store._histquery import merge_groups
 from edgewatch.server.store._histsql import HISTOGRAM_COLUMNS
-from edgewatch.server.store._select import json_path
+from edgewatch.server.store._select import fit, json_path
 from edgewatch.server.store._series import (
     QUANTILES,
     quantiles_of,
@@ -48,19 +50,16 @@ def _histogram_kinds(
     return kinds
 
 
-def merged_histogram(
+def _exp_part(
     cur: duckdb.DuckDBPyConnection,
     metric: str,
-    *,
     start_s: float,
     end_s: float,
     selection: Selection,
-    attributes: tuple[tuple[str, str], ...] = (),
-    resolution: Resolution | None = None,
+    attributes: tuple[tuple[str, str], ...],
+    resolution: Resolution | None,
 ) -> tuple[ExpHistogram, int, Resolution]:
-    """One exponential histogram merging every point of ``metric`` in the window (empty when
-    the selection has none); (histogram, devices, resolution)."""
-    _histogram_kinds(cur, metric, start_s, end_s, selection, attributes)
+    """The exponential histograms of the window merged; (histogram, devices, resolution)."""
     res = resolution or resolution_for_window(end_s - start_s)
     src, params = window_source(
         "exp", res, metric, start_s, end_s, selection, attributes,
@@ -70,6 +69,48 @@ def merged_histogram(
     devices_row = cur.execute(f"SELECT count(DISTINCT device_id) FROM ({src})", params).fetchone()
     devices = int(devices_row[0]) if devices_row else 0
     return merged.get((0,), empty()), devices, res
+
+
+def _explicit_part(
+    cur: duckdb.DuckDBPyConnection,
+    metric: str,
+    start_s: float,
+    end_s: float,
+    selection: Selection,
+    attributes: tuple[tuple[str, str], ...],
+) -> ExplicitHistogram | None:
+    src, params = explicit_source(
+        metric, start_s, end_s, selection, attributes, f"0 AS g, {EXPLICIT_COLUMNS}"
+    )
+    return merge_explicit(cur, src, params, ["g"]).get((0,))
+
+
+def merged_histogram(
+    cur: duckdb.DuckDBPyConnection,
+    metric: str,
+    *,
+    start_s: float,
+    end_s: float,
+    selection: Selection,
+    attributes: tuple[tuple[str, str], ...] = (),
+    resolution: Resolution | None = None,
+) -> ExpHistogram:
+    """Every histogram point of ``metric`` in the window as one exponential histogram, for
+    the detectors: explicit buckets join through ``as_exp_histogram``. Empty when the
+    selection holds no histograms (a gauge's latency rule then has too few samples)."""
+    if end_s <= start_s:
+        raise InvalidQueryError("end must be after start")
+    kinds = kinds_of(cur, metric, selection, attributes)
+    h, _, _ = _exp_part(cur, metric, start_s, end_s, selection, attributes, resolution)
+    if "histogram" in kinds:
+        explicit = _explicit_part(cur, metric, start_s, end_s, selection, attributes)
+        if explicit is not None:
+            h = (
+                fit(merge(h, as_exp_histogram(explicit)))
+                if h.count
+                else fit(as_exp_histogram(explicit))
+            )
+    return h
 
 
 def merged_histograms(
@@ -83,9 +124,10 @@ def merged_histograms(
     attributes: tuple[tuple[str, str], ...] = (),
     resolution: Resolution | None = None,
 ) -> dict[str, ExpHistogram]:
-    """``merged_histogram`` for each value of the point attribute ``by`` (each feature of
-    ``ml.feature.value``, say), in one query; values without points in the window are absent."""
-    _histogram_kinds(cur, metric, start_s, end_s, selection, attributes)
+    """The exponential histograms of each value of the point attribute ``by`` (each feature
+    of ``ml.feature.value``, say) merged, in one query; values without points are absent."""
+    if end_s <= start_s:
+        raise InvalidQueryError("end must be after start")
     res = resolution or resolution_for_window(end_s - start_s)
     src, params = window_source(
         "exp", res, metric, start_s, end_s, selection, attributes,
@@ -106,15 +148,10 @@ def query_distribution(
 ) -> Distribution:
     """Merged histograms (exponential and explicit-bucket) with p50/p95/p99 (NaN when empty)."""
     kinds = _histogram_kinds(cur, metric, start_s, end_s, selection, attributes)
-    h, devices, res = merged_histogram(
-        cur, metric, start_s=start_s, end_s=end_s, selection=selection, attributes=attributes
-    )
+    h, devices, res = _exp_part(cur, metric, start_s, end_s, selection, attributes, None)
     explicit = None
     if "histogram" in kinds:
-        src, params = explicit_source(
-            metric, start_s, end_s, selection, attributes, f"0 AS g, {EXPLICIT_COLUMNS}"
-        )
-        explicit = merge_explicit(cur, src, params, ["g"]).get((0,))
+        explicit = _explicit_part(cur, metric, start_s, end_s, selection, attributes)
         devices = _devices(cur, metric, start_s, end_s, selection, attributes, res)
     return Distribution(
         metric,

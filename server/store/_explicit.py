@@ -19,8 +19,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
+import numpy.typing as npt
 
-from edgewatch.detectors import ExpHistogram
+from edgewatch.detectors import ExpHistogram, bucket_index
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,3 +116,74 @@ def interval_quantile(intervals: Sequence[Interval], q: float) -> float:
             return float(x)
         prev_x, prev_f = x, right
     return float(points[-1])
+
+
+SKETCH_SCALE = 3
+"""Scale of ``as_exp_histogram``: buckets about 9 % wide, finer than any explicit bound set
+the OTel SDKs default to, so the spread adds little to the interpolation's own error."""
+_OPEN_LOW = 2.0**-10
+"""Where a bucket open towards 0 (no min known) starts, relative to its upper bound; uniform
+density puts only 0.1 % of its values below it."""
+
+
+def as_exp_histogram(h: ExplicitHistogram, scale: int = SKETCH_SCALE) -> ExpHistogram:
+    """``h`` as an exponential histogram for the detectors, which take only that kind: each
+    bucket's values are spread uniformly (as the interpolation assumes) over the exponential
+    buckets it overlaps, rounded so every count stays whole; count, sum, min and max are kept.
+    Callers cap its width (``_select.fit``) as they do for every merged histogram.
+    """
+    pos: dict[int, int] = {}
+    neg: dict[int, int] = {}
+    zero = 0
+    intervals = explicit_intervals(h)
+    for lo, hi, c in intervals:
+        if lo < 0 < hi:  # split at zero by length
+            below = round(c * -lo / (hi - lo))
+            _spread(neg, 0.0, -lo, below, scale)
+            _spread(pos, 0.0, hi, c - below, scale)
+        elif hi <= 0 and lo < 0:
+            _spread(neg, -hi, -lo, c, scale)
+        elif hi > 0:
+            _spread(pos, lo, hi, c, scale)
+        else:
+            zero += c
+    pos_offset, pos_counts = _dense_side(pos)
+    neg_offset, neg_counts = _dense_side(neg)
+    # Unknown extremes are the intervals' ends: the detectors' quantiles clamp to them.
+    lowest = h.min if not math.isnan(h.min) else min((i[0] for i in intervals), default=h.min)
+    highest = h.max if not math.isnan(h.max) else max((i[1] for i in intervals), default=h.max)
+    return ExpHistogram(
+        scale, zero, pos_offset, pos_counts, neg_offset, neg_counts, h.count, h.sum, lowest,
+        highest,
+    )  # fmt: skip
+
+
+def _spread(side: dict[int, int], lo: float, hi: float, c: int, scale: int) -> None:
+    """Add ``c`` values spread uniformly over ``[lo, hi]`` (magnitudes) to ``side``."""
+    if c <= 0:
+        return
+    lo = max(lo, hi * _OPEN_LOW)
+    first, last = (int(i) for i in bucket_index(np.array([lo, hi]), scale))
+    if first == last or hi <= lo:
+        side[last] = side.get(last, 0) + c
+        return
+    base = 2.0 ** (2.0**-scale)
+    idx = np.arange(first, last + 1)
+    overlap = np.minimum(base ** (idx + 1), hi) - np.maximum(base**idx, lo)
+    share = c * np.clip(overlap, 0.0, None) / (hi - lo)
+    whole = np.floor(share).astype(np.int64)
+    short = c - int(whole.sum())  # largest remainders take the rest
+    whole[np.argsort(whole - share)[:short]] += 1
+    for i, n in zip(idx.tolist(), whole.tolist(), strict=True):
+        if n:
+            side[i] = side.get(i, 0) + n
+
+
+def _dense_side(side: dict[int, int]) -> tuple[int, npt.NDArray[np.int64]]:
+    if not side:
+        return 0, np.zeros(0, dtype=np.int64)
+    lo = min(side)
+    out = np.zeros(max(side) - lo + 1, dtype=np.int64)
+    for i, n in side.items():
+        out[i - lo] += n
+    return lo, out

@@ -381,7 +381,7 @@ class Store:
         attributes: tuple[tuple[str, str], ...] = (),
         resolution: Resolution | None = None,
     ) -> ExpHistogram:
-        """Just the merged histogram (for detectors)."""
+        """Every histogram kind of the metric merged into one exponential histogram (for detectors)."""
         return _distributions.merged_histogram(
             self.cursor(),
             metric,
@@ -390,7 +390,7 @@ class Store:
             selection=selection,
             attributes=attributes,
             resolution=resolution,
-        )[0]
+        )
 
     @_translated
     def merged_histograms(
