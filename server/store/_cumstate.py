@@ -98,91 +98,96 @@ def _lookup(kept: dict[StateKey, Kept], changed: dict[StateKey, Kept], key: Stat
     return changed[key] if key in changed else kept.get(key)
 
 
+_KEY = ("device_id", "metric", "attrs")
+_EXP_FIELDS = (
+    "start_us", "ts_us", "scale", "zero_count", "pos_offset", "pos_counts", "neg_offset",
+    "neg_counts", "count", "sum", "min", "max",
+)  # fmt: skip
+_HIST_FIELDS = ("start_us", "ts_us", "bounds", "counts", "count", "sum", "min", "max")
+_LISTS = frozenset({"pos_counts", "neg_counts", "bounds", "counts"})
+"""Fields held as tuples in points and as lists in rows."""
+
+
+def _rebuild(
+    rows: Any, out: Any, n: int, deltas: dict[int, Any | None], fields: tuple[str, ...]
+) -> None:
+    """Fill ``out`` with ``rows``' rows in order: row ``i`` in ``deltas`` becomes that delta
+    (or is dropped when it is None), every other row is copied as it is."""
+    keep = [i for i in range(n) if i not in deltas or deltas[i] is not None]
+    for name in _KEY:
+        src = getattr(rows, name)
+        getattr(out, name).extend([src[i] for i in keep])
+    for name in fields:
+        src = getattr(rows, name)
+        if name in _LISTS:
+            column = [list(getattr(deltas[i], name)) if i in deltas else src[i] for i in keep]
+        else:
+            column = [getattr(deltas[i], name) if i in deltas else src[i] for i in keep]
+        getattr(out, name).extend(column)
+
+
 def _numeric(
     rows: NumericRows, kept: dict[StateKey, Kept], changed: dict[StateKey, Kept]
 ) -> NumericRows:
-    out = NumericRows()
+    deltas: dict[int, SumPoint | None] = {}
     for i, kind in enumerate(rows.kind):
-        start, ts, value = rows.start_us[i], rows.ts_us[i], rows.value[i]
         if kind == "cumulative":
             key = (rows.device_id[i], rows.metric[i], rows.attrs[i], "sum")
-            d = sum_delta(_lookup(kept, changed, key), SumPoint(start, ts, value))
-            if d.delta is None or d.keep is None:
-                continue
-            changed[key] = d.keep
-            kind, start, value = "delta", d.delta.start_us, d.delta.value
-        out.device_id.append(rows.device_id[i])
-        out.metric.append(rows.metric[i])
-        out.attrs.append(rows.attrs[i])
-        out.kind.append(kind)
-        out.start_us.append(start)
-        out.ts_us.append(ts)
-        out.value.append(value)
+            p = SumPoint(rows.start_us[i], rows.ts_us[i], rows.value[i])
+            d = sum_delta(_lookup(kept, changed, key), p)
+            deltas[i] = d.delta
+            if d.delta is not None and d.keep is not None:
+                changed[key] = d.keep
+    out = NumericRows()
+    _rebuild(rows, out, len(rows.kind), deltas, ("start_us", "ts_us", "value"))
+    out.kind.extend(
+        [
+            "delta" if i in deltas else k
+            for i, k in enumerate(rows.kind)
+            if deltas.get(i, 0) is not None
+        ]
+    )
     return out
 
 
 def _exp(
     rows: ExpHistogramRows, kept: dict[StateKey, Kept], changed: dict[StateKey, Kept]
 ) -> ExpHistogramRows:
-    out = ExpHistogramRows()
+    deltas: dict[int, ExpPoint | None] = {}
     for i, temporality in enumerate(rows.temporality):
-        p = ExpPoint(
-            rows.start_us[i], rows.ts_us[i], rows.scale[i], rows.zero_count[i],
-            rows.pos_offset[i], tuple(rows.pos_counts[i]), rows.neg_offset[i],
-            tuple(rows.neg_counts[i]), rows.count[i], rows.sum[i], rows.min[i], rows.max[i],
-        )  # fmt: skip
         if temporality == "cumulative":
+            p = ExpPoint(
+                rows.start_us[i], rows.ts_us[i], rows.scale[i], rows.zero_count[i],
+                rows.pos_offset[i], tuple(rows.pos_counts[i]), rows.neg_offset[i],
+                tuple(rows.neg_counts[i]), rows.count[i], rows.sum[i], rows.min[i], rows.max[i],
+            )  # fmt: skip
             key = (rows.device_id[i], rows.metric[i], rows.attrs[i], kind_of(p))
             d = exp_delta(_lookup(kept, changed, key), p)
-            if d.delta is None or d.keep is None:
-                continue
-            changed[key] = d.keep
-            p = d.delta
-        out.device_id.append(rows.device_id[i])
-        out.metric.append(rows.metric[i])
-        out.attrs.append(rows.attrs[i])
-        out.start_us.append(p.start_us)
-        out.ts_us.append(p.ts_us)
-        out.temporality.append("delta")
-        out.scale.append(p.scale)
-        out.zero_count.append(p.zero_count)
-        out.pos_offset.append(p.pos_offset)
-        out.pos_counts.append(list(p.pos_counts))
-        out.neg_offset.append(p.neg_offset)
-        out.neg_counts.append(list(p.neg_counts))
-        out.count.append(p.count)
-        out.sum.append(p.sum)
-        out.min.append(p.min)
-        out.max.append(p.max)
+            deltas[i] = d.delta
+            if d.delta is not None and d.keep is not None:
+                changed[key] = d.keep
+    out = ExpHistogramRows()
+    _rebuild(rows, out, len(rows.temporality), deltas, _EXP_FIELDS)
+    out.temporality.extend(["delta"] * len(out.ts_us))
     return out
 
 
 def _hist(
     rows: HistogramRows, kept: dict[StateKey, Kept], changed: dict[StateKey, Kept]
 ) -> HistogramRows:
-    out = HistogramRows()
+    deltas: dict[int, HistPoint | None] = {}
     for i, temporality in enumerate(rows.temporality):
-        p = HistPoint(
-            rows.start_us[i], rows.ts_us[i], tuple(rows.bounds[i]), tuple(rows.counts[i]),
-            rows.count[i], rows.sum[i], rows.min[i], rows.max[i],
-        )  # fmt: skip
         if temporality == "cumulative":
+            p = HistPoint(
+                rows.start_us[i], rows.ts_us[i], tuple(rows.bounds[i]), tuple(rows.counts[i]),
+                rows.count[i], rows.sum[i], rows.min[i], rows.max[i],
+            )  # fmt: skip
             key = (rows.device_id[i], rows.metric[i], rows.attrs[i], kind_of(p))
             d = hist_delta(_lookup(kept, changed, key), p)
-            if d.delta is None or d.keep is None:
-                continue
-            changed[key] = d.keep
-            p = d.delta
-        out.device_id.append(rows.device_id[i])
-        out.metric.append(rows.metric[i])
-        out.attrs.append(rows.attrs[i])
-        out.start_us.append(p.start_us)
-        out.ts_us.append(p.ts_us)
-        out.temporality.append("delta")
-        out.bounds.append(list(p.bounds))
-        out.counts.append(list(p.counts))
-        out.count.append(p.count)
-        out.sum.append(p.sum)
-        out.min.append(p.min)
-        out.max.append(p.max)
+            deltas[i] = d.delta
+            if d.delta is not None and d.keep is not None:
+                changed[key] = d.keep
+    out = HistogramRows()
+    _rebuild(rows, out, len(rows.temporality), deltas, _HIST_FIELDS)
+    out.temporality.extend(["delta"] * len(out.ts_us))
     return out

@@ -8,6 +8,8 @@ selected series hold (``kinds_of``), so what one device sends never changes anot
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import TypeAlias
 
 import duckdb
@@ -35,38 +37,85 @@ def series_kinds(batch: Batch) -> set[SeriesKind]:
     for dev, metric, attrs, kind in set(zip(n.device_id, n.metric, n.attrs, n.kind, strict=True)):
         stored, temporality = _NUMERIC[kind]
         out.add((dev, metric, attrs, stored, temporality))
-    out.update(
-        (dev, metric, attrs, "exp_histogram", t)
-        for dev, metric, attrs, t in zip(e.device_id, e.metric, e.attrs, e.temporality, strict=True)
-    )
-    out.update(
-        (dev, metric, attrs, "histogram", t)
-        for dev, metric, attrs, t in zip(h.device_id, h.metric, h.attrs, h.temporality, strict=True)
-    )
+    for dev, metric, attrs, t in set(
+        zip(e.device_id, e.metric, e.attrs, e.temporality, strict=True)
+    ):
+        out.add((dev, metric, attrs, "exp_histogram", t))
+    for dev, metric, attrs, t in set(
+        zip(h.device_id, h.metric, h.attrs, h.temporality, strict=True)
+    ):
+        out.add((dev, metric, attrs, "histogram", t))
     return out
 
 
+_STORED = {
+    ("numeric", "gauge"): ("gauge", "none"),
+    ("numeric", "delta"): ("delta", "delta"),
+    ("numeric", "cumulative"): ("delta", "cumulative"),
+    ("exp", "delta"): ("exp_histogram", "delta"),
+    ("exp", "cumulative"): ("exp_histogram", "cumulative"),
+    ("hist", "delta"): ("histogram", "delta"),
+    ("hist", "cumulative"): ("histogram", "cumulative"),
+}
+"""``Batch.metric_kinds`` (rows, label) → (stored kind, wire temporality)."""
+
+
+@dataclass(frozen=True, slots=True)
+class KindsUpdate:
+    """What a group adds: new ``series_kinds`` rows (with first-seen receive times), and the
+    ``Batch.metric_kinds`` entries whose series are all recorded once it commits."""
+
+    entries: dict[SeriesKind, int]
+    combos: frozenset[tuple[str, str, str, str]]
+
+
 class KnownSeriesKinds:
-    """The writer's memory of ``series_kinds``, so only new entries are written."""
+    """The writer's memory of ``series_kinds``, so only new entries are written.
+
+    Per-point work is kept off the hot path: a batch whose ``metric_kinds`` were all seen
+    before (a subset test) can only add its new series (``new_series``), whose kinds those
+    entries tell; a batch with an entry not seen since the server started is scanned point
+    by point once. So a known series that switches to a kind its device already sends for
+    the same metric under other attributes is recorded for the device and metric, not for
+    its own attributes (a query filtering on them may miss that kind).
+    """
 
     def __init__(self, cur: duckdb.DuckDBPyConnection) -> None:
         rows = cur.execute(
             "SELECT device_id, metric, attrs, kind, temporality FROM series_kinds"
         ).fetchall()
         self._known: set[SeriesKind] = {(r[0], r[1], r[2], r[3], r[4]) for r in rows}
+        self._combos: set[tuple[str, str, str, str]] = set()
 
-    def fresh(self, batches: list[Batch]) -> dict[SeriesKind, int]:
-        """Entries of ``batches`` not yet recorded, with the receive time that first saw them."""
+    def fresh(self, batches: list[Batch]) -> KindsUpdate:
+        """What ``batches`` add (see ``KindsUpdate``); nothing is adopted until ``advance``."""
         out: dict[SeriesKind, int] = {}
+        combos: set[tuple[str, str, str, str]] = set()
         for b in batches:
-            for k in series_kinds(b):
+            found: Iterable[SeriesKind]
+            if b.metric_kinds and b.metric_kinds <= self._combos:
+                if not b.new_series:
+                    continue
+                by_metric: dict[tuple[str, str], list[tuple[str, str]]] = {}
+                for dev, metric, rows, label in b.metric_kinds:
+                    by_metric.setdefault((dev, metric), []).append(_STORED[(rows, label)])
+                found = [
+                    (dev, metric, attrs, *kind)
+                    for dev, metric, attrs in b.new_series
+                    for kind in by_metric.get((dev, metric), ())
+                ]
+            else:
+                found = series_kinds(b)
+                combos.update(b.metric_kinds)
+            for k in found:
                 if k not in self._known and k not in out:
                     out[k] = b.received_us
-        return out
+        return KindsUpdate(out, frozenset(combos))
 
     @staticmethod
-    def persist(cur: duckdb.DuckDBPyConnection, fresh: dict[SeriesKind, int]) -> None:
-        """Insert ``fresh`` (inside the caller's transaction)."""
+    def persist(cur: duckdb.DuckDBPyConnection, update: KindsUpdate) -> None:
+        """Insert ``update``'s new rows (inside the caller's transaction)."""
+        fresh = update.entries
         if not fresh:
             return
         keys = list(fresh)
@@ -89,9 +138,10 @@ class KnownSeriesKinds:
         finally:
             cur.unregister("_series_kind_rows")
 
-    def advance(self, fresh: dict[SeriesKind, int]) -> None:
-        """Remember ``fresh`` once its transaction has committed."""
-        self._known.update(fresh)
+    def advance(self, update: KindsUpdate) -> None:
+        """Remember ``update`` once its transaction has committed."""
+        self._known.update(update.entries)
+        self._combos.update(update.combos)
 
 
 def kinds_of(

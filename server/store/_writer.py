@@ -29,7 +29,7 @@ from edgewatch.server.store._batch import Batch, WriteOutcome
 from edgewatch.server.store._cumstate import CumulativeState, Kept, StateKey
 from edgewatch.server.store._errors import StoreBusyError, StoreClosedError, StoreError
 from edgewatch.server.store._samples import sample_table
-from edgewatch.server.store._series_kinds import KnownSeriesKinds, SeriesKind
+from edgewatch.server.store._series_kinds import KindsUpdate, KnownSeriesKinds
 from edgewatch.server.store._time import utc_datetime
 
 log = logging.getLogger(__name__)
@@ -222,7 +222,7 @@ class Writer:
                 keys_in_group.add(key)
             fresh.append(job)
         seq = self._seq + 1
-        kinds: dict[SeriesKind, int] = {}
+        kinds = KindsUpdate({}, frozenset())
         state: dict[StateKey, Kept] = {}
         try:
             if fresh:
@@ -259,9 +259,7 @@ class Writer:
         if data.num_rows:
             self._cur.from_arrow(data).insert_into(table)
 
-    def _write(
-        self, seq: int, batches: list[Batch]
-    ) -> tuple[dict[SeriesKind, int], dict[StateKey, Kept]]:
+    def _write(self, seq: int, batches: list[Batch]) -> tuple[KindsUpdate, dict[StateKey, Kept]]:
         """Store a group: cumulative points become deltas against the kept state, which is
         written in the same transaction; returns what to adopt in memory after the commit."""
         kinds = self._series_kinds.fresh(batches)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import gzip
 import time
 from collections.abc import Sequence
+from pathlib import Path
 
 import httpx
 import numpy as np
@@ -20,7 +21,8 @@ from server_harness import LiveServer, ServerProcess, make_tokens
 
 from edgewatch.collector import semconv
 from edgewatch.detectors import quantile
-from edgewatch.server.store import Selection
+from edgewatch.server.ingest import CardinalityLimiter, IngestLimits, convert
+from edgewatch.server.store import Selection, Store, StoreConfig
 
 pytestmark = pytest.mark.timeout(90)
 CUMULATIVE = m.AGGREGATION_TEMPORALITY_CUMULATIVE
@@ -205,3 +207,41 @@ def test_cumulative_state_survives_sigkill(server_process: ServerProcess) -> Non
     ).json()
     assert dist["count"] == 19
     assert np.array(dist["explicit_histograms"][0]["bucket_counts"]).tolist() == [2, 5, 8, 4]
+
+
+def test_the_writer_records_new_kinds_and_new_series_of_known_kinds(tmp_path: Path) -> None:
+    now_ns = time.time_ns()
+    limiter = CardinalityLimiter(max_series_per_metric=50, max_series_per_device=500)
+
+    def store_batch(store: Store, request: ExportMetricsServiceRequest) -> None:
+        batch = convert(request, received_s=now_ns / 1e9, limits=IngestLimits(), limiter=limiter)
+        store.submit(batch.batch).result(10)
+
+    def kinds(store: Store) -> set[tuple[str, str, str]]:
+        rows = (
+            store.cursor()
+            .execute(
+                "SELECT attrs, kind, temporality FROM series_kinds WHERE metric = ?",
+                [semconv.INFERENCE_COUNT],
+            )
+            .fetchall()
+        )
+        return {(r[0], r[1], r[2]) for r in rows}
+
+    ok = '{"ml.inference.outcome":"ok"}'
+    db = tmp_path / "k.duckdb"
+    with Store.open(db, StoreConfig(maintenance=False)) as store:
+        store_batch(store, device_batch("dev-a", end_ns=now_ns - 3 * 10**9, features=1))
+        store_batch(store, device_batch("dev-a", end_ns=now_ns - 2 * 10**9, features=1))
+        error = '{"ml.inference.outcome":"error"}'
+        assert kinds(store) == {(ok, "delta", "delta"), (error, "delta", "delta")}
+        store_batch(
+            store, _request("dev-a", [_cumulative_count(now_ns - 10**11, now_ns - 10**9, 4)])
+        )
+        assert (ok, "delta", "cumulative") in kinds(store)  # a new kind for a known series
+        new_attrs = _cumulative_count(now_ns - 10**11, now_ns - 10**9, 1)
+        new_attrs.sum.data_points[0].attributes[0].value.string_value = "timeout"
+        store_batch(store, _request("dev-a", [new_attrs]))
+        assert ('{"ml.inference.outcome":"timeout"}', "delta", "cumulative") in kinds(store)
+    with Store.open(db, StoreConfig(maintenance=False)) as store:  # memory rebuilt from the file
+        assert len(kinds(store)) == 4
