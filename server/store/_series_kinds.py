@@ -130,13 +130,7 @@ class KnownSeriesKinds:
                 "first_seen": pa.array(list(fresh.values()), pa.timestamp("us")),
             }
         )
-        cur.register("_series_kind_rows", data)
-        try:
-            cur.execute(
-                "INSERT INTO series_kinds SELECT * FROM _series_kind_rows ON CONFLICT DO NOTHING"
-            )
-        finally:
-            cur.unregister("_series_kind_rows")
+        cur.from_arrow(data).insert_into("series_kinds")
 
     def advance(self, update: KindsUpdate) -> None:
         """Remember ``update`` once its transaction has committed."""

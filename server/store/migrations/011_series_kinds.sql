@@ -2,14 +2,16 @@
 -- ``metrics`` stays the catalogue of units and descriptions (its kind is the first one seen);
 -- queries read ``series_kinds``, so one device's choice of kind never changes another's answers.
 
+-- One row per (device_id, metric, attrs, kind, temporality); the single writer keeps them
+-- unique (no index: a new device's first batch adds dozens of rows, and an index on five
+-- strings would cost more than the rows).
 CREATE TABLE series_kinds (
     device_id   VARCHAR NOT NULL,
     metric      VARCHAR NOT NULL,
     attrs       VARCHAR NOT NULL,
     kind        VARCHAR NOT NULL,      -- as stored: gauge | delta | exp_histogram | histogram
     temporality VARCHAR NOT NULL,      -- as sent: delta | cumulative | none (gauges)
-    first_seen  TIMESTAMP NOT NULL,
-    PRIMARY KEY (device_id, metric, attrs, kind, temporality)
+    first_seen  TIMESTAMP NOT NULL
 );
 
 -- The last cumulative point of each series (JSON of ``_cumulative``'s point types), written by
@@ -82,8 +84,7 @@ SELECT device_id, metric, attrs, 'delta', 'cumulative', min(ts) FROM _legacy GRO
 DROP TABLE _legacy;
 INSERT INTO series_kinds
 SELECT device_id, metric, attrs, kind, CASE kind WHEN 'gauge' THEN 'none' ELSE kind END, min(ts)
-FROM points GROUP BY ALL
-ON CONFLICT DO NOTHING;
+FROM points GROUP BY ALL;
 INSERT INTO series_kinds
 SELECT device_id, metric, attrs, 'exp_histogram', temporality, min(ts)
 FROM exp_histograms GROUP BY ALL;
