@@ -124,17 +124,27 @@ def merged_histograms(
     attributes: tuple[tuple[str, str], ...] = (),
     resolution: Resolution | None = None,
 ) -> dict[str, ExpHistogram]:
-    """The exponential histograms of each value of the point attribute ``by`` (each feature
-    of ``ml.feature.value``, say) merged, in one query; values without points are absent."""
+    """``merged_histogram`` for each value of the point attribute ``by`` (each feature of
+    ``ml.feature.value``, say), one query per histogram kind; values without points are
+    absent."""
     if end_s <= start_s:
         raise InvalidQueryError("end must be after start")
     res = resolution or resolution_for_window(end_s - start_s)
+    group = "json_extract_string(attrs, ?) AS g"
     src, params = window_source(
         "exp", res, metric, start_s, end_s, selection, attributes,
-        f"json_extract_string(attrs, ?) AS g, {HISTOGRAM_COLUMNS}", [json_path(by)],
+        f"{group}, {HISTOGRAM_COLUMNS}", [json_path(by)],
     )  # fmt: skip
-    merged = merge_groups(cur, src, params, ["g"])
-    return {g: h for (g,), h in merged.items() if g is not None}
+    merged = {g: h for (g,), h in merge_groups(cur, src, params, ["g"]).items()}
+    if "histogram" in kinds_of(cur, metric, selection, attributes):
+        src, params = explicit_source(
+            metric, start_s, end_s, selection, attributes, f"{group}, {EXPLICIT_COLUMNS}",
+            [json_path(by)],
+        )  # fmt: skip
+        for (g,), explicit in merge_explicit(cur, src, params, ["g"]).items():
+            sketch = as_exp_histogram(explicit)
+            merged[g] = fit(merge(merged[g], sketch) if g in merged else sketch)
+    return {g: h for g, h in merged.items() if g is not None}
 
 
 def query_distribution(

@@ -245,3 +245,44 @@ def test_the_writer_records_new_kinds_and_new_series_of_known_kinds(tmp_path: Pa
         assert ('{"ml.inference.outcome":"timeout"}', "delta", "cumulative") in kinds(store)
     with Store.open(db, StoreConfig(maintenance=False)) as store:  # memory rebuilt from the file
         assert len(kinds(store)) == 4
+
+
+def test_feature_histograms_of_both_kinds_reach_the_drift_detectors(tmp_path: Path) -> None:
+    now_ns = time.time_ns()
+    limiter = CardinalityLimiter(max_series_per_metric=50, max_series_per_device=500)
+    explicit = m.Metric(name=semconv.FEATURE_VALUE, unit="1")
+    explicit.histogram.aggregation_temporality = m.AGGREGATION_TEMPORALITY_DELTA
+    explicit.histogram.data_points.add(
+        start_time_unix_nano=now_ns - 60 * 10**9,
+        time_unix_nano=now_ns - 10**9,
+        count=40,
+        sum=60.0,
+        explicit_bounds=[1.0, 2.0],
+        bucket_counts=[10, 20, 10],
+        attributes=[kv(semconv.FEATURE_NAME, "f00")],
+    )
+    with Store.open(tmp_path / "f.duckdb", StoreConfig(maintenance=False)) as store:
+        for request in (
+            _request("otel-1", [explicit]),
+            device_batch("dev-a", end_ns=now_ns - 10**9, features=2, inferences=100),
+        ):
+            batch = convert(
+                request, received_s=now_ns / 1e9, limits=IngestLimits(), limiter=limiter
+            )
+            store.submit(batch.batch).result(10)
+        per_feature = store.merged_histograms(
+            semconv.FEATURE_VALUE,
+            semconv.FEATURE_NAME,
+            start_s=now_ns / 1e9 - 600,
+            end_s=now_ns / 1e9,
+        )
+        assert {f: h.count for f, h in per_feature.items()} == {"f00": 140, "f01": 100}
+        only_explicit = store.merged_histograms(
+            semconv.FEATURE_VALUE,
+            semconv.FEATURE_NAME,
+            start_s=now_ns / 1e9 - 600,
+            end_s=now_ns / 1e9,
+            selection=Selection(device_id="otel-1"),
+        )
+        assert only_explicit["f00"].sum == 60.0
+        assert 1.0 < quantile(only_explicit["f00"], 0.5) < 2.0
