@@ -9,6 +9,7 @@ why (a gauge has no quantiles; a gauge and a counter do not add up).
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import duckdb
 
@@ -194,8 +195,8 @@ def _quantile_series(
     raw_bucket: str,
 ) -> SeriesResult:
     window = (q.metric, q.start_s, q.end_s, q.selection, q.attributes)
-    exp: dict[tuple[object, ...], ExpHistogram] = {}
-    explicit: dict[tuple[object, ...], ExplicitHistogram] = {}
+    exp: dict[tuple[Any, ...], ExpHistogram] = {}
+    explicit: dict[tuple[Any, ...], ExplicitHistogram] = {}
     if "exp_histogram" in kinds:
         src, params = window_source(
             "exp", resolution, *window, f"{bucket} AS b, {HISTOGRAM_COLUMNS}"
@@ -208,6 +209,6 @@ def _quantile_series(
     for key in sorted({*exp, *explicit}):
         value = quantiles_of(exp.get(key), explicit.get(key), {agg: QUANTILES[agg]})[agg]
         if value == value:  # buckets without values are absent, not NaN
-            times.append(float(key[0]) / 1e6)  # type: ignore[arg-type]
+            times.append(float(key[0]) / 1e6)
             values.append(value)
     return SeriesResult(q.metric, kind, agg, resolution, q.step_s, tuple(times), tuple(values))
