@@ -147,19 +147,29 @@ class DistributionOut(BaseModel):
     mean: float | None
     quantiles: dict[str, float | None]
     histogram: dict[str, Any] = Field(description="OTLP exponential histogram fields")
+    explicit_histograms: list[dict[str, Any]] = Field(
+        default_factory=list,
+        description="explicit-bucket histograms of the selection, one per bound set"
+        " ({explicit_bounds, bucket_counts}); count, mean and quantiles cover both kinds",
+    )
 
     @classmethod
     def of(cls, d: Distribution) -> DistributionOut:
+        parts = d.explicit.parts if d.explicit is not None else ()
         return cls(
             metric=d.metric,
             resolution=d.resolution.value,
             start=d.start_s,
             end=d.end_s,
             devices=d.devices,
-            count=d.histogram.count,
-            mean=_finite(d.histogram.mean),
+            count=d.count,
+            mean=_finite(d.mean),
             quantiles={k: _finite(v) for k, v in d.quantiles.items()},
             histogram=to_dict(d.histogram),
+            explicit_histograms=[
+                {"explicit_bounds": list(bounds), "bucket_counts": list(counts)}
+                for bounds, counts in parts
+            ],
         )
 
 

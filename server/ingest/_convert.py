@@ -47,6 +47,8 @@ _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 """Control characters (C0, DEL, C1): never part of a usable metric name or device id."""
 _DELTA = metrics_pb2.AGGREGATION_TEMPORALITY_DELTA
 _NUMERIC_KIND = {_DELTA: "delta", metrics_pb2.AGGREGATION_TEMPORALITY_CUMULATIVE: "cumulative"}
+_ROWS = {"gauge": "numeric", "sum": "numeric", "exponential_histogram": "exp", "histogram": "hist"}
+"""Which rows of a ``Batch`` each OTLP data type fills (see ``Batch.metric_kinds``)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -202,6 +204,7 @@ class _Converter:
         self.hist = HistogramRows()
         self.metrics: dict[str, MetricInfo] = {}
         self.new_series: list[tuple[str, str, str]] = []
+        self.metric_kinds: set[tuple[str, str, str, str]] = set()
         self.rejected: Counter[str] = Counter()
         self.details: dict[str, str] = {}
         self.accepted = 0
@@ -391,12 +394,14 @@ class _Converter:
             return self.add_summary(device, metric)
         else:
             return 0
-        newest = 0
+        newest, accepted = 0, self.accepted
         for p in points:
             ts = p.time_unix_nano
             if ts > newest:
                 newest = ts
             self._guard(add, device, name, *extra, p)
+        if self.accepted > accepted:
+            self.metric_kinds.add((device, name, _ROWS[which], str(extra[0])))
         return newest
 
     def add_summary(self, device: str, metric: Any) -> int:
@@ -423,7 +428,10 @@ class _Converter:
                     kv.key, kv.value.string_value = key, text
                 if name not in self.metrics:
                     self.metrics[name] = MetricInfo(name, kind, metric.unit, metric.description)
+                accepted = self.accepted
                 self._guard(self.add_numeric, device, name, kind, False, point)
+                if self.accepted > accepted:
+                    self.metric_kinds.add((device, name, "numeric", kind))
         return newest
 
     def _guard(self, add: Callable[..., None], *args: Any) -> None:
@@ -497,6 +505,7 @@ def convert(
         histograms=c.hist,
         batch_key=batch_key,
         key_device_id=devices[0].device_id if devices and batch_key else None,
+        metric_kinds=frozenset(c.metric_kinds),
     )
     total = c.accepted + sum(c.rejected.values())
     return Converted(batch, dict(c.rejected), _message(c.rejected, c.details, total))

@@ -118,6 +118,11 @@ class Batch:
     batch_key: str | None = None
     key_device_id: str | None = None
     samples: SampleRows = field(default_factory=SampleRows)
+    metric_kinds: frozenset[tuple[str, str, str, str]] = frozenset()
+    """(device, metric, rows, label) of every metric message with accepted points: ``rows`` is
+    numeric, exp or hist; ``label`` the numeric kind or the histogram's temporality. OTLP
+    fixes kind and temporality per metric message, so the writer learns the kinds of a
+    batch's series from these few entries instead of from every point."""
 
     @property
     def point_count(self) -> int:

@@ -1,15 +1,19 @@
-"""Fleet summary: devices per model version, inference rate, error rate, latency quantiles."""
+"""Fleet summary: devices per model version, inference rate, error rate, latency quantiles.
+
+Counts add the delta points of ``ml.inference.count`` (cumulative ones were turned into
+deltas at ingest); latency merges exponential and explicit-bucket histograms per version.
+"""
 
 from __future__ import annotations
 
 import duckdb
 
 from edgewatch.collector import semconv
-from edgewatch.detectors import quantile
+from edgewatch.server.store._explicitquery import EXPLICIT_COLUMNS, merge_explicit
 from edgewatch.server.store._histquery import merge_groups
 from edgewatch.server.store._histsql import HISTOGRAM_COLUMNS
 from edgewatch.server.store._select import attribute_clause, attribute_params, table_for
-from edgewatch.server.store._series import QUANTILES, resolution_for_window
+from edgewatch.server.store._series import QUANTILES, quantiles_of, resolution_for_window
 from edgewatch.server.store._time import utc_datetime
 from edgewatch.server.store._types import (
     FleetSummary,
@@ -55,7 +59,8 @@ def fleet_summary(
             f"SELECT d.model_name, d.model_version, sum(p.{value}),"
             f" sum(p.{value}) FILTER {attribute_clause('p.attrs')}"
             f" FROM {table_for('points', res)} p JOIN ({devices_sel}) d USING (device_id)"
-            f" WHERE p.metric = ? AND p.{time_col} >= ? AND p.{time_col} < ? GROUP BY ALL",
+            f" WHERE p.metric = ? AND p.{time_col} >= ? AND p.{time_col} < ?"
+            " AND p.kind = 'delta' GROUP BY ALL",
             [
                 *attribute_params(semconv.OUTCOME, semconv.OUTCOME_ERROR),
                 *fleet_params,
@@ -77,11 +82,22 @@ def fleet_summary(
         [*fleet_params, semconv.INFERENCE_DURATION, *window],
         ["model_name", "model_version"],
     )
+    explicit_cols = ", ".join(f"h.{c.strip()}" for c in EXPLICIT_COLUMNS.split(","))
+    explicit = merge_explicit(
+        cur,
+        f"SELECT d.model_name, d.model_version, {explicit_cols}"
+        f" FROM histograms h JOIN ({devices_sel}) d USING (device_id)"
+        " WHERE h.metric = ? AND h.ts >= ? AND h.ts < ? AND h.temporality = 'delta'",
+        [*fleet_params, semconv.INFERENCE_DURATION, *window],
+        ["model_name", "model_version"],
+    )
     window_s = end_s - start_s
     versions = []
     for name, version, total, online, stale in device_rows:
         inferences, errors = counts.get((name, version), (0.0, 0.0))
-        h = latency.get((name, version))
+        quantiles = quantiles_of(
+            latency.get((name, version)), explicit.get((name, version)), QUANTILES
+        )
         versions.append(
             ModelVersionSummary(
                 model_name=name or None,
@@ -93,11 +109,7 @@ def fleet_summary(
                 inferences=int(inferences),
                 inference_rate_per_s=inferences / window_s,
                 error_rate=errors / inferences if inferences else None,
-                latency_s=(
-                    {k: quantile(h, q) for k, q in QUANTILES.items()}
-                    if h is not None and h.count
-                    else {}
-                ),
+                latency_s=quantiles if any(v == v for v in quantiles.values()) else {},
             )
         )
     return FleetSummary(

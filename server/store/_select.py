@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+from edgewatch.detectors import DEFAULT_MAX_BUCKETS, MIN_SCALE, ExpHistogram, downscale
 from edgewatch.server.store._types import Resolution, Selection
 
 _SELECTION_COLUMNS = ("device_id", "fleet", "model_name", "model_version", "hardware")
@@ -61,3 +62,20 @@ def table_for(kind: str, resolution: Resolution) -> str:
     """Table holding ``kind`` (points or exp) at ``resolution``."""
     base = RAW_TABLE[kind]
     return base if resolution is Resolution.RAW else f"{base}_{resolution.value}"
+
+
+def fit(h: ExpHistogram, max_buckets: int = DEFAULT_MAX_BUCKETS) -> ExpHistogram:
+    """``h`` downscaled just enough that each side spans at most ``max_buckets`` buckets."""
+    shift = 0
+    while shift < h.scale - MIN_SCALE and (
+        _span(h.positive_offset, h.positive_counts.size, shift) > max_buckets
+        or _span(h.negative_offset, h.negative_counts.size, shift) > max_buckets
+    ):
+        shift += 1
+    return downscale(h, shift) if shift else h
+
+
+def _span(offset: int, size: int, shift: int) -> int:
+    if size == 0:
+        return 0
+    return ((offset + size - 1) >> shift) - (offset >> shift) + 1

@@ -1,26 +1,39 @@
-"""Time-series and distribution queries, served from raw points or the 1m/1h rollups."""
+"""Time-series queries over one metric, served from raw points or the 1m/1h rollups.
+
+The kinds of the selected series decide what a query reads (``_series_kinds``): numeric
+points, exponential histograms (with rollups), explicit-bucket histograms (raw), or both
+histogram kinds at once. A question a kind cannot answer is an ``InvalidQueryError`` naming
+why (a gauge has no quantiles; a gauge and a counter do not add up).
+"""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import duckdb
 
-from edgewatch.detectors import ExpHistogram, empty, quantile
-from edgewatch.server.store._errors import InvalidQueryError, NotFoundError
+from edgewatch.detectors import ExpHistogram, quantile
+from edgewatch.server.store._errors import InvalidQueryError
+from edgewatch.server.store._explicit import (
+    ExplicitHistogram,
+    exp_intervals,
+    explicit_intervals,
+    interval_quantile,
+)
+from edgewatch.server.store._explicitquery import EXPLICIT_COLUMNS, explicit_source, merge_explicit
 from edgewatch.server.store._histquery import merge_groups
 from edgewatch.server.store._histsql import HISTOGRAM_COLUMNS
-from edgewatch.server.store._select import attributes_sql, json_path, selection_sql, table_for
+from edgewatch.server.store._select import attributes_sql, selection_sql, table_for
+from edgewatch.server.store._series_kinds import family_kind, kinds_of
 from edgewatch.server.store._time import utc_datetime
 from edgewatch.server.store._types import (
-    Distribution,
     Resolution,
     Selection,
     SeriesQuery,
     SeriesResult,
 )
 
-NUMERIC_KINDS = ("gauge", "delta", "cumulative")
 QUANTILES = {"p50": 0.5, "p95": 0.95, "p99": 0.99}
 _NUMERIC_AGGS = {
     "avg": "sum(sum) / sum(n)",
@@ -63,15 +76,7 @@ def resolution_for_window(window_s: float) -> Resolution:
     return Resolution.HOUR
 
 
-def metric_kind(cur: duckdb.DuckDBPyConnection, metric: str) -> str:
-    """The stored kind of ``metric``; ``NotFoundError`` when nothing was ever stored for it."""
-    row = cur.execute("SELECT kind FROM metrics WHERE metric = ?", [metric]).fetchone()
-    if row is None:
-        raise NotFoundError(f"metric {metric!r} not found")
-    return str(row[0])
-
-
-def _source(
+def window_source(
     kind: str,
     resolution: Resolution,
     metric: str,
@@ -105,51 +110,68 @@ def _source(
     ]
 
 
+def quantiles_of(
+    exp: ExpHistogram | None, explicit: ExplicitHistogram | None, qs: dict[str, float]
+) -> dict[str, float]:
+    """Quantiles of merged histograms: the exponential histogram's own estimate when it is
+    alone, else interpolation over every bucket of both (``_explicit``); NaN when empty."""
+    if explicit is None or not explicit.count:
+        if exp is None or not exp.count:
+            return {name: float("nan") for name in qs}
+        return {name: quantile(exp, q) for name, q in qs.items()}
+    intervals = explicit_intervals(explicit)
+    if exp is not None and exp.count:
+        intervals += exp_intervals(exp)
+    return {name: interval_quantile(intervals, q) for name, q in qs.items()}
+
+
 def query_series(cur: duckdb.DuckDBPyConnection, q: SeriesQuery) -> SeriesResult:
     """Bucketed values of one metric; see ``SeriesQuery`` for the aggregation rules."""
     if q.end_s <= q.start_s:
         raise InvalidQueryError("end must be after start")
     if q.step_s <= 0:
         raise InvalidQueryError("step must be positive")
-    kind = metric_kind(cur, q.metric)
-    if kind == "histogram":
-        raise InvalidQueryError(
-            f"metric {q.metric!r} is an explicit-bucket histogram: not served as a series"
-        )
-    histogram = kind == "exp_histogram"
+    kinds = kinds_of(cur, q.metric, q.selection, q.attributes)
+    kind = family_kind(q.metric, kinds)
+    histogram = kind in ("exp_histogram", "histogram", "mixed_histogram")
     agg = q.agg or ("sum" if kind == "delta" else "avg")
-    if agg not in SERIES_AGGS or (agg in QUANTILES and not histogram):
-        raise InvalidQueryError(f"agg {agg!r} is not available for {kind} metric {q.metric!r}")
+    if agg not in SERIES_AGGS:
+        raise InvalidQueryError(f"agg {agg!r} is not one of {', '.join(SERIES_AGGS)}")
+    if agg in QUANTILES and not histogram:
+        raise InvalidQueryError(
+            f"agg {agg!r} is not available for {kind} metric {q.metric!r} in this selection:"
+            " a gauge or counter has no quantiles (only histograms do)"
+        )
     resolution = resolution_for_step(q.step_s)
+    if not kinds:
+        return SeriesResult(q.metric, kind, agg, resolution, q.step_s, (), ())
     step_us = int(q.step_s * 1_000_000)
     time_col = "ts" if resolution is Resolution.RAW else "bucket"
     bucket = f"(epoch_us({time_col}) // {step_us}) * {step_us}"
+    raw_bucket = f"(epoch_us(ts) // {step_us}) * {step_us}"
     if agg in QUANTILES:
-        return _quantile_series(cur, q, agg, resolution, bucket)
-    if histogram:
-        columns = f"{bucket} AS b, count AS n, sum, min, max"
-        aggs = _HISTOGRAM_AGGS
-    elif resolution is Resolution.RAW:
-        columns = f"{bucket} AS b, 1 AS n, value AS sum, value AS min, value AS max"
-        aggs = _NUMERIC_AGGS
-    else:
-        columns = f"{bucket} AS b, n, sum, min, max"
-        aggs = _NUMERIC_AGGS
-    src, params = _source(
-        "exp" if histogram else "points",
-        resolution,
-        q.metric,
-        q.start_s,
-        q.end_s,
-        q.selection,
-        q.attributes,
-        columns,
-    )
-    expr = aggs[agg]
+        return _quantile_series(cur, q, kinds, kind, agg, resolution, bucket, raw_bucket)
+    window = (q.metric, q.start_s, q.end_s, q.selection, q.attributes)
+    sources: list[tuple[str, list[object]]] = []
+    if "exp_histogram" in kinds:
+        sources.append(
+            window_source("exp", resolution, *window, f"{bucket} AS b, count AS n, sum, min, max")
+        )
+    if "histogram" in kinds:
+        sources.append(explicit_source(*window, f"{raw_bucket} AS b, count AS n, sum, min, max"))
+    if not histogram:
+        columns = (
+            f"{bucket} AS b, 1 AS n, value AS sum, value AS min, value AS max"
+            if resolution is Resolution.RAW
+            else f"{bucket} AS b, n, sum, min, max"
+        )
+        sources.append(window_source("points", resolution, *window, columns))
+    expr = (_HISTOGRAM_AGGS if histogram else _NUMERIC_AGGS)[agg]
     agg_params: list[object] = [q.step_s] if agg == "rate" else []
+    union = " UNION ALL ".join(sql for sql, _ in sources)
     rows = cur.execute(
-        f"SELECT b, {expr} FROM ({src}) GROUP BY b HAVING sum(n) > 0 ORDER BY b",
-        [*agg_params, *params],
+        f"SELECT b, {expr} FROM ({union}) GROUP BY b HAVING sum(n) > 0 ORDER BY b",
+        [*agg_params, *(p for _, params in sources for p in params)],
     ).fetchall()
     return SeriesResult(
         q.metric,
@@ -163,130 +185,30 @@ def query_series(cur: duckdb.DuckDBPyConnection, q: SeriesQuery) -> SeriesResult
 
 
 def _quantile_series(
-    cur: duckdb.DuckDBPyConnection, q: SeriesQuery, agg: str, resolution: Resolution, bucket: str
+    cur: duckdb.DuckDBPyConnection,
+    q: SeriesQuery,
+    kinds: set[str],
+    kind: str,
+    agg: str,
+    resolution: Resolution,
+    bucket: str,
+    raw_bucket: str,
 ) -> SeriesResult:
-    src, params = _source(
-        "exp",
-        resolution,
-        q.metric,
-        q.start_s,
-        q.end_s,
-        q.selection,
-        q.attributes,
-        f"{bucket} AS b, {HISTOGRAM_COLUMNS}",
-    )
-    merged = merge_groups(cur, src, params, ["b"])
-    times, values = [], []
-    for (bucket_us,), h in sorted(merged.items()):
-        if h.count:
-            times.append(bucket_us / 1e6)
-            values.append(quantile(h, QUANTILES[agg]))
-    return SeriesResult(
-        q.metric, "exp_histogram", agg, resolution, q.step_s, tuple(times), tuple(values)
-    )
-
-
-def _histogram_source(
-    cur: duckdb.DuckDBPyConnection,
-    metric: str,
-    start_s: float,
-    end_s: float,
-    selection: Selection,
-    attributes: tuple[tuple[str, str], ...],
-    resolution: Resolution | None,
-    columns: str,
-    column_params: Sequence[object] = (),
-) -> tuple[str, list[object], Resolution]:
-    """``_source`` over an exponential-histogram metric at the window's resolution (or
-    ``resolution``); the checks every merged-histogram query makes first."""
-    if end_s <= start_s:
-        raise InvalidQueryError("end must be after start")
-    kind = metric_kind(cur, metric)
-    if kind != "exp_histogram":
-        raise InvalidQueryError(
-            f"metric {metric!r} is a {kind} metric, not an exponential histogram"
+    window = (q.metric, q.start_s, q.end_s, q.selection, q.attributes)
+    exp: dict[tuple[Any, ...], ExpHistogram] = {}
+    explicit: dict[tuple[Any, ...], ExplicitHistogram] = {}
+    if "exp_histogram" in kinds:
+        src, params = window_source(
+            "exp", resolution, *window, f"{bucket} AS b, {HISTOGRAM_COLUMNS}"
         )
-    res = resolution or resolution_for_window(end_s - start_s)
-    src, params = _source(
-        "exp", res, metric, start_s, end_s, selection, attributes, columns, column_params
-    )
-    return src, params, res
-
-
-def merged_histogram(
-    cur: duckdb.DuckDBPyConnection,
-    metric: str,
-    *,
-    start_s: float,
-    end_s: float,
-    selection: Selection,
-    attributes: tuple[tuple[str, str], ...] = (),
-    resolution: Resolution | None = None,
-) -> tuple[ExpHistogram, int, Resolution]:
-    """One histogram merging every point of ``metric`` in the window; (histogram, devices, resolution)."""
-    src, params, res = _histogram_source(
-        cur,
-        metric,
-        start_s,
-        end_s,
-        selection,
-        attributes,
-        resolution,
-        f"0 AS g, device_id, {HISTOGRAM_COLUMNS}",
-    )
-    merged = merge_groups(cur, src, params, ["g"])
-    devices_row = cur.execute(f"SELECT count(DISTINCT device_id) FROM ({src})", params).fetchone()
-    devices = int(devices_row[0]) if devices_row else 0
-    return merged.get((0,), empty()), devices, res
-
-
-def merged_histograms(
-    cur: duckdb.DuckDBPyConnection,
-    metric: str,
-    by: str,
-    *,
-    start_s: float,
-    end_s: float,
-    selection: Selection,
-    attributes: tuple[tuple[str, str], ...] = (),
-    resolution: Resolution | None = None,
-) -> dict[str, ExpHistogram]:
-    """``merged_histogram`` for each value of the point attribute ``by`` (each feature of
-    ``ml.feature.value``, say), in one query; values without points in the window are absent."""
-    src, params, _ = _histogram_source(
-        cur,
-        metric,
-        start_s,
-        end_s,
-        selection,
-        attributes,
-        resolution,
-        f"json_extract_string(attrs, ?) AS g, {HISTOGRAM_COLUMNS}",
-        [json_path(by)],
-    )
-    merged = merge_groups(cur, src, params, ["g"])
-    return {g: h for (g,), h in merged.items() if g is not None}
-
-
-def query_distribution(
-    cur: duckdb.DuckDBPyConnection,
-    metric: str,
-    *,
-    start_s: float,
-    end_s: float,
-    selection: Selection,
-    attributes: tuple[tuple[str, str], ...] = (),
-) -> Distribution:
-    """Merged histogram with p50/p95/p99 (NaN quantiles when there is no data)."""
-    h, devices, res = merged_histogram(
-        cur, metric, start_s=start_s, end_s=end_s, selection=selection, attributes=attributes
-    )
-    return Distribution(
-        metric,
-        res,
-        start_s,
-        end_s,
-        devices,
-        h,
-        {name: quantile(h, q) for name, q in QUANTILES.items()},
-    )
+        exp = merge_groups(cur, src, params, ["b"])
+    if "histogram" in kinds:
+        src, params = explicit_source(*window, f"{raw_bucket} AS b, {EXPLICIT_COLUMNS}")
+        explicit = merge_explicit(cur, src, params, ["b"])
+    times, values = [], []
+    for key in sorted({*exp, *explicit}):
+        value = quantiles_of(exp.get(key), explicit.get(key), {agg: QUANTILES[agg]})[agg]
+        if value == value:  # buckets without values are absent, not NaN
+            times.append(float(key[0]) / 1e6)
+            values.append(value)
+    return SeriesResult(q.metric, kind, agg, resolution, q.step_s, tuple(times), tuple(values))

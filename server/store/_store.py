@@ -20,7 +20,15 @@ from typing import ParamSpec, TypeVar
 import duckdb
 
 from edgewatch.detectors import ExpHistogram
-from edgewatch.server.store import _devices, _drops, _fleet, _maintenance, _series, _tokens
+from edgewatch.server.store import (
+    _devices,
+    _distributions,
+    _drops,
+    _fleet,
+    _maintenance,
+    _series,
+    _tokens,
+)
 from edgewatch.server.store._batch import Batch, WriteOutcome
 from edgewatch.server.store._drops import DeviceDrops
 from edgewatch.server.store._errors import StoreClosedError, StoreError
@@ -350,7 +358,7 @@ class Store:
         attributes: tuple[tuple[str, str], ...] = (),
     ) -> Distribution:
         """Merged histogram of a metric (or one feature) with p50/p95/p99."""
-        return _series.query_distribution(
+        return _distributions.query_distribution(
             self.cursor(),
             metric,
             start_s=start_s,
@@ -370,8 +378,8 @@ class Store:
         attributes: tuple[tuple[str, str], ...] = (),
         resolution: Resolution | None = None,
     ) -> ExpHistogram:
-        """Just the merged histogram (for detectors)."""
-        return _series.merged_histogram(
+        """Every histogram kind of the metric merged into one exponential histogram (for detectors)."""
+        return _distributions.merged_histogram(
             self.cursor(),
             metric,
             start_s=start_s,
@@ -379,7 +387,7 @@ class Store:
             selection=selection,
             attributes=attributes,
             resolution=resolution,
-        )[0]
+        )
 
     @_translated
     def merged_histograms(
@@ -395,7 +403,7 @@ class Store:
     ) -> dict[str, ExpHistogram]:
         """The merged histogram per value of the point attribute ``by`` (each feature), in one
         query rather than one per value; values without data in the window are absent."""
-        return _series.merged_histograms(
+        return _distributions.merged_histograms(
             self.cursor(),
             metric,
             by,

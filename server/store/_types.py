@@ -7,6 +7,7 @@ from enum import Enum
 from typing import Any
 
 from edgewatch.detectors import ExpHistogram
+from edgewatch.server.store._explicit import ExplicitHistogram
 
 
 class DeviceStatus(Enum):
@@ -108,7 +109,7 @@ class SeriesResult:
 
 @dataclass(frozen=True, slots=True)
 class Distribution:
-    """A merged exponential histogram over a window and selection, with its quantiles."""
+    """Merged histograms over a window and selection, with quantiles over both kinds."""
 
     metric: str
     resolution: Resolution
@@ -117,6 +118,21 @@ class Distribution:
     devices: int
     histogram: ExpHistogram
     quantiles: dict[str, float]
+    explicit: ExplicitHistogram | None = None
+    """Explicit-bucket histograms of the selection, merged per bound set (None when none)."""
+
+    @property
+    def count(self) -> int:
+        """Values in both parts."""
+        return self.histogram.count + (self.explicit.count if self.explicit else 0)
+
+    @property
+    def mean(self) -> float:
+        """Mean of the values in both parts (NaN when empty)."""
+        total = self.histogram.sum if self.histogram.count else 0.0
+        if self.explicit is not None:
+            total += self.explicit.sum
+        return total / self.count if self.count else float("nan")
 
 
 @dataclass(frozen=True, slots=True)

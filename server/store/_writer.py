@@ -26,8 +26,10 @@ import pyarrow as pa
 from edgewatch.server.store import _samples
 from edgewatch.server.store._arrow import exp_histogram_table, histogram_table, numeric_table
 from edgewatch.server.store._batch import Batch, WriteOutcome
+from edgewatch.server.store._cumstate import CumulativeState, Kept, StateKey
 from edgewatch.server.store._errors import StoreBusyError, StoreClosedError, StoreError
 from edgewatch.server.store._samples import sample_table
+from edgewatch.server.store._series_kinds import KindsUpdate, KnownSeriesKinds
 from edgewatch.server.store._time import utc_datetime
 
 log = logging.getLogger(__name__)
@@ -95,6 +97,8 @@ class Writer:
         self._known_devices = {
             r[0] for r in self._cur.execute("SELECT device_id FROM devices").fetchall()
         }
+        self._series_kinds = KnownSeriesKinds(self._cur)
+        self._cumulative = CumulativeState(self._cur)
         self._last_prune = time.monotonic()
         self._thread = threading.Thread(target=self._run, name="edgewatch-writer", daemon=True)
         self._closed = False
@@ -218,10 +222,12 @@ class Writer:
                 keys_in_group.add(key)
             fresh.append(job)
         seq = self._seq + 1
+        kinds = KindsUpdate({}, frozenset())
+        state: dict[StateKey, Kept] = {}
         try:
             if fresh:
                 self._cur.begin()
-                self._write(seq, [j.batch for j in fresh])
+                kinds, state = self._write(seq, [j.batch for j in fresh])
                 self._cur.commit()
         except Exception as e:  # the writer thread must outlive any failed group
             self._rollback()
@@ -233,6 +239,8 @@ class Writer:
         else:
             if fresh:
                 self._seq = seq
+                self._series_kinds.advance(kinds)
+                self._cumulative.advance(state)
                 self._known_metrics.update(m.metric for j in fresh for m in j.batch.metrics)
                 self._known_devices.update(d.device_id for j in fresh for d in j.batch.devices)
                 now = time.time()
@@ -251,7 +259,11 @@ class Writer:
         if data.num_rows:
             self._cur.from_arrow(data).insert_into(table)
 
-    def _write(self, seq: int, batches: list[Batch]) -> None:
+    def _write(self, seq: int, batches: list[Batch]) -> tuple[KindsUpdate, dict[StateKey, Kept]]:
+        """Store a group: cumulative points become deltas against the kept state, which is
+        written in the same transaction; returns what to adopt in memory after the commit."""
+        kinds = self._series_kinds.fresh(batches)
+        batches, state = self._cumulative.convert(batches)
         self._insert("points", numeric_table(seq, [b.numeric for b in batches]))
         self._insert(
             "exp_histograms", exp_histogram_table(seq, [b.exp_histograms for b in batches])
@@ -264,6 +276,9 @@ class Writer:
         )
         self._write_catalogue(batches)
         self._write_devices(batches)
+        KnownSeriesKinds.persist(self._cur, kinds)
+        CumulativeState.persist(self._cur, state)
+        return kinds, state
 
     def _write_catalogue(self, batches: list[Batch]) -> None:
         metrics = {

@@ -1,0 +1,198 @@
+"""Merged histograms over a window and selection: for detectors, features and the API.
+
+Only the selected series' kinds are read (``_series_kinds``): a device that sends explicit
+buckets never turns another device's exponential histograms into an error. Detectors get one
+exponential histogram (``merged_histogram``, explicit buckets spread into it);
+``query_distribution`` returns both parts as stored, with quantiles over both
+(``_series.quantiles_of``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import duckdb
+
+from edgewatch.detectors import ExpHistogram, empty, merge
+from edgewatch.server.store._errors import InvalidQueryError
+from edgewatch.server.store._explicit import ExplicitHistogram, as_exp_histogram
+from edgewatch.server.store._explicitquery import EXPLICIT_COLUMNS, explicit_source, merge_explicit
+from edgewatch.server.store._histquery import merge_groups
+from edgewatch.server.store._histsql import HISTOGRAM_COLUMNS
+from edgewatch.server.store._select import fit, json_path
+from edgewatch.server.store._series import (
+    QUANTILES,
+    quantiles_of,
+    resolution_for_window,
+    window_source,
+)
+from edgewatch.server.store._series_kinds import HISTOGRAM_KINDS, kinds_of
+from edgewatch.server.store._types import Distribution, Resolution, Selection
+
+
+def _histogram_kinds(
+    cur: duckdb.DuckDBPyConnection,
+    metric: str,
+    start_s: float,
+    end_s: float,
+    selection: Selection,
+    attributes: tuple[tuple[str, str], ...],
+) -> set[str]:
+    """Histogram kinds of the selected series; ``InvalidQueryError`` when they are numeric."""
+    if end_s <= start_s:
+        raise InvalidQueryError("end must be after start")
+    kinds = kinds_of(cur, metric, selection, attributes)
+    if kinds and not kinds & HISTOGRAM_KINDS:
+        raise InvalidQueryError(
+            f"metric {metric!r} is a {', '.join(sorted(kinds))} metric in this selection, not"
+            " an exponential histogram or explicit-bucket one: it has no distribution"
+        )
+    return kinds
+
+
+def _exp_part(
+    cur: duckdb.DuckDBPyConnection,
+    metric: str,
+    start_s: float,
+    end_s: float,
+    selection: Selection,
+    attributes: tuple[tuple[str, str], ...],
+    resolution: Resolution | None,
+) -> tuple[ExpHistogram, int, Resolution]:
+    """The exponential histograms of the window merged; (histogram, devices, resolution)."""
+    res = resolution or resolution_for_window(end_s - start_s)
+    src, params = window_source(
+        "exp", res, metric, start_s, end_s, selection, attributes,
+        f"0 AS g, device_id, {HISTOGRAM_COLUMNS}",
+    )  # fmt: skip
+    merged = merge_groups(cur, src, params, ["g"])
+    devices_row = cur.execute(f"SELECT count(DISTINCT device_id) FROM ({src})", params).fetchone()
+    devices = int(devices_row[0]) if devices_row else 0
+    return merged.get((0,), empty()), devices, res
+
+
+def _explicit_part(
+    cur: duckdb.DuckDBPyConnection,
+    metric: str,
+    start_s: float,
+    end_s: float,
+    selection: Selection,
+    attributes: tuple[tuple[str, str], ...],
+) -> ExplicitHistogram | None:
+    src, params = explicit_source(
+        metric, start_s, end_s, selection, attributes, f"0 AS g, {EXPLICIT_COLUMNS}"
+    )
+    return merge_explicit(cur, src, params, ["g"]).get((0,))
+
+
+def merged_histogram(
+    cur: duckdb.DuckDBPyConnection,
+    metric: str,
+    *,
+    start_s: float,
+    end_s: float,
+    selection: Selection,
+    attributes: tuple[tuple[str, str], ...] = (),
+    resolution: Resolution | None = None,
+) -> ExpHistogram:
+    """Every histogram point of ``metric`` in the window as one exponential histogram, for
+    the detectors: explicit buckets join through ``as_exp_histogram``. Empty when the
+    selection holds no histograms (a gauge's latency rule then has too few samples)."""
+    if end_s <= start_s:
+        raise InvalidQueryError("end must be after start")
+    kinds = kinds_of(cur, metric, selection, attributes)
+    h, _, _ = _exp_part(cur, metric, start_s, end_s, selection, attributes, resolution)
+    if "histogram" in kinds:
+        explicit = _explicit_part(cur, metric, start_s, end_s, selection, attributes)
+        if explicit is not None:
+            h = (
+                fit(merge(h, as_exp_histogram(explicit)))
+                if h.count
+                else fit(as_exp_histogram(explicit))
+            )
+    return h
+
+
+def merged_histograms(
+    cur: duckdb.DuckDBPyConnection,
+    metric: str,
+    by: str,
+    *,
+    start_s: float,
+    end_s: float,
+    selection: Selection,
+    attributes: tuple[tuple[str, str], ...] = (),
+    resolution: Resolution | None = None,
+) -> dict[str, ExpHistogram]:
+    """``merged_histogram`` for each value of the point attribute ``by`` (each feature of
+    ``ml.feature.value``, say), one query per histogram kind; values without points are
+    absent."""
+    if end_s <= start_s:
+        raise InvalidQueryError("end must be after start")
+    res = resolution or resolution_for_window(end_s - start_s)
+    group = "json_extract_string(attrs, ?) AS g"
+    src, params = window_source(
+        "exp", res, metric, start_s, end_s, selection, attributes,
+        f"{group}, {HISTOGRAM_COLUMNS}", [json_path(by)],
+    )  # fmt: skip
+    merged = {g: h for (g,), h in merge_groups(cur, src, params, ["g"]).items()}
+    if "histogram" in kinds_of(cur, metric, selection, attributes):
+        src, params = explicit_source(
+            metric, start_s, end_s, selection, attributes, f"{group}, {EXPLICIT_COLUMNS}",
+            [json_path(by)],
+        )  # fmt: skip
+        for (g,), explicit in merge_explicit(cur, src, params, ["g"]).items():
+            sketch = as_exp_histogram(explicit)
+            merged[g] = fit(merge(merged[g], sketch) if g in merged else sketch)
+    return {g: h for g, h in merged.items() if g is not None}
+
+
+def query_distribution(
+    cur: duckdb.DuckDBPyConnection,
+    metric: str,
+    *,
+    start_s: float,
+    end_s: float,
+    selection: Selection,
+    attributes: tuple[tuple[str, str], ...] = (),
+) -> Distribution:
+    """Merged histograms (exponential and explicit-bucket) with p50/p95/p99 (NaN when empty)."""
+    kinds = _histogram_kinds(cur, metric, start_s, end_s, selection, attributes)
+    h, devices, res = _exp_part(cur, metric, start_s, end_s, selection, attributes, None)
+    explicit = None
+    if "histogram" in kinds:
+        explicit = _explicit_part(cur, metric, start_s, end_s, selection, attributes)
+        devices = _devices(cur, metric, start_s, end_s, selection, attributes, res)
+    return Distribution(
+        metric,
+        res,
+        start_s,
+        end_s,
+        devices,
+        h,
+        quantiles_of(h, explicit, QUANTILES),
+        explicit,
+    )
+
+
+def _devices(
+    cur: duckdb.DuckDBPyConnection,
+    metric: str,
+    start_s: float,
+    end_s: float,
+    selection: Selection,
+    attributes: tuple[tuple[str, str], ...],
+    res: Resolution,
+) -> int:
+    """Devices with histogram points of either kind in the window."""
+    exp_sql, exp_params = window_source(
+        "exp", res, metric, start_s, end_s, selection, attributes, "device_id"
+    )
+    hist_sql, hist_params = explicit_source(
+        metric, start_s, end_s, selection, attributes, "device_id"
+    )
+    sources: Sequence[object] = [*exp_params, *hist_params]
+    row = cur.execute(
+        f"SELECT count(DISTINCT device_id) FROM ({exp_sql} UNION ALL {hist_sql})", list(sources)
+    ).fetchone()
+    return int(row[0]) if row else 0
