@@ -65,6 +65,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="run the demo fleet against a server (see edgewatch demo --help)",
     )
 
+    sub.add_parser(
+        "profile",
+        add_help=False,
+        help="profile an ONNX model on this device (see edgewatch profile --help)",
+    )
+
     server = sub.add_parser("server", help="run the OTLP ingest + query API server")
     server.add_argument("--db", type=Path, help=f"DuckDB file (default {DEFAULT_DB})")
     server.add_argument("--host", help="address to bind (default 127.0.0.1)")
@@ -268,6 +274,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     if argv[:1] == ["demo"]:
         # Become the demo (same pid), so signals reach its clean-stop handler directly.
         os.execv(sys.executable, [sys.executable, "-m", "edgewatch.demo", *argv[1:]])
+    if argv[:1] == ["profile"]:
+        # The profile lives with the collector (what a device installs): run it as its own
+        # process so the server package never imports it.
+        os.execv(sys.executable, [sys.executable, "-m", "edgewatch.collector.profile", *argv[1:]])
     args = build_parser().parse_args(argv)
     try:
         if args.command == "up":
