@@ -10,7 +10,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from edgewatch.server import cli_evidence
+from edgewatch.server import _rollout_cli, cli_evidence
 from edgewatch.server._remote_cli import add_parsers, run_remote
 from edgewatch.server.settings import Settings, SettingsError, load_settings
 
@@ -119,6 +119,7 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--config", type=Path, help="YAML settings file")
     add_parsers(sub)
     cli_evidence.add_parsers(sub)
+    _rollout_cli.add_parsers(sub)
     return parser
 
 
@@ -290,6 +291,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _dashboard(args)
         if args.command in REMOTE_COMMANDS:
             return run_remote(args)
+        if args.command == "rollout":
+            return _rollout_cli.run_rollout(args)
         if args.command in ("sampling", "report"):
             return cli_evidence.run(args)
     except SettingsError as e:
