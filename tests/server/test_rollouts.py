@@ -7,6 +7,7 @@ from __future__ import annotations
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import httpx
 import numpy as np
@@ -191,3 +192,58 @@ def test_a_class_without_established_version_compares_with_the_profile(
     assert nano["compared_with"] == "profile"
     assert [s["signal"] for s in nano["signals"]] == ["latency"]
     assert v["verdict"] == "fail" and v["failed"] == ["jetson-nano/latency"]
+
+
+def test_profile_upload_from_the_device_command(live_server: LiveServer, tmp_path: Path) -> None:
+    """``edgewatch profile --upload`` on the demo's real ONNX model stores what it measured."""
+    pytest.importorskip("onnxruntime")
+    pytest.importorskip("skl2onnx")
+    from edgewatch.demo._model import V2, load_models
+
+    models = load_models(tmp_path / "models", versions=(V2,))
+    sample = tmp_path / "sample.npz"
+    np.savez(sample, x=models.data.test_x[:40], y=models.data.test_y[:40])
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "edgewatch.server.cli",
+            "profile",
+            str(models[V2].path),
+            "--inputs",
+            str(sample),
+            "--runs",
+            "20",
+            "--warmup",
+            "2",
+            "--root",
+            str(tmp_path),
+            "--hardware",
+            "ci-x86",
+            "--upload",
+            "--server",
+            live_server.url,
+            "--token",
+            live_server.tokens.admin,
+            "--model",
+            "digits",
+            "--version",
+            "v2",
+            "-q",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=ROOT,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "uploaded: digits v2 on ci-x86" in done.stderr
+    (stored,) = httpx.get(
+        f"{live_server.url}/api/v1/profiles",
+        params={"model": "digits", "report": True},
+        headers=live_server.admin(),
+    ).json()["profiles"]
+    assert stored["hardware_class"] == "ci-x86"
+    assert 0 < stored["latency_p50_s"] <= stored["latency_p95_s"]
+    assert stored["energy_j"] is None and stored["accuracy"] > 0.8
+    assert {t["status"] for t in stored["report"]["energy"]["tried"]} == {"missing"}
