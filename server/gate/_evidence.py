@@ -3,8 +3,7 @@
 The canary is compared on each hardware class with the established version there: the one
 named, or else the other version with the most device-hours on that class (ties go to the
 version on more devices, then the name). Where no other version runs on a class yet, latency
-and energy are compared with the profile of the canary version on that class, if one was
-uploaded.
+is compared with the profile of the canary version on that class, if one was uploaded.
 """
 
 from __future__ import annotations
@@ -61,13 +60,9 @@ def _signals(
 def _from_profile(
     canary: Sequence[DeviceHour], profile: ModelProfile
 ) -> dict[str, tuple[Arm, float]]:
-    out: dict[str, tuple[Arm, float]] = {
-        "latency": (_values(canary, "latency_mean_s"), profile.latency_mean_s)
-    }
-    energy = _values(canary, "energy_j")
-    if profile.energy_j and energy.device_hours:
-        out["energy"] = (energy, profile.energy_j)
-    return out
+    """Latency only: a profile's energy per inference is measured at full throughput, a fleet's
+    at its own load (idle draw shared by fewer inferences), so the two do not compare."""
+    return {"latency": (_values(canary, "latency_mean_s"), profile.latency_mean_s)}
 
 
 def build_evidence(
