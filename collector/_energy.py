@@ -175,11 +175,18 @@ class EnergyMeter:
     """Discovers every energy source under ``root`` and integrates them over ``start``..``stop``.
 
     Call ``poll`` about once a second while the span runs (RAPL counters wrap; polled sources
-    need the samples). ``figures`` lists what each working source measured, best first.
+    need the samples). ``stop`` lists what each working source measured, best first.
+    ``samplers`` adds power samplers of one's own (a demo's simulated one), polled like hwmon;
+    ``discover=False`` uses only those.
     """
 
     def __init__(
-        self, root: str | Path = "/", nvml: Any = None, clock: Callable[[], float] | None = None
+        self,
+        root: str | Path = "/",
+        nvml: Any = None,
+        clock: Callable[[], float] | None = None,
+        samplers: Sequence[Sampler] = (),
+        discover: bool = True,
     ) -> None:
         import time
 
@@ -188,7 +195,12 @@ class EnergyMeter:
         self._counters: list[_RaplCounter | _NvmlCounter] = []
         self._polled: list[_Polled] = []
         self._start_s = self._stop_s = 0.0
-        self._discover(Path(root), nvml)
+        if discover:
+            self._discover(Path(root), nvml)
+        for sampler in samplers:
+            polled = _Polled(sampler)
+            self._polled.append(polled)
+            self.tried.append(SourceStatus(polled.source, "available"))
 
     def _discover(self, root: Path, nvml: Any) -> None:
         zones = [z for z in rapl_zones(root) if z.name.count(":") == 1]
@@ -248,16 +260,14 @@ class EnergyMeter:
         figures = [_counter_figure(c, seconds) for c in self._counters]
         for p in self._polled:
             bound = POLLED_RELATIVE_ERROR + 1.0 / max(p.polls - 1, 1)
+            note = (
+                f"power polled {p.polls} times and integrated: bursts between polls are "
+                "missed, so this can be off by tens of percent"
+            )
+            if p.source == semconv.POWER_SIMULATED:
+                note = f"simulated power, not a measurement ({note})"
             figures.append(
-                EnergyFigure(
-                    p.source,
-                    "polled",
-                    p.joules,
-                    seconds,
-                    min(bound, 1.0),
-                    f"power polled {p.polls} times and integrated: bursts between polls are "
-                    "missed, so this can be off by tens of percent",
-                )
+                EnergyFigure(p.source, "polled", p.joules, seconds, min(bound, 1.0), note)
             )
         figures.sort(key=lambda f: f.relative_error)
         used = figures[0].source if figures else None
