@@ -9,6 +9,7 @@ from fastapi import APIRouter, Query
 from pydantic import BaseModel, ConfigDict, Field
 
 from edgewatch.server.api.deps import AdminDep, StoreDep, utc_now
+from edgewatch.server.gate import compare_versions
 from edgewatch.server.store import ModelProfile, ProfileTable
 
 router = APIRouter(prefix="/api/v1/profiles", tags=["profiles"])
@@ -110,3 +111,30 @@ def list_profiles(
 ) -> dict[str, Any]:
     """Every profile of ``model`` (one version with ``version``)."""
     return {"profiles": [profile_view(p, report) for p in ProfileTable(store).list(model, version)]}
+
+
+@router.get("/compare", summary="A version against another, side by side per hardware class")
+def compare(
+    _: AdminDep,
+    store: StoreDep,
+    model: Annotated[str, Query(min_length=1)],
+    version: Annotated[str, Query(min_length=1)],
+    against: Annotated[str, Query(min_length=1, description="the version to compare with")],
+) -> dict[str, Any]:
+    """p95 latency and energy ratios and the accuracy change on every class both profiled."""
+    c = compare_versions(ProfileTable(store).list(model), model, version, against)
+    return {
+        "model": c.model_name,
+        "version": c.version,
+        "against": c.against,
+        "summary": c.summary,
+        "hardware_classes": [
+            {
+                "hardware_class": k.hardware_class,
+                "p95_ratio": k.p95_ratio,
+                "energy_ratio": k.energy_ratio,
+                "accuracy_change": k.accuracy_change,
+            }
+            for k in c.classes
+        ],
+    }

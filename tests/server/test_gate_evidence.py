@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import pytest
+
 from edgewatch.detectors import evaluate_gate
-from edgewatch.server.gate import REFERENCE_PROFILE, build_evidence
+from edgewatch.server.gate import REFERENCE_PROFILE, build_evidence, compare_versions
 from edgewatch.server.store import DeviceHour, ModelProfile
 
 T0 = datetime(2026, 12, 1, tzinfo=UTC)
@@ -78,3 +80,25 @@ def test_profile_then_nothing_when_no_other_version_runs_there() -> None:
     result = evaluate_gate(evidence)
     assert result.failed == ["nano/latency"]
     assert {c.hardware_class: c.outcome for c in result.classes}["x86"] == "wait"
+
+
+def test_versions_side_by_side_from_profiles() -> None:
+    def profile(version: str, hw: str, p95_s: float, energy_j: float, acc: float) -> ModelProfile:
+        return ModelProfile(
+            "m", version, hw, T0, p95_s, p95_s, p95_s, p95_s, energy_j, "rapl", 0.1, acc, {}
+        )
+
+    profiles = [
+        profile("v1", "rpi4", 0.010, 0.010, 0.90),
+        profile("v1", "jetson-nano", 0.004, 0.020, 0.90),
+        profile("v2", "rpi4", 0.014, 0.012, 0.93),
+        profile("v2", "jetson-nano", 0.004, 0.024, 0.93),
+        profile("v2", "x86", 0.001, 0.1, 0.93),
+    ]
+    c = compare_versions(profiles, "m", "v2", "v1")
+    assert [k.hardware_class for k in c.classes] == ["jetson-nano", "rpi4"]
+    assert c.summary == "v2 vs v1: p95 1.0x on jetson-nano, 1.4x on rpi4; energy 1.2x"
+    assert c.classes[1].accuracy_change == pytest.approx(0.03)
+    assert compare_versions(profiles, "m", "v2", "v0").summary.endswith(
+        "no hardware class profiled for both"
+    )

@@ -141,6 +141,17 @@ def test_profiles_upload_and_list(live_server: LiveServer) -> None:
     ).json()["profiles"]
     assert len(listed) == 1 and listed[0]["latency_mean_s"] == 0.012
     assert listed[0]["report"]["runtime"] == "onnxruntime 1.32.0"
+    httpx.post(
+        f"{live_server.url}/api/v1/profiles",
+        json=_profile_body("v1", "jetson-nano", 0.01),
+        headers=live_server.admin(),
+    ).raise_for_status()
+    compared = httpx.get(
+        f"{live_server.url}/api/v1/profiles/compare",
+        params={"model": "classifier", "version": "v2", "against": "v1"},
+        headers=live_server.admin(),
+    ).json()
+    assert compared["summary"] == "v2 vs v1: p95 1.2x"
     bad = _profile_body("v2", "rpi5", 0.01)
     bad["report"] = {"latency": {"runs": 0}}
     r = httpx.post(f"{live_server.url}/api/v1/profiles", json=bad, headers=live_server.admin())
