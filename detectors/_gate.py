@@ -35,7 +35,8 @@ from edgewatch.detectors._sequential import DEFAULT_MIXING_SD, confidence_sequen
 DEFAULT_ALPHA = 0.05
 """Overall false-fail rate of the gate, over all hardware classes and signals and all looks."""
 PSEUDO_EVENTS = 0.5
-"""Added to an arm's event count before taking logs: zero errors is evidence, not a crash."""
+"""Added to an arm's event count before taking logs (zero errors is evidence, not a crash), and
+the doubt a proportion of exactly 0 or 1 keeps: its variance is at least this over the trials."""
 
 
 class GateOutcome(enum.StrEnum):
@@ -247,8 +248,8 @@ def _share(arm: Arm) -> tuple[float, float]:
     total = sum(arm.exposure)
     p = sum(arm.events) / total
     residuals = [e - p * n for e, n in zip(arm.events, arm.exposure, strict=True)]
-    # Binomial variance as a floor, with half a trial of doubt at p = 0 or 1.
-    binomial = max(p * (1 - p), 0.5 / total) / total
+    # Binomial variance as a floor, with PSEUDO_EVENTS of doubt at p = 0 or 1.
+    binomial = max(p * (1 - p), PSEUDO_EVENTS / total) / total
     return p, max(_spread(residuals, arm.devices) / (total * total), binomial)
 
 
@@ -309,6 +310,7 @@ def evaluate_signal(
 
 
 def _exp(x: float) -> float:
+    """exp that saturates instead of overflowing (e^700 is near the float maximum)."""
     return math.exp(min(x, 700.0))
 
 
