@@ -1,5 +1,9 @@
 """Per device and hour summaries of one model's devices: the evidence unit of the rollout gate.
 
+Read from the 1-hour rollups (one partial row per device, series and hour, merged here), so a
+verdict asked every few seconds stays cheap; they trail ingest by up to the hourly rollup
+interval (5 minutes by default).
+
 A device's hours are attributed to the model version the device reports now (``devices``
 holds one version per device); a device that changed version inside the window is counted
 under its new version for the whole window.
@@ -34,28 +38,29 @@ class DeviceHour:
 
 _HISTOGRAMS = f"""
 SELECT h.device_id, d.model_version, coalesce(d.hardware, '{UNKNOWN_HARDWARE}'),
-       date_trunc('hour', h.ts) AS hour, h.metric, sum(h.sum), sum(h.count)
-FROM exp_histograms h JOIN devices d USING (device_id)
-WHERE d.model_name = ? AND h.metric IN (?, ?) AND h.temporality = 'delta'
-  AND h.ts >= ? AND h.ts < ? AND d.model_version IS NOT NULL
+       h.bucket AS hour, h.metric, sum(h.sum), sum(h.count)
+FROM exp_histograms_1h h JOIN devices d USING (device_id)
+WHERE d.model_name = ? AND h.metric IN (?, ?)
+  AND h.bucket >= ? AND h.bucket < ? AND d.model_version IS NOT NULL
 GROUP BY ALL
 """
 
 _POINTS = f"""
 SELECT p.device_id, d.model_version, coalesce(d.hardware, '{UNKNOWN_HARDWARE}'),
-       date_trunc('hour', p.ts) AS hour, p.metric,
+       p.bucket AS hour, p.metric,
        coalesce(json_extract_string(p.attrs, '$."{semconv.OUTCOME}"'), ''),
-       sum(p.value), avg(p.value)
-FROM points p JOIN devices d USING (device_id)
-WHERE d.model_name = ? AND d.model_version IS NOT NULL AND p.ts >= ? AND p.ts < ?
+       sum(p.sum), sum(p.sum) / sum(p.n)
+FROM points_1h p JOIN devices d USING (device_id)
+WHERE d.model_name = ? AND d.model_version IS NOT NULL AND p.bucket >= ? AND p.bucket < ?
   AND ((p.metric = ? AND p.kind = 'delta') OR p.metric = ?)
 GROUP BY ALL
 """
 
 
 def device_hours(store: Store, model_name: str, start: datetime, end: datetime) -> list[DeviceHour]:
-    """Every (device, hour) of ``model_name`` with data in ``[start, end)``."""
-    lo = start.astimezone(UTC).replace(tzinfo=None)
+    """Every (device, hour) of ``model_name`` with data in the hours from ``start``'s to before
+    ``end``."""
+    lo = start.astimezone(UTC).replace(tzinfo=None, minute=0, second=0, microsecond=0)
     hi = end.astimezone(UTC).replace(tzinfo=None)
     cur = store.cursor()
     acc: dict[tuple[str, str, str, datetime], dict[str, float]] = {}

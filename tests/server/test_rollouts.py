@@ -52,6 +52,7 @@ def _post_hours(
             headers=collector_headers(token),
         )
         assert r.status_code == 200, r.text
+    server.store.roll_up()  # the gate reads the 1-hour rollups
 
 
 def _profile_body(version: str, hardware: str, mean_s: float) -> dict[str, object]:
