@@ -6,6 +6,7 @@ Nothing runs at import time: a ``Monitor`` starts its one daemon thread when con
 from __future__ import annotations
 
 from edgewatch.collector import semconv
+from edgewatch.collector._energy import EnergyFigure, EnergyMeter, SourceStatus
 from edgewatch.collector._monitor import Monitor, Observation, default_samplers
 from edgewatch.collector._onnx import OnnxSession
 from edgewatch.collector._power import (
@@ -16,6 +17,9 @@ from edgewatch.collector._power import (
     RaplSampler,
     detect_power_samplers,
 )
+from edgewatch.collector._profile import ProfileError, ProfileOptions, profile_model
+from edgewatch.collector._profile_report import ProfileReport, report_dict
+from edgewatch.collector._profile_sample import Sample, SampleError, load_sample
 from edgewatch.collector._sampling import SamplingConfig
 from edgewatch.collector._sender import Sender
 from edgewatch.collector._spool import Spool, SpooledBatch
@@ -25,6 +29,7 @@ from edgewatch.collector._system import (
     SystemSampler,
     TemperatureSampler,
 )
+from edgewatch.collector._thermal import ThermalSummary, ThermalWatch
 from edgewatch.collector._transport import HttpTransport
 from edgewatch.collector._types import (
     Reading,
@@ -37,6 +42,8 @@ from edgewatch.collector._types import (
 __all__ = [
     "BatteryChargeSampler",
     "BatteryPowerSampler",
+    "EnergyFigure",
+    "EnergyMeter",
     "HttpTransport",
     "HwmonPowerSampler",
     "Ina3221Sampler",
@@ -45,19 +52,30 @@ __all__ = [
     "Observation",
     "OnnxSession",
     "ProcessSampler",
+    "ProfileError",
+    "ProfileOptions",
+    "ProfileReport",
     "RaplSampler",
     "Reading",
+    "Sample",
+    "SampleError",
     "Sampler",
     "SamplerError",
     "SamplingConfig",
     "Sender",
+    "SourceStatus",
     "Spool",
     "SpooledBatch",
     "SystemSampler",
     "TemperatureSampler",
+    "ThermalSummary",
+    "ThermalWatch",
     "Transport",
     "TransportResponse",
     "default_samplers",
     "detect_power_samplers",
+    "load_sample",
+    "profile_model",
+    "report_dict",
     "semconv",
 ]

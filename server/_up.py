@@ -140,6 +140,30 @@ def _write_demo_baselines(options: UpOptions, log: Path) -> list[tuple[str, str,
     return [(model, version, Path(path)) for model, version, path in rows]
 
 
+def _upload_demo_profiles(options: UpOptions, token: str, log: Path) -> list[str]:
+    """Profile the demo's models per hardware label and upload them (the demo does both)."""
+    with log.open("ab") as out:
+        done = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "edgewatch.demo.profiles",
+                "--models-dir",
+                str(options.data_dir / "demo" / "models"),
+                "--server",
+                options.server_url,
+                "--token",
+                token,
+            ],
+            stdout=subprocess.PIPE,
+            stderr=out,
+            check=False,
+        )
+    if done.returncode != 0:
+        raise UpError(f"profiling the demo models failed (status {done.returncode}); see {log}")
+    return [line for line in done.stdout.decode().splitlines() if line.strip()]
+
+
 def _upload_baseline(server_url: str, token: str, model: str, version: str, path: Path) -> None:
     with path.open("rb") as f, httpx.Client(timeout=120.0) as client:
         answer = client.post(
@@ -225,6 +249,12 @@ def run_up(options: UpOptions, console: Console | None = None) -> int:
                         if not _has_baseline(options.server_url, token, model, version):
                             _upload_baseline(options.server_url, token, model, version, path)
                 console.print("[green]✓[/] baselines   digits v1 and v2 (from the training data)")
+                with console.status("profiling the demo's models per hardware label ..."):
+                    profiled = _upload_demo_profiles(options, token, logs / "demo.log")
+                console.print(
+                    f"[green]✓[/] profiles    {len(profiled)} (digits v1, v2, v2.1 × each hardware "
+                    "label: latency measured here, power simulated)"
+                )
             if options.dashboard:
                 with console.status(f"starting the dashboard on {options.dashboard_url} ..."):
                     dashboard = children.start(

@@ -10,7 +10,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from edgewatch.server import cli_evidence
+from edgewatch.server import _rollout_cli, cli_evidence
 from edgewatch.server._remote_cli import add_parsers, run_remote
 from edgewatch.server.settings import Settings, SettingsError, load_settings
 
@@ -65,6 +65,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="run the demo fleet against a server (see edgewatch demo --help)",
     )
 
+    sub.add_parser(
+        "profile",
+        add_help=False,
+        help="profile an ONNX model on this device (see edgewatch profile --help)",
+    )
+
     server = sub.add_parser("server", help="run the OTLP ingest + query API server")
     server.add_argument("--db", type=Path, help=f"DuckDB file (default {DEFAULT_DB})")
     server.add_argument("--host", help="address to bind (default 127.0.0.1)")
@@ -113,6 +119,7 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--config", type=Path, help="YAML settings file")
     add_parsers(sub)
     cli_evidence.add_parsers(sub)
+    _rollout_cli.add_parsers(sub)
     return parser
 
 
@@ -268,6 +275,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     if argv[:1] == ["demo"]:
         # Become the demo (same pid), so signals reach its clean-stop handler directly.
         os.execv(sys.executable, [sys.executable, "-m", "edgewatch.demo", *argv[1:]])
+    if argv[:1] == ["profile"]:
+        # The profile lives with the collector (what a device installs): run it as its own
+        # process so the server package never imports it.
+        os.execv(sys.executable, [sys.executable, "-m", "edgewatch.collector.profile", *argv[1:]])
     args = build_parser().parse_args(argv)
     try:
         if args.command == "up":
@@ -280,6 +291,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _dashboard(args)
         if args.command in REMOTE_COMMANDS:
             return run_remote(args)
+        if args.command == "rollout":
+            return _rollout_cli.run_rollout(args)
         if args.command in ("sampling", "report"):
             return cli_evidence.run(args)
     except SettingsError as e:

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from edgewatch.collector.profile import build_parser as profile_parser
 from edgewatch.demo import build_parser as demo_parser
 from edgewatch.server.cli import build_parser
 
@@ -61,4 +62,6 @@ def test_documented_command_parses(doc: str, program: str, arguments: str) -> No
     words = _words(arguments)
     if words[:1] == ["demo"]:
         parser, words = demo_parser(), words[1:]
+    elif words[:1] == ["profile"]:
+        parser, words = profile_parser(), words[1:]
     parser.parse_args(words)

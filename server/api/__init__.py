@@ -11,7 +11,9 @@ from edgewatch.server.api import (
     health,
     ingest,
     predictions,
+    profiles,
     reports,
+    rollouts,
     rules,
     sampling,
     series,
@@ -34,6 +36,8 @@ ROUTERS = (
     health.router,
     sampling.router,
     reports.router,
+    profiles.router,
+    rollouts.router,
 )
 
 __all__ = ["ROUTERS"]

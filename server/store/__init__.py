@@ -16,6 +16,7 @@ from edgewatch.server.store._batch import (
     WriteOutcome,
 )
 from edgewatch.server.store._deliveries import DeliveryTable
+from edgewatch.server.store._device_hours import DeviceHour, device_hours
 from edgewatch.server.store._drops import DeviceDrops
 from edgewatch.server.store._errors import (
     InvalidQueryError,
@@ -26,6 +27,7 @@ from edgewatch.server.store._errors import (
 )
 from edgewatch.server.store._evaluations import EvaluationRow, EvaluationTable
 from edgewatch.server.store._maintenance import Retention
+from edgewatch.server.store._profiles import ModelProfile, ProfileTable
 from edgewatch.server.store._sample_store import DEFAULT_REFERENCE_ROWS, SampleStore
 from edgewatch.server.store._samples import SampleSet, SamplingSetting
 from edgewatch.server.store._series import QUANTILES, SERIES_AGGS
@@ -62,6 +64,7 @@ __all__ = [
     "DeliveryTable",
     "Device",
     "DeviceDrops",
+    "DeviceHour",
     "DeviceStatus",
     "DeviceUpdate",
     "Distribution",
@@ -72,12 +75,14 @@ __all__ = [
     "HistogramRows",
     "InvalidQueryError",
     "MetricInfo",
+    "ModelProfile",
     "ModelVersionSummary",
     "NewToken",
     "NotFoundError",
     "NumericRows",
     "Principal",
     "ProfileRow",
+    "ProfileTable",
     "Reading",
     "Resolution",
     "Retention",
@@ -97,4 +102,5 @@ __all__ = [
     "StoreError",
     "TokenInfo",
     "WriteOutcome",
+    "device_hours",
 ]

@@ -92,6 +92,11 @@ def test_up_runs_the_demo_and_stops_everything_on_ctrl_c(
             ("digits", "v1"),
             ("digits", "v2"),
         }
+        profiles = client.get("/api/v1/profiles", params={"model": "digits"}).json()["profiles"]
+        assert {(p["version"], p["hardware_class"]) for p in profiles} == {
+            (v, hw) for v in ("v1", "v2", "v2.1") for hw in ("rpi4", "jetson-nano", "x86-gateway")
+        }
+        assert {p["energy_source"] for p in profiles} == {"simulated"}
 
     health = httpx.get(f"http://127.0.0.1:{dashboard_port}/_stcore/health", timeout=10.0)
     assert health.status_code == 200

@@ -1,0 +1,75 @@
+"""Rollout gate benchmark: false fails over healthy canaries checked every hour, and the
+device-hours of evidence each bad canary needs before the gate fails it.
+
+Each simulated rollout puts a canary version on 6 devices of one hardware class beside 24 on
+the established version (tests/canary_sim.py states the noise: 10 % hour-to-hour, 3 %
+device-to-device on latency and energy, Poisson errors, binomial accuracy on 60 labels per
+device-hour) and evaluates the gate after every hour. Healthy canaries run their whole
+horizon even after passing, so every hourly look is a chance to fail them.
+
+Run: ``.venv/bin/python bench/rollout_gate.py`` (options: ``--help``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "tests"))
+
+from canary_sim import Canary, run_canary  # noqa: E402
+
+from edgewatch.detectors import DEFAULT_ALPHA, GateOutcome  # noqa: E402
+
+BAD = {
+    "latency 1.3x": Canary(latency=1.3),
+    "energy 1.3x": Canary(energy=1.3),
+    "accuracy -5 points": Canary(accuracy_drop=0.05),
+    "error rate 3x": Canary(error_rate=3.0),
+}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--healthy", type=int, default=200, help="healthy canaries (default 200)")
+    parser.add_argument("--bad", type=int, default=40, help="canaries per bad kind (default 40)")
+    parser.add_argument("--hours", type=int, default=48, help="horizon in hours (default 48)")
+    args = parser.parse_args()
+    t0 = time.perf_counter()
+    healthy = [
+        run_canary(Canary(), seed, args.hours, stop_at_pass=False) for seed in range(args.healthy)
+    ]
+    fails = sum(o is GateOutcome.FAIL for o, _, _ in healthy)
+    passed = [
+        h
+        for o, h, _ in (run_canary(Canary(), s, args.hours) for s in range(args.bad))
+        if o is GateOutcome.PASS
+    ]
+    print(
+        f"healthy: {fails}/{len(healthy)} failed over {args.hours} hourly looks "
+        f"({fails / len(healthy):.1%}; stated bound {DEFAULT_ALPHA:.0%})"
+    )
+    if passed:
+        print(
+            f"healthy: {len(passed)}/{args.bad} passed; canary device-hours to pass: "
+            f"median {statistics.median(passed):g}, max {max(passed)}"
+        )
+    print(f"{'bad canary':<20} {'failed':>8} {'device-hours median':>20} {'p90':>6} {'max':>6}")
+    for name, canary in BAD.items():
+        runs = [run_canary(canary, 10_000 + s, args.hours) for s in range(args.bad)]
+        hours = sorted(h for o, h, _ in runs if o is GateOutcome.FAIL)
+        p90 = hours[min(len(hours) - 1, int(0.9 * len(hours)))] if hours else 0
+        print(
+            f"{name:<20} {len(hours):>4}/{len(runs):<3} {statistics.median(hours) if hours else 0:>20g}"
+            f" {p90:>6} {max(hours, default=0):>6}"
+        )
+    print(f"({time.perf_counter() - t0:.0f} s)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

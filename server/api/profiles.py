@@ -1,0 +1,140 @@
+"""``/api/v1/profiles``: on-device profiles (``edgewatch profile --upload``) per model version
+and hardware class, the baseline of that version on that hardware before production data."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query
+from pydantic import BaseModel, ConfigDict, Field
+
+from edgewatch.server.api.deps import AdminDep, StoreDep, utc_now
+from edgewatch.server.gate import compare_versions
+from edgewatch.server.store import ModelProfile, ProfileTable
+
+router = APIRouter(prefix="/api/v1/profiles", tags=["profiles"])
+
+
+class LatencyIn(BaseModel):
+    """Per-run latency of the profile, seconds."""
+
+    model_config = ConfigDict(extra="allow")
+    runs: int = Field(ge=1)
+    mean_s: float = Field(gt=0)
+    p50_s: float = Field(gt=0)
+    p95_s: float = Field(gt=0)
+    p99_s: float = Field(gt=0)
+
+
+class EnergyIn(BaseModel):
+    """Energy per inference from the best source found (all None when there was none)."""
+
+    model_config = ConfigDict(extra="allow")
+    joules_per_inference: float | None = Field(default=None, ge=0)
+    source: str | None = None
+    relative_error: float | None = Field(default=None, ge=0)
+
+
+class PredictionsIn(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    accuracy: float | None = Field(default=None, ge=0, le=1)
+
+
+class ReportIn(BaseModel):
+    """The JSON report of ``edgewatch profile``; the fields the server compares are checked,
+    the rest is kept as sent."""
+
+    model_config = ConfigDict(extra="allow")
+    latency: LatencyIn
+    energy: EnergyIn
+    predictions: PredictionsIn
+
+
+class ProfileIn(BaseModel):
+    model: str = Field(min_length=1)
+    version: str = Field(min_length=1)
+    hardware_class: str = Field(min_length=1)
+    report: ReportIn
+
+
+def profile_view(p: ModelProfile, report: bool = False) -> dict[str, Any]:
+    """A profile as JSON: the compared figures, and the whole report when asked."""
+    out: dict[str, Any] = {
+        "model": p.model_name,
+        "version": p.model_version,
+        "hardware_class": p.hardware_class,
+        "created_at": p.created_at.isoformat(),
+        "latency_mean_s": p.latency_mean_s,
+        "latency_p50_s": p.latency_p50_s,
+        "latency_p95_s": p.latency_p95_s,
+        "latency_p99_s": p.latency_p99_s,
+        "energy_j": p.energy_j,
+        "energy_source": p.energy_source,
+        "energy_relative_error": p.energy_relative_error,
+        "accuracy": p.accuracy,
+    }
+    if report:
+        out["report"] = p.report
+    return out
+
+
+@router.post("", status_code=201, summary="Store a device profile of a model version")
+def upload_profile(_: AdminDep, store: StoreDep, body: ProfileIn) -> dict[str, Any]:
+    """Insert or replace the profile of (model, version, hardware class)."""
+    r = body.report
+    profile = ModelProfile(
+        model_name=body.model,
+        model_version=body.version,
+        hardware_class=body.hardware_class,
+        created_at=utc_now(),
+        latency_mean_s=r.latency.mean_s,
+        latency_p50_s=r.latency.p50_s,
+        latency_p95_s=r.latency.p95_s,
+        latency_p99_s=r.latency.p99_s,
+        energy_j=r.energy.joules_per_inference,
+        energy_source=r.energy.source,
+        energy_relative_error=r.energy.relative_error,
+        accuracy=r.predictions.accuracy,
+        report=r.model_dump(mode="json"),
+    )
+    ProfileTable(store).put(profile)
+    return profile_view(profile)
+
+
+@router.get("", summary="Profiles of a model, side by side per version and hardware class")
+def list_profiles(
+    _: AdminDep,
+    store: StoreDep,
+    model: Annotated[str, Query(min_length=1)],
+    version: Annotated[str | None, Query()] = None,
+    report: Annotated[bool, Query(description="include each whole JSON report")] = False,
+) -> dict[str, Any]:
+    """Every profile of ``model`` (one version with ``version``)."""
+    return {"profiles": [profile_view(p, report) for p in ProfileTable(store).list(model, version)]}
+
+
+@router.get("/compare", summary="A version against another, side by side per hardware class")
+def compare(
+    _: AdminDep,
+    store: StoreDep,
+    model: Annotated[str, Query(min_length=1)],
+    version: Annotated[str, Query(min_length=1)],
+    against: Annotated[str, Query(min_length=1, description="the version to compare with")],
+) -> dict[str, Any]:
+    """p95 latency and energy ratios and the accuracy change on every class both profiled."""
+    c = compare_versions(ProfileTable(store).list(model), model, version, against)
+    return {
+        "model": c.model_name,
+        "version": c.version,
+        "against": c.against,
+        "summary": c.summary,
+        "hardware_classes": [
+            {
+                "hardware_class": k.hardware_class,
+                "p95_ratio": k.p95_ratio,
+                "energy_ratio": k.energy_ratio,
+                "accuracy_change": k.accuracy_change,
+            }
+            for k in c.classes
+        ],
+    }

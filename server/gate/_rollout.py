@@ -1,0 +1,45 @@
+"""The rollout verdict of a model version from what the store holds: device-hours of the last
+``window_s`` per hardware class, compared by the detectors' sequential gate."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from edgewatch.detectors import GateConfig, GateResult, evaluate_gate
+from edgewatch.server.gate._evidence import ClassPlan, build_evidence
+from edgewatch.server.store import ProfileTable, Store, device_hours
+
+DEFAULT_WINDOW_S = 7 * 24 * 3600.0
+"""Evidence from the last week: a canary phase rarely runs longer, and older hours of the
+established version describe a fleet that may have changed since."""
+
+
+@dataclass(frozen=True, slots=True)
+class RolloutVerdict:
+    """The gate's result for one model version, with what each hardware class was compared to."""
+
+    model_name: str
+    model_version: str
+    evaluated_at: datetime
+    window_s: float
+    result: GateResult
+    plans: tuple[ClassPlan, ...]
+
+
+def rollout_verdict(
+    store: Store,
+    model_name: str,
+    model_version: str,
+    now: datetime,
+    *,
+    window_s: float = DEFAULT_WINDOW_S,
+    established: str | None = None,
+    config: GateConfig | None = None,
+) -> RolloutVerdict:
+    """Evaluate the gate for ``model_version`` of ``model_name`` as of ``now``."""
+    hours = device_hours(store, model_name, now - timedelta(seconds=window_s), now)
+    profiles = ProfileTable(store).list(model_name)
+    evidence, plans = build_evidence(hours, model_version, profiles, established)
+    result = evaluate_gate(evidence, config)
+    return RolloutVerdict(model_name, model_version, now, window_s, result, tuple(plans))
