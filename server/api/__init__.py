@@ -10,6 +10,7 @@ from edgewatch.server.api import (
     fleet,
     health,
     ingest,
+    performance,
     reports,
     rules,
     sampling,
@@ -32,6 +33,7 @@ ROUTERS = (
     health.router,
     sampling.router,
     reports.router,
+    performance.router,
 )
 
 __all__ = ["ROUTERS"]

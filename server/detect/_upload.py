@@ -21,9 +21,10 @@ from edgewatch.server.detect._profile import (
     categorical_profile,
     numeric_profile,
 )
+from edgewatch.server.performance import LABEL_COLUMN, calibration_profile
 from edgewatch.server.store import ProfileRow
 
-_SPECIAL = (PREDICTION_COLUMN, SCORE_COLUMN)
+_SPECIAL = (PREDICTION_COLUMN, SCORE_COLUMN, LABEL_COLUMN)
 
 
 @dataclass(frozen=True, slots=True)
@@ -192,6 +193,9 @@ def profile_upload(
     if SCORE_COLUMN in names:
         values = frame[SCORE_COLUMN].to_numpy(np.float64, na_value=np.nan)
         profiles.append(numeric_profile(SCORE_COLUMN, values, kind=SCORE))
+    calibration = calibration_profile(frame)
+    if calibration is not None:
+        profiles.append(calibration)
     return UploadProfile(len(frame), tuple(features), tuple(profiles))
 
 

@@ -26,6 +26,12 @@ from edgewatch.server.store._errors import (
 )
 from edgewatch.server.store._evaluations import EvaluationRow, EvaluationTable
 from edgewatch.server.store._maintenance import Retention
+from edgewatch.server.store._performance import (
+    ConfusionCell,
+    ErrorSums,
+    GroupCount,
+    PerformanceReader,
+)
 from edgewatch.server.store._sample_store import DEFAULT_REFERENCE_ROWS, SampleStore
 from edgewatch.server.store._samples import SampleSet, SamplingSetting
 from edgewatch.server.store._series import QUANTILES, SERIES_AGGS
@@ -58,16 +64,19 @@ __all__ = [
     "BaselineInfo",
     "BaselineTable",
     "Batch",
+    "ConfusionCell",
     "DeliveryTable",
     "Device",
     "DeviceDrops",
     "DeviceStatus",
     "DeviceUpdate",
     "Distribution",
+    "ErrorSums",
     "EvaluationRow",
     "EvaluationTable",
     "ExpHistogramRows",
     "FleetSummary",
+    "GroupCount",
     "HistogramRows",
     "InvalidQueryError",
     "MetricInfo",
@@ -75,6 +84,7 @@ __all__ = [
     "NewToken",
     "NotFoundError",
     "NumericRows",
+    "PerformanceReader",
     "Principal",
     "ProfileRow",
     "Reading",

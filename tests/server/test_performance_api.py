@@ -1,0 +1,122 @@
+"""``/api/v1/performance`` end to end: a real collector sends predictions and late labels to a
+live server; realized metrics equal sklearn's on the same labels, labels land in the window of
+their inference, and a baseline uploaded with a label column calibrates the estimate."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+import numpy as np
+import pandas as pd
+import pytest
+from server_harness import LiveServer
+from sklearn.metrics import accuracy_score, f1_score
+
+from edgewatch.collector import Monitor
+
+CLASSES = ["a", "b", "c"]
+
+
+def _monitor(tmp_path: Path, server: LiveServer) -> Monitor:
+    return Monitor(
+        "clf",
+        "1.0",
+        endpoint=server.url,
+        token=server.tokens.device_a,
+        device_id="dev-a",
+        spool_dir=tmp_path / "spool",
+        features=["f0", "f1"],
+        classes=CLASSES,
+        samplers=[],
+        start=False,
+    )
+
+
+def _get(server: LiveServer, **params: Any) -> dict[str, Any]:
+    r = httpx.get(
+        f"{server.url}/api/v1/performance", params=params, headers=server.admin(), timeout=30
+    )
+    assert r.status_code == 200, r.text
+    body: dict[str, Any] = r.json()
+    return body
+
+
+def _reference(rng: np.random.Generator, n: int) -> pd.DataFrame:
+    score = rng.uniform(0.4, 1.0, n)
+    truth = rng.choice(CLASSES, n)
+    right = rng.uniform(size=n) < score
+    wrong = np.array([CLASSES[(CLASSES.index(t) + 1) % 3] for t in truth])
+    return pd.DataFrame(
+        {
+            "f0": rng.normal(size=n),
+            "f1": rng.normal(size=n),
+            "prediction": np.where(right, truth, wrong),
+            "score": score,
+            "label": truth,
+        }
+    )
+
+
+def test_realized_equals_sklearn_and_late_labels_land_in_their_window(
+    tmp_path: Path, live_server: LiveServer
+) -> None:
+    rng = np.random.default_rng(5)
+    m = _monitor(tmp_path, live_server)
+    t0 = time.time() - 1
+    rows = _reference(rng, 400)
+    ids = []
+    for f0, f1, pred, score in rows[["f0", "f1", "prediction", "score"]].itertuples(index=False):
+        with m.observe([f0, f1]) as obs:
+            obs.prediction(pred, score=score)
+        ids.append(obs.id)
+    assert m.flush()
+    t_mid = time.time()
+    time.sleep(0.05)
+    labelled = rng.choice(len(ids), 150, replace=False)
+    for k in labelled:
+        assert m.label(ids[k], rows["label"].iloc[k])
+    assert m.flush()
+    m.close()
+    t1 = time.time() + 1
+
+    first = _get(live_server, model_name="clf", start=t0, end=t_mid)
+    y_true = rows["label"].to_numpy()[labelled]
+    y_pred = rows["prediction"].to_numpy()[labelled]
+    realized = first["total"]["realized"]
+    assert first["task"] == "classification"
+    assert first["total"]["inferences"] == 400
+    assert first["total"]["labelled"] == 150
+    assert first["total"]["coverage"] == pytest.approx(150 / 400)
+    assert realized["accuracy"] == pytest.approx(accuracy_score(y_true, y_pred), abs=1e-12)
+    assert realized["macro_f1"] == pytest.approx(
+        f1_score(y_true, y_pred, average="macro", zero_division=0), abs=1e-12
+    )
+    assert realized["accuracy_low"] < realized["accuracy"] < realized["accuracy_high"]
+    assert first["total"]["estimated"] is None  # no calibration yet
+    later = _get(live_server, model_name="clf", start=t_mid, end=t1)
+    assert later["total"]["labelled"] == 0, "labels count in their inference's window"
+    assert [d["device_id"] for d in first["devices"]] == ["dev-a"]
+    assert [v["model_version"] for v in first["versions"]] == ["1.0"]
+    assert sum(r["labelled"] for r in first["series"]) == 150
+
+    reference = _reference(np.random.default_rng(6), 3000)
+    up = httpx.post(
+        f"{live_server.url}/api/v1/baselines",
+        params={"model": "clf", "version": "1.0"},
+        files={"file": ("ref.csv", reference.to_csv(index=False).encode(), "text/csv")},
+        headers=live_server.admin(),
+        timeout=30,
+    )
+    assert up.status_code == 201, up.text
+    kinds = {s["kind"] for s in up.json()["summary"]}
+    assert "calibration" in kinds
+    calibrated = _get(live_server, model_name="clf", start=t0, end=t_mid)
+    est = calibrated["total"]["estimated"]
+    assert calibrated["calibrated_versions"] == ["1.0"]
+    assert est["count"] == 400 and est["reliable"]
+    assert est["low"] <= float(rows["score"].mean()) + 0.05
+    assert abs(est["accuracy"] - rows["score"].mean()) < 0.06
+    assert len(calibrated["labels"]) == 3 and sum(map(sum, calibrated["confusion"])) == 150
