@@ -12,6 +12,7 @@ from edgewatch.detectors._calibration import (
     calibration_from_dict,
     estimate_accuracy,
     fit_calibration,
+    fit_one_vs_rest_calibration,
     pool_adjacent_violators,
 )
 from edgewatch.detectors._categorical import (
@@ -142,6 +143,7 @@ __all__ = [
     "empty",
     "estimate_accuracy",
     "fit_calibration",
+    "fit_one_vs_rest_calibration",
     "from_values",
     "get_drift_method",
     "get_streaming_detector",

@@ -41,6 +41,16 @@ class Calibration:
     weight: npt.NDArray[np.float64]
     rows: int
     reference_accuracy: float
+    score_min: float = math.nan
+    """Lowest reference score (NaN: the first knot); below it the map only extrapolates."""
+    score_max: float = math.nan
+
+    @property
+    def score_range(self) -> tuple[float, float]:
+        """The scores the reference covered."""
+        lo = self.x[0] if math.isnan(self.score_min) else self.score_min
+        hi = self.x[-1] if math.isnan(self.score_max) else self.score_max
+        return float(lo), float(hi)
 
     def __call__(self, scores: npt.ArrayLike) -> npt.NDArray[np.float64]:
         """Calibrated probability of being right at each score (constant beyond the end knots)."""
@@ -54,6 +64,8 @@ class Calibration:
             "weight": self.weight.tolist(),
             "rows": self.rows,
             "reference_accuracy": self.reference_accuracy,
+            "score_min": self.score_range[0],
+            "score_max": self.score_range[1],
         }
 
 
@@ -65,6 +77,8 @@ def calibration_from_dict(data: Mapping[str, Any]) -> Calibration:
         weight=np.asarray(data["weight"], dtype=np.float64),
         rows=int(data["rows"]),
         reference_accuracy=float(data["reference_accuracy"]),
+        score_min=float(data.get("score_min", math.nan)),
+        score_max=float(data.get("score_max", math.nan)),
     )
 
 
@@ -81,6 +95,8 @@ class AccuracyEstimate:
     std: float
     low: float
     high: float
+    outside: float = 0.0
+    """Share of the scores beyond the reference's range, where the map only extrapolates."""
 
 
 def pool_adjacent_violators(
@@ -132,6 +148,35 @@ def fit_calibration(scores: npt.ArrayLike, correct: npt.ArrayLike) -> Calibratio
         weight=weights,
         rows=int(s.size),
         reference_accuracy=float(c.mean()),
+        score_min=float(unique[0]),
+        score_max=float(unique[-1]),
+    )
+
+
+def fit_one_vs_rest_calibration(probabilities: npt.ArrayLike, truth: npt.ArrayLike) -> Calibration:
+    """Pooled one-vs-rest map fitted on every class probability of every reference row.
+
+    ``probabilities`` is ``(rows, classes)``; ``truth`` the index of each row's true class (-1
+    for a class the model does not know). Each probability is paired with whether its class was
+    the truth, so the map learns P(class is right | probability) from ``classes`` times as many
+    pairs as the top scores alone, including the low probabilities a shifted window's top
+    scores fall to. Applied to a window's top scores it estimates accuracy, like CBPE's
+    per-class calibration; ``reference_accuracy`` is the argmax accuracy.
+    """
+    p = np.asarray(probabilities, dtype=np.float64)
+    t = np.asarray(truth, dtype=np.int64).reshape(-1)
+    if p.ndim != 2 or p.shape[0] != t.size:
+        raise ValueError(f"probabilities must be (rows, classes) matching truth, got {p.shape}")
+    hit = t[:, None] == np.arange(p.shape[1])[None, :]
+    pooled = fit_calibration(p.reshape(-1), hit.reshape(-1))
+    return Calibration(
+        x=pooled.x,
+        y=pooled.y,
+        weight=pooled.weight,
+        rows=int(t.size),
+        reference_accuracy=float((p.argmax(axis=1) == t).mean()),
+        score_min=pooled.score_min,
+        score_max=pooled.score_max,
     )
 
 
@@ -169,7 +214,7 @@ def estimate_accuracy(
         raise ValueError(f"points_per_bucket must be >= 1, got {points_per_bucket}")
     nan = float("nan")
     if scores.count == 0:
-        return AccuracyEstimate(0, nan, nan, nan, nan)
+        return AccuracyEstimate(0, nan, nan, nan, nan, nan)
     lower, upper, counts = scores.bucket_counts()
     lower = np.maximum(lower, scores.min) if math.isfinite(scores.min) else lower
     upper = np.minimum(upper, scores.max) if math.isfinite(scores.max) else upper
@@ -190,10 +235,14 @@ def estimate_accuracy(
     map_var = float((share * share * smoothed * (1.0 - smoothed) / w).sum())
     std = math.sqrt(sampling_var + map_var)
     z = z_value(confidence)
+    lo, hi = calibration.score_range
+    beyond = (points < lo) | (points > hi)
+    outside = float((counts * beyond.mean(axis=1)).sum() / n)
     return AccuracyEstimate(
         count=int(n),
         accuracy=accuracy,
         std=std,
         low=max(0.0, accuracy - z * std),
         high=min(1.0, accuracy + z * std),
+        outside=outside,
     )

@@ -48,7 +48,10 @@ class EstimateOut(BaseModel):
     high: float
     std: float
     count: int = Field(description="scored predictions behind the estimate")
-    reliable: bool = Field(description="false when input drift in the window is large")
+    outside: float = Field(description="share of scores beyond the reference's score range")
+    reliable: bool = Field(
+        description="false when input drift is large or many scores lie beyond the reference"
+    )
 
 
 class PerformanceRowOut(BaseModel):
@@ -123,6 +126,7 @@ def row_out(row: PerformanceRow) -> PerformanceRowOut:
             high=e.high,
             std=e.std,
             count=e.count,
+            outside=e.outside,
             reliable=bool(row.estimate_reliable),
         )
     return PerformanceRowOut(

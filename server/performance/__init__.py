@@ -6,6 +6,7 @@ from __future__ import annotations
 from edgewatch.server.performance._calibrate import (
     CALIBRATION,
     LABEL_COLUMN,
+    PROBA_PREFIX,
     calibration_profile,
     version_calibration,
 )
@@ -14,15 +15,18 @@ from edgewatch.server.performance._report import (
     PerformanceReport,
     PerformanceRow,
     performance_report,
+    window_performance,
 )
 
 __all__ = [
     "CALIBRATION",
     "LABEL_COLUMN",
     "MAX_DRIFT_SHARE",
+    "PROBA_PREFIX",
     "PerformanceReport",
     "PerformanceRow",
     "calibration_profile",
     "performance_report",
     "version_calibration",
+    "window_performance",
 ]

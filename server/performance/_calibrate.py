@@ -6,13 +6,22 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from edgewatch.detectors import Calibration, calibration_from_dict, fit_calibration
+from edgewatch.detectors import (
+    Calibration,
+    calibration_from_dict,
+    fit_calibration,
+    fit_one_vs_rest_calibration,
+)
 from edgewatch.server.store import BaselineTable, ProfileRow, Store
 
 LABEL_COLUMN = "label"
 """Optional column of an uploaded baseline: the true class (or value) of each row."""
 CALIBRATION = "calibration"
 """Name and kind of the profile row holding a version's calibration map."""
+PROBA_PREFIX = "proba_"
+"""Optional columns ``proba_<class>`` of an uploaded baseline: the model's probability of each
+class. With them the map is fitted one-vs-rest on every probability (more pairs, and the low
+probabilities a shifted window's top scores fall to), otherwise on the top scores alone."""
 MIN_CALIBRATION_ROWS = 20
 """Fewer labelled rows than this fit no map: the estimate would be mostly noise."""
 
@@ -46,8 +55,17 @@ def calibration_profile(frame: pd.DataFrame) -> ProfileRow | None:
     ) & np.isfinite(scores)
     if int(keep.sum()) < MIN_CALIBRATION_ROWS:
         return None
-    correct = np.array([p == t for p, t in zip(predicted, truth, strict=True)], dtype=np.float64)
-    cal = fit_calibration(scores[keep], correct[keep])
+    proba = [str(c) for c in frame.columns if str(c).startswith(PROBA_PREFIX)]
+    if len(proba) >= 2:
+        classes = [c[len(PROBA_PREFIX) :] for c in proba]
+        p = frame[proba].apply(pd.to_numeric, errors="coerce").to_numpy(np.float64)
+        keep &= np.isfinite(p).all(axis=1)
+        index = {c: k for k, c in enumerate(classes)}
+        true_index = np.array([index.get(t, -1) if t is not None else -1 for t in truth])
+        cal = fit_one_vs_rest_calibration(p[keep], true_index[keep])
+    else:
+        correct = np.array([p == t for p, t in zip(predicted, truth, strict=True)], float)
+        cal = fit_calibration(scores[keep], correct[keep])
     return ProfileRow(
         name=CALIBRATION,
         kind=CALIBRATION,

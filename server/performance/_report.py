@@ -37,6 +37,9 @@ from edgewatch.server.store import (
 
 DEFAULT_BUCKETS = 24
 MAX_BUCKETS = 200
+MAX_OUTSIDE_SHARE = 0.2
+"""Share of a window's scores beyond the reference's score range above which its estimate is
+flagged unreliable: there the calibration map only extrapolates its end values."""
 MAX_DRIFT_SHARE = 0.3
 """Share of a version's features judged drifted in the window above which its estimate is
 flagged unreliable: the calibration assumes P(right | score) did not change, which input drift
@@ -59,7 +62,8 @@ class PerformanceRow:
     regression: RegressionMetrics | None
     estimate: AccuracyEstimate | None
     estimate_reliable: bool | None
-    """False when input drift is large in the window; None without an estimate."""
+    """False when input drift is large in the window or many scores fall beyond the reference's
+    range; None without an estimate."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,9 +111,9 @@ def _combine(
     n = sum(p.count for p in parts)
     accuracy = sum(p.count * p.accuracy for p in parts) / n
     std = math.sqrt(sum((p.count / n) ** 2 * p.std**2 for p in parts))
-    return AccuracyEstimate(
-        n, accuracy, std, max(0.0, accuracy - z * std), min(1.0, accuracy + z * std)
-    )
+    outside = sum(p.count * p.outside for p in parts) / n
+    low, high = max(0.0, accuracy - z * std), min(1.0, accuracy + z * std)
+    return AccuracyEstimate(n, accuracy, std, low, high, outside)
 
 
 class _Builder:
@@ -168,6 +172,7 @@ class _Builder:
                 parts.append(est)
                 share = self.drift.get((model, version))
                 reliable = reliable and (share is None or share <= self.max_drift_share)
+                reliable = reliable and est.outside <= MAX_OUTSIDE_SHARE
         combined = _combine(parts)
         return combined, (None if combined is None else reliable)
 
@@ -224,6 +229,35 @@ def _by(items: Iterable[_Item], key: str) -> dict[Any, list[_Item]]:
     for item in items:
         out.setdefault(getattr(item, key), []).append(item)
     return out
+
+
+def window_performance(
+    store: Store,
+    selection: Selection,
+    *,
+    start_s: float,
+    end_s: float,
+    max_drift_share: float = MAX_DRIFT_SHARE,
+) -> tuple[PerformanceRow, float | None]:
+    """Realized and estimated performance of ``selection`` over one window (what the rules
+    judge), with the version's reference accuracy from its calibration when there is one."""
+    if not end_s > start_s:
+        raise InvalidQueryError(f"end ({end_s}) must be after start ({start_s})")
+    b = _Builder(store, selection, start_s, end_s, max_drift_share)
+    whole = {"start_s": start_s, "end_s": end_s, "step_s": end_s - start_s}
+    row = b.row(
+        start_s=start_s,
+        end_s=end_s,
+        cells=b.reader.confusion(**whole, selection=selection, group="none"),
+        errors=b.reader.errors(**whole, selection=selection, group="none"),
+        inferences=sum(
+            c.value for c in b.reader.inferences(**whole, selection=selection, group="none")
+        ),
+        selection=selection,
+    )
+    references = [c.reference_accuracy for c in b.calibrations.values()]
+    reference = sum(references) / len(references) if references else None
+    return row, reference
 
 
 def performance_report(

@@ -12,6 +12,7 @@ from edgewatch.detectors import (
     calibration_from_dict,
     estimate_accuracy,
     fit_calibration,
+    fit_one_vs_rest_calibration,
     from_values,
     pool_adjacent_violators,
 )
@@ -73,3 +74,29 @@ def test_interval_covers_realized_accuracy_in_unshifted_windows(window: int) -> 
         est = estimate_accuracy(from_values(s), cal)
         hits += est.low <= right.mean() <= est.high
     assert hits / windows >= 0.90
+
+
+def test_one_vs_rest_calibration_uses_every_class_probability() -> None:
+    rng = np.random.default_rng(3)
+    logits = rng.normal(0, 2, (3000, 4))
+    proba = np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True)
+    truth = np.array([rng.choice(4, p=p) for p in proba])  # calibrated by construction
+    cal = fit_one_vs_rest_calibration(proba, truth)
+    assert cal.rows == 3000
+    assert cal.reference_accuracy == pytest.approx(float((proba.argmax(1) == truth).mean()))
+    assert cal(np.array([0.2, 0.5, 0.9])) == pytest.approx([0.2, 0.5, 0.9], abs=0.06)
+    top = proba.max(axis=1)
+    est = estimate_accuracy(from_values(top), cal)
+    assert est.low <= float((proba.argmax(1) == truth).mean()) <= est.high
+    with pytest.raises(ValueError, match="rows, classes"):
+        fit_one_vs_rest_calibration(proba[:, 0], truth)
+
+
+def test_scores_beyond_the_reference_are_reported_outside() -> None:
+    rng = np.random.default_rng(8)
+    s = rng.uniform(0.8, 1.0, 2000)
+    cal = fit_calibration(s, rng.uniform(size=s.size) < s)
+    assert estimate_accuracy(from_values(rng.uniform(0.85, 0.95, 500)), cal).outside == 0.0
+    low = estimate_accuracy(from_values(rng.uniform(0.3, 0.6, 500)), cal)
+    assert low.outside > 0.95
+    assert calibration_from_dict(cal.to_dict()).score_range == cal.score_range
