@@ -10,6 +10,7 @@ from edgewatch.server.performance._calibrate import (
     calibration_profile,
     version_calibration,
 )
+from edgewatch.server.performance._evaluation import evaluate_table
 from edgewatch.server.performance._report import (
     MAX_DRIFT_SHARE,
     PerformanceReport,
@@ -26,6 +27,7 @@ __all__ = [
     "PerformanceReport",
     "PerformanceRow",
     "calibration_profile",
+    "evaluate_table",
     "performance_report",
     "version_calibration",
     "window_performance",

@@ -86,7 +86,9 @@ class PerformanceReport:
     drift_share: float | None
 
 
-def _label_order(labels: Iterable[str]) -> tuple[str, ...]:
+def label_order(labels: Iterable[str]) -> tuple[str, ...]:
+    """Classes sorted, ``__other__`` last."""
+    labels = list(labels)
     known = sorted({x for x in labels if x != semconv.OTHER_CATEGORY})
     return (
         (*known, semconv.OTHER_CATEGORY) if semconv.OTHER_CATEGORY in set(labels) else tuple(known)
@@ -191,7 +193,7 @@ class _Builder:
         classification = None
         labelled = 0
         if cells:
-            labels = _label_order([c.predicted for c in cells] + [c.actual for c in cells])
+            labels = label_order([c.predicted for c in cells] + [c.actual for c in cells])
             classification = classification_metrics(_matrix(cells, labels), labels)
             labelled += classification.count
         regression = None
@@ -290,7 +292,7 @@ def performance_report(
         inferences=sum(c.value for c in counts),
         selection=selection,
     )
-    labels = _label_order([c.predicted for c in cells] + [c.actual for c in cells])
+    labels = label_order([c.predicted for c in cells] + [c.actual for c in cells])
     matrix = tuple(tuple(r) for r in _matrix(cells, labels))
 
     timed = {"start_s": start_s, "end_s": end_s, "step_s": step, "selection": selection}

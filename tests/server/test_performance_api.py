@@ -120,3 +120,36 @@ def test_realized_equals_sklearn_and_late_labels_land_in_their_window(
     assert est["low"] <= float(rows["score"].mean()) + 0.05
     assert abs(est["accuracy"] - rows["score"].mean()) < 0.06
     assert len(calibrated["labels"]) == 3 and sum(map(sum, calibrated["confusion"])) == 150
+
+
+def test_evaluation_set_matches_sklearn_per_device_and_window(live_server: LiveServer) -> None:
+    rng = np.random.default_rng(9)
+    frame = _reference(rng, 600)
+    frame["device"] = np.where(np.arange(600) % 3 == 0, "field-1", "field-2")
+    frame["time"] = 1_700_000_000 + np.arange(600) * 10.0  # 100 minutes
+    r = httpx.post(
+        f"{live_server.url}/api/v1/performance/evaluate",
+        params={"model": "clf", "version": "1.0", "step": 3000},
+        files={"file": ("field.csv", frame.to_csv(index=False).encode(), "text/csv")},
+        headers=live_server.admin(),
+        timeout=30,
+    )
+    assert r.status_code == 200, r.text
+    body = r.json()
+    total = body["total"]["realized"]
+    assert total["accuracy"] == pytest.approx(
+        accuracy_score(frame["label"], frame["prediction"]), abs=1e-12
+    )
+    assert body["total"]["coverage"] == 1.0 and body["total"]["estimated"] is None
+    by_device = {d["device_id"]: d["realized"]["accuracy"] for d in body["devices"]}
+    for device, part in frame.groupby("device"):
+        assert by_device[device] == pytest.approx(accuracy_score(part["label"], part["prediction"]))
+    assert [s["labelled"] for s in body["series"]] == [300, 300]
+    bad = httpx.post(
+        f"{live_server.url}/api/v1/performance/evaluate",
+        params={"model": "clf", "version": "1.0"},
+        files={"file": ("x.csv", frame.drop(columns=["label"]).to_csv(index=False).encode())},
+        headers=live_server.admin(),
+        timeout=30,
+    )
+    assert bad.status_code in (400, 422) and "label" in bad.text
