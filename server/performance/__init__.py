@@ -16,6 +16,7 @@ from edgewatch.server.performance._report import (
     PerformanceReport,
     PerformanceRow,
     performance_report,
+    version_accuracy,
     window_performance,
 )
 
@@ -29,6 +30,7 @@ __all__ = [
     "calibration_profile",
     "evaluate_table",
     "performance_report",
+    "version_accuracy",
     "version_calibration",
     "window_performance",
 ]

@@ -365,3 +365,25 @@ def performance_report(
         calibrated_versions=tuple(sorted(v for _, v in b.calibrations)),
         drift_share=max(shares) if shares else None,
     )
+
+
+def version_accuracy(
+    store: Store, model: str, version: str, *, start_s: float, end_s: float
+) -> dict[str, float | int | bool | None]:
+    """Realized and estimated accuracy of one version over a window, for version comparisons."""
+    row, reference = window_performance(
+        store, Selection(model_name=model, model_version=version), start_s=start_s, end_s=end_s
+    )
+    c, e = row.classification, row.estimate
+    return {
+        "labelled": row.labelled,
+        "coverage": row.coverage,
+        "realized": None if c is None else c.accuracy,
+        "realized_low": None if c is None else c.accuracy_low,
+        "realized_high": None if c is None else c.accuracy_high,
+        "estimated": None if e is None else e.accuracy,
+        "estimated_low": None if e is None else e.low,
+        "estimated_high": None if e is None else e.high,
+        "estimate_reliable": row.estimate_reliable,
+        "reference": reference,
+    }

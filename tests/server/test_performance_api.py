@@ -5,6 +5,7 @@ their inference, and a baseline uploaded with a label column calibrates the esti
 from __future__ import annotations
 
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -120,6 +121,23 @@ def test_realized_equals_sklearn_and_late_labels_land_in_their_window(
     assert est["low"] <= float(rows["score"].mean()) + 0.05
     assert abs(est["accuracy"] - rows["score"].mean()) < 0.06
     assert len(calibrated["labels"]) == 3 and sum(map(sum, calibrated["confusion"])) == 150
+
+    compared = httpx.get(
+        f"{live_server.url}/api/v1/versions/compare",
+        params={
+            "model": "clf",
+            "a": "1.0",
+            "b": "9.9",
+            "from": datetime.fromtimestamp(t0, UTC).isoformat(),
+            "to": datetime.fromtimestamp(t1, UTC).isoformat(),
+        },
+        headers=live_server.admin(),
+        timeout=30,
+    ).json()
+    a, b = compared["accuracy"]["a"], compared["accuracy"]["b"]
+    assert a["labelled"] == 150 and a["realized"] == pytest.approx(realized["accuracy"])
+    assert a["estimated"] is not None and a["reference"] is not None
+    assert b["realized"] is None and b["estimated"] is None
 
 
 def test_evaluation_set_matches_sklearn_per_device_and_window(live_server: LiveServer) -> None:
