@@ -171,3 +171,55 @@ def test_evaluation_set_matches_sklearn_per_device_and_window(live_server: LiveS
         timeout=30,
     )
     assert bad.status_code in (400, 422) and "label" in bad.text
+
+
+def test_late_labels_land_in_their_window_after_a_restart_and_a_spool_replay(
+    tmp_path: Path, live_server: LiveServer
+) -> None:
+    from live_server import free_port
+
+    spool = tmp_path / "spool"
+    t0 = time.time() - 1
+
+    def monitor(endpoint: str) -> Monitor:
+        return Monitor(
+            "clf",
+            "1.0",
+            endpoint=endpoint,
+            token=live_server.tokens.device_a,
+            device_id="dev-a",
+            spool_dir=spool,
+            features=["f0", "f1"],
+            classes=CLASSES,
+            samplers=[],
+            start=False,
+            timeout_s=1.0,
+        )
+
+    first = monitor(live_server.url)
+    ids = []
+    for k in range(20):
+        with first.observe([0.0, float(k)]) as obs:
+            obs.prediction("a", score=0.9)
+        ids.append(obs.id)
+    assert first.flush()
+    first.close()  # the device restarts
+    t_mid = time.time()
+    time.sleep(0.05)
+    offline = monitor(f"http://127.0.0.1:{free_port()}")  # the server is unreachable now
+    for i in ids[:12]:
+        assert offline.label(i, "a" if i % 2 else "b")
+    assert not offline.flush(timeout_s=1.0)  # the labels wait in the spool
+    offline.close(timeout_s=1.0)
+    replay = monitor(live_server.url)
+    assert replay.flush(timeout_s=10.0)
+    replay.close()
+
+    inference_window = _get(live_server, model_name="clf", start=t0, end=t_mid)
+    assert inference_window["total"]["inferences"] == 20
+    assert inference_window["total"]["labelled"] == 12
+    assert inference_window["total"]["realized"]["accuracy"] == pytest.approx(
+        sum(1 for i in ids[:12] if i % 2) / 12
+    )
+    later = _get(live_server, model_name="clf", start=t_mid, end=time.time() + 1)
+    assert later["total"]["labelled"] == 0
