@@ -276,8 +276,8 @@ class Monitor:
         the label by reason, when the id is unknown, was evicted from the table of the newest
         ``max_pending_labels`` predictions, or was labelled already. Never raises.
         """
-        if self._labels is None:
-            return False
+        if self._labels is None or self._closed:
+            return False  # after close() nothing would carry the label to the server
         try:
             return self._labels.label(inference_id, truth)
         except Exception as e:
