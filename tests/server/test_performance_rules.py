@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
@@ -20,6 +21,7 @@ from edgewatch.server.alert._config import ScopeLevel
 from edgewatch.server.detect import EVALUATORS
 from edgewatch.server.detect._context import Context, Window
 from edgewatch.server.detect._members import members
+from edgewatch.server.store import EvaluationRow, EvaluationTable
 
 CLASSES = ["a", "b"]
 
@@ -104,3 +106,32 @@ def test_performance_rules_judge_labels_scores_and_coverage(
     assert _verdict(live_server, few, window)[0] is Verdict.INSUFFICIENT_DATA
     given = _rule("EstimatedAccuracyDrop", min_inferences=100, reference_accuracy=0.56)
     assert _verdict(live_server, given, window)[0] is Verdict.NO_DRIFT
+    drifted = [
+        EvaluationRow(
+            rule="FeatureDrift",
+            detector="psi",
+            window_start=datetime.fromtimestamp(window.start_s, UTC),
+            window_end=datetime.fromtimestamp(window.end_s - 0.5, UTC),
+            scope="version",
+            device_id=None,
+            fleet=None,
+            model_name="clf",
+            model_version="2.0",
+            feature="f0",
+            method="psi",
+            score=0.9,
+            threshold=0.2,
+            verdict="drift",
+            explanation="f0 drifted",
+        )
+    ]
+    EvaluationTable(live_server.store).append(drifted)
+    assert _verdict(live_server, estimated, window)[0] is Verdict.INSUFFICIENT_DATA
+    shown = httpx.get(
+        f"{live_server.url}/api/v1/performance",
+        params={"model_name": "clf", "start": window.start_s, "end": window.end_s},
+        headers=live_server.admin(),
+        timeout=30,
+    ).json()
+    assert shown["total"]["estimated"]["reliable"] is False
+    assert shown["drift_share"] == 1.0
