@@ -205,9 +205,10 @@ class LabelJoiner:
         if known is not None:
             return known
         predicted = self._known_classes()
+        learnt = {v for v in self._true_classes.values() if v != semconv.OTHER_CATEGORY}
         if text in predicted:
             label = text
-        elif self._fixed or len(set(predicted) | set(self._true_classes)) >= self._max_classes:
+        elif self._fixed or len(set(predicted) | learnt) >= self._max_classes:
             label = semconv.OTHER_CATEGORY
         else:
             label = text

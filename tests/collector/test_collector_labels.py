@@ -183,3 +183,13 @@ def test_labelling_disabled_counts_nothing_and_never_raises(
     m.close()
     with pytest.raises(ValueError, match="max_pending_labels"):
         _monitor(tmp_path / "t", otlp_server.url, max_pending_labels=-1)
+
+
+def test_true_classes_are_capped_like_predicted_ones(
+    tmp_path: Path, otlp_server: OtlpServer
+) -> None:
+    fixed = _monitor(tmp_path / "a", otlp_server.url, classes=["cat", "dog"])
+    assert fixed.label(_observe(fixed, "cat"), "zebra")
+    assert fixed.flush()
+    fixed.close()
+    assert {k[1:] for k in _confusion(otlp_server.received)} == {("cat", "__other__")}
