@@ -16,13 +16,16 @@ Both absolute errors and their ratio are printed with the budget of DESIGN.md (r
 are the realized metrics from confusion counts against ``sklearn.metrics`` (exactly equal) and the
 bytes per inference that late labels add on the wire.
 
-NannyML pins old pandas/numpy (and imports statsmodels without declaring it), so it lives in its own virtualenv, never a project dependency::
+NannyML pins old pandas/numpy (and imports statsmodels without declaring it), so it lives in its
+own virtualenv, never a project dependency. The script creates it on first use (about a minute,
+from PyPI), the same as by hand::
 
     python3 -m venv /tmp/edgewatch-nannyml
     /tmp/edgewatch-nannyml/bin/pip install nannyml==0.13.1 statsmodels
-    .venv/bin/python bench/performance_estimation.py [--nannyml-python /tmp/edgewatch-nannyml/bin/python]
+    .venv/bin/python bench/performance_estimation.py [--nannyml-python PATH] [--no-install]
 
-Without that interpreter the NannyML column is reported as skipped and the exit status is 2.
+With ``--no-install`` and no such interpreter the NannyML column is skipped and the exit status
+is 2; a failed install exits 2 too.
 """
 
 from __future__ import annotations
@@ -339,13 +342,33 @@ def _mean_abs(splits: list[Split], field: str, scenario: str | None, known: bool
     return float(np.mean(errors))
 
 
+def _install_nannyml(python: Path) -> bool:
+    """Create the bench-only virtualenv holding NannyML; True when it imports."""
+    venv = python.parent.parent
+    print(f"creating {venv} with nannyml=={NANNYML_VERSION} (bench only) ...", flush=True)
+    steps = [
+        [sys.executable, "-m", "venv", str(venv)],
+        [str(python), "-m", "pip", "install", "-q", f"nannyml=={NANNYML_VERSION}", "statsmodels"],
+        [str(python), "-c", "import nannyml"],
+    ]
+    for step in steps:
+        if subprocess.run(step, check=False).returncode != 0:
+            print(f"failed: {' '.join(step)}")
+            return False
+    return True
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--nannyml-python", default=DEFAULT_NANNYML_PYTHON)
+    parser.add_argument("--no-install", action="store_true", help="never create the NannyML venv")
     args = parser.parse_args()
     python: str | None = args.nannyml_python
-    if not Path(args.nannyml_python).exists():
-        print(f"NannyML interpreter {args.nannyml_python} not found: CBPE column skipped")
+    exists = Path(args.nannyml_python).exists()
+    if not exists and not args.no_install:
+        exists = _install_nannyml(Path(args.nannyml_python))
+    if not exists:
+        print(f"NannyML interpreter {args.nannyml_python} not available: CBPE column skipped")
         python = None
     t0 = time.perf_counter()
     splits = [_split(seed, python) for seed in SPLITS]
