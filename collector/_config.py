@@ -42,6 +42,7 @@ class Config:
     timeout_s: float
     max_buckets: int
     sampling: SamplingConfig | None = None
+    max_pending_labels: int = 4096
 
 
 def _text(field: str, value: Any, *, optional: bool) -> str | None:
@@ -179,6 +180,9 @@ def validate(**kw: Any) -> Config:
     max_buckets = kw["max_buckets"]
     if isinstance(max_buckets, bool) or not isinstance(max_buckets, int) or max_buckets < 4:
         raise ValueError(f"max_buckets must be an int >= 4, got {max_buckets!r}")
+    max_pending = kw.get("max_pending_labels", 4096)
+    if isinstance(max_pending, bool) or not isinstance(max_pending, int) or max_pending < 0:
+        raise ValueError(f"max_pending_labels must be an int >= 0, got {max_pending!r}")
     spool_dir = kw["spool_dir"]
     if spool_dir is not None and not isinstance(spool_dir, str | os.PathLike):
         raise ValueError(f"spool_dir must be a path, got {spool_dir!r}")
@@ -209,4 +213,5 @@ def validate(**kw: Any) -> Config:
         timeout_s=_positive("timeout_s", kw["timeout_s"]),
         max_buckets=max_buckets,
         sampling=sampling,
+        max_pending_labels=max_pending,
     )

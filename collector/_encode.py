@@ -21,10 +21,11 @@ from opentelemetry.proto.resource.v1.resource_pb2 import Resource
 
 from edgewatch.collector import semconv
 from edgewatch.collector._drops import DropTotals
+from edgewatch.collector._labels import LabelSnapshot
 from edgewatch.collector._recorder import InferenceSnapshot
 from edgewatch.collector._types import Reading
 from edgewatch.collector._version import VERSION
-from edgewatch.detectors import ExpHistogram
+from edgewatch.detectors import ExpHistogram, from_values
 
 SCOPE_NAME = "edgewatch.collector"
 _DELTA = pb.AGGREGATION_TEMPORALITY_DELTA
@@ -71,7 +72,14 @@ class _Builder:
             self.metrics.append(metric)
         return metric
 
-    def _point(self, name: str, unit: str, kind: str, attributes: Mapping[str, str]) -> Any:
+    def _point(
+        self,
+        name: str,
+        unit: str,
+        kind: str,
+        attributes: Mapping[str, str],
+        window: tuple[int, int] | None = None,
+    ) -> Any:
         metric = self._metric(name, unit, kind)
         data = (
             metric.sum
@@ -82,20 +90,42 @@ class _Builder:
         )
         point = data.data_points.add()
         point.attributes.extend(_attrs(attributes))
-        point.start_time_unix_nano = self.start_ns
-        point.time_unix_nano = self.end_ns
+        point.start_time_unix_nano, point.time_unix_nano = window or (self.start_ns, self.end_ns)
         return point
 
-    def count(self, name: str, value: int, attributes: Mapping[str, str], unit: str = "1") -> None:
-        self._point(name, unit, "sum", attributes).as_int = int(value)
+    def count(
+        self,
+        name: str,
+        value: int,
+        attributes: Mapping[str, str],
+        unit: str = "1",
+        window: tuple[int, int] | None = None,
+    ) -> None:
+        self._point(name, unit, "sum", attributes, window).as_int = int(value)
+
+    def total(
+        self,
+        name: str,
+        value: float,
+        attributes: Mapping[str, str],
+        unit: str,
+        window: tuple[int, int],
+    ) -> None:
+        """A delta sum of doubles (e.g. squared errors) over ``window``."""
+        self._point(name, unit, "sum", attributes, window).as_double = float(value)
 
     def gauge(self, name: str, value: float, attributes: Mapping[str, str], unit: str = "") -> None:
         self._point(name, unit, "gauge", attributes).as_double = float(value)
 
     def histogram(
-        self, name: str, h: ExpHistogram, attributes: Mapping[str, str], unit: str = ""
+        self,
+        name: str,
+        h: ExpHistogram,
+        attributes: Mapping[str, str],
+        unit: str = "",
+        window: tuple[int, int] | None = None,
     ) -> None:
-        point = self._point(name, unit, "exp", attributes)
+        point = self._point(name, unit, "exp", attributes, window)
         point.count = h.count
         point.scale = h.scale
         point.zero_count = h.zero_count
@@ -127,6 +157,7 @@ def build_request(
     readings: Sequence[Reading],
     energy: Sequence[Reading],
     telemetry: Telemetry,
+    labels: LabelSnapshot | None = None,
 ) -> ExportMetricsServiceRequest:
     """The OTLP request for one interval; zero inference counts are still sent (the heartbeat)."""
     b = _Builder(start_ns, end_ns)
@@ -161,6 +192,8 @@ def build_request(
     for reason, n in inference.dropped.items():
         b.count(semconv.DROPPED, n, {semconv.REASON: reason}, "{observation}")
     _drop_totals(b, telemetry.drops)
+    if labels is not None:
+        _labels(b, labels)
     return ExportMetricsServiceRequest(
         resource_metrics=[
             pb.ResourceMetrics(
@@ -185,6 +218,22 @@ def _drop_totals(b: _Builder, drops: DropTotals) -> None:
         b.gauge(semconv.BATCHES_DROPPED_TOTAL, n, {semconv.REASON: reason}, "{batch}")
     if drops.last_drop_unix is not None:
         b.gauge(semconv.LAST_DROP, drops.last_drop_unix, {}, "s")
+
+
+def _labels(b: _Builder, labels: LabelSnapshot) -> None:
+    """Joined labels, each in the interval its inference happened in (not this one)."""
+    for w in labels.windows:
+        window = (w.start_ns, w.end_ns)
+        for (predicted, actual), n in sorted(w.confusion.items()):
+            attributes = {semconv.PREDICTION_CLASS: predicted, semconv.LABEL_CLASS: actual}
+            b.count(semconv.LABEL_COUNT, n, attributes, "{label}", window)
+        if w.errors:
+            e = np.asarray(w.errors, dtype=np.float64)
+            b.histogram(semconv.PREDICTION_ERROR, from_values(e), {}, "", window)
+            b.histogram(semconv.PREDICTION_ABS_ERROR, from_values(np.abs(e)), {}, "", window)
+            b.total(semconv.PREDICTION_SQUARED_ERROR, float(e @ e), {}, "", window)
+    for reason, n in sorted((labels.unmatched or {}).items()):
+        b.count(semconv.LABELS_UNMATCHED, n, {semconv.REASON: reason}, "{label}")
 
 
 def encode(request: ExportMetricsServiceRequest) -> bytes:

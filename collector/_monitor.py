@@ -26,10 +26,18 @@ from edgewatch.collector import semconv
 from edgewatch.collector._config import Config, validate
 from edgewatch.collector._drops import DropCounters
 from edgewatch.collector._encode import Telemetry, build_request, encode
+from edgewatch.collector._labels import (
+    LabelJoiner,
+    LabelSnapshot,
+    PendingTable,
+    capacity_for,
+    load_state,
+    save_state,
+)
 from edgewatch.collector._onnx import OnnxSession
 from edgewatch.collector._power import detect_power_samplers, power_sources
 from edgewatch.collector._ratelimit import RateLimitedLog
-from edgewatch.collector._recorder import Recorder
+from edgewatch.collector._recorder import NO_ID, Ids, Recorder
 from edgewatch.collector._remote import ConfigPoller
 from edgewatch.collector._resource import derive_device_id, device_model, host_arch, os_type
 from edgewatch.collector._samples import SampleExporter
@@ -63,9 +71,12 @@ def default_samplers(root: str | os.PathLike[str] = "/") -> list[Sampler]:
 
 
 class Observation:
-    """One measured call: ``with monitor.observe(x) as obs: obs.prediction(model(x))``."""
+    """One measured call: ``with monitor.observe(x) as obs: obs.prediction(model(x))``.
 
-    __slots__ = ("_label", "_monitor", "_row", "_score", "_t0")
+    After the block, ``obs.id`` names the inference for a late ``monitor.label(obs.id, truth)``.
+    """
+
+    __slots__ = ("_ids", "_label", "_monitor", "_row", "_score", "_t0")
 
     def __init__(self, monitor: Monitor, row: Any) -> None:
         self._monitor = monitor
@@ -73,6 +84,24 @@ class Observation:
         self._label: Any = None
         self._score: Any = None
         self._t0 = 0
+        self._ids: Ids = NO_ID
+
+    @property
+    def id(self) -> int | None:
+        """The inference's id (the first row's for a batch); None before the block ends or when
+        the observation was dropped."""
+        ids = self._ids
+        if type(ids) is tuple:
+            return ids[0] if ids else None
+        return None if ids == NO_ID else int(ids)
+
+    @property
+    def ids(self) -> tuple[int, ...]:
+        """One id per recorded row (a batch has several)."""
+        ids = self._ids
+        if type(ids) is tuple:
+            return ids
+        return () if ids == NO_ID else (int(ids),)
 
     def __enter__(self) -> Observation:
         self._t0 = time.perf_counter_ns()
@@ -90,7 +119,9 @@ class Observation:
         tb: TracebackType | None,
     ) -> None:
         latency_s = (time.perf_counter_ns() - self._t0) * 1e-9
-        self._monitor._record(self._row, latency_s, exc_type is not None, self._label, self._score)
+        self._ids = self._monitor._record(
+            self._row, latency_s, exc_type is not None, self._label, self._score
+        )
 
 
 class Monitor:
@@ -119,6 +150,7 @@ class Monitor:
         timeout_s: float = 10.0,
         max_buckets: int = 160,
         sampling: SamplingConfig | None = None,
+        max_pending_labels: int = 4096,
         start: bool = True,
     ) -> None:
         self._config: Config = validate(
@@ -142,6 +174,7 @@ class Monitor:
             timeout_s=timeout_s,
             max_buckets=max_buckets,
             sampling=sampling,
+            max_pending_labels=max_pending_labels,
         )
         c = self._config
         self.interval_s = c.interval_s
@@ -156,13 +189,33 @@ class Monitor:
             raise
         self._samplers = list(c.samplers) if c.samplers is not None else default_samplers()
         self._wake = threading.Event()
+        capacity = capacity_for(c.max_pending_labels)
+        pending = PendingTable(capacity) if capacity else None
+        epoch, restored = load_state(c.spool_dir) if capacity else (0, {})
         self._recorder = Recorder(
             c.features,
             c.categorical,
             c.classes,
             max_buckets=c.max_buckets,
             on_block_full=self._wake.set,
+            first_id=LabelJoiner.first_id_of(epoch),
+            pending=pending,
         )
+        self._labels = (
+            None
+            if pending is None
+            else LabelJoiner(
+                pending,
+                epoch,
+                lambda: self._recorder.next_id,
+                self._recorder.class_label,
+                self._recorder.known_classes,
+                fixed_classes=self._recorder.fixed_classes,
+                max_classes=self._recorder.max_classes,
+                restored=restored,
+            )
+        )
+        self._last_ids: Ids = NO_ID
         self.resource = self._resource_attributes()
         headers = {
             "Content-Type": "application/x-protobuf",
@@ -207,9 +260,46 @@ class Monitor:
         score: Any = None,
         latency_s: float,
         error: bool = False,
-    ) -> None:
-        """Record an inference measured elsewhere."""
-        self._record(features, latency_s, error, prediction, score)
+    ) -> int | tuple[int, ...] | None:
+        """Record an inference measured elsewhere; returns its id for ``label`` (a tuple of ids
+        for a batch, None when it was dropped)."""
+        ids = self._record(features, latency_s, error, prediction, score)
+        return None if ids == NO_ID else ids
+
+    # ---- late labels (off the hot path) -------------------------------------------------------
+
+    def label(self, inference_id: int, truth: Any) -> bool:
+        """Report the true outcome of inference ``inference_id`` (a class, or a number for a
+        regression model recorded with ``score=``), minutes or hours after it ran.
+
+        The outcome counts in the interval the inference happened in. Returns False, and counts
+        the label by reason, when the id is unknown, was evicted from the table of the newest
+        ``max_pending_labels`` predictions, or was labelled already. Never raises.
+        """
+        if self._labels is None or self._closed:
+            return False  # after close() nothing would carry the label to the server
+        try:
+            return self._labels.label(inference_id, truth)
+        except Exception as e:
+            self._labels.count_unmatched(semconv.LABEL_INVALID)
+            _log.warning("label", "edgewatch could not join a label: %r", e)
+            return False
+
+    def label_last(self, truth: Any) -> bool:
+        """Label the newest inference recorded by any thread (or each row of the newest batch,
+        ``truth`` then holding one outcome per row). In multi-threaded code use ``label``."""
+        ids = self._last_ids
+        if type(ids) is not tuple:
+            return self.label(ids, truth)
+        try:
+            truths = list(truth)
+        except TypeError:
+            truths = []
+        if len(truths) != len(ids):
+            if self._labels is not None:
+                self._labels.count_unmatched(semconv.LABEL_INVALID, max(1, len(ids)))
+            return False
+        return all([self.label(i, t) for i, t in zip(ids, truths, strict=True)])
 
     def track(self, fn: F) -> F:
         """Decorator for ``fn(features, ...) -> prediction``: records latency, errors and output."""
@@ -238,17 +328,19 @@ class Monitor:
         """An object whose ``run(...)`` calls ``session.run`` and measures it (see ``OnnxSession``)."""
         return OnnxSession(self, session, input_name, label_output, score_output)
 
-    def _record(self, row: Any, latency_s: float, error: bool, label: Any, score: Any) -> None:
+    def _record(self, row: Any, latency_s: float, error: bool, label: Any, score: Any) -> Ids:
         try:
             if self._closed:
                 self._recorder.drop("closed")
-                return
-            self._recorder.record(row, latency_s, error, label, score)
+                return NO_ID
+            ids = self._last_ids = self._recorder.record(row, latency_s, error, label, score)
             if self._sampler is not None:
                 self._sampler.offer(row, label, score)
+            return ids
         except Exception as e:  # never raise into the inference path
             self._recorder.drop("invalid_value")
             _log.warning("record", "edgewatch could not record an observation: %r", e)
+            return NO_ID
 
     # ---- collector thread -------------------------------------------------------------------
 
@@ -294,6 +386,7 @@ class Monitor:
         self._totals["errors"] += snapshot.errors
         self._drops.add_inferences(snapshot.dropped)
         readings, errors = self._sample()
+        labels = self._take_labels(snapshot.end_id, end_ns)
         interval_s = max(1e-9, (end_ns - self._start_ns) / 1e9)
         energy = []
         if snapshot.inferences:
@@ -323,6 +416,7 @@ class Monitor:
                     readings,
                     energy,
                     t,
+                    labels,
                 )
             )
 
@@ -338,7 +432,30 @@ class Monitor:
             _log.warning("spool", "edgewatch could not write to the spool: %r", e)
             return
         self._totals["batches.built"] += 1
+        self._save_labels(snapshot.end_id)
         self._export_samples()
+
+    def _take_labels(self, end_id: int, end_ns: int) -> LabelSnapshot:
+        if self._labels is None:
+            return LabelSnapshot()
+        labels = self._labels.take(end_id, self._start_ns, end_ns)
+        for reason, n in (labels.unmatched or {}).items():
+            key = f"labels.unmatched.{reason}"
+            self._totals[key] = self._totals.get(key, 0) + n
+        self._totals["labels.joined"] = self._totals.get("labels.joined", 0) + sum(
+            sum(w.confusion.values()) + len(w.errors) for w in labels.windows
+        )
+        return labels
+
+    def _save_labels(self, end_id: int) -> None:
+        """Keep the unlabelled predictions across a restart (after each export and at close)."""
+        if self._labels is None:
+            return
+        try:
+            save_state(self._config.spool_dir, self._labels.state(end_id))
+        except OSError as e:
+            self._totals["spool_errors"] = self._totals.get("spool_errors", 0) + 1
+            _log.warning("labels", "edgewatch could not save the label table: %r", e)
 
     def _export_samples(self) -> None:
         if self._samples is None:

@@ -16,10 +16,14 @@ from typing import Any
 import numpy as np
 
 from edgewatch.collector import semconv
+from edgewatch.collector._labels import NO_CLASS, PendingTable
 from edgewatch.detectors import ExpHistogram, empty, from_values, merge
 
 NAN = float("nan")
-NO_CLASS = -1
+NO_ID = -1
+"""What ``record`` returns for an inference it dropped (it cannot be labelled)."""
+Ids = int | tuple[int, ...]
+"""One inference's id, or one per row of a batch."""
 _MISSING_CATEGORY = -1
 BLOCK_BYTES = 1 << 20
 """Target size of one block of feature values: 4096 rows of 32 features. Bigger blocks make
@@ -42,6 +46,8 @@ class InferenceSnapshot:
     classes: Mapping[str, int]
     categories: Mapping[tuple[str, str], int]
     dropped: Mapping[str, int]
+    end_id: int = 0
+    """Inferences of this interval have ids below this (and at or above the previous one's)."""
 
     @property
     def inferences(self) -> int:
@@ -90,6 +96,8 @@ class Recorder:
         max_buckets: int = 160,
         block_rows: int | None = None,
         on_block_full: Callable[[], None] | None = None,
+        first_id: int = 0,
+        pending: PendingTable | None = None,
     ) -> None:
         self.feature_names = tuple(features)
         self.categorical_names = tuple(categorical)
@@ -111,6 +119,9 @@ class Recorder:
         self._full: list[tuple[_Block, int]] = []
         self._free: list[_Block] = []
         self._dropped: dict[str, int] = {}
+        # Ids of recorded inferences (for late labels), and the ring of their predictions.
+        self._seq = first_id
+        self._pending = pending
         self.dropped_total: dict[str, int] = {}
         # The aggregation lock serialises merging blocks into the interval's totals.
         self._agg_lock = threading.Lock()
@@ -128,47 +139,45 @@ class Recorder:
 
     def record(
         self, row: Any, latency_s: float, error: bool, label: Any = None, score: Any = None
-    ) -> None:
+    ) -> Ids:
         """Record one call: a 1-D row, a 2-D batch (one row per inference), a dict, or None.
 
         An array holding exactly one value per feature is one row whatever its shape (an 8×8
         image for 64 pixel features). Without any features configured, rows only count.
+        Returns the inference's id (a tuple of ids for a batch; ``NO_ID`` when dropped).
         """
         if not self._n_num and not self._n_cat and row is not None:
             row = _without_values(row)
         t = type(row)
         if t is np.ndarray:
             if row.ndim == 1:
-                self._one(row, latency_s, error, label, score)
-            elif row.ndim == 2 and row.shape[1] == self._n_num:
-                self._array_batch(row, latency_s, error, label, score)
-            elif row.size == self._n_num and self._n_num:
-                self._one(row.reshape(-1), latency_s, error, label, score)
-            elif row.ndim == 2:
-                self.drop("shape_mismatch", row.shape[0])
-            else:
-                self.drop("shape_mismatch")
-        elif t is list or t is tuple:
+                return self._one(row, latency_s, error, label, score)
+            if row.ndim == 2 and row.shape[1] == self._n_num:
+                return self._array_batch(row, latency_s, error, label, score)
+            if row.size == self._n_num and self._n_num:
+                return self._one(row.reshape(-1), latency_s, error, label, score)
+            self.drop("shape_mismatch", row.shape[0] if row.ndim == 2 else 1)
+            return NO_ID
+        if t is list or t is tuple:
             if row and type(row[0]) in _ROW_TYPES:
-                self._batch(row, latency_s, error, label, score)
-            else:
-                self._one(row, latency_s, error, label, score)
-        elif row is None or isinstance(row, Mapping):
-            self._one(row, latency_s, error, label, score)
-        else:  # e.g. a pandas DataFrame or Series: through numpy, then as above
-            array = np.asarray(row, dtype=np.float64)
-            if array.ndim in (1, 2):
-                self.record(array, latency_s, error, label, score)
-            else:
-                self.drop("shape_mismatch")
+                return self._batch(row, latency_s, error, label, score)
+            return self._one(row, latency_s, error, label, score)
+        if row is None or isinstance(row, Mapping):
+            return self._one(row, latency_s, error, label, score)
+        # e.g. a pandas DataFrame or Series: through numpy, then as above
+        array = np.asarray(row, dtype=np.float64)
+        if array.ndim in (1, 2):
+            return self.record(array, latency_s, error, label, score)
+        self.drop("shape_mismatch")
+        return NO_ID
 
-    def _one(self, row: Any, latency_s: float, error: bool, label: Any, score: Any) -> None:
+    def _one(self, row: Any, latency_s: float, error: bool, label: Any, score: Any) -> int:
         cats = None
         if row is not None and isinstance(row, Mapping):
             row, cats = self._from_mapping(row)
         elif row is not None and len(row) != self._n_num:
             self.drop("shape_mismatch")
-            return
+            return NO_ID
         cls = NO_CLASS if label is None else self._class_of(_single(label))
         score_f = NAN if score is None else _score(_single(score))
         full = None
@@ -180,7 +189,7 @@ class Recorder:
                     b.values[i] = row
                 except (ValueError, TypeError):
                     self._drop_locked("invalid_value", 1)
-                    return
+                    return NO_ID
                 b.has_row[i] = True
             else:
                 b.has_row[i] = False
@@ -189,6 +198,12 @@ class Recorder:
             b.cls[i] = cls
             b.score[i] = score_f
             b.cats[i] = cats
+            seq = self._seq
+            self._seq = seq + 1
+            p = self._pending
+            if p is not None:
+                p.cls[seq & p.mask] = cls
+                p.score[seq & p.mask] = score_f
             i += 1
             if i == self._rows:
                 full = self._swap_locked(i)
@@ -196,6 +211,7 @@ class Recorder:
                 self._i = i
         if full is not None:
             self._after_full()
+        return seq
 
     def _per_row(self, n: int, labels: Any, scores: Any) -> bool:
         """Whether per-row labels and scores (when given) have one entry per row of a batch."""
@@ -203,13 +219,13 @@ class Recorder:
             return False
         return scores is None or len(scores) == n
 
-    def _batch(self, rows: Any, latency_s: float, error: bool, labels: Any, scores: Any) -> None:
+    def _batch(self, rows: Any, latency_s: float, error: bool, labels: Any, scores: Any) -> Ids:
         """A batched call: every row is one inference; the call's latency is recorded once."""
         n = len(rows)
         if not self._per_row(n, labels, scores):
             self.drop("shape_mismatch", n)
-            return
-        for j in range(n):
+            return ()
+        return tuple(
             self._one(
                 rows[j],
                 latency_s if j == 0 else NAN,
@@ -217,15 +233,18 @@ class Recorder:
                 None if labels is None else labels[j],
                 None if scores is None else scores[j],
             )
+            for j in range(n)
+        )
 
     def _array_batch(
         self, rows: np.ndarray, latency_s: float, error: bool, labels: Any, scores: Any
-    ) -> None:
+    ) -> Ids:
         """A 2-D array batch, copied into the blocks in slices rather than row by row."""
         n = rows.shape[0]
         if rows.shape[1] != self._n_num or not self._per_row(n, labels, scores):
             self.drop("shape_mismatch", n)
-            return
+            return ()
+        ids: list[int] = []
         cls = [NO_CLASS] * n if labels is None else [self._class_of(x) for x in labels]
         sc = [NAN] * n if scores is None else [_score(x) for x in scores]
         lat = [latency_s] + [NAN] * (n - 1)
@@ -240,20 +259,26 @@ class Recorder:
                     b.values[i : i + k] = rows[j : j + k]
                 except (ValueError, TypeError):
                     self._drop_locked("invalid_value", n - j)
-                    return
+                    return tuple(ids)
                 b.has_row[i : i + k] = [True] * k
                 b.latency[i : i + k] = lat[j : j + k]
                 b.error[i : i + k] = [error] * k
                 b.cls[i : i + k] = cls[j : j + k]
                 b.score[i : i + k] = sc[j : j + k]
                 b.cats[i : i + k] = [None] * k
+                seq = self._seq
+                self._seq = seq + k
+                if self._pending is not None:
+                    self._pending.put(seq, cls[j : j + k], sc[j : j + k])
                 if i + k == self._rows:
                     full = self._swap_locked(i + k)
                 else:
                     self._i = i + k
             if full is not None:
                 self._after_full()
+            ids.extend(range(seq, seq + k))
             j += k
+        return tuple(ids)
 
     def _from_mapping(self, row: Mapping[str, Any]) -> tuple[list[Any], list[int] | None]:
         values = [row.get(name, NAN) for name in self.feature_names]
@@ -359,6 +384,7 @@ class Recorder:
             if self._i:
                 self._swap_locked(self._i)
             dropped, self._dropped = self._dropped, {}
+            end_id = self._seq
         self.aggregate_pending()
         with self._agg_lock:
             t, self._totals = self._totals, self._new_totals()
@@ -388,7 +414,33 @@ class Recorder:
             classes=classes,
             categories=categories,
             dropped=dropped,
+            end_id=end_id,
         )
+
+    @property
+    def next_id(self) -> int:
+        """The id the next recorded inference gets."""
+        return self._seq
+
+    def class_label(self, index: int) -> str:
+        """The wire label of a class index (``__other__`` beyond the learnt or given classes)."""
+        labels = self._class_labels
+        return labels[index] if 0 <= index < len(labels) else semconv.OTHER_CATEGORY
+
+    def known_classes(self) -> tuple[str, ...]:
+        """Class labels seen or given so far."""
+        with self._class_lock:
+            return tuple(self._class_labels)
+
+    @property
+    def fixed_classes(self) -> bool:
+        """Whether the classes were given up front (others are ``__other__``)."""
+        return not self._learn_classes
+
+    @property
+    def max_classes(self) -> int:
+        """How many distinct classes are counted before ``__other__``."""
+        return self._max_classes
 
     @property
     def missing_names(self) -> tuple[str, ...]:

@@ -29,6 +29,12 @@ navigation = st.navigation(
             url_path="versions",
         ),
         st.Page(
+            "_performance_page.py",
+            title="Performance",
+            icon=":material/verified:",
+            url_path="performance",
+        ),
+        st.Page(
             "_settings_page.py", title="Settings", icon=":material/settings:", url_path="settings"
         ),
     ]

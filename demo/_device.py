@@ -6,6 +6,7 @@ rate from the device's thread, tests call it directly.
 
 from __future__ import annotations
 
+import heapq
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -30,6 +31,12 @@ from edgewatch.demo._samplers import (
 from edgewatch.demo._scenario import DeviceSpec, Incident
 from edgewatch.demo._stream import InputStream
 from edgewatch.demo._transport import FailingTransport
+
+LABEL_SHARE = 0.3
+"""Share of inferences whose true digit reaches the device later (a human check downstream)."""
+LABEL_DELAY_S = (60.0, 900.0)
+"""Scenario seconds between an inference and its label: uniform in this range, so labels
+often arrive intervals (and sometimes a model-version restart) after their inference."""
 
 
 class Classifier(Protocol):
@@ -105,7 +112,10 @@ class SimulatedDevice:
         self._version = spec.version
         self._closed = False
         self.inferences = 0
+        self.labels_sent = 0
         self.error: str | None = None
+        self._label_rng = np.random.default_rng(spec.seed + 1)
+        self._late: list[tuple[float, int, int]] = []  # heap of (due time, inference id, digit)
 
     @property
     def spool_dir(self) -> Path:
@@ -168,6 +178,20 @@ class SimulatedDevice:
             labels, scores = self._infer(model, frame.pixels, self.conditions.slowdown(t_s))
             obs.prediction(int(labels[0]), score=float(scores[0]))
         self.inferences += 1
+        self._late_labels(monitor, obs.id, frame.digit, t_s)
+
+    def _late_labels(
+        self, monitor: MonitorLike, inference_id: int | None, digit: int, t_s: float
+    ) -> None:
+        """Queue this inference's truth for some of them; send the truths that are due."""
+        rng = self._label_rng
+        if inference_id is not None and rng.random() < LABEL_SHARE:
+            delay = float(rng.uniform(*LABEL_DELAY_S))
+            heapq.heappush(self._late, (t_s + delay, inference_id, digit))
+        while self._late and self._late[0][0] <= t_s:
+            _, due_id, truth = heapq.heappop(self._late)
+            monitor.label(due_id, truth)
+            self.labels_sent += 1
 
     def _infer(
         self, model: Classifier, pixels: npt.NDArray[np.float32], slowdown: float

@@ -14,11 +14,18 @@ class ObservationLike(Protocol):
 
     def prediction(self, y: Any, score: float | None = None) -> None: ...
 
+    @property
+    def id(self) -> int | None:
+        """The inference's id for a late label, once the observation ended."""
+        ...
+
 
 class MonitorLike(Protocol):
     """The subset of ``edgewatch.collector.Monitor`` the fleet calls."""
 
     def observe(self, row: Any) -> AbstractContextManager[ObservationLike]: ...
+
+    def label(self, inference_id: int, truth: Any) -> bool: ...
 
     def close(self, timeout_s: float = 5.0) -> None: ...
 

@@ -6,6 +6,15 @@ scipy is imported lazily, only by the functions that compute p-values.
 
 from __future__ import annotations
 
+from edgewatch.detectors._calibration import (
+    AccuracyEstimate,
+    Calibration,
+    calibration_from_dict,
+    estimate_accuracy,
+    fit_calibration,
+    fit_one_vs_rest_calibration,
+    pool_adjacent_violators,
+)
 from edgewatch.detectors._categorical import (
     DEFAULT_MAX_CATEGORIES,
     OTHER,
@@ -68,6 +77,14 @@ from edgewatch.detectors._histogram import (
     to_dict,
     validate,
 )
+from edgewatch.detectors._performance import (
+    ClassificationMetrics,
+    ClassMetrics,
+    RegressionMetrics,
+    classification_metrics,
+    regression_metrics,
+    wilson_interval,
+)
 from edgewatch.detectors._registry import (
     DEGRADATION_TESTS,
     detector_names,
@@ -104,11 +121,15 @@ __all__ = [
     "MIN_SCALE",
     "OTHER",
     "STREAMING_DETECTORS",
+    "AccuracyEstimate",
     "Arm",
+    "Calibration",
     "CategoricalCounts",
     "ChiSquare",
     "ClassEvidence",
+    "ClassMetrics",
     "ClassVerdict",
+    "ClassificationMetrics",
     "Cusum",
     "DatasetDriftResult",
     "DenseGrid",
@@ -124,6 +145,7 @@ __all__ = [
     "KolmogorovSmirnov",
     "PageHinkley",
     "Psi",
+    "RegressionMetrics",
     "RolloutResult",
     "RolloutSignals",
     "SignalKind",
@@ -137,8 +159,10 @@ __all__ = [
     "auto_method",
     "bucket_bounds",
     "bucket_index",
+    "calibration_from_dict",
     "categorical_counts",
     "cdf",
+    "classification_metrics",
     "coarsen",
     "compare_rollout",
     "confidence_sequence",
@@ -147,8 +171,11 @@ __all__ = [
     "downscale",
     "drift",
     "empty",
+    "estimate_accuracy",
     "evaluate_gate",
     "evaluate_signal",
+    "fit_calibration",
+    "fit_one_vs_rest_calibration",
     "from_values",
     "get_drift_method",
     "get_streaming_detector",
@@ -161,12 +188,15 @@ __all__ = [
     "merge_counts",
     "missing_heartbeat",
     "peer_outliers",
+    "pool_adjacent_violators",
     "quantile",
     "quantile_regression",
     "rate_drop",
+    "regression_metrics",
     "robust_z",
     "shared_grid",
     "to_dict",
     "trend",
     "validate",
+    "wilson_interval",
 ]

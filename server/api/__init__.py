@@ -10,6 +10,7 @@ from edgewatch.server.api import (
     fleet,
     health,
     ingest,
+    performance,
     predictions,
     profiles,
     reports,
@@ -38,6 +39,7 @@ ROUTERS = (
     reports.router,
     profiles.router,
     rollouts.router,
+    performance.router,
 )
 
 __all__ = ["ROUTERS"]

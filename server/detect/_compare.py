@@ -11,6 +11,7 @@ from edgewatch.detectors import RolloutSignals, Verdict, compare_rollout, quanti
 from edgewatch.server.alert import ScopeLevel
 from edgewatch.server.detect._context import CLASS_KEY, Context, Signal, Window
 from edgewatch.server.detect._members import Member
+from edgewatch.server.performance import version_accuracy
 from edgewatch.server.store import Selection, Store
 
 
@@ -84,4 +85,8 @@ def compare_versions(
                 "explanation": result.explanation,
             }
         )
-    return {"verdict": verdict, "signals": signals}
+    accuracy = {
+        side: version_accuracy(store, model, v, start_s=window.start_s, end_s=window.end_s)
+        for side, v in (("a", a), ("b", b))
+    }
+    return {"verdict": verdict, "signals": signals, "accuracy": accuracy}

@@ -47,6 +47,7 @@ from edgewatch.server.detect._context import (
     parse_signal,
 )
 from edgewatch.server.detect._members import Member
+from edgewatch.server.detect._performance_evaluators import PERFORMANCE_EVALUATORS
 from edgewatch.server.detect._profile import CATEGORICAL, METRIC, NUMERIC, PREDICTION, SCORE
 
 
@@ -288,5 +289,6 @@ EVALUATORS: Mapping[str, Evaluator] = {
     "rollout": _rollout,
     **{name: _drift for name in BASELINE_DETECTORS},
     **{name: _streaming for name in STREAMING_DETECTORS},
+    **PERFORMANCE_EVALUATORS,
 }
 """Detector name in a rule → evaluator."""

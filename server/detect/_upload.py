@@ -21,9 +21,10 @@ from edgewatch.server.detect._profile import (
     categorical_profile,
     numeric_profile,
 )
+from edgewatch.server.performance import LABEL_COLUMN, PROBA_PREFIX, calibration_profile
 from edgewatch.server.store import ProfileRow
 
-_SPECIAL = (PREDICTION_COLUMN, SCORE_COLUMN)
+_SPECIAL = (PREDICTION_COLUMN, SCORE_COLUMN, LABEL_COLUMN)
 
 
 @dataclass(frozen=True, slots=True)
@@ -148,7 +149,9 @@ def profile_upload(
     problems += [UploadProblem(f"column {n!r} appears more than once", n) for n in duplicates]
     blank = [n for n in names if not n.strip() or n.startswith("Unnamed:")]
     problems += [UploadProblem("a column has no name", n) for n in blank]
-    features = [n for n in names if n not in _SPECIAL and n not in blank]
+    features = [
+        n for n in names if n not in _SPECIAL and n not in blank and not n.startswith(PROBA_PREFIX)
+    ]
     if reported:
         problems += [
             UploadProblem(
@@ -192,6 +195,9 @@ def profile_upload(
     if SCORE_COLUMN in names:
         values = frame[SCORE_COLUMN].to_numpy(np.float64, na_value=np.nan)
         profiles.append(numeric_profile(SCORE_COLUMN, values, kind=SCORE))
+    calibration = calibration_profile(frame)
+    if calibration is not None:
+        profiles.append(calibration)
     return UploadProfile(len(frame), tuple(features), tuple(profiles))
 
 

@@ -27,6 +27,12 @@ from edgewatch.server.store._errors import (
 )
 from edgewatch.server.store._evaluations import EvaluationRow, EvaluationTable
 from edgewatch.server.store._maintenance import Retention
+from edgewatch.server.store._performance import (
+    ConfusionCell,
+    ErrorSums,
+    GroupCount,
+    PerformanceReader,
+)
 from edgewatch.server.store._profiles import ModelProfile, ProfileTable
 from edgewatch.server.store._sample_store import DEFAULT_REFERENCE_ROWS, SampleStore
 from edgewatch.server.store._samples import SampleSet, SamplingSetting
@@ -61,6 +67,7 @@ __all__ = [
     "BaselineInfo",
     "BaselineTable",
     "Batch",
+    "ConfusionCell",
     "DeliveryTable",
     "Device",
     "DeviceDrops",
@@ -68,10 +75,12 @@ __all__ = [
     "DeviceStatus",
     "DeviceUpdate",
     "Distribution",
+    "ErrorSums",
     "EvaluationRow",
     "EvaluationTable",
     "ExpHistogramRows",
     "FleetSummary",
+    "GroupCount",
     "HistogramRows",
     "InvalidQueryError",
     "MetricInfo",
@@ -80,6 +89,7 @@ __all__ = [
     "NewToken",
     "NotFoundError",
     "NumericRows",
+    "PerformanceReader",
     "Principal",
     "ProfileRow",
     "ProfileTable",

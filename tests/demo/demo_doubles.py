@@ -40,6 +40,10 @@ class _Observation:
         if self._inner is not None:
             self._inner.prediction(y, score=score)
 
+    @property
+    def id(self) -> int | None:
+        return self._inner.id if self._inner is not None else None
+
 
 @dataclass
 class RecordingMonitor:
@@ -51,6 +55,7 @@ class RecordingMonitor:
     kwargs: dict[str, Any]
     inner: MonitorLike | None = None
     observed: list[Observed] = field(default_factory=list)
+    labelled: list[tuple[int, Any]] = field(default_factory=list)
     closed: bool = False
     clock: Callable[[], float] | None = None
 
@@ -71,6 +76,10 @@ class RecordingMonitor:
         if self.closed:
             raise AssertionError("observe() after close()")
         return self._observe(row)
+
+    def label(self, inference_id: int, truth: Any) -> bool:
+        self.labelled.append((inference_id, truth))
+        return self.inner.label(inference_id, truth) if self.inner is not None else False
 
     def close(self, timeout_s: float = 5.0) -> None:
         self.closed = True

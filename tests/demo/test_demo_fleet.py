@@ -333,3 +333,22 @@ def test_a_fleet_starts_only_once(models: ModelSet, data_dir: Path) -> None:
             fleet.start()
     finally:
         assert fleet.stop(timeout_s=10.0) == []
+
+
+def test_a_device_sends_late_labels_that_its_real_monitor_joins(
+    models: ModelSet, data_dir: Path
+) -> None:
+    recorder = MonitorRecorder(real=True)
+    now = [0.0]
+    dev = device(models, recorder, data_dir, now=now)
+    dev.open()
+    for k in range(300):
+        now[0] = k * 5.0  # 25 scenario minutes: every label delay has passed for the first ones
+        dev.step()
+    (monitor,) = recorder.monitors
+    stats = monitor.inner.stats() if monitor.inner is not None else {}  # type: ignore[attr-defined]
+    dev.close(1.0)
+    assert 0 < dev.labels_sent == len(monitor.labelled) < 300 * 0.5
+    ids = {i for i, _ in monitor.labelled}
+    assert len(ids) == len(monitor.labelled)  # each inference labelled once
+    assert not any(key.startswith("labels.unmatched") for key in stats)

@@ -98,7 +98,7 @@ def test_corrupt_labels_changes_the_stated_share_to_other_classes() -> None:
     assert set(bad.tolist()) <= set(CLASSES)
 
 
-def test_csv_baselines_hold_training_features_and_predictions(
+def test_csv_baselines_hold_held_out_features_predictions_and_labels(
     models: ModelSet, tmp_path: Path
 ) -> None:
     paths = write_baselines(models, tmp_path)
@@ -106,11 +106,12 @@ def test_csv_baselines_hold_training_features_and_predictions(
     with paths[V1].open() as f:
         rows = list(csv.reader(f))
     assert tuple(rows[0]) == BASELINE_COLUMNS
-    assert len(rows) - 1 == len(models.data.train_x)
+    assert len(rows) - 1 == len(models.data.test_x)
     first = np.asarray([float(v) for v in rows[1][:64]])
-    np.testing.assert_array_equal(first, models.data.train_x[0])
-    labels, _ = models[V1].predict(models.data.train_x)
+    np.testing.assert_array_equal(first, models.data.test_x[0])
+    labels, _ = models[V1].predict(models.data.test_x)
     assert [int(r[64]) for r in rows[1:]] == labels.tolist()
+    assert [int(r[66]) for r in rows[1:]] == models.data.test_y.tolist()
 
 
 def test_parquet_baselines_read_back(models: ModelSet, tmp_path: Path) -> None:
@@ -118,8 +119,8 @@ def test_parquet_baselines_read_back(models: ModelSet, tmp_path: Path) -> None:
     paths = write_baselines(models, tmp_path, fmt="parquet")
     table = pq.read_table(paths[V2])
     assert tuple(table.column_names) == BASELINE_COLUMNS
-    assert table.num_rows == len(models.data.train_x)
-    labels, _ = models[V2].predict(models.data.train_x)
+    assert table.num_rows == len(models.data.test_x)
+    labels, _ = models[V2].predict(models.data.test_x)
     assert table.column("prediction").to_pylist() == labels.tolist()
 
 

@@ -97,6 +97,10 @@ def test_up_runs_the_demo_and_stops_everything_on_ctrl_c(
             (v, hw) for v in ("v1", "v2", "v2.1") for hw in ("rpi4", "jetson-nano", "x86-gateway")
         }
         assert {p["energy_source"] for p in profiles} == {"simulated"}
+        performance = client.get("/api/v1/performance", params={"model_name": "digits"})
+        assert performance.status_code == 200, performance.text
+        assert set(performance.json()["calibrated_versions"]) <= {"v1", "v2"}
+        assert performance.json()["calibrated_versions"], "the demo baselines carry labels"
 
     health = httpx.get(f"http://127.0.0.1:{dashboard_port}/_stcore/health", timeout=10.0)
     assert health.status_code == 200

@@ -256,6 +256,9 @@ def test_default_rules_cover_the_built_in_alerts() -> None:
         "FleetPeerOutlier",
         "BadRollout",
         "DeviceClockSkew",
+        "AccuracyDrop",
+        "EstimatedAccuracyDrop",
+        "LabelCoverageLow",
     }
     assert all(r.annotations.get("summary") for r in ruleset.rules)
     (inhibit,) = ruleset.inhibit_rules

@@ -1,0 +1,82 @@
+"""``/api/v1/performance``: is the model still right? Realized metrics from late labels and
+accuracy estimated without labels, over time, per device and per version."""
+
+from __future__ import annotations
+
+import time
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request, UploadFile
+
+from edgewatch.server.api.deps import AdminDep, SelectionDep, SettingsDep, StoreDep, WindowDep
+from edgewatch.server.api.performance_schemas import PerformanceOut, performance_out
+from edgewatch.server.detect._upload import read_table
+from edgewatch.server.ingest import PayloadTooLargeError
+from edgewatch.server.performance import (
+    MAX_DRIFT_SHARE,
+    evaluate_table,
+    performance_report,
+    version_calibration,
+)
+
+router = APIRouter(prefix="/api/v1", tags=["performance"])
+
+
+@router.get("/performance", summary="Realized and estimated model performance")
+def performance(
+    _: AdminDep,
+    store: StoreDep,
+    selection: SelectionDep,
+    window: WindowDep,
+    step: Annotated[
+        float | None, Query(gt=0, description="seconds per bucket; default window / 24")
+    ] = None,
+    max_drift_share: Annotated[
+        float, Query(ge=0, le=1, description="drifted-feature share that flags the estimate")
+    ] = MAX_DRIFT_SHARE,
+) -> PerformanceOut:
+    """Accuracy, per-class precision/recall/F1 and macro-F1 (or MAE/RMSE/bias) from the labels
+    devices joined, with label coverage and 95 % intervals; accuracy estimated from the score
+    histograms where the version has a calibration (a baseline uploaded with a label column)."""
+    report = performance_report(
+        store,
+        selection,
+        start_s=window.start_s,
+        end_s=window.end_s,
+        step_s=step,
+        max_drift_share=max_drift_share,
+    )
+    return performance_out(report)
+
+
+@router.post("/performance/evaluate", summary="Evaluate a labelled evaluation set (a field test)")
+async def evaluate(
+    request: Request,
+    _: AdminDep,
+    store: StoreDep,
+    settings: SettingsDep,
+    file: UploadFile,
+    model: Annotated[str, Query(min_length=1)],
+    version: Annotated[str, Query(min_length=1)],
+    step: Annotated[float | None, Query(gt=0, description="seconds per time bucket")] = None,
+) -> PerformanceOut:
+    """Realized metrics of a CSV/Parquet of ``prediction`` and ``label`` (or ``score`` and a
+    numeric ``label`` for regression), with optional ``score``, ``time`` and ``device``
+    columns: overall, per time bucket and per device, beside the accuracy the version's
+    calibration estimates from the same scores. The rows are not stored."""
+    limit = settings.max_baseline_bytes
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > 2 * limit:
+        raise PayloadTooLargeError(f"evaluation upload of {declared} bytes exceeds {limit} bytes")
+    data = await file.read(limit + 1)
+    if len(data) > limit:
+        raise PayloadTooLargeError(f"evaluation file exceeds {limit} bytes")
+    frame = read_table(data, file.filename or "")
+    report = evaluate_table(
+        frame,
+        version=version,
+        calibration=version_calibration(store, model, version),
+        now_s=time.time(),
+        step_s=step,
+    )
+    return performance_out(report)

@@ -1,0 +1,389 @@
+"""Model performance of a selection over a window: realized metrics from the label counts the
+devices joined, and accuracy estimated without labels from the score histograms and each
+version's calibration, over time, per device and per version.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+from typing import Any, TypeVar
+
+from edgewatch.collector import semconv
+from edgewatch.detectors import (
+    AccuracyEstimate,
+    Calibration,
+    ClassificationMetrics,
+    RegressionMetrics,
+    Verdict,
+    classification_metrics,
+    estimate_accuracy,
+    regression_metrics,
+)
+from edgewatch.server.performance._calibrate import version_calibration
+from edgewatch.server.store import (
+    ConfusionCell,
+    ErrorSums,
+    EvaluationTable,
+    GroupCount,
+    InvalidQueryError,
+    NotFoundError,
+    PerformanceReader,
+    Selection,
+    Store,
+)
+
+DEFAULT_BUCKETS = 24
+MAX_BUCKETS = 200
+MAX_OUTSIDE_SHARE = 0.2
+"""Share of a window's scores beyond the reference's score range above which its estimate is
+flagged unreliable: there the calibration map only extrapolates its end values."""
+MAX_DRIFT_SHARE = 0.3
+"""Share of a version's features judged drifted in the window above which its estimate is
+flagged unreliable: the calibration assumes P(right | score) did not change, which input drift
+(a new kind of input, an unseen class) breaks."""
+
+
+@dataclass(frozen=True, slots=True)
+class PerformanceRow:
+    """Performance of one time bucket, device or version (or the whole selection)."""
+
+    start_s: float
+    end_s: float
+    device_id: str | None
+    model_version: str | None
+    inferences: int
+    labelled: int
+    coverage: float | None
+    """Labelled share of the inferences (None without inferences)."""
+    classification: ClassificationMetrics | None
+    regression: RegressionMetrics | None
+    estimate: AccuracyEstimate | None
+    estimate_reliable: bool | None
+    """False when input drift is large in the window or many scores fall beyond the reference's
+    range; None without an estimate."""
+
+
+@dataclass(frozen=True, slots=True)
+class PerformanceReport:
+    """The Performance view of one selection and window."""
+
+    start_s: float
+    end_s: float
+    step_s: float
+    task: str
+    """classification, regression, or none (no labels in the window)."""
+    labels: tuple[str, ...]
+    matrix: tuple[tuple[int, ...], ...]
+    """Confusion counts over the window, ``matrix[predicted][actual]`` in ``labels`` order."""
+    total: PerformanceRow
+    series: tuple[PerformanceRow, ...]
+    devices: tuple[PerformanceRow, ...]
+    versions: tuple[PerformanceRow, ...]
+    calibrated_versions: tuple[str, ...]
+    drift_share: float | None
+
+
+def label_order(labels: Iterable[str]) -> tuple[str, ...]:
+    """Classes sorted, ``__other__`` last."""
+    labels = list(labels)
+    known = sorted({x for x in labels if x != semconv.OTHER_CATEGORY})
+    return (
+        (*known, semconv.OTHER_CATEGORY) if semconv.OTHER_CATEGORY in set(labels) else tuple(known)
+    )
+
+
+def _matrix(cells: Sequence[ConfusionCell], labels: Sequence[str]) -> list[list[int]]:
+    index = {x: i for i, x in enumerate(labels)}
+    m = [[0] * len(labels) for _ in labels]
+    for c in cells:
+        m[index[c.predicted]][index[c.actual]] += c.count
+    return m
+
+
+def _combine(
+    parts: Sequence[AccuracyEstimate], z: float = 1.959963984540054
+) -> AccuracyEstimate | None:
+    """Count-weighted mixture of per-version estimates (independent errors)."""
+    parts = [p for p in parts if p.count]
+    if not parts:
+        return None
+    n = sum(p.count for p in parts)
+    accuracy = sum(p.count * p.accuracy for p in parts) / n
+    std = math.sqrt(sum((p.count / n) ** 2 * p.std**2 for p in parts))
+    outside = sum(p.count * p.outside for p in parts) / n
+    low, high = max(0.0, accuracy - z * std), min(1.0, accuracy + z * std)
+    return AccuracyEstimate(n, accuracy, std, low, high, outside)
+
+
+class _Builder:
+    def __init__(
+        self,
+        store: Store,
+        selection: Selection,
+        start_s: float,
+        end_s: float,
+        max_drift_share: float,
+    ) -> None:
+        self.store = store
+        self.selection = selection
+        self.start_s = start_s
+        self.end_s = end_s
+        self.reader = PerformanceReader(store)
+        self.members = self.reader.members(selection)
+        self.pairs = sorted({(m, v) for _, m, v in self.members if m and v})
+        self.calibrations: dict[tuple[str, str], Calibration] = {}
+        for pair in self.pairs:
+            cal = version_calibration(store, *pair)
+            if cal is not None:
+                self.calibrations[pair] = cal
+        self.drift = {pair: self._drift_share(*pair) for pair in self.calibrations}
+        self.max_drift_share = max_drift_share
+
+    def _drift_share(self, model: str, version: str) -> float | None:
+        rows = EvaluationTable(self.store).query(
+            start=datetime.fromtimestamp(self.start_s, UTC),
+            end=datetime.fromtimestamp(self.end_s, UTC),
+            model_name=model,
+            model_version=version,
+        )
+        judged = [r for r in rows if r.feature and r.verdict != Verdict.INSUFFICIENT_DATA.value]
+        if not judged:
+            return None
+        return sum(r.verdict == Verdict.DRIFT.value for r in judged) / len(judged)
+
+    def estimate(
+        self, selection: Selection, start_s: float, end_s: float
+    ) -> tuple[AccuracyEstimate | None, bool | None]:
+        parts = []
+        reliable = True
+        for (model, version), cal in self.calibrations.items():
+            if selection.model_version not in (None, version):
+                continue
+            sel = replace(selection, model_name=model, model_version=version)
+            try:
+                h = self.store.merged_histogram(
+                    semconv.PREDICTION_SCORE, start_s=start_s, end_s=end_s, selection=sel
+                )
+            except (NotFoundError, InvalidQueryError):
+                continue
+            est = estimate_accuracy(h, cal)
+            if est.count:
+                parts.append(est)
+                share = self.drift.get((model, version))
+                reliable = reliable and (share is None or share <= self.max_drift_share)
+                reliable = reliable and est.outside <= MAX_OUTSIDE_SHARE
+        combined = _combine(parts)
+        return combined, (None if combined is None else reliable)
+
+    def row(
+        self,
+        *,
+        start_s: float,
+        end_s: float,
+        cells: Sequence[ConfusionCell],
+        errors: Sequence[ErrorSums],
+        inferences: float,
+        selection: Selection,
+        device_id: str | None = None,
+        model_version: str | None = None,
+    ) -> PerformanceRow:
+        classification = None
+        labelled = 0
+        if cells:
+            labels = label_order([c.predicted for c in cells] + [c.actual for c in cells])
+            classification = classification_metrics(_matrix(cells, labels), labels)
+            labelled += classification.count
+        regression = None
+        if errors:
+            regression = regression_metrics(
+                sum(e.count for e in errors),
+                sum(e.error_sum for e in errors),
+                sum(e.abs_error_sum for e in errors),
+                sum(e.squared_error_sum for e in errors),
+            )
+            labelled += regression.count
+        n = round(inferences)
+        estimate, reliable = self.estimate(selection, start_s, end_s)
+        return PerformanceRow(
+            start_s=start_s,
+            end_s=end_s,
+            device_id=device_id,
+            model_version=model_version,
+            inferences=n,
+            labelled=labelled,
+            coverage=min(1.0, labelled / n) if n else None,
+            classification=classification,
+            regression=regression,
+            estimate=estimate,
+            estimate_reliable=reliable,
+        )
+
+
+_Item = TypeVar("_Item", ConfusionCell, ErrorSums, GroupCount)
+
+
+def _by(items: Iterable[_Item], key: str) -> dict[Any, list[_Item]]:
+    """Items grouped by one of their fields (``bucket`` or ``group``)."""
+    out: dict[Any, list[_Item]] = {}
+    for item in items:
+        out.setdefault(getattr(item, key), []).append(item)
+    return out
+
+
+def window_performance(
+    store: Store,
+    selection: Selection,
+    *,
+    start_s: float,
+    end_s: float,
+    max_drift_share: float = MAX_DRIFT_SHARE,
+) -> tuple[PerformanceRow, float | None]:
+    """Realized and estimated performance of ``selection`` over one window (what the rules
+    judge), with the version's reference accuracy from its calibration when there is one."""
+    if not end_s > start_s:
+        raise InvalidQueryError(f"end ({end_s}) must be after start ({start_s})")
+    b = _Builder(store, selection, start_s, end_s, max_drift_share)
+    whole = {"start_s": start_s, "end_s": end_s, "step_s": end_s - start_s}
+    row = b.row(
+        start_s=start_s,
+        end_s=end_s,
+        cells=b.reader.confusion(**whole, selection=selection, group="none"),
+        errors=b.reader.errors(**whole, selection=selection, group="none"),
+        inferences=sum(
+            c.value for c in b.reader.inferences(**whole, selection=selection, group="none")
+        ),
+        selection=selection,
+    )
+    references = [c.reference_accuracy for c in b.calibrations.values()]
+    reference = sum(references) / len(references) if references else None
+    return row, reference
+
+
+def performance_report(
+    store: Store,
+    selection: Selection,
+    *,
+    start_s: float,
+    end_s: float,
+    step_s: float | None = None,
+    max_drift_share: float = MAX_DRIFT_SHARE,
+) -> PerformanceReport:
+    """Realized and estimated performance of ``selection`` over ``[start_s, end_s)``."""
+    if not end_s > start_s:
+        raise InvalidQueryError(f"end ({end_s}) must be after start ({start_s})")
+    width = end_s - start_s
+    step = step_s or width / DEFAULT_BUCKETS
+    if step <= 0 or width / step > MAX_BUCKETS:
+        raise InvalidQueryError(f"step_s must give at most {MAX_BUCKETS} buckets, got {step_s}")
+    b = _Builder(store, selection, start_s, end_s, max_drift_share)
+    reader = b.reader
+    whole = {"start_s": start_s, "end_s": end_s, "step_s": width, "selection": selection}
+    cells = reader.confusion(**whole, group="none")
+    errors = reader.errors(**whole, group="none")
+    counts = reader.inferences(**whole, group="none")
+    total = b.row(
+        start_s=start_s,
+        end_s=end_s,
+        cells=cells,
+        errors=errors,
+        inferences=sum(c.value for c in counts),
+        selection=selection,
+    )
+    labels = label_order([c.predicted for c in cells] + [c.actual for c in cells])
+    matrix = tuple(tuple(r) for r in _matrix(cells, labels))
+
+    timed = {"start_s": start_s, "end_s": end_s, "step_s": step, "selection": selection}
+    t_cells = _by(reader.confusion(**timed, group="none"), "bucket")
+    t_errors = _by(reader.errors(**timed, group="none"), "bucket")
+    t_counts = _by(reader.inferences(**timed, group="none"), "bucket")
+    series = []
+    for k in range(math.ceil(width / step - 1e-9)):
+        lo, hi = start_s + k * step, min(end_s, start_s + (k + 1) * step)
+        series.append(
+            b.row(
+                start_s=lo,
+                end_s=hi,
+                cells=t_cells.get(k, []),
+                errors=t_errors.get(k, []),
+                inferences=sum(c.value for c in t_counts.get(k, [])),
+                selection=selection,
+            )
+        )
+
+    devices = []
+    d_cells = _by(reader.confusion(**whole, group="device"), "group")
+    d_errors = _by(reader.errors(**whole, group="device"), "group")
+    d_counts = _by(reader.inferences(**whole, group="device"), "group")
+    for device_id, _, version in b.members:
+        if device_id not in d_counts and device_id not in d_cells and device_id not in d_errors:
+            continue
+        devices.append(
+            b.row(
+                start_s=start_s,
+                end_s=end_s,
+                cells=d_cells.get(device_id, []),
+                errors=d_errors.get(device_id, []),
+                inferences=sum(c.value for c in d_counts.get(device_id, [])),
+                selection=Selection(device_id=device_id),
+                device_id=device_id,
+                model_version=version,
+            )
+        )
+
+    versions = []
+    v_cells = _by(reader.confusion(**whole, group="version"), "group")
+    v_errors = _by(reader.errors(**whole, group="version"), "group")
+    v_counts = _by(reader.inferences(**whole, group="version"), "group")
+    for version in sorted(set(v_counts) | set(v_cells) | set(v_errors), key=str):
+        versions.append(
+            b.row(
+                start_s=start_s,
+                end_s=end_s,
+                cells=v_cells.get(version, []),
+                errors=v_errors.get(version, []),
+                inferences=sum(c.value for c in v_counts.get(version, [])),
+                selection=replace(selection, model_version=str(version) or None),
+                model_version=str(version) or None,
+            )
+        )
+    task = "classification" if cells else "regression" if errors else "none"
+    shares = [s for s in b.drift.values() if s is not None]
+    return PerformanceReport(
+        start_s=start_s,
+        end_s=end_s,
+        step_s=step,
+        task=task,
+        labels=labels,
+        matrix=matrix,
+        total=total,
+        series=tuple(series),
+        devices=tuple(devices),
+        versions=tuple(versions),
+        calibrated_versions=tuple(sorted(v for _, v in b.calibrations)),
+        drift_share=max(shares) if shares else None,
+    )
+
+
+def version_accuracy(
+    store: Store, model: str, version: str, *, start_s: float, end_s: float
+) -> dict[str, float | int | bool | None]:
+    """Realized and estimated accuracy of one version over a window, for version comparisons."""
+    row, reference = window_performance(
+        store, Selection(model_name=model, model_version=version), start_s=start_s, end_s=end_s
+    )
+    c, e = row.classification, row.estimate
+    return {
+        "labelled": row.labelled,
+        "coverage": row.coverage,
+        "realized": None if c is None else c.accuracy,
+        "realized_low": None if c is None else c.accuracy_low,
+        "realized_high": None if c is None else c.accuracy_high,
+        "estimated": None if e is None else e.accuracy,
+        "estimated_low": None if e is None else e.low,
+        "estimated_high": None if e is None else e.high,
+        "estimate_reliable": row.estimate_reliable,
+        "reference": reference,
+    }
