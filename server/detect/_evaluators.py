@@ -90,9 +90,9 @@ def _clock_skew(ctx: Context, rule: Rule, member: Member, window: Window) -> lis
     skew = member.device.clock_skew_s
     if skew is None or member.device.last_seen_s < window.start_s:
         return [Finding(_insufficient("clock_skew", "no report in the window"))]
-    limit = float(rule.threshold.value)
+    limit = float(rule.params.get("max_skew_s", 120.0))
     off = abs(skew)
-    verdict = Verdict.DRIFT if rule.threshold.holds(off) else Verdict.NO_DRIFT
+    verdict = Verdict.DRIFT if off > limit else Verdict.NO_DRIFT
     text = f"device timestamps are {skew:+.1f} s from the server's receive time"
     return [Finding(DriftResult("clock_skew", off, limit, verdict, text))]
 

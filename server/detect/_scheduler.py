@@ -27,6 +27,7 @@ from edgewatch.server.alert import (
 from edgewatch.server.detect._context import Context, Window
 from edgewatch.server.detect._evaluators import BASELINE_DETECTORS, EVALUATORS, Finding
 from edgewatch.server.detect._members import Member, members
+from edgewatch.server.detect._params import param_problems
 from edgewatch.server.detect._persistence import DuckAlertingStore
 from edgewatch.server.store import EvaluationRow, EvaluationTable, Store, StoreError
 
@@ -47,14 +48,18 @@ _NO_VERSION = (ScopeLevel.MODEL, ScopeLevel.FLEET)
 
 
 def unsupported_rules(rules: Sequence[Rule]) -> list[str]:
-    """A message for every rule the scheduler cannot evaluate: an unknown detector, or a
-    baseline drift detector at a scope whose members have no model version (hence no
-    baseline), where every evaluation would be insufficient data."""
+    """A message for every rule the scheduler cannot evaluate: an unknown detector, a
+    parameter the detector does not take or a value it cannot use, or a baseline drift
+    detector at a scope whose members have no model version (hence no baseline), where
+    every evaluation would be insufficient data."""
     problems = []
     for r in rules:
         if r.detector not in EVALUATORS:
-            problems.append(f"rule {r.name!r}: unknown detector {r.detector!r}")
-        elif r.detector in BASELINE_DETECTORS and r.scope.level in _NO_VERSION:
+            known = ", ".join(sorted(EVALUATORS))
+            problems.append(f"rule {r.name!r}: unknown detector {r.detector!r}; known: {known}")
+            continue
+        problems.extend(f"rule {r.name!r}: {p}" for p in param_problems(r.detector, r.params))
+        if r.detector in BASELINE_DETECTORS and r.scope.level in _NO_VERSION:
             problems.append(
                 f"rule {r.name!r}: detector {r.detector!r} compares with a model version's"
                 f" baseline, and a {r.scope.level.value}-scope member has no model version;"
@@ -188,13 +193,19 @@ class Scheduler:
 
 
 def _observation(rule: Rule, member: Member, finding: Finding) -> Observation:
+    """The detector's verdict decides; a rule's threshold can only add a condition on the
+    score (a regression test: a score over the threshold with a ``no_drift`` verdict, say a
+    trend at p = 0.08, is not active)."""
     labels = member.label_map
     if finding.feature is not None:
         labels["feature"] = finding.feature
     result = finding.result
     if result.verdict is Verdict.INSUFFICIENT_DATA or not math.isfinite(result.score):
         return Observation(labels, None, None, finding.baseline)
-    return Observation(labels, rule.threshold.holds(result.score), result.score, finding.baseline)
+    active = result.verdict is Verdict.DRIFT and (
+        rule.threshold is None or rule.threshold.holds(result.score)
+    )
+    return Observation(labels, active, result.score, finding.baseline)
 
 
 def _row(rule: Rule, member: Member, finding: Finding, window: Window) -> EvaluationRow:
