@@ -13,6 +13,7 @@ from edgewatch.detectors._categorical import (
     categorical_counts,
     merge_counts,
 )
+from edgewatch.detectors._counts import count_increase
 from edgewatch.detectors._dataset import DEFAULT_DRIFT_SHARE, dataset_drift
 from edgewatch.detectors._degradation import (
     missing_heartbeat,
@@ -66,6 +67,12 @@ from edgewatch.detectors._result import (
     Verdict,
 )
 from edgewatch.detectors._rollout import RolloutSignals, compare_rollout
+from edgewatch.detectors._seasonal import (
+    SECONDS_PER_DAY,
+    SECONDS_PER_WEEK,
+    same_time_windows,
+    seasonal_expected,
+)
 from edgewatch.detectors._streaming import (
     STREAMING_DETECTORS,
     Cusum,
@@ -84,6 +91,8 @@ __all__ = [
     "MAX_SCALE",
     "MIN_SCALE",
     "OTHER",
+    "SECONDS_PER_DAY",
+    "SECONDS_PER_WEEK",
     "STREAMING_DETECTORS",
     "CategoricalCounts",
     "ChiSquare",
@@ -112,6 +121,7 @@ __all__ = [
     "cdf",
     "coarsen",
     "compare_rollout",
+    "count_increase",
     "dataset_drift",
     "detector_names",
     "downscale",
@@ -131,6 +141,8 @@ __all__ = [
     "quantile_regression",
     "rate_drop",
     "robust_z",
+    "same_time_windows",
+    "seasonal_expected",
     "shared_grid",
     "to_dict",
     "trend",

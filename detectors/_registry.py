@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from edgewatch.detectors._counts import count_increase
 from edgewatch.detectors._degradation import (
     missing_heartbeat,
     quantile_regression,
@@ -19,6 +20,7 @@ DEGRADATION_TESTS: dict[str, Callable[..., Any]] = {
     "quantile_regression": quantile_regression,
     "trend": trend,
     "rate_drop": rate_drop,
+    "count_increase": count_increase,
     "missing_heartbeat": missing_heartbeat,
     "peer_outlier": peer_outliers,
 }

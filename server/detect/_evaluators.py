@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -18,6 +18,8 @@ from edgewatch.collector import semconv
 from edgewatch.detectors import (
     DEFAULT_MIN_SAMPLES,
     DRIFT_METHODS,
+    SECONDS_PER_DAY,
+    SECONDS_PER_WEEK,
     STREAMING_DETECTORS,
     CategoricalCounts,
     DriftResult,
@@ -25,6 +27,7 @@ from edgewatch.detectors import (
     RolloutSignals,
     Verdict,
     compare_rollout,
+    count_increase,
     drift,
     empty,
     from_values,
@@ -34,6 +37,8 @@ from edgewatch.detectors import (
     quantile_regression,
     rate_drop,
     robust_z,
+    same_time_windows,
+    seasonal_expected,
     trend,
 )
 from edgewatch.server.alert import Rule
@@ -203,17 +208,74 @@ def _streaming(ctx: Context, rule: Rule, member: Member, window: Window) -> list
     return [Finding(fired or detector.result())]
 
 
+def _seasonal_count(
+    ctx: Context, rule: Rule, member: Member, signal: Signal, window: Window
+) -> tuple[float, str] | None:
+    """The window's expected count from the same time of day (``season: day``) or week over
+    past periods the member has data for; None when it has none (or ``season: none``)."""
+    season = str(rule.params.get("season", "day"))
+    if season == "none":
+        return None
+    period = SECONDS_PER_DAY if season == "day" else SECONDS_PER_WEEK
+    periods = int(rule.params.get("seasons", 7 if season == "day" else 4))
+    first_seen = member.device.first_seen_s if member.device is not None else -math.inf
+    past = []
+    for start, end in same_time_windows(window.start_s, window.end_s, period, periods):
+        if start < first_seen:
+            break  # before the device reported: a partial window would look like a drop
+        _, v = ctx.series(member, signal, Window(start, end), end - start, "sum")
+        if v.size:
+            past.append(float(v.sum()))
+    if not past:
+        return None
+    return seasonal_expected(
+        past
+    ), f"median of the same time of {season} over {len(past)} past {season}(s)"
+
+
 def _rate_drop(ctx: Context, rule: Rule, member: Member, window: Window) -> list[Finding]:
     signal, _ = parse_signal(rule.signal)
-    ref_len = float(rule.params.get("reference_window_s", 86_400.0))
     _, now_v = ctx.series(member, signal, window, window.length_s, "sum")
-    _, ref_v = ctx.series(member, signal, window.before(ref_len), ref_len, "sum")
-    if ref_v.size == 0:
-        return [Finding(_insufficient("rate_drop", "no traffic in the reference window"))]
-    expected = float(ref_v.sum()) * window.length_s / ref_len
+    seasonal = _seasonal_count(ctx, rule, member, signal, window)
+    if seasonal is not None:
+        expected, how = seasonal
+    else:
+        ref_len = float(rule.params.get("reference_window_s", 86_400.0))
+        _, ref_v = ctx.series(member, signal, window.before(ref_len), ref_len, "sum")
+        if ref_v.size == 0:
+            return [Finding(_insufficient("rate_drop", "no traffic in the reference window"))]
+        expected = float(ref_v.sum()) * window.length_s / ref_len
+        how = f"flat rate of the preceding {ref_len:g} s"
     observed = round(float(now_v.sum()))
-    result = rate_drop(observed, expected, **_params(rule, "reference_window_s"))
+    result = rate_drop(
+        observed, expected, **_params(rule, "reference_window_s", "season", "seasons")
+    )
+    result = replace(result, explanation=f"{result.explanation} (expected: {how})")
     return [Finding(result, None, expected)]
+
+
+def _count_increase(ctx: Context, rule: Rule, member: Member, window: Window) -> list[Finding]:
+    """Events (the numerator of an ``a{k="v"}/a`` signal) per unit of exposure (the
+    denominator) in the window against the preceding reference window. Both sides are
+    queried the same way, so a bucket a query leaves out drops from count and exposure alike."""
+    num, den = parse_signal(rule.signal)
+    if den is None:
+        raise ValueError("count_increase needs a ratio signal: events/exposure")
+    ref = window.before(float(rule.params.get("reference_window_s", 86_400.0)))
+
+    def total(signal: Signal, w: Window) -> float:
+        return float(ctx.series(member, signal, w, w.length_s, "sum")[1].sum())
+
+    ref_exposure = total(den, ref)
+    result = count_increase(
+        round(total(num, window)),
+        total(den, window),
+        round(total(num, ref)),
+        ref_exposure,
+        **_params(rule, "reference_window_s"),
+    )
+    base = total(num, ref) / ref_exposure if ref_exposure > 0 else None
+    return [Finding(result, None, base)]
 
 
 def _p95(ctx: Context, member: Member, window: Window, metric: str) -> float | None:
@@ -284,6 +346,7 @@ EVALUATORS: Mapping[str, Evaluator] = {
     "quantile_regression": _quantile,
     "trend": _trend,
     "rate_drop": _rate_drop,
+    "count_increase": _count_increase,
     "peer_outlier": _peer,
     "rollout": _rollout,
     **{name: _drift for name in BASELINE_DETECTORS},

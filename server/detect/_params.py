@@ -144,6 +144,19 @@ PARAMS: Mapping[str, Mapping[str, Param]] = {
         "min_relative_drop": _p("float", "smallest relative drop", low=0, high=1, high_open=True),
         "min_expected": _p("float", "fewest expected events to judge", low=0),
         "reference_window_s": _WINDOW_S,
+        "season": _p(
+            "str",
+            "expect the count of the same time of 'day' or 'week' over past periods (the "
+            "flat rate of reference_window_s when there is no such history), or 'none'",
+            choices=("day", "week", "none"),
+        ),
+        "seasons": _p("int", "past days (weeks) whose median count is expected", low=1),
+    },
+    "count_increase": {
+        "alpha": _ALPHA,
+        "min_count": _p("int", "fewest events in the window that can alert", low=1),
+        "min_ratio": _p("float", "smallest rise of the rate against the reference rate", low=1),
+        "reference_window_s": _WINDOW_S,
     },
     "peer_outlier": {
         "threshold": _p("float", "absolute robust z that makes an outlier", low=0, low_open=True),
