@@ -4,7 +4,7 @@ member and window, plus the parsed signal expressions rules name."""
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Hashable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -84,6 +84,8 @@ class Context:
         self.signals = SignalReader(store)
         self.baselines = BaselineTable(store)
         self._baseline_cache: dict[tuple[str, str, str | None], BaselineInfo | None] = {}
+        # Values evaluators share within one tick (each device's p95, read once for its peers).
+        self.memo: dict[Hashable, object] = {}
 
     def baseline(self, member: Member) -> BaselineInfo | None:
         """The newest baseline for the member's model version (a device's own pin first)."""
@@ -196,11 +198,15 @@ class Context:
         )
 
     def peers(self, member: Member) -> list[Member]:
-        """Device members on the same model version as ``member`` (itself included)."""
+        """Device members on the same model version and hardware class as ``member`` (itself
+        included): a Raspberry Pi 4 is never judged against Jetsons running the same model."""
+        hardware = member.device.hardware if member.device is not None else None
         return [
             m
             for m in members(ScopeLevel.DEVICE, self.devices)
-            if m.get("model") == member.get("model") and m.get("version") == member.get("version")
+            if m.get("model") == member.get("model")
+            and m.get("version") == member.get("version")
+            and (m.device.hardware if m.device is not None else None) == hardware
         ]
 
     def versions(self, member: Member) -> list[Member]:

@@ -33,10 +33,10 @@ from edgewatch.detectors import (
     from_values,
     get_streaming_detector,
     missing_heartbeat,
+    peer_outliers,
     quantile,
     quantile_regression,
     rate_drop,
-    robust_z,
     same_time_windows,
     seasonal_expected,
     trend,
@@ -279,31 +279,28 @@ def _count_increase(ctx: Context, rule: Rule, member: Member, window: Window) ->
 
 
 def _p95(ctx: Context, member: Member, window: Window, metric: str) -> float | None:
-    h = ctx.histogram(member, parse_signal(metric)[0], window)
-    return quantile(h, 0.95) if h.count >= 30 else None
+    key = ("p95", member.get("device"), metric, window)
+    if key not in ctx.memo:
+        h = ctx.histogram(member, parse_signal(metric)[0], window)
+        ctx.memo[key] = quantile(h, 0.95) if h.count >= 30 else None
+    value = ctx.memo[key]
+    return None if value is None else float(value)
 
 
 def _peer(ctx: Context, rule: Rule, member: Member, window: Window) -> list[Finding]:
+    """The device's p95 among its peers: devices on the same model version and hardware."""
     if member.device is None:
         raise ValueError("peer_outlier needs scope level device")
-    peers = ctx.peers(member)
-    values = {p.get("device"): _p95(ctx, p, window, rule.signal) for p in peers}
-    mine = values.pop(member.get("device"), None)
-    others = [v for v in values.values() if v is not None]
-    min_peers = int(rule.params.get("min_peers", 5))
-    if mine is None or len(others) < min_peers:
-        return [Finding(_insufficient("peer_outlier", f"{len(others)} peers with data"))]
-    z = abs(robust_z(mine, others))
-    limit = float(rule.params.get("threshold", 3.5))
-    verdict = Verdict.DRIFT if z >= limit else Verdict.NO_DRIFT
-    text = (
-        f"p95 {mine:.4g} against peers' median {float(np.median(others)):.4g}: |robust z| {z:.2f}"
-    )
-    return [
-        Finding(
-            DriftResult("peer_outlier", z, limit, verdict, text), None, float(np.median(others))
-        )
-    ]
+    device = str(member.get("device"))
+    values = {str(p.get("device")): _p95(ctx, p, window, rule.signal) for p in ctx.peers(member)}
+    known = {d: v for d, v in values.items() if v is not None}
+    if values.get(device) is None:
+        return [Finding(_insufficient("peer_outlier", "no p95 for the device in the window"))]
+    group = f"{member.get('version')} on {member.device.hardware or 'unknown hardware'}"
+    groups = dict.fromkeys(known, group)
+    result = peer_outliers(known, groups=groups, **_params(rule))[device]
+    others = [v for d, v in known.items() if d != device]
+    return [Finding(result, None, float(np.median(others)) if others else None)]
 
 
 def _rollout(ctx: Context, rule: Rule, member: Member, window: Window) -> list[Finding]:

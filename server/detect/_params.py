@@ -161,6 +161,9 @@ PARAMS: Mapping[str, Mapping[str, Param]] = {
     "peer_outlier": {
         "threshold": _p("float", "absolute robust z that makes an outlier", low=0, low_open=True),
         "min_peers": _p("int", "fewest peers with data to judge", low=2),
+        "min_relative": _p(
+            "float", "smallest distance from the peers' median, a share of it", low=0
+        ),
     },
     "rollout": {
         "latency_quantiles": _p(
