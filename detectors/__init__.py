@@ -34,6 +34,13 @@ from edgewatch.detectors._drift import (
     auto_method,
     drift,
 )
+from edgewatch.detectors._fdr import (
+    DEFAULT_FDR,
+    benjamini_hochberg,
+    bh_adjusted,
+    fdr_control,
+    screened_drift,
+)
 from edgewatch.detectors._fleet import peer_outliers, robust_z
 from edgewatch.detectors._grid import DenseGrid, cdf, coarsen, histogram_std, shared_grid
 from edgewatch.detectors._histogram import (
@@ -83,6 +90,7 @@ from edgewatch.detectors._streaming import (
 
 __all__ = [
     "DEFAULT_DRIFT_SHARE",
+    "DEFAULT_FDR",
     "DEFAULT_MAX_BUCKETS",
     "DEFAULT_MAX_CATEGORIES",
     "DEFAULT_MIN_SAMPLES",
@@ -115,6 +123,8 @@ __all__ = [
     "Wasserstein",
     "ZTest",
     "auto_method",
+    "benjamini_hochberg",
+    "bh_adjusted",
     "bucket_bounds",
     "bucket_index",
     "categorical_counts",
@@ -127,6 +137,7 @@ __all__ = [
     "downscale",
     "drift",
     "empty",
+    "fdr_control",
     "from_values",
     "get_drift_method",
     "get_streaming_detector",
@@ -142,6 +153,7 @@ __all__ = [
     "rate_drop",
     "robust_z",
     "same_time_windows",
+    "screened_drift",
     "seasonal_expected",
     "shared_grid",
     "to_dict",

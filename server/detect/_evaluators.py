@@ -38,6 +38,7 @@ from edgewatch.detectors import (
     quantile_regression,
     rate_drop,
     same_time_windows,
+    screened_drift,
     seasonal_expected,
     trend,
 )
@@ -102,16 +103,41 @@ def _clock_skew(ctx: Context, rule: Rule, member: Member, window: Window) -> lis
     return [Finding(DriftResult("clock_skew", off, limit, verdict, text))]
 
 
+Judge = Callable[[Any, Any], DriftResult]
+"""Compares a baseline sample with the window's (histograms or category counts)."""
+
+
 def _drift(ctx: Context, rule: Rule, member: Member, window: Window) -> list[Finding]:
-    signal, _ = parse_signal(rule.signal)
     params = _params(rule)
     method = str(params.pop("method", rule.detector))
     threshold = params.pop("threshold", None)
     min_samples = int(params.pop("min_samples", DEFAULT_MIN_SAMPLES))
 
+    def judge(ref: Any, cur: Any) -> DriftResult:
+        return drift(ref, cur, method, threshold, min_samples=min_samples)
+
+    return _against_baseline(ctx, rule, member, window, judge, method)
+
+
+def _drift_fdr(ctx: Context, rule: Rule, member: Member, window: Window) -> list[Finding]:
+    """Significance and effect size of each (member, feature) against the version's baseline;
+    the scheduler then controls the false-discovery rate over the whole evaluation."""
+    min_effect = float(rule.params.get("min_effect", 0.2))
+    min_samples = int(rule.params.get("min_samples", DEFAULT_MIN_SAMPLES))
+
+    def judge(ref: Any, cur: Any) -> DriftResult:
+        return screened_drift(ref, cur, min_effect=min_effect, min_samples=min_samples)
+
+    return _against_baseline(ctx, rule, member, window, judge, "drift_fdr")
+
+
+def _against_baseline(
+    ctx: Context, rule: Rule, member: Member, window: Window, judge_samples: Judge, method: str
+) -> list[Finding]:
+    signal, _ = parse_signal(rule.signal)
+
     def judge(ref: Any, cur: Any, baseline_id: str, feature: str | None) -> Finding:
-        result = drift(ref, cur, method, threshold, min_samples=min_samples)
-        return Finding(result, feature, None, baseline_id)
+        return Finding(judge_samples(ref, cur), feature, None, baseline_id)
 
     if signal.metric in (semconv.FEATURE_VALUE, semconv.FEATURE_CATEGORY_COUNT):
         numeric = signal.metric == semconv.FEATURE_VALUE
@@ -334,7 +360,7 @@ def _rollout(ctx: Context, rule: Rule, member: Member, window: Window) -> list[F
     return [Finding(DriftResult("rollout", regressed, 1.0, result.verdict, text))]
 
 
-BASELINE_DETECTORS = frozenset((*DRIFT_METHODS, "auto"))
+BASELINE_DETECTORS = frozenset((*DRIFT_METHODS, "auto", "drift_fdr"))
 """Drift detectors that compare a window with the baseline of the member's model version."""
 
 EVALUATORS: Mapping[str, Evaluator] = {
@@ -346,7 +372,8 @@ EVALUATORS: Mapping[str, Evaluator] = {
     "count_increase": _count_increase,
     "peer_outlier": _peer,
     "rollout": _rollout,
-    **{name: _drift for name in BASELINE_DETECTORS},
+    **{name: _drift for name in BASELINE_DETECTORS - {"drift_fdr"}},
+    "drift_fdr": _drift_fdr,
     **{name: _streaming for name in STREAMING_DETECTORS},
 }
 """Detector name in a rule → evaluator."""

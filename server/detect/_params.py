@@ -158,6 +158,25 @@ PARAMS: Mapping[str, Mapping[str, Param]] = {
         "min_ratio": _p("float", "smallest rise of the rate against the reference rate", low=1),
         "reference_window_s": _WINDOW_S,
     },
+    "drift_fdr": {
+        "min_effect": _p(
+            "float",
+            "effect-size floor: PSI for numeric values and scores, Jensen–Shannon distance for"
+            " categories and predicted classes",
+            low=0,
+            low_open=True,
+        ),
+        "fdr": _p(
+            "float",
+            "false-discovery rate, Benjamini–Hochberg over every (member, feature) test of one"
+            " evaluation",
+            low=0,
+            high=1,
+            low_open=True,
+            high_open=True,
+        ),
+        "min_samples": _MIN_SAMPLES,
+    },
     "peer_outlier": {
         "threshold": _p("float", "absolute robust z that makes an outlier", low=0, low_open=True),
         "min_peers": _p("int", "fewest peers with data to judge", low=2),

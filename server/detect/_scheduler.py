@@ -12,9 +12,10 @@ import logging
 import math
 import threading
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
-from edgewatch.detectors import Verdict
+from edgewatch.detectors import DEFAULT_FDR, Verdict, fdr_control
 from edgewatch.server.alert import (
     Alert,
     AlertEngine,
@@ -42,6 +43,9 @@ FiringHook = Callable[[Alert], None]
 def _utc_now() -> datetime:
     return datetime.now(UTC)
 
+
+FAMILY_DETECTORS = frozenset({"drift_fdr"})
+"""Detectors whose findings of one evaluation are judged together (false-discovery rate)."""
 
 _NO_VERSION = (ScopeLevel.MODEL, ScopeLevel.FLEET)
 """Scope levels whose members span model versions."""
@@ -154,7 +158,7 @@ class Scheduler:
                     "rule %s: skipped %d evaluations missed since %s", rule.name, skipped, last
                 )
         try:
-            findings = self._findings(ctx, rule, now)
+            findings = evaluate_rule(ctx, rule, now)
         except (ValueError, TypeError, StoreError) as e:
             log.warning("rule %s: evaluation failed: %s", rule.name, e)
             self._alerts.record_run(rule.name, now, f"{type(e).__name__}: {e}", skipped=skipped)
@@ -168,18 +172,6 @@ class Scheduler:
         self._notify_firing(evaluation)
         return evaluation
 
-    def _findings(self, ctx: Context, rule: Rule, now: datetime) -> list[tuple[Member, Finding]]:
-        evaluator = EVALUATORS.get(rule.detector)
-        if evaluator is None:
-            raise ValueError(f"unknown detector {rule.detector!r}")
-        window = Window(now.timestamp() - rule.window_s, now.timestamp())
-        out: list[tuple[Member, Finding]] = []
-        by_fleet = any(m.name == "fleet" for m in rule.scope.matchers)
-        for member in members(rule.scope.level, ctx.devices, by_fleet=by_fleet):
-            if rule.scope.selects(member.label_map):
-                out.extend((member, f) for f in evaluator(ctx, rule, member, window))
-        return out
-
     def _notify_firing(self, evaluation: RuleEvaluation) -> None:
         fired = {t.fingerprint for t in evaluation.transitions if t.to_state is AlertState.FIRING}
         for alert in evaluation.alerts:
@@ -190,6 +182,26 @@ class Scheduler:
                     hook(alert)
                 except Exception:
                     log.exception("on_firing hook %r failed for %s", hook, alert.fingerprint)
+
+
+def evaluate_rule(ctx: Context, rule: Rule, now: datetime) -> list[tuple[Member, Finding]]:
+    """Every finding of one evaluation of ``rule`` at ``now``, over each member in scope."""
+    evaluator = EVALUATORS.get(rule.detector)
+    if evaluator is None:
+        raise ValueError(f"unknown detector {rule.detector!r}")
+    window = Window(now.timestamp() - rule.window_s, now.timestamp())
+    out: list[tuple[Member, Finding]] = []
+    by_fleet = any(m.name == "fleet" for m in rule.scope.matchers)
+    for member in members(rule.scope.level, ctx.devices, by_fleet=by_fleet):
+        if rule.scope.selects(member.label_map):
+            out.extend((member, f) for f in evaluator(ctx, rule, member, window))
+    if rule.detector in FAMILY_DETECTORS:
+        # One family per evaluation: every member × feature test, so the share of false
+        # discoveries stays under the rule's FDR however large the fleet.
+        q = float(rule.params.get("fdr", DEFAULT_FDR))
+        controlled = fdr_control([f.result for _, f in out], q)
+        out = [(m, replace(f, result=r)) for (m, f), r in zip(out, controlled, strict=True)]
+    return out
 
 
 def _observation(rule: Rule, member: Member, finding: Finding) -> Observation:
