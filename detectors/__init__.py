@@ -13,6 +13,7 @@ from edgewatch.detectors._categorical import (
     categorical_counts,
     merge_counts,
 )
+from edgewatch.detectors._cohorts import CohortDrift, rank_cohorts
 from edgewatch.detectors._counts import count_increase
 from edgewatch.detectors._dataset import DEFAULT_DRIFT_SHARE, dataset_drift
 from edgewatch.detectors._degradation import (
@@ -104,6 +105,7 @@ __all__ = [
     "STREAMING_DETECTORS",
     "CategoricalCounts",
     "ChiSquare",
+    "CohortDrift",
     "Cusum",
     "DatasetDriftResult",
     "DenseGrid",
@@ -150,6 +152,7 @@ __all__ = [
     "peer_outliers",
     "quantile",
     "quantile_regression",
+    "rank_cohorts",
     "rate_drop",
     "robust_z",
     "same_time_windows",

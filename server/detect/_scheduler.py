@@ -25,6 +25,7 @@ from edgewatch.server.alert import (
     RuleEvaluation,
     ScopeLevel,
 )
+from edgewatch.server.detect._cohort_view import cohort_rows
 from edgewatch.server.detect._context import Context, Window
 from edgewatch.server.detect._evaluators import BASELINE_DETECTORS, EVALUATORS, Finding
 from edgewatch.server.detect._members import Member, members
@@ -164,7 +165,10 @@ class Scheduler:
             self._alerts.record_run(rule.name, now, f"{type(e).__name__}: {e}", skipped=skipped)
             return None
         window = Window(now.timestamp() - rule.window_s, now.timestamp())
-        self._evaluations.append([_row(rule, m, f, window) for m, f in findings])
+        rows = [_row(rule, m, f, window) for m, f in findings]
+        if rule.detector in FAMILY_DETECTORS and rule.scope.level is ScopeLevel.DEVICE:
+            rows.extend(cohort_rows(rule, findings, window))
+        self._evaluations.append(rows)
         observations = [_observation(rule, m, f) for m, f in findings]
         evaluation = self._engine.record_evaluation(rule.name, observations, now)
         if skipped:

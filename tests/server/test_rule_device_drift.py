@@ -138,3 +138,14 @@ def test_one_device_new_class_is_found() -> None:
 
 def test_one_device_confidence_drop_is_found() -> None:
     assert _drifted("DeviceConfidenceDrift", "confidence") == {(DRIFTED_DEVICE, None)}
+
+
+def test_the_fleet_view_ranks_the_drifted_device_first() -> None:
+    from edgewatch.server.detect._cohort_view import COHORT_METHOD, cohort_rows
+
+    rule = next(r for r in load_default_rules().rules if r.name == "DeviceFeatureDrift")
+    findings = evaluate_rule(FleetContext("features"), rule, NOW)
+    (row,) = cohort_rows(rule, findings, Window(NOW.timestamp() - rule.window_s, NOW.timestamp()))
+    assert (row.scope, row.model_version, row.method) == ("version", "v2", COHORT_METHOD)
+    assert row.explanation.startswith(f"det v2: device={DRIFTED_DEVICE}: 100% of the drift")
+    assert "hardware=" in row.explanation
