@@ -61,6 +61,7 @@ from edgewatch.detectors._histogram import (
     to_dict,
     validate,
 )
+from edgewatch.detectors._load import load_matched_rise
 from edgewatch.detectors._registry import (
     DEGRADATION_TESTS,
     detector_names,
@@ -144,6 +145,7 @@ __all__ = [
     "get_drift_method",
     "get_streaming_detector",
     "histogram_std",
+    "load_matched_rise",
     "merge",
     "merge_all",
     "merge_arrays",

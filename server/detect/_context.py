@@ -3,6 +3,7 @@ member and window, plus the parsed signal expressions rules name."""
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Hashable, Sequence
 from dataclasses import dataclass
@@ -68,6 +69,12 @@ class Window:
     def length_s(self) -> float:
         """Window length."""
         return self.end_s - self.start_s
+
+    def minutes(self) -> Window:
+        """The window with both ends moved back to whole minutes, so a 30-minute window holds
+        30 one-minute buckets instead of a partial one at each end (the rollups' buckets
+        start on whole minutes)."""
+        return Window(math.floor(self.start_s / 60) * 60, math.floor(self.end_s / 60) * 60)
 
     def before(self, length_s: float) -> Window:
         """The window of ``length_s`` that ends where this one starts."""

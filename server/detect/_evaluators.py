@@ -13,6 +13,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
 from edgewatch.collector import semconv
 from edgewatch.detectors import (
@@ -32,6 +33,7 @@ from edgewatch.detectors import (
     empty,
     from_values,
     get_streaming_detector,
+    load_matched_rise,
     missing_heartbeat,
     peer_outliers,
     quantile,
@@ -192,7 +194,7 @@ def _quantile(ctx: Context, rule: Rule, member: Member, window: Window) -> list[
     signal, _ = parse_signal(rule.signal)
     gauge = rule.params.get("values", "histogram") == "gauge"
     current = (
-        from_values(ctx.series(member, signal, window, 60.0)[1])
+        from_values(ctx.series(member, signal, window.minutes(), 60.0)[1])
         if gauge
         else ctx.histogram(member, signal, window)
     )
@@ -304,6 +306,37 @@ def _count_increase(ctx: Context, rule: Rule, member: Member, window: Window) ->
     return [Finding(result, None, base)]
 
 
+def _paired(
+    ctx: Context, member: Member, value: Signal, load: Signal, window: Window
+) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+    """Per-minute (load, value) pairs of the minutes that have both."""
+    t, v = ctx.series(member, value, window, 60.0, "avg")
+    tl, vl = ctx.series(member, load, window, 60.0, "sum")
+    loads = dict(zip(tl.tolist(), vl.tolist(), strict=True))
+    keep = [i for i, x in enumerate(t.tolist()) if x in loads]
+    return np.asarray([loads[t[i]] for i in keep]), v[keep]
+
+
+def _power_at_load(ctx: Context, rule: Rule, member: Member, window: Window) -> list[Finding]:
+    """The signal (power) per minute against the preceding reference window's minutes at the
+    same load (``load_signal``, inferences per minute by default)."""
+    value, _ = parse_signal(rule.signal)
+    load, _ = parse_signal(str(rule.params.get("load_signal", semconv.INFERENCE_COUNT)))
+    current = window.minutes()
+    reference = current.before(float(rule.params.get("reference_window_s", 86_400.0)))
+    ref_load, ref_value = _paired(ctx, member, value, load, reference)
+    cur_load, cur_value = _paired(ctx, member, value, load, current)
+    result = load_matched_rise(
+        ref_load,
+        ref_value,
+        cur_load,
+        cur_value,
+        **_params(rule, "load_signal", "reference_window_s"),
+    )
+    base = float(np.median(ref_value)) if ref_value.size else None
+    return [Finding(result, None, base)]
+
+
 def _p95(ctx: Context, member: Member, window: Window, metric: str) -> float | None:
     key = ("p95", member.get("device"), metric, window)
     if key not in ctx.memo:
@@ -370,6 +403,7 @@ EVALUATORS: Mapping[str, Evaluator] = {
     "trend": _trend,
     "rate_drop": _rate_drop,
     "count_increase": _count_increase,
+    "load_matched_rise": _power_at_load,
     "peer_outlier": _peer,
     "rollout": _rollout,
     **{name: _drift for name in BASELINE_DETECTORS - {"drift_fdr"}},

@@ -177,6 +177,14 @@ PARAMS: Mapping[str, Mapping[str, Param]] = {
         ),
         "min_samples": _MIN_SAMPLES,
     },
+    "load_matched_rise": {
+        "load_signal": _p("str", "the load that power follows, summed per minute"),
+        "reference_window_s": _WINDOW_S,
+        "min_relative": _p("float", "smallest median rise against the same load", low=0),
+        "alpha": _ALPHA,
+        "bands": _p("int", "load bands (quantiles of the reference's load)", low=1),
+        "min_points": _p("int", "fewest minutes at a load the reference saw", low=1),
+    },
     "peer_outlier": {
         "threshold": _p("float", "absolute robust z that makes an outlier", low=0, low_open=True),
         "min_peers": _p("int", "fewest peers with data to judge", low=2),
