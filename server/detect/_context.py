@@ -16,6 +16,7 @@ from edgewatch.detectors import CategoricalCounts, ExpHistogram, empty
 from edgewatch.server.alert import ScopeLevel
 from edgewatch.server.detect._members import Member, members
 from edgewatch.server.detect._profile import sample_of
+from edgewatch.server.detect._versions import VersionHistory
 from edgewatch.server.store import (
     BaselineInfo,
     BaselineTable,
@@ -84,8 +85,15 @@ class Window:
 class Context:
     """Store reads for one scheduler tick; baselines are cached for the tick."""
 
-    def __init__(self, store: Store, now_s: float, devices: Sequence[Device]) -> None:
+    def __init__(
+        self,
+        store: Store,
+        now_s: float,
+        devices: Sequence[Device],
+        history: VersionHistory | None = None,
+    ) -> None:
         self.store = store
+        self.history = history if history is not None else VersionHistory()
         self.now_s = now_s
         self.devices = tuple(devices)
         self.signals = SignalReader(store)
@@ -215,6 +223,10 @@ class Context:
             and m.get("version") == member.get("version")
             and (m.device.hardware if m.device is not None else None) == hardware
         ]
+
+    def versions_since(self, device_id: str) -> float | None:
+        """When the device switched to its current model version (None: not seen to)."""
+        return self.history.since(device_id)
 
     def versions(self, member: Member) -> list[Member]:
         """Version members of the same model as ``member``."""

@@ -25,9 +25,7 @@ from edgewatch.detectors import (
     CategoricalCounts,
     DriftResult,
     ExpHistogram,
-    RolloutSignals,
     Verdict,
-    compare_rollout,
     count_increase,
     drift,
     empty,
@@ -56,6 +54,7 @@ from edgewatch.server.detect._context import (
 )
 from edgewatch.server.detect._members import Member
 from edgewatch.server.detect._profile import CATEGORICAL, METRIC, NUMERIC, PREDICTION, SCORE
+from edgewatch.server.detect._rollout_eval import rollout
 
 
 @dataclass(frozen=True, slots=True)
@@ -363,34 +362,7 @@ def _peer(ctx: Context, rule: Rule, member: Member, window: Window) -> list[Find
 
 
 def _rollout(ctx: Context, rule: Rule, member: Member, window: Window) -> list[Finding]:
-    others = [m for m in ctx.versions(member) if m.get("version") != member.get("version")]
-    latency = parse_signal(rule.signal)[0]
-
-    def signals(m: Member) -> RolloutSignals:
-        return RolloutSignals(
-            ctx.histogram(m, latency, window),
-            predictions=ctx.counts(m, semconv.PREDICTION_CLASS_COUNT, CLASS_KEY, window),
-            confidence=ctx.histogram(m, parse_signal(semconv.PREDICTION_SCORE)[0], window),
-        )
-
-    if not others:
-        return [Finding(_insufficient("rollout", "no other version of the model to compare"))]
-    a = max(others, key=lambda m: ctx.histogram(m, latency, window).count)
-    own_count = ctx.histogram(member, latency, window).count
-    if own_count >= ctx.histogram(a, latency, window).count:
-        # The established version is what rollouts are judged against, not a rollout itself.
-        text = (
-            f"version {member.get('version')} is the model's established version (most "
-            "inferences in the window); newer versions are compared with it"
-        )
-        return [Finding(DriftResult("rollout", 0.0, 1.0, Verdict.NO_DRIFT, text))]
-    result = compare_rollout(signals(a), signals(member), **_params(rule))
-    judged = [r for r in result.signals.values() if r.verdict is not Verdict.INSUFFICIENT_DATA]
-    if not judged:
-        return [Finding(_insufficient("rollout", result.explanation))]
-    regressed = float(len(result.regressed_signals))
-    text = f"against version {a.get('version')}: {result.explanation}"
-    return [Finding(DriftResult("rollout", regressed, 1.0, result.verdict, text))]
+    return [Finding(r) for r in rollout(ctx, rule, member, window)]
 
 
 BASELINE_DETECTORS = frozenset((*DRIFT_METHODS, "auto", "drift_fdr"))

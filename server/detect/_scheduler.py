@@ -31,6 +31,7 @@ from edgewatch.server.detect._evaluators import BASELINE_DETECTORS, EVALUATORS, 
 from edgewatch.server.detect._members import Member, members
 from edgewatch.server.detect._params import param_problems
 from edgewatch.server.detect._persistence import DuckAlertingStore
+from edgewatch.server.detect._versions import VersionHistory
 from edgewatch.server.store import EvaluationRow, EvaluationTable, Store, StoreError
 
 log = logging.getLogger("edgewatch.server.detect")
@@ -102,6 +103,7 @@ class Scheduler:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()  # one run at a time (thread tick or a test's run_once)
+        self._history = VersionHistory()
 
     def start(self) -> None:
         """Start the scheduler thread (idempotent)."""
@@ -131,7 +133,8 @@ class Scheduler:
         with self._lock:
             done = []
             devices = self._store.list_devices(limit=100_000, now_s=now.timestamp())
-            ctx = Context(self._store, now.timestamp(), devices)
+            self._history.observe(devices, now.timestamp())
+            ctx = Context(self._store, now.timestamp(), devices, self._history)
             runs = self._alerts.rule_runs()
             for rule in self._engine.ruleset.rules:
                 last = runs.get(rule.name, (None, None, 0))[0]
