@@ -1,5 +1,5 @@
 """Issue #14 findings 3 and 7 at the evaluator: the built-in power rule reads whole minutes
-(30 of them in a 30-minute window, whatever second it runs at), compares a quiet night with
+(all of a window's one-minute buckets, whatever second it runs at), compares a quiet night with
 nights, and finds a 1.4x power rise. The store is replaced by per-minute functions."""
 
 from __future__ import annotations
@@ -69,7 +69,8 @@ def test_windows_hold_whole_minutes() -> None:
     _evaluate(T0 + 12 * 3600 + 37.5, ctx)
     current = ctx.reads[-1]
     assert current.start_s % 60 == 0 and current.end_s % 60 == 0
-    assert current.length_s == 1800  # 30 buckets, not 29
+    rule = next(r for r in load_default_rules().rules if r.name == "PowerRiseAtLoad")
+    assert current.length_s == rule.window_s  # every bucket whole: 10 of them, not 9
 
 
 def test_a_quiet_night_draws_no_alert() -> None:
