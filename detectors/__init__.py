@@ -40,6 +40,7 @@ from edgewatch.detectors._fdr import (
     benjamini_hochberg,
     bh_adjusted,
     fdr_control,
+    pool_rare,
     screened_drift,
 )
 from edgewatch.detectors._fleet import peer_outliers, robust_z
@@ -152,6 +153,7 @@ __all__ = [
     "merge_counts",
     "missing_heartbeat",
     "peer_outliers",
+    "pool_rare",
     "quantile",
     "quantile_regression",
     "rank_cohorts",

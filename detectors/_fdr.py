@@ -25,6 +25,38 @@ from edgewatch.detectors._result import DEFAULT_MIN_SAMPLES, DriftResult, Verdic
 
 DEFAULT_FDR = 0.01
 """Expected share of false discoveries among the (device, feature) pairs called drifted."""
+MIN_EXPECTED = 5.0
+"""Cochran's rule: the chi-square p-value is trustworthy when each category expects ≥ 5."""
+_OTHER = "\x00other"
+
+
+def pool_rare(
+    reference: CategoricalCounts, current: CategoricalCounts, min_expected: float = MIN_EXPECTED
+) -> tuple[CategoricalCounts, CategoricalCounts]:
+    """Both samples with the categories that expect fewer than ``min_expected`` current
+    counts (the reference's share × the current total; a category the reference never saw
+    expects 0) pooled into one, pooling the next rarest until the pool expects enough.
+
+    Without it, a device's quiet 15 minutes with a handful of a 5 % class — or one prediction
+    of a class the reference lacks — gets a chi-square p-value near 0 (Cochran 1954)."""
+    n_ref, n_cur = reference.count, current.count
+    keys = sorted(set(reference.counts) | set(current.counts))
+    if n_ref == 0 or n_cur == 0:
+        return reference, current
+    expected = {k: reference.counts.get(k, 0) / n_ref * n_cur for k in keys}
+    pooled = {k for k in keys if expected[k] < min_expected}
+    rest = sorted((k for k in keys if k not in pooled), key=lambda k: (expected[k], k))
+    while pooled and sum(expected[k] for k in pooled) < min_expected and rest:
+        pooled.add(rest.pop(0))
+
+    def fold(c: CategoricalCounts) -> CategoricalCounts:
+        out: dict[str, int] = {}
+        for k, v in c.counts.items():
+            key = _OTHER if k in pooled else k
+            out[key] = out.get(key, 0) + v
+        return CategoricalCounts(out)
+
+    return (fold(reference), fold(current)) if pooled else (reference, current)
 
 
 def bh_adjusted(p_values: Sequence[float]) -> npt.NDArray[np.float64]:
@@ -64,7 +96,8 @@ def screened_drift(
     (KS for numeric histograms, chi-square for categories) gives the p-value, the effect
     size (PSI, or Jensen–Shannon distance for categories) the score; the verdict is drift
     when the effect reaches ``min_effect`` — :func:`fdr_control` then keeps only those whose
-    p-value survives. Example: ``screened_drift(ref, cur, min_effect=0.2).p_value``."""
+    p-value survives. Categories too rare for the chi-square approximation are pooled first
+    (:func:`pool_rare`). Example: ``screened_drift(ref, cur, min_effect=0.2).p_value``."""
     if not (math.isfinite(min_effect) and min_effect > 0):
         raise ValueError(f"min_effect must be finite and > 0, got {min_effect!r}")
     numeric = isinstance(reference, ExpHistogram)
@@ -72,7 +105,10 @@ def screened_drift(
     effect = DRIFT_METHODS["psi" if numeric else "jensenshannon"](
         min_effect, min_samples=min_samples
     )
-    tested = test.compare(reference, current)
+    if isinstance(reference, CategoricalCounts) and isinstance(current, CategoricalCounts):
+        tested = test.compare(*pool_rare(reference, current))
+    else:
+        tested = test.compare(reference, current)
     sized = effect.compare(reference, current)
     method = f"{test.name}+{effect.name}"
     if tested.verdict is Verdict.INSUFFICIENT_DATA or sized.verdict is Verdict.INSUFFICIENT_DATA:

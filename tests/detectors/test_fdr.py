@@ -17,6 +17,7 @@ from edgewatch.detectors import (
     categorical_counts,
     fdr_control,
     from_values,
+    pool_rare,
     screened_drift,
 )
 
@@ -82,3 +83,29 @@ def test_screened_drift_on_histograms_and_categories() -> None:
     assert result.verdict is Verdict.DRIFT and result.method == "chisquare+jensenshannon"
     with pytest.raises(ValueError, match="min_effect"):
         screened_drift(ref, ref, min_effect=0)
+
+
+def test_rare_categories_are_pooled_before_the_chi_square() -> None:
+    base = categorical_counts(["a"] * 500 + ["b"] * 300 + ["c"] * 150 + ["d"] * 50)
+    # A quiet window of 40 predictions: 'd' expects 2, 'c' 6; one prediction of a new class.
+    quiet = categorical_counts(["a"] * 18 + ["b"] * 12 + ["c"] * 4 + ["d"] * 5 + ["new"])
+    _, cur = pool_rare(base, quiet)
+    assert set(cur.counts) == {"a", "b", "\x00other"} and cur.count == quiet.count
+    result = screened_drift(base, quiet, min_effect=0.1)
+    assert result.p_value is not None and result.p_value > 0.01
+    # 30 % of 1,500 predictions of a new class still stands out after pooling.
+    shifted = categorical_counts(
+        ["a"] * 525 + ["b"] * 315 + ["c"] * 150 + ["d"] * 60 + ["new"] * 450
+    )
+    moved = screened_drift(base, shifted, min_effect=0.1)
+    assert moved.p_value is not None and moved.p_value < 1e-12
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.sampled_from(["a", "b", "c", "d", "e"]), min_size=1, max_size=300))
+def test_pooling_keeps_totals_and_expected_counts(values: list[str]) -> None:
+    base = categorical_counts(["a"] * 600 + ["b"] * 250 + ["c"] * 100 + ["d"] * 45 + ["e"] * 5)
+    ref, cur = pool_rare(base, categorical_counts(values))
+    assert ref.count == base.count and cur.count == len(values)
+    kept = [k for k in cur.counts if k != "\x00other"]
+    assert all(base.counts[k] / base.count * len(values) >= 5 for k in kept)
