@@ -19,7 +19,7 @@ import numpy as np
 import numpy.typing as npt
 
 from edgewatch.detectors._categorical import CategoricalCounts
-from edgewatch.detectors._drift import DRIFT_METHODS
+from edgewatch.detectors._drift import DEFAULT_N_BINS, DRIFT_METHODS
 from edgewatch.detectors._histogram import ExpHistogram
 from edgewatch.detectors._result import DEFAULT_MIN_SAMPLES, DriftResult, Verdict, fmt
 
@@ -82,7 +82,8 @@ def benjamini_hochberg(p_values: Sequence[float], q: float = DEFAULT_FDR) -> npt
     Example: ``benjamini_hochberg([0.001, 0.2, 0.03], q=0.05)`` → ``[True, False, False]``."""
     if not (math.isfinite(q) and 0 < q < 1):
         raise ValueError(f"q must be in (0, 1), got {q!r}")
-    return bh_adjusted(p_values) <= q
+    # A relative tolerance of 1e-12: p·m/k and q·k/m are the same comparison, in floats not quite.
+    return bh_adjusted(p_values) <= q * (1 + 1e-12)
 
 
 def screened_drift(
@@ -96,7 +97,8 @@ def screened_drift(
     (KS for numeric histograms, chi-square for categories) gives the p-value, the effect
     size (PSI, or Jensen–Shannon distance for categories) the score; the verdict is drift
     when the effect reaches ``min_effect`` — :func:`fdr_control` then keeps only those whose
-    p-value survives. Categories too rare for the chi-square approximation are pooled first
+    p-value survives. The PSI is taken beyond its sampling bias (bins − 1)(1/n + 1/m), so a
+    quiet night's hundred values do not look drifted by their number alone. Categories too rare for the chi-square approximation are pooled first
     (:func:`pool_rare`). Example: ``screened_drift(ref, cur, min_effect=0.2).p_value``."""
     if not (math.isfinite(min_effect) and min_effect > 0):
         raise ValueError(f"min_effect must be finite and > 0, got {min_effect!r}")
@@ -113,15 +115,23 @@ def screened_drift(
     method = f"{test.name}+{effect.name}"
     if tested.verdict is Verdict.INSUFFICIENT_DATA or sized.verdict is Verdict.INSUFFICIENT_DATA:
         return replace(sized, method=method)
-    big = sized.score >= min_effect
+    score = sized.score
+    corrected = ""
+    if numeric:
+        # PSI of two samples of the same distribution is about (bins − 1)(1/n + 1/m), not 0:
+        # 0.09 for 100 values in 10 bins. Judge the effect beyond what sampling alone gives.
+        bias = (DEFAULT_N_BINS - 1) * (1 / sized.reference_count + 1 / sized.current_count)
+        score = max(sized.score - bias, 0.0)
+        corrected = f" − sampling bias {fmt(bias)} = {fmt(score)}"
+    big = score >= min_effect
     return DriftResult(
         method=method,
-        score=sized.score,
+        score=score,
         threshold=min_effect,
         verdict=Verdict.DRIFT if big else Verdict.NO_DRIFT,
         explanation=(
-            f"{effect.name} {fmt(sized.score)} (floor {fmt(min_effect)}), {test.name} "
-            f"p = {fmt(float(tested.p_value or 0.0))}"
+            f"{effect.name} {fmt(sized.score)}{corrected} (floor {fmt(min_effect)}), "
+            f"{test.name} p = {fmt(float(tested.p_value or 0.0))}"
         ),
         p_value=tested.p_value,
         statistic=tested.statistic,

@@ -14,6 +14,7 @@ from edgewatch.detectors._degradation import (
 )
 from edgewatch.detectors._drift import DRIFT_METHODS, TwoSampleMethod
 from edgewatch.detectors._fleet import peer_outliers
+from edgewatch.detectors._load import load_matched_rise
 from edgewatch.detectors._streaming import STREAMING_DETECTORS, StreamingDetector
 
 DEGRADATION_TESTS: dict[str, Callable[..., Any]] = {
@@ -21,6 +22,7 @@ DEGRADATION_TESTS: dict[str, Callable[..., Any]] = {
     "trend": trend,
     "rate_drop": rate_drop,
     "count_increase": count_increase,
+    "load_matched_rise": load_matched_rise,
     "missing_heartbeat": missing_heartbeat,
     "peer_outlier": peer_outliers,
 }

@@ -54,6 +54,19 @@ def _signals(
     )
 
 
+def _standing(ctx: Context, member: Member) -> tuple[int, int, str]:
+    """How established a version is: its devices that were on it before the scheduler saw
+    any switch, then all its devices. Not inferences in the window: at night a version whose
+    devices sleep in one time zone would swap places with a rollout."""
+    on = [
+        d
+        for d in ctx.devices
+        if d.model_name == member.get("model") and d.model_version == member.get("version")
+    ]
+    settled = sum(1 for d in on if ctx.versions_since(d.device_id) is None)
+    return settled, len(on), str(member.get("version"))
+
+
 def _insufficient(reason: str) -> DriftResult:
     return DriftResult(
         "rollout", float("nan"), 1.0, Verdict.INSUFFICIENT_DATA, f"rollout: {reason}"
@@ -69,14 +82,11 @@ def rollout(ctx: Context, rule: Rule, member: Member, window: Window) -> list[Dr
     if not others:
         return [_insufficient("no other version of the model to compare")]
     latency = parse_signal(rule.signal)[0]
-    established = max(others, key=lambda m: ctx.histogram(m, latency, window).count)
-    if (
-        ctx.histogram(member, latency, window).count
-        >= ctx.histogram(established, latency, window).count
-    ):
+    established = max((member, *others), key=lambda m: _standing(ctx, m))
+    if established is member:
         text = (
-            f"version {version} is the model's established version (most inferences in the "
-            "window); newer versions are compared with it"
+            f"version {version} is the model's established version (most devices not seen "
+            "switching to it, then most devices); newer versions are compared with it"
         )
         return [DriftResult("rollout", 0.0, 1.0, Verdict.NO_DRIFT, text)]
     a_version = established.get("version")

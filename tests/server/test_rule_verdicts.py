@@ -66,7 +66,10 @@ def test_threshold_only_adds_a_condition() -> None:
 def test_built_in_rules_pass_every_check_and_write_no_threshold_twice() -> None:
     ruleset = load_default_rules()
     assert unsupported_rules(ruleset.rules) == []
-    assert all(r.threshold is None for r in ruleset.rules)
+    # Only BadRollout adds a condition (two regressed signals); no limit is written twice.
+    assert {r.name: str(r.threshold) for r in ruleset.rules if r.threshold} == {
+        "BadRollout": ">= 2"
+    }
 
 
 @pytest.mark.parametrize(
