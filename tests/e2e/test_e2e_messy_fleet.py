@@ -143,12 +143,17 @@ def test_built_in_rules_on_a_messy_fleet(tmp_path: Path) -> None:
                     s.fired_s = now.timestamp()
         errors = {r.name: e for r in ruleset.rules if (e := _last_error(service, r.name))}
         assert errors == {}
-        report, false_alerts, missed = _report(the_fleet, seen, ruleset, live_s)
+        report, false_alerts, missed, delays = _report(the_fleet, seen, ruleset, live_s)
         print(
             report + f"\nrun: history {history_s:.0f} s, total {time.monotonic() - started:.0f} s"
         )
         assert missed == [], missed
         assert false_alerts == [], false_alerts
+        # Within two evaluation intervals of the onset, but for the error burst on a device at
+        # night: ~9 inferences a minute reach the minimum of 5 errors only after 18 minutes.
+        # (Evaluations run 2 s after each minute's export: 2.0 intervals reads 2.007.)
+        slow = {k: d for k, d in delays.items() if round(d, 1) > 2.0 and k != "error_burst"}
+        assert slow == {}, slow
     finally:
         store.close()
 
@@ -159,7 +164,7 @@ def _last_error(service: AlertingService, rule: str) -> str | None:
 
 def _report(
     the_fleet: Fleet, seen: dict[str, Seen], ruleset: object, live_s: float
-) -> tuple[str, list[str], list[str]]:
+) -> tuple[str, list[str], list[str], dict[str, float]]:
     rules = {r.name: r for r in load_default_rules().rules}
     incident_devices = {d for inc in the_fleet.incidents for d in inc.devices}
     lines = [
@@ -168,6 +173,7 @@ def _report(
         "-" * 110,
     ]
     missed = []
+    delays: dict[str, float] = {}
     explained: set[int] = set()
     alerts = list(seen.values())
     for inc in the_fleet.incidents:
@@ -190,8 +196,10 @@ def _report(
         fired = [a for _, a in hits if a.fired_s is not None]
         active = min((a.active_s for _, a in hits), default=None)
         first_fired = min((a.fired_s for a in fired if a.fired_s is not None), default=None)
-        if not fired:
+        if not fired or first_fired is None:
             missed.append(inc.kind)
+        else:
+            delays[inc.kind] = max(first_fired - visible, 0.0) / interval
 
         def delay(at: float | None, interval: float = interval, visible: float = visible) -> str:
             return "-" if at is None else f"{max(at - visible, 0.0) / interval:.1f}"
@@ -222,4 +230,4 @@ def _report(
         f"pending, never firing, on healthy devices: {len(pending_only)} {pending_only}",
         f"{SKEWED}'s clock runs {CLOCK_SKEW_S:.0f} s behind; alerts for that: {conditions}",
     ]
-    return "\n".join(lines), false_alerts, missed
+    return "\n".join(lines), false_alerts, missed, delays
