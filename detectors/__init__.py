@@ -22,6 +22,8 @@ from edgewatch.detectors._categorical import (
     categorical_counts,
     merge_counts,
 )
+from edgewatch.detectors._cohorts import CohortDrift, rank_cohorts
+from edgewatch.detectors._counts import count_increase
 from edgewatch.detectors._dataset import DEFAULT_DRIFT_SHARE, dataset_drift
 from edgewatch.detectors._degradation import (
     missing_heartbeat,
@@ -41,6 +43,14 @@ from edgewatch.detectors._drift import (
     ZTest,
     auto_method,
     drift,
+)
+from edgewatch.detectors._fdr import (
+    DEFAULT_FDR,
+    benjamini_hochberg,
+    bh_adjusted,
+    fdr_control,
+    pool_rare,
+    screened_drift,
 )
 from edgewatch.detectors._fleet import peer_outliers, robust_z
 from edgewatch.detectors._gate import (
@@ -77,6 +87,7 @@ from edgewatch.detectors._histogram import (
     to_dict,
     validate,
 )
+from edgewatch.detectors._load import load_matched_rise
 from edgewatch.detectors._performance import (
     ClassificationMetrics,
     ClassMetrics,
@@ -99,6 +110,12 @@ from edgewatch.detectors._result import (
     Verdict,
 )
 from edgewatch.detectors._rollout import RolloutSignals, compare_rollout
+from edgewatch.detectors._seasonal import (
+    SECONDS_PER_DAY,
+    SECONDS_PER_WEEK,
+    same_time_windows,
+    seasonal_expected,
+)
 from edgewatch.detectors._sequential import Interval, confidence_sequence, half_width
 from edgewatch.detectors._streaming import (
     STREAMING_DETECTORS,
@@ -111,6 +128,7 @@ from edgewatch.detectors._streaming import (
 __all__ = [
     "DEFAULT_ALPHA",
     "DEFAULT_DRIFT_SHARE",
+    "DEFAULT_FDR",
     "DEFAULT_MAX_BUCKETS",
     "DEFAULT_MAX_CATEGORIES",
     "DEFAULT_MIN_SAMPLES",
@@ -120,6 +138,8 @@ __all__ = [
     "MAX_SCALE",
     "MIN_SCALE",
     "OTHER",
+    "SECONDS_PER_DAY",
+    "SECONDS_PER_WEEK",
     "STREAMING_DETECTORS",
     "AccuracyEstimate",
     "Arm",
@@ -130,6 +150,7 @@ __all__ = [
     "ClassMetrics",
     "ClassVerdict",
     "ClassificationMetrics",
+    "CohortDrift",
     "Cusum",
     "DatasetDriftResult",
     "DenseGrid",
@@ -157,6 +178,8 @@ __all__ = [
     "Wasserstein",
     "ZTest",
     "auto_method",
+    "benjamini_hochberg",
+    "bh_adjusted",
     "bucket_bounds",
     "bucket_index",
     "calibration_from_dict",
@@ -166,6 +189,7 @@ __all__ = [
     "coarsen",
     "compare_rollout",
     "confidence_sequence",
+    "count_increase",
     "dataset_drift",
     "detector_names",
     "downscale",
@@ -174,6 +198,7 @@ __all__ = [
     "estimate_accuracy",
     "evaluate_gate",
     "evaluate_signal",
+    "fdr_control",
     "fit_calibration",
     "fit_one_vs_rest_calibration",
     "from_values",
@@ -182,6 +207,7 @@ __all__ = [
     "half_width",
     "histogram_std",
     "index_range",
+    "load_matched_rise",
     "merge",
     "merge_all",
     "merge_arrays",
@@ -189,11 +215,16 @@ __all__ = [
     "missing_heartbeat",
     "peer_outliers",
     "pool_adjacent_violators",
+    "pool_rare",
     "quantile",
     "quantile_regression",
+    "rank_cohorts",
     "rate_drop",
     "regression_metrics",
     "robust_z",
+    "same_time_windows",
+    "screened_drift",
+    "seasonal_expected",
     "shared_grid",
     "to_dict",
     "trend",

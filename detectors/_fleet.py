@@ -51,17 +51,23 @@ def peer_outliers(
     groups: Mapping[str, Hashable] | None = None,
     threshold: float = DEFAULT_Z_THRESHOLD,
     min_peers: int = DEFAULT_MIN_PEERS,
+    min_relative: float = 0.0,
 ) -> dict[str, DriftResult]:
     """Each device's statistic against the other devices in its group (all devices when
     ``groups`` is None; else e.g. ``(model_version, hardware_class)`` per device).
 
-    Score: |robust z|; drift when it reaches ``threshold``. Example:
+    Score: |robust z|; drift when it reaches ``threshold`` and the device is also at least
+    ``min_relative`` (a share of the peers' median) away from the median: peers that agree
+    to a fraction of a percent make a tiny MAD, and then a harmless difference of one
+    histogram bucket would score a huge z. Example:
     ``peer_outliers({"d1": 0.021, "d2": 0.020, ...}, groups={"d1": "v3", ...})``.
     """
     if not (math.isfinite(threshold) and threshold > 0):
         raise ValueError(f"threshold must be finite and > 0, got {threshold!r}")
     if isinstance(min_peers, bool) or not isinstance(min_peers, int) or min_peers < 2:
         raise ValueError(f"min_peers must be an int >= 2, got {min_peers!r}")
+    if not (math.isfinite(min_relative) and min_relative >= 0):
+        raise ValueError(f"min_relative must be finite and >= 0, got {min_relative!r}")
     for device, v in values.items():
         if not math.isfinite(float(v)):
             raise ValueError(f"values[{device!r}] must be finite, got {v!r}")
@@ -86,7 +92,9 @@ def peer_outliers(
                 )
                 continue
             z = robust_z(values[device], peers)
-            drifted = abs(z) >= threshold
+            median = float(np.median(peers))
+            far = abs(float(values[device]) - median) >= min_relative * abs(median)
+            drifted = abs(z) >= threshold and far
             side = "above" if z > 0 else "below"
             results[device] = DriftResult(
                 method="peer_outlier",
@@ -95,8 +103,9 @@ def peer_outliers(
                 verdict=Verdict.DRIFT if drifted else Verdict.NO_DRIFT,
                 explanation=(
                     f"{device}: {fmt(float(values[device]))} is {fmt(abs(z))} robust σ {side} the "
-                    f"median {fmt(float(np.median(peers)))} of {len(peers)} peers{where} "
-                    f"(limit {fmt(threshold)}) → {'outlier' if drifted else 'in line with peers'}"
+                    f"median {fmt(median)} of {len(peers)} peers{where} (limit {fmt(threshold)}"
+                    f", and ≥ {fmt(min_relative * 100)} % from the median) → "
+                    f"{'outlier' if drifted else 'in line with peers'}"
                 ),
                 current_count=len(peers),
             )

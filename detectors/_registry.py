@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from edgewatch.detectors._counts import count_increase
 from edgewatch.detectors._degradation import (
     missing_heartbeat,
     quantile_regression,
@@ -13,12 +14,15 @@ from edgewatch.detectors._degradation import (
 )
 from edgewatch.detectors._drift import DRIFT_METHODS, TwoSampleMethod
 from edgewatch.detectors._fleet import peer_outliers
+from edgewatch.detectors._load import load_matched_rise
 from edgewatch.detectors._streaming import STREAMING_DETECTORS, StreamingDetector
 
 DEGRADATION_TESTS: dict[str, Callable[..., Any]] = {
     "quantile_regression": quantile_regression,
     "trend": trend,
     "rate_drop": rate_drop,
+    "count_increase": count_increase,
+    "load_matched_rise": load_matched_rise,
     "missing_heartbeat": missing_heartbeat,
     "peer_outlier": peer_outliers,
 }

@@ -10,7 +10,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from edgewatch.server import _rollout_cli, cli_evidence
+from edgewatch.server import _rollout_cli, cli_evidence, cli_rules
 from edgewatch.server._remote_cli import add_parsers, run_remote
 from edgewatch.server.settings import Settings, SettingsError, load_settings
 
@@ -120,6 +120,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_parsers(sub)
     cli_evidence.add_parsers(sub)
     _rollout_cli.add_parsers(sub)
+    cli_rules.add_parsers(sub)
     return parser
 
 
@@ -295,6 +296,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _rollout_cli.run_rollout(args)
         if args.command in ("sampling", "report"):
             return cli_evidence.run(args)
+        if args.command == "rules":
+            return cli_rules.run(args)
     except SettingsError as e:
         print(f"edgewatch {args.command}: {e}", file=sys.stderr)
         return 2

@@ -170,7 +170,7 @@ def _template_values(rule: Rule, obs: Observation) -> dict[str, object]:
         "fleet": obs.labels.get("fleet"),
         "value": obs.value,
         "baseline": obs.baseline,
-        "threshold": str(rule.threshold),
+        "threshold": "verdict" if rule.threshold is None else str(rule.threshold),
         "signal": rule.signal,
         "rule": rule.name,
         "severity": rule.severity.value,

@@ -175,7 +175,8 @@ class Rule:
     name: str
     detector: str
     signal: str
-    threshold: Threshold
+    threshold: Threshold | None
+    """An extra condition on the detector's score; the detector's verdict decides first."""
     scope: Scope = Scope(ScopeLevel.DEVICE)
     params: Mapping[str, Any] = field(default_factory=dict)
     window_s: float = 900.0

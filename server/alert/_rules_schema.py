@@ -55,7 +55,9 @@ def _positive(seconds: float) -> float:
     return seconds
 
 
-def _threshold(value: Any) -> Threshold:
+def _threshold(value: Any) -> Threshold | None:
+    if value is None:
+        return None
     if not isinstance(value, str):
         raise ValueError(f"expected a comparison such as '> 0.2', got {value!r}")
     return Threshold.parse(value)
@@ -145,7 +147,7 @@ class RuleModel(_Model):
     signal: Annotated[str, Field(min_length=1)]
     window: PositiveDuration = 900.0
     interval: PositiveDuration = 60.0
-    threshold: Annotated[Threshold, BeforeValidator(_threshold)]
+    threshold: Annotated[Threshold | None, BeforeValidator(_threshold)] = None
     for_: Annotated[Duration, Field(alias="for")] = 0.0
     keep_firing_for: Duration = 0.0
     severity: Severity = Severity.WARNING

@@ -3,8 +3,9 @@ member and window, plus the parsed signal expressions rules name."""
 
 from __future__ import annotations
 
+import math
 import re
-from collections.abc import Sequence
+from collections.abc import Hashable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -15,6 +16,7 @@ from edgewatch.detectors import CategoricalCounts, ExpHistogram, empty
 from edgewatch.server.alert import ScopeLevel
 from edgewatch.server.detect._members import Member, members
 from edgewatch.server.detect._profile import sample_of
+from edgewatch.server.detect._versions import VersionHistory
 from edgewatch.server.store import (
     BaselineInfo,
     BaselineTable,
@@ -69,6 +71,12 @@ class Window:
         """Window length."""
         return self.end_s - self.start_s
 
+    def minutes(self) -> Window:
+        """The window with both ends moved back to whole minutes, so a 30-minute window holds
+        30 one-minute buckets instead of a partial one at each end (the rollups' buckets
+        start on whole minutes)."""
+        return Window(math.floor(self.start_s / 60) * 60, math.floor(self.end_s / 60) * 60)
+
     def before(self, length_s: float) -> Window:
         """The window of ``length_s`` that ends where this one starts."""
         return Window(self.start_s - length_s, self.start_s)
@@ -77,13 +85,22 @@ class Window:
 class Context:
     """Store reads for one scheduler tick; baselines are cached for the tick."""
 
-    def __init__(self, store: Store, now_s: float, devices: Sequence[Device]) -> None:
+    def __init__(
+        self,
+        store: Store,
+        now_s: float,
+        devices: Sequence[Device],
+        history: VersionHistory | None = None,
+    ) -> None:
         self.store = store
+        self.history = history if history is not None else VersionHistory()
         self.now_s = now_s
         self.devices = tuple(devices)
         self.signals = SignalReader(store)
         self.baselines = BaselineTable(store)
         self._baseline_cache: dict[tuple[str, str, str | None], BaselineInfo | None] = {}
+        # Values evaluators share within one tick (each device's p95, read once for its peers).
+        self.memo: dict[Hashable, object] = {}
 
     def baseline(self, member: Member) -> BaselineInfo | None:
         """The newest baseline for the member's model version (a device's own pin first)."""
@@ -196,12 +213,20 @@ class Context:
         )
 
     def peers(self, member: Member) -> list[Member]:
-        """Device members on the same model version as ``member`` (itself included)."""
+        """Device members on the same model version and hardware class as ``member`` (itself
+        included): a Raspberry Pi 4 is never judged against Jetsons running the same model."""
+        hardware = member.device.hardware if member.device is not None else None
         return [
             m
             for m in members(ScopeLevel.DEVICE, self.devices)
-            if m.get("model") == member.get("model") and m.get("version") == member.get("version")
+            if m.get("model") == member.get("model")
+            and m.get("version") == member.get("version")
+            and (m.device.hardware if m.device is not None else None) == hardware
         ]
+
+    def versions_since(self, device_id: str) -> float | None:
+        """When the device switched to its current model version (None: not seen to)."""
+        return self.history.since(device_id)
 
     def versions(self, member: Member) -> list[Member]:
         """Version members of the same model as ``member``."""

@@ -9,31 +9,37 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
 from edgewatch.collector import semconv
 from edgewatch.detectors import (
     DEFAULT_MIN_SAMPLES,
     DRIFT_METHODS,
+    SECONDS_PER_DAY,
+    SECONDS_PER_WEEK,
     STREAMING_DETECTORS,
     CategoricalCounts,
     DriftResult,
     ExpHistogram,
-    RolloutSignals,
     Verdict,
-    compare_rollout,
+    count_increase,
     drift,
     empty,
     from_values,
     get_streaming_detector,
+    load_matched_rise,
     missing_heartbeat,
+    peer_outliers,
     quantile,
     quantile_regression,
     rate_drop,
-    robust_z,
+    same_time_windows,
+    screened_drift,
+    seasonal_expected,
     trend,
 )
 from edgewatch.server.alert import Rule
@@ -49,6 +55,7 @@ from edgewatch.server.detect._context import (
 from edgewatch.server.detect._members import Member
 from edgewatch.server.detect._performance_evaluators import PERFORMANCE_EVALUATORS
 from edgewatch.server.detect._profile import CATEGORICAL, METRIC, NUMERIC, PREDICTION, SCORE
+from edgewatch.server.detect._rollout_eval import rollout
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,23 +98,48 @@ def _clock_skew(ctx: Context, rule: Rule, member: Member, window: Window) -> lis
     skew = member.device.clock_skew_s
     if skew is None or member.device.last_seen_s < window.start_s:
         return [Finding(_insufficient("clock_skew", "no report in the window"))]
-    limit = float(rule.threshold.value)
+    limit = float(rule.params.get("max_skew_s", 120.0))
     off = abs(skew)
-    verdict = Verdict.DRIFT if rule.threshold.holds(off) else Verdict.NO_DRIFT
+    verdict = Verdict.DRIFT if off > limit else Verdict.NO_DRIFT
     text = f"device timestamps are {skew:+.1f} s from the server's receive time"
     return [Finding(DriftResult("clock_skew", off, limit, verdict, text))]
 
 
+Judge = Callable[[Any, Any], DriftResult]
+"""Compares a baseline sample with the window's (histograms or category counts)."""
+
+
 def _drift(ctx: Context, rule: Rule, member: Member, window: Window) -> list[Finding]:
-    signal, _ = parse_signal(rule.signal)
     params = _params(rule)
     method = str(params.pop("method", rule.detector))
     threshold = params.pop("threshold", None)
     min_samples = int(params.pop("min_samples", DEFAULT_MIN_SAMPLES))
 
+    def judge(ref: Any, cur: Any) -> DriftResult:
+        return drift(ref, cur, method, threshold, min_samples=min_samples)
+
+    return _against_baseline(ctx, rule, member, window, judge, method)
+
+
+def _drift_fdr(ctx: Context, rule: Rule, member: Member, window: Window) -> list[Finding]:
+    """Significance and effect size of each (member, feature) against the version's baseline;
+    the scheduler then controls the false-discovery rate over the whole evaluation."""
+    min_effect = float(rule.params.get("min_effect", 0.2))
+    min_samples = int(rule.params.get("min_samples", DEFAULT_MIN_SAMPLES))
+
+    def judge(ref: Any, cur: Any) -> DriftResult:
+        return screened_drift(ref, cur, min_effect=min_effect, min_samples=min_samples)
+
+    return _against_baseline(ctx, rule, member, window, judge, "drift_fdr")
+
+
+def _against_baseline(
+    ctx: Context, rule: Rule, member: Member, window: Window, judge_samples: Judge, method: str
+) -> list[Finding]:
+    signal, _ = parse_signal(rule.signal)
+
     def judge(ref: Any, cur: Any, baseline_id: str, feature: str | None) -> Finding:
-        result = drift(ref, cur, method, threshold, min_samples=min_samples)
-        return Finding(result, feature, None, baseline_id)
+        return Finding(judge_samples(ref, cur), feature, None, baseline_id)
 
     if signal.metric in (semconv.FEATURE_VALUE, semconv.FEATURE_CATEGORY_COUNT):
         numeric = signal.metric == semconv.FEATURE_VALUE
@@ -162,7 +194,7 @@ def _quantile(ctx: Context, rule: Rule, member: Member, window: Window) -> list[
     signal, _ = parse_signal(rule.signal)
     gauge = rule.params.get("values", "histogram") == "gauge"
     current = (
-        from_values(ctx.series(member, signal, window, 60.0)[1])
+        from_values(ctx.series(member, signal, window.minutes(), 60.0)[1])
         if gauge
         else ctx.histogram(member, signal, window)
     )
@@ -204,79 +236,137 @@ def _streaming(ctx: Context, rule: Rule, member: Member, window: Window) -> list
     return [Finding(fired or detector.result())]
 
 
+def _seasonal_count(
+    ctx: Context, rule: Rule, member: Member, signal: Signal, window: Window
+) -> tuple[float, str] | None:
+    """The window's expected count from the same time of day (``season: day``) or week over
+    past periods the member has data for; None when it has none (or ``season: none``)."""
+    season = str(rule.params.get("season", "day"))
+    if season == "none":
+        return None
+    period = SECONDS_PER_DAY if season == "day" else SECONDS_PER_WEEK
+    periods = int(rule.params.get("seasons", 7 if season == "day" else 4))
+    first_seen = member.device.first_seen_s if member.device is not None else -math.inf
+    past = []
+    for start, end in same_time_windows(window.start_s, window.end_s, period, periods):
+        if start < first_seen:
+            break  # before the device reported: a partial window would look like a drop
+        _, v = ctx.series(member, signal, Window(start, end), end - start, "sum")
+        if v.size:
+            past.append(float(v.sum()))
+    if not past:
+        return None
+    return seasonal_expected(
+        past
+    ), f"median of the same time of {season} over {len(past)} past {season}(s)"
+
+
 def _rate_drop(ctx: Context, rule: Rule, member: Member, window: Window) -> list[Finding]:
     signal, _ = parse_signal(rule.signal)
-    ref_len = float(rule.params.get("reference_window_s", 86_400.0))
     _, now_v = ctx.series(member, signal, window, window.length_s, "sum")
-    _, ref_v = ctx.series(member, signal, window.before(ref_len), ref_len, "sum")
-    if ref_v.size == 0:
-        return [Finding(_insufficient("rate_drop", "no traffic in the reference window"))]
-    expected = float(ref_v.sum()) * window.length_s / ref_len
+    seasonal = _seasonal_count(ctx, rule, member, signal, window)
+    if seasonal is not None:
+        expected, how = seasonal
+    else:
+        ref_len = float(rule.params.get("reference_window_s", 86_400.0))
+        _, ref_v = ctx.series(member, signal, window.before(ref_len), ref_len, "sum")
+        if ref_v.size == 0:
+            return [Finding(_insufficient("rate_drop", "no traffic in the reference window"))]
+        expected = float(ref_v.sum()) * window.length_s / ref_len
+        how = f"flat rate of the preceding {ref_len:g} s"
     observed = round(float(now_v.sum()))
-    result = rate_drop(observed, expected, **_params(rule, "reference_window_s"))
+    result = rate_drop(
+        observed, expected, **_params(rule, "reference_window_s", "season", "seasons")
+    )
+    result = replace(result, explanation=f"{result.explanation} (expected: {how})")
     return [Finding(result, None, expected)]
 
 
+def _count_increase(ctx: Context, rule: Rule, member: Member, window: Window) -> list[Finding]:
+    """Events (the numerator of an ``a{k="v"}/a`` signal) per unit of exposure (the
+    denominator) in the window against the preceding reference window. Both sides are
+    queried the same way, so a bucket a query leaves out drops from count and exposure alike."""
+    num, den = parse_signal(rule.signal)
+    if den is None:
+        raise ValueError("count_increase needs a ratio signal: events/exposure")
+    ref = window.before(float(rule.params.get("reference_window_s", 86_400.0)))
+
+    def total(signal: Signal, w: Window) -> float:
+        return float(ctx.series(member, signal, w, w.length_s, "sum")[1].sum())
+
+    ref_exposure = total(den, ref)
+    result = count_increase(
+        round(total(num, window)),
+        total(den, window),
+        round(total(num, ref)),
+        ref_exposure,
+        **_params(rule, "reference_window_s"),
+    )
+    base = total(num, ref) / ref_exposure if ref_exposure > 0 else None
+    return [Finding(result, None, base)]
+
+
+def _paired(
+    ctx: Context, member: Member, value: Signal, load: Signal, window: Window
+) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+    """Per-minute (load, value) pairs of the minutes that have both."""
+    t, v = ctx.series(member, value, window, 60.0, "avg")
+    tl, vl = ctx.series(member, load, window, 60.0, "sum")
+    loads = dict(zip(tl.tolist(), vl.tolist(), strict=True))
+    keep = [i for i, x in enumerate(t.tolist()) if x in loads]
+    return np.asarray([loads[t[i]] for i in keep]), v[keep]
+
+
+def _power_at_load(ctx: Context, rule: Rule, member: Member, window: Window) -> list[Finding]:
+    """The signal (power) per minute against the preceding reference window's minutes at the
+    same load (``load_signal``, inferences per minute by default)."""
+    value, _ = parse_signal(rule.signal)
+    load, _ = parse_signal(str(rule.params.get("load_signal", semconv.INFERENCE_COUNT)))
+    current = window.minutes()
+    reference = current.before(float(rule.params.get("reference_window_s", 86_400.0)))
+    ref_load, ref_value = _paired(ctx, member, value, load, reference)
+    cur_load, cur_value = _paired(ctx, member, value, load, current)
+    result = load_matched_rise(
+        ref_load,
+        ref_value,
+        cur_load,
+        cur_value,
+        **_params(rule, "load_signal", "reference_window_s"),
+    )
+    base = float(np.median(ref_value)) if ref_value.size else None
+    return [Finding(result, None, base)]
+
+
 def _p95(ctx: Context, member: Member, window: Window, metric: str) -> float | None:
-    h = ctx.histogram(member, parse_signal(metric)[0], window)
-    return quantile(h, 0.95) if h.count >= 30 else None
+    key = ("p95", member.get("device"), metric, window)
+    if key not in ctx.memo:
+        h = ctx.histogram(member, parse_signal(metric)[0], window)
+        ctx.memo[key] = quantile(h, 0.95) if h.count >= 30 else None
+    value = ctx.memo[key]
+    return None if value is None else float(value)
 
 
 def _peer(ctx: Context, rule: Rule, member: Member, window: Window) -> list[Finding]:
+    """The device's p95 among its peers: devices on the same model version and hardware."""
     if member.device is None:
         raise ValueError("peer_outlier needs scope level device")
-    peers = ctx.peers(member)
-    values = {p.get("device"): _p95(ctx, p, window, rule.signal) for p in peers}
-    mine = values.pop(member.get("device"), None)
-    others = [v for v in values.values() if v is not None]
-    min_peers = int(rule.params.get("min_peers", 5))
-    if mine is None or len(others) < min_peers:
-        return [Finding(_insufficient("peer_outlier", f"{len(others)} peers with data"))]
-    z = abs(robust_z(mine, others))
-    limit = float(rule.params.get("threshold", 3.5))
-    verdict = Verdict.DRIFT if z >= limit else Verdict.NO_DRIFT
-    text = (
-        f"p95 {mine:.4g} against peers' median {float(np.median(others)):.4g}: |robust z| {z:.2f}"
-    )
-    return [
-        Finding(
-            DriftResult("peer_outlier", z, limit, verdict, text), None, float(np.median(others))
-        )
-    ]
+    device = str(member.get("device"))
+    values = {str(p.get("device")): _p95(ctx, p, window, rule.signal) for p in ctx.peers(member)}
+    known = {d: v for d, v in values.items() if v is not None}
+    if values.get(device) is None:
+        return [Finding(_insufficient("peer_outlier", "no p95 for the device in the window"))]
+    group = f"{member.get('version')} on {member.device.hardware or 'unknown hardware'}"
+    groups = dict.fromkeys(known, group)
+    result = peer_outliers(known, groups=groups, **_params(rule))[device]
+    others = [v for d, v in known.items() if d != device]
+    return [Finding(result, None, float(np.median(others)) if others else None)]
 
 
 def _rollout(ctx: Context, rule: Rule, member: Member, window: Window) -> list[Finding]:
-    others = [m for m in ctx.versions(member) if m.get("version") != member.get("version")]
-    latency = parse_signal(rule.signal)[0]
-
-    def signals(m: Member) -> RolloutSignals:
-        return RolloutSignals(
-            ctx.histogram(m, latency, window),
-            predictions=ctx.counts(m, semconv.PREDICTION_CLASS_COUNT, CLASS_KEY, window),
-            confidence=ctx.histogram(m, parse_signal(semconv.PREDICTION_SCORE)[0], window),
-        )
-
-    if not others:
-        return [Finding(_insufficient("rollout", "no other version of the model to compare"))]
-    a = max(others, key=lambda m: ctx.histogram(m, latency, window).count)
-    own_count = ctx.histogram(member, latency, window).count
-    if own_count >= ctx.histogram(a, latency, window).count:
-        # The established version is what rollouts are judged against, not a rollout itself.
-        text = (
-            f"version {member.get('version')} is the model's established version (most "
-            "inferences in the window); newer versions are compared with it"
-        )
-        return [Finding(DriftResult("rollout", 0.0, 1.0, Verdict.NO_DRIFT, text))]
-    result = compare_rollout(signals(a), signals(member), **_params(rule))
-    judged = [r for r in result.signals.values() if r.verdict is not Verdict.INSUFFICIENT_DATA]
-    if not judged:
-        return [Finding(_insufficient("rollout", result.explanation))]
-    regressed = float(len(result.regressed_signals))
-    text = f"against version {a.get('version')}: {result.explanation}"
-    return [Finding(DriftResult("rollout", regressed, 1.0, result.verdict, text))]
+    return [Finding(r) for r in rollout(ctx, rule, member, window)]
 
 
-BASELINE_DETECTORS = frozenset((*DRIFT_METHODS, "auto"))
+BASELINE_DETECTORS = frozenset((*DRIFT_METHODS, "auto", "drift_fdr"))
 """Drift detectors that compare a window with the baseline of the member's model version."""
 
 EVALUATORS: Mapping[str, Evaluator] = {
@@ -285,9 +375,12 @@ EVALUATORS: Mapping[str, Evaluator] = {
     "quantile_regression": _quantile,
     "trend": _trend,
     "rate_drop": _rate_drop,
+    "count_increase": _count_increase,
+    "load_matched_rise": _power_at_load,
     "peer_outlier": _peer,
     "rollout": _rollout,
-    **{name: _drift for name in BASELINE_DETECTORS},
+    **{name: _drift for name in BASELINE_DETECTORS - {"drift_fdr"}},
+    "drift_fdr": _drift_fdr,
     **{name: _streaming for name in STREAMING_DETECTORS},
     **PERFORMANCE_EVALUATORS,
 }

@@ -1,15 +1,18 @@
 """Evaluators of the model-performance rules: realized accuracy from late labels, accuracy
 estimated without labels, and the labelled share of the inferences.
 
-Each judges one scope member over the rule's window and returns one finding whose score the
-rule's threshold compares; too few labels (or no calibration) is insufficient data, never a 0.
+Each judges one scope member over the rule's window and returns one finding with its own
+verdict (a rule's threshold can only add a condition, as for every detector); too few labels
+(or no calibration) is insufficient data, never a 0.
 
 - ``accuracy_drop``: reference accuracy minus the upper end of the realized accuracy's 95 %
-  Wilson interval, so a drop fires only when the labels prove it (``min_labels``, default 100).
+  Wilson interval, so a drop fires only when the labels prove it: more than ``min_drop``
+  (default 0.05) with at least ``min_labels`` (default 100) labels.
 - ``estimated_accuracy_drop``: reference accuracy minus the upper end of the estimate's
-  interval; insufficient when the version has no calibration or input drift makes the estimate
+  interval, a drift above ``min_drop``; insufficient when the version has no calibration or input drift makes the estimate
   unreliable (the drift rules speak then).
-- ``label_coverage_low``: labelled share of the window's inferences (``min_inferences``); a
+- ``label_coverage_low``: labelled share of the window's inferences, low below
+  ``min_coverage`` (default 0.01) with at least ``min_inferences``; a
   version that sent no labels in the window nor in ``lookback_s`` before is not judged.
 
 The reference accuracy is the rule's ``reference_accuracy`` parameter, else the accuracy of the
@@ -33,6 +36,9 @@ if TYPE_CHECKING:  # _evaluators imports this module to register the evaluators 
 
 DEFAULT_MIN_LABELS = 100
 DEFAULT_MIN_INFERENCES = 100
+DEFAULT_MIN_DROP = 0.05
+"""Accuracy points below the reference that count as a drop (after the interval's margin)."""
+DEFAULT_MIN_COVERAGE = 0.01
 DEFAULT_LOOKBACK_S = 7 * 86_400.0
 """Without labels in the window, coverage is judged only if labels came in this long before:
 a version that never sends labels is not paged for it."""
@@ -49,9 +55,17 @@ def _insufficient(method: str, reason: str) -> list[Finding]:
     return _finding(DriftResult(method, math.nan, math.nan, Verdict.INSUFFICIENT_DATA, text))
 
 
-def _judged(method: str, rule: Rule, score: float, text: str, base: float | None) -> list[Finding]:
-    verdict = Verdict.DRIFT if rule.threshold.holds(score) else Verdict.NO_DRIFT
-    return _finding(DriftResult(method, score, float(rule.threshold.value), verdict, text), base)
+def _judged(
+    method: str, score: float, limit: float, low_is_bad: bool, text: str, base: float | None
+) -> list[Finding]:
+    """The detector's verdict: ``score`` beyond ``limit`` (below it when ``low_is_bad``)."""
+    bad = score < limit if low_is_bad else score > limit
+    verdict = Verdict.DRIFT if bad else Verdict.NO_DRIFT
+    return _finding(DriftResult(method, score, limit, verdict, text), base)
+
+
+def _min_drop(rule: Rule) -> float:
+    return float(rule.params.get("min_drop", DEFAULT_MIN_DROP))
 
 
 def _window(
@@ -82,7 +96,8 @@ def _accuracy_drop(ctx: Context, rule: Rule, member: Member, window: Window) -> 
         f"realized accuracy {c.accuracy:.1%} (95 % up to {c.accuracy_high:.1%}) from {c.count} "
         f"labels against {reference:.1%}"
     )
-    return _judged("accuracy_drop", rule, reference - c.accuracy_high, text, reference)
+    drop = reference - c.accuracy_high
+    return _judged("accuracy_drop", drop, _min_drop(rule), False, text, reference)
 
 
 def _estimated_drop(ctx: Context, rule: Rule, member: Member, window: Window) -> list[Finding]:
@@ -99,7 +114,8 @@ def _estimated_drop(ctx: Context, rule: Rule, member: Member, window: Window) ->
         f"estimated accuracy {e.accuracy:.1%} (95 % {e.low:.1%}-{e.high:.1%}) from {e.count} "
         f"scores against {reference:.1%}"
     )
-    return _judged("estimated_accuracy_drop", rule, reference - e.high, text, reference)
+    drop = reference - e.high
+    return _judged("estimated_accuracy_drop", drop, _min_drop(rule), False, text, reference)
 
 
 def _coverage(ctx: Context, rule: Rule, member: Member, window: Window) -> list[Finding]:
@@ -113,7 +129,8 @@ def _coverage(ctx: Context, rule: Rule, member: Member, window: Window) -> list[
         if earlier.labelled == 0:
             return _insufficient("label_coverage", "the version has not sent labels")
     text = f"{row.labelled} of {row.inferences} inferences labelled ({row.coverage:.1%})"
-    return _judged("label_coverage", rule, row.coverage, text, None)
+    limit = float(rule.params.get("min_coverage", DEFAULT_MIN_COVERAGE))
+    return _judged("label_coverage", row.coverage, limit, True, text, None)
 
 
 PERFORMANCE_EVALUATORS: Mapping[str, Evaluator] = {

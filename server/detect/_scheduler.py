@@ -12,9 +12,10 @@ import logging
 import math
 import threading
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
-from edgewatch.detectors import Verdict
+from edgewatch.detectors import DEFAULT_FDR, Verdict, fdr_control
 from edgewatch.server.alert import (
     Alert,
     AlertEngine,
@@ -24,10 +25,13 @@ from edgewatch.server.alert import (
     RuleEvaluation,
     ScopeLevel,
 )
+from edgewatch.server.detect._cohort_view import cohort_rows
 from edgewatch.server.detect._context import Context, Window
 from edgewatch.server.detect._evaluators import BASELINE_DETECTORS, EVALUATORS, Finding
 from edgewatch.server.detect._members import Member, members
+from edgewatch.server.detect._params import param_problems
 from edgewatch.server.detect._persistence import DuckAlertingStore
+from edgewatch.server.detect._versions import VersionHistory
 from edgewatch.server.store import EvaluationRow, EvaluationTable, Store, StoreError
 
 log = logging.getLogger("edgewatch.server.detect")
@@ -42,19 +46,26 @@ def _utc_now() -> datetime:
     return datetime.now(UTC)
 
 
+FAMILY_DETECTORS = frozenset({"drift_fdr"})
+"""Detectors whose findings of one evaluation are judged together (false-discovery rate)."""
+
 _NO_VERSION = (ScopeLevel.MODEL, ScopeLevel.FLEET)
 """Scope levels whose members span model versions."""
 
 
 def unsupported_rules(rules: Sequence[Rule]) -> list[str]:
-    """A message for every rule the scheduler cannot evaluate: an unknown detector, or a
-    baseline drift detector at a scope whose members have no model version (hence no
-    baseline), where every evaluation would be insufficient data."""
+    """A message for every rule the scheduler cannot evaluate: an unknown detector, a
+    parameter the detector does not take or a value it cannot use, or a baseline drift
+    detector at a scope whose members have no model version (hence no baseline), where
+    every evaluation would be insufficient data."""
     problems = []
     for r in rules:
         if r.detector not in EVALUATORS:
-            problems.append(f"rule {r.name!r}: unknown detector {r.detector!r}")
-        elif r.detector in BASELINE_DETECTORS and r.scope.level in _NO_VERSION:
+            known = ", ".join(sorted(EVALUATORS))
+            problems.append(f"rule {r.name!r}: unknown detector {r.detector!r}; known: {known}")
+            continue
+        problems.extend(f"rule {r.name!r}: {p}" for p in param_problems(r.detector, r.params))
+        if r.detector in BASELINE_DETECTORS and r.scope.level in _NO_VERSION:
             problems.append(
                 f"rule {r.name!r}: detector {r.detector!r} compares with a model version's"
                 f" baseline, and a {r.scope.level.value}-scope member has no model version;"
@@ -92,6 +103,7 @@ class Scheduler:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()  # one run at a time (thread tick or a test's run_once)
+        self._history = VersionHistory()
 
     def start(self) -> None:
         """Start the scheduler thread (idempotent)."""
@@ -121,7 +133,8 @@ class Scheduler:
         with self._lock:
             done = []
             devices = self._store.list_devices(limit=100_000, now_s=now.timestamp())
-            ctx = Context(self._store, now.timestamp(), devices)
+            self._history.observe(devices, now.timestamp())
+            ctx = Context(self._store, now.timestamp(), devices, self._history)
             runs = self._alerts.rule_runs()
             for rule in self._engine.ruleset.rules:
                 last = runs.get(rule.name, (None, None, 0))[0]
@@ -149,31 +162,22 @@ class Scheduler:
                     "rule %s: skipped %d evaluations missed since %s", rule.name, skipped, last
                 )
         try:
-            findings = self._findings(ctx, rule, now)
+            findings = evaluate_rule(ctx, rule, now)
         except (ValueError, TypeError, StoreError) as e:
             log.warning("rule %s: evaluation failed: %s", rule.name, e)
             self._alerts.record_run(rule.name, now, f"{type(e).__name__}: {e}", skipped=skipped)
             return None
         window = Window(now.timestamp() - rule.window_s, now.timestamp())
-        self._evaluations.append([_row(rule, m, f, window) for m, f in findings])
+        rows = [_row(rule, m, f, window) for m, f in findings]
+        if rule.detector in FAMILY_DETECTORS and rule.scope.level is ScopeLevel.DEVICE:
+            rows.extend(cohort_rows(rule, findings, window))
+        self._evaluations.append(rows)
         observations = [_observation(rule, m, f) for m, f in findings]
         evaluation = self._engine.record_evaluation(rule.name, observations, now)
         if skipped:
             self._alerts.record_run(rule.name, now, None, skipped=skipped)
         self._notify_firing(evaluation)
         return evaluation
-
-    def _findings(self, ctx: Context, rule: Rule, now: datetime) -> list[tuple[Member, Finding]]:
-        evaluator = EVALUATORS.get(rule.detector)
-        if evaluator is None:
-            raise ValueError(f"unknown detector {rule.detector!r}")
-        window = Window(now.timestamp() - rule.window_s, now.timestamp())
-        out: list[tuple[Member, Finding]] = []
-        by_fleet = any(m.name == "fleet" for m in rule.scope.matchers)
-        for member in members(rule.scope.level, ctx.devices, by_fleet=by_fleet):
-            if rule.scope.selects(member.label_map):
-                out.extend((member, f) for f in evaluator(ctx, rule, member, window))
-        return out
 
     def _notify_firing(self, evaluation: RuleEvaluation) -> None:
         fired = {t.fingerprint for t in evaluation.transitions if t.to_state is AlertState.FIRING}
@@ -187,14 +191,40 @@ class Scheduler:
                     log.exception("on_firing hook %r failed for %s", hook, alert.fingerprint)
 
 
+def evaluate_rule(ctx: Context, rule: Rule, now: datetime) -> list[tuple[Member, Finding]]:
+    """Every finding of one evaluation of ``rule`` at ``now``, over each member in scope."""
+    evaluator = EVALUATORS.get(rule.detector)
+    if evaluator is None:
+        raise ValueError(f"unknown detector {rule.detector!r}")
+    window = Window(now.timestamp() - rule.window_s, now.timestamp())
+    out: list[tuple[Member, Finding]] = []
+    by_fleet = any(m.name == "fleet" for m in rule.scope.matchers)
+    for member in members(rule.scope.level, ctx.devices, by_fleet=by_fleet):
+        if rule.scope.selects(member.label_map):
+            out.extend((member, f) for f in evaluator(ctx, rule, member, window))
+    if rule.detector in FAMILY_DETECTORS:
+        # One family per evaluation: every member × feature test, so the share of false
+        # discoveries stays under the rule's FDR however large the fleet.
+        q = float(rule.params.get("fdr", DEFAULT_FDR))
+        controlled = fdr_control([f.result for _, f in out], q)
+        out = [(m, replace(f, result=r)) for (m, f), r in zip(out, controlled, strict=True)]
+    return out
+
+
 def _observation(rule: Rule, member: Member, finding: Finding) -> Observation:
+    """The detector's verdict decides; a rule's threshold can only add a condition on the
+    score (a regression test: a score over the threshold with a ``no_drift`` verdict, say a
+    trend at p = 0.08, is not active)."""
     labels = member.label_map
     if finding.feature is not None:
         labels["feature"] = finding.feature
     result = finding.result
     if result.verdict is Verdict.INSUFFICIENT_DATA or not math.isfinite(result.score):
         return Observation(labels, None, None, finding.baseline)
-    return Observation(labels, rule.threshold.holds(result.score), result.score, finding.baseline)
+    active = result.verdict is Verdict.DRIFT and (
+        rule.threshold is None or rule.threshold.holds(result.score)
+    )
+    return Observation(labels, active, result.score, finding.baseline)
 
 
 def _row(rule: Rule, member: Member, finding: Finding, window: Window) -> EvaluationRow:

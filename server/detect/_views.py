@@ -33,7 +33,7 @@ from edgewatch.server.store import (
     Store,
 )
 
-DRIFT_DETECTORS = frozenset({*DRIFT_METHODS, "auto"})
+DRIFT_DETECTORS = frozenset({*DRIFT_METHODS, "auto", "drift_fdr"})
 
 
 def _t(at: datetime | None) -> str | None:

@@ -31,7 +31,9 @@ class RuleLike(Protocol):
 
 def drift_rule_names(rules: Iterable[RuleLike]) -> frozenset[str]:
     """Names of the rules that run a drift detector (PSI, Jensen-Shannon, KS ...)."""
-    return frozenset(r.name for r in rules if r.detector in DRIFT_METHODS)
+    return frozenset(
+        r.name for r in rules if r.detector in DRIFT_METHODS or r.detector == "drift_fdr"
+    )
 
 
 class FiringAlert(Protocol):

@@ -63,7 +63,7 @@ def test_every_default_rule_evaluates_and_firing_hook_runs(server: AlertingServe
     service: AlertingService = server.app.state.alerting
     service.scheduler.run_once(datetime.fromtimestamp(now, UTC))
     rules = server.get("/api/v1/rules")["rules"]
-    assert len(rules) == 15
+    assert len(rules) == 18
     assert {r["name"]: r["last_error"] for r in rules} == {r["name"]: None for r in rules}
     assert all(r["last_evaluated_at"] is not None for r in rules)
 
