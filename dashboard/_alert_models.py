@@ -221,11 +221,28 @@ class Signal:
 
 
 @dataclass(frozen=True, slots=True)
+class VersionAccuracy:
+    """One version's accuracy over the window: realized from late labels, estimated from its
+    score histograms (each with its 95 % interval), and how many inferences were labelled."""
+
+    labelled: int
+    realized: float | None
+    realized_low: float | None
+    realized_high: float | None
+    estimated: float | None
+    estimated_low: float | None
+    estimated_high: float | None
+    estimate_reliable: bool
+
+
+@dataclass(frozen=True, slots=True)
 class VersionComparison:
     """Version B against version A with the rollout verdict."""
 
     verdict: str
     signals: tuple[Signal, ...]
+    accuracy: dict[str, VersionAccuracy]
+    """Keyed ``a`` and ``b``; empty from a server that does not send accuracy."""
 
 
 def _labels(o: Obj, key: str) -> dict[str, str]:
@@ -387,6 +404,19 @@ def baseline_of(o: Obj) -> Baseline:
     )
 
 
+def _accuracy_of(o: Obj) -> VersionAccuracy:
+    return VersionAccuracy(
+        labelled=o.opt_integer("labelled"),
+        realized=o.opt_number("realized"),
+        realized_low=o.opt_number("realized_low"),
+        realized_high=o.opt_number("realized_high"),
+        estimated=o.opt_number("estimated"),
+        estimated_low=o.opt_number("estimated_low"),
+        estimated_high=o.opt_number("estimated_high"),
+        estimate_reliable=o.flag("estimate_reliable", True),
+    )
+
+
 def comparison_of(o: Obj) -> VersionComparison:
     return VersionComparison(
         verdict=o.choice("verdict", ROLLOUT_VERDICTS),
@@ -401,4 +431,10 @@ def comparison_of(o: Obj) -> VersionComparison:
             )
             for s in o.objs("signals")
         ),
+        accuracy={
+            side: _accuracy_of(acc)
+            for side in ("a", "b")
+            if (sides := o.opt_obj("accuracy")) is not None
+            and (acc := sides.opt_obj(side)) is not None
+        },
     )

@@ -6,7 +6,10 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from itertools import pairwise
 
-from edgewatch.dashboard._alert_models import DriftResult
+import pandas as pd
+
+from edgewatch.dashboard import _format as fmt
+from edgewatch.dashboard._alert_models import DriftResult, VersionAccuracy, VersionComparison
 from edgewatch.dashboard._models import Device, Series
 
 # A device that sends nothing for this long (or 3 steps, whichever is longer) was offline;
@@ -56,3 +59,38 @@ def latest_per_feature(results: list[DriftResult]) -> list[DriftResult]:
         return r.score / r.threshold if r.threshold else r.score
 
     return sorted(newest.values(), key=severity, reverse=True)
+
+
+def _interval(x: float | None, low: float | None, high: float | None) -> str:
+    """An accuracy with its 95 % interval, or "—" without one."""
+    if x is None:
+        return "—"
+    if low is None or high is None:
+        return fmt.percent(x, 1)
+    return f"{fmt.percent(x, 1)} ({fmt.percent(low, 1)}–{fmt.percent(high, 1)})"
+
+
+def accuracy_rows(comparison: VersionComparison, a: str, b: str) -> pd.DataFrame | None:
+    """Realized and estimated accuracy of both versions side by side; None when neither
+    version has labels or a calibrated estimate in the window."""
+    sides: dict[str, VersionAccuracy] = {
+        name: comparison.accuracy[key]
+        for key, name in (("a", a), ("b", b))
+        if key in comparison.accuracy
+    }
+    if not any(x.realized is not None or x.estimated is not None for x in sides.values()):
+        return None
+    return pd.DataFrame(
+        {
+            "version": list(sides),
+            "realized (late labels)": [
+                _interval(x.realized, x.realized_low, x.realized_high) for x in sides.values()
+            ],
+            "labelled": [f"{x.labelled:,}" for x in sides.values()],
+            "estimated (from scores)": [
+                _interval(x.estimated, x.estimated_low, x.estimated_high)
+                + ("" if x.estimate_reliable else " — unreliable: inputs drifted")
+                for x in sides.values()
+            ],
+        }
+    )

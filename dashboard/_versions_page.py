@@ -9,7 +9,7 @@ import streamlit as st
 from edgewatch.dashboard import _charts as charts
 from edgewatch.dashboard import _format as fmt
 from edgewatch.dashboard._alert_models import VersionComparison
-from edgewatch.dashboard._analysis import reporting_s
+from edgewatch.dashboard._analysis import accuracy_rows, reporting_s
 from edgewatch.dashboard._models import Device, Distribution, VersionSummary
 from edgewatch.dashboard._page import NO_ALERTING, PageContext, optional, run_page
 from edgewatch.dashboard._selection import models_of, versions_of
@@ -65,6 +65,12 @@ def _verdict(comparison: VersionComparison, a: str, b: str) -> None:
             hide_index=True,
             key="compare_signals",
         )
+    accuracy = accuracy_rows(comparison, a, b)
+    if accuracy is None:
+        st.caption("Accuracy: no late labels and no calibrated estimate for these versions yet.")
+    else:
+        st.markdown("**Accuracy** (95 % intervals)")
+        st.dataframe(accuracy, hide_index=True, key="compare_accuracy")
 
 
 def _reporting(ctx: PageContext, devices: list[Device], model: str, version: str) -> float:

@@ -9,10 +9,16 @@ import pytest
 
 from edgewatch.dashboard import _format as fmt
 from edgewatch.dashboard._alert_links import by_urgency, evidence_url, subject_url
-from edgewatch.dashboard._alert_models import Alert, DriftResult, Evidence
-from edgewatch.dashboard._analysis import latest_per_feature, offline_gaps, reporting_s
+from edgewatch.dashboard._alert_models import Alert, DriftResult, Evidence, comparison_of
+from edgewatch.dashboard._analysis import (
+    accuracy_rows,
+    latest_per_feature,
+    offline_gaps,
+    reporting_s,
+)
 from edgewatch.dashboard._charts import Marker, data_extent, time_chart
 from edgewatch.dashboard._models import Device, Histogram, Series
+from edgewatch.dashboard._parse import Obj
 from edgewatch.server.cli import main
 
 T0 = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
@@ -181,3 +187,31 @@ def test_dashboard_command_refuses_bad_arguments(argv, message, capsys, monkeypa
     monkeypatch.delenv("EDGEWATCH_DASHBOARD_TOKEN", raising=False)
     assert main(["dashboard", *argv]) == 2
     assert message in capsys.readouterr().err
+
+
+def test_versions_page_shows_realized_and_estimated_accuracy_side_by_side() -> None:
+    answer = {
+        "verdict": "b_worse",
+        "signals": [],
+        "accuracy": {
+            "a": {"labelled": 1200, "realized": 0.95, "realized_low": 0.94,
+                  "realized_high": 0.96, "estimated": 0.951, "estimated_low": 0.94,
+                  "estimated_high": 0.962, "estimate_reliable": True},
+            "b": {"labelled": 0, "realized": None, "estimated": 0.71,
+                  "estimated_low": 0.68, "estimated_high": 0.74, "estimate_reliable": False},
+        },
+    }  # fmt: skip
+    comparison = comparison_of(Obj(answer, "compare"))
+    table = accuracy_rows(comparison, "v1", "v2.1")
+    assert table is not None
+    rows = table.set_index("version").to_dict("index")
+    assert rows["v1"]["realized (late labels)"] == "95.0 % (94.0 %–96.0 %)"
+    assert rows["v1"]["labelled"] == "1,200"
+    assert rows["v2.1"]["realized (late labels)"] == "—"
+    assert rows["v2.1"]["estimated (from scores)"].endswith("unreliable: inputs drifted")
+
+
+def test_versions_page_says_when_no_version_has_accuracy() -> None:
+    without = comparison_of(Obj({"verdict": "no_difference", "signals": []}, "compare"))
+    assert without.accuracy == {}
+    assert accuracy_rows(without, "v1", "v2") is None
