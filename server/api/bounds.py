@@ -19,6 +19,8 @@ MAX_UNIX_S = 32_503_680_000.0
 year 9999, so adding a day or a duration to it cannot overflow)."""
 MAX_SPAN_S = 100 * 366 * 86_400.0
 """Longest duration a parameter may give (a silence, a look-back): about a century."""
+MAX_DEVICES = 1_000_000_000
+"""Largest device count a parameter may ask for (a gate's ``min_devices``)."""
 MAX_OFFSET = 1_000_000_000
 """Largest ``offset`` a list accepts (DuckDB's OFFSET is a 64-bit integer)."""
 

@@ -8,6 +8,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, UploadFile
 
+from edgewatch.server.api.bounds import MAX_SPAN_S
 from edgewatch.server.api.deps import AdminDep, SelectionDep, SettingsDep, StoreDep, WindowDep
 from edgewatch.server.api.performance_schemas import PerformanceOut, performance_out
 from edgewatch.server.detect._upload import read_table
@@ -29,10 +30,22 @@ def performance(
     selection: SelectionDep,
     window: WindowDep,
     step: Annotated[
-        float | None, Query(gt=0, description="seconds per bucket; default window / 24")
+        float | None,
+        Query(
+            gt=0,
+            le=MAX_SPAN_S,
+            allow_inf_nan=False,
+            description="seconds per bucket; default window / 24",
+        ),
     ] = None,
     max_drift_share: Annotated[
-        float, Query(ge=0, le=1, description="drifted-feature share that flags the estimate")
+        float,
+        Query(
+            ge=0,
+            le=1,
+            allow_inf_nan=False,
+            description="drifted-feature share that flags the estimate",
+        ),
     ] = MAX_DRIFT_SHARE,
 ) -> PerformanceOut:
     """Accuracy, per-class precision/recall/F1 and macro-F1 (or MAE/RMSE/bias) from the labels
@@ -58,7 +71,10 @@ async def evaluate(
     file: UploadFile,
     model: Annotated[str, Query(min_length=1)],
     version: Annotated[str, Query(min_length=1)],
-    step: Annotated[float | None, Query(gt=0, description="seconds per time bucket")] = None,
+    step: Annotated[
+        float | None,
+        Query(gt=0, le=MAX_SPAN_S, allow_inf_nan=False, description="seconds per time bucket"),
+    ] = None,
 ) -> PerformanceOut:
     """Realized metrics of a CSV/Parquet of ``prediction`` and ``label`` (or ``score`` and a
     numeric ``label`` for regression), with optional ``score``, ``time`` and ``device``

@@ -9,6 +9,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 
 from edgewatch.detectors import GateConfig, SignalResult
+from edgewatch.server.api.bounds import MAX_DEVICES, MAX_SPAN_S
 from edgewatch.server.api.deps import AdminDep, StoreDep, utc_now
 from edgewatch.server.gate import DEFAULT_WINDOW_S, RolloutVerdict, rollout_verdict
 
@@ -71,9 +72,16 @@ def get_rollout(
     established: Annotated[
         str | None, Query(description="version to compare with (default: the most seen)")
     ] = None,
-    window_s: Annotated[float, Query(gt=0, description="evidence window")] = DEFAULT_WINDOW_S,
-    min_devices: Annotated[int, Query(ge=1, description="canary devices to pass a class")] = 2,
-    alpha: Annotated[float, Query(gt=0, lt=1, description="overall false-fail rate")] = 0.05,
+    window_s: Annotated[
+        float,
+        Query(gt=0, le=MAX_SPAN_S, allow_inf_nan=False, description="evidence window, seconds"),
+    ] = DEFAULT_WINDOW_S,
+    min_devices: Annotated[
+        int, Query(ge=1, le=MAX_DEVICES, description="canary devices to pass a class")
+    ] = 2,
+    alpha: Annotated[
+        float, Query(gt=0, lt=1, allow_inf_nan=False, description="overall false-fail rate")
+    ] = 0.05,
 ) -> dict[str, Any]:
     """Evaluate the gate now over the last ``window_s`` of device-hours."""
     config = GateConfig(alpha=alpha, min_devices=min_devices)
