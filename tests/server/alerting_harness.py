@@ -137,6 +137,20 @@ def drift_rules(
     }
 
 
+def device_rule(name: str, detector: str, signal: str, when: str, **params: Any) -> dict[str, Any]:
+    """A device-scope rule over a 30 m window evaluated every minute."""
+    return {
+        "name": name,
+        "detector": detector,
+        "params": params,
+        "scope": {"level": "device"},
+        "signal": signal,
+        "window": "30m",
+        "interval": "1m",
+        "threshold": when,
+    }
+
+
 def webhook(url: str, name: str = "hook") -> dict[str, Any]:
     """A signed generic-webhook receiver entry."""
     return {"name": name, "type": "webhook", "url": url, "secret": SECRET}
@@ -163,8 +177,13 @@ class AlertingServer:
     def post(self, path: str, **kwargs: Any) -> httpx.Response:
         return httpx.post(f"{self.url}{path}", headers=self.headers(), timeout=30, **kwargs)
 
-    def send(self, request: ExportMetricsServiceRequest, device: str = "dev-a") -> None:
-        token = self.tokens.device_a if device == "dev-a" else self.tokens.device_b
+    def send(self, request: ExportMetricsServiceRequest, device: str | None = "dev-a") -> None:
+        """POST one batch as ``device`` (its token), or with no token when ``device`` is None
+        (servers started with ``insecure_dev=True``)."""
+        if device is None:
+            token = None
+        else:
+            token = self.tokens.device_a if device == "dev-a" else self.tokens.device_b
         r = httpx.post(
             f"{self.url}/v1/metrics",
             content=collector_body(request),
