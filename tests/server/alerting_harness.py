@@ -8,6 +8,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -31,6 +32,7 @@ from server_harness import Tokens, make_tokens, serve_in_thread
 
 from edgewatch.collector import semconv
 from edgewatch.detectors import from_values
+from edgewatch.server.detect import AlertingService
 from edgewatch.server.settings import load_settings
 
 T = TypeVar("T")
@@ -191,6 +193,18 @@ class AlertingServer:
             timeout=10,
         )
         assert r.status_code == 200, r.text
+
+    def evaluate(self, now_s: float, roll_up: bool = True) -> None:
+        """Run every due rule once at ``now_s``, after rolling the stored points up (series over
+        minutes read the 1-minute rollups) unless ``roll_up`` is False."""
+        if roll_up:
+            self.app.state.store.roll_up()
+        service: AlertingService = self.app.state.alerting
+        service.scheduler.run_once(datetime.fromtimestamp(now_s, UTC))
+
+    def rule_errors(self) -> list[str | None]:
+        """Each rule's ``last_error`` (None where its last evaluation succeeded)."""
+        return [r["last_error"] for r in self.get("/api/v1/rules")["rules"]]
 
     def alerts(self, **params: Any) -> list[dict[str, Any]]:
         alerts: list[dict[str, Any]] = self.get("/api/v1/alerts", **params)["alerts"]

@@ -5,7 +5,6 @@ ratio signal) and a skewed device clock each raise an alert on the right device 
 from __future__ import annotations
 
 import time
-from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
@@ -25,7 +24,6 @@ from otlp_wire import (
 
 from edgewatch.collector import semconv
 from edgewatch.detectors import from_values
-from edgewatch.server.detect import AlertingService
 
 DEVICES = [f"dev-{i}" for i in range(6)]
 
@@ -86,11 +84,8 @@ def test_degradations_alert_on_the_right_device(tmp_path: Path) -> None:
                 # dev-3's clock runs 10 minutes behind: its newest batch is stamped late.
                 late = 600 if device == "dev-3" and minute == 29 else 0
                 server.send(_export(device, end_s - late, minute, rng), device=None)
-        server.app.state.store.roll_up()  # series over minutes read the 1-minute rollups
-        service: AlertingService = server.app.state.alerting
-        service.scheduler.run_once(datetime.fromtimestamp(now, UTC))
-        rules = server.get("/api/v1/rules")["rules"]
-        assert [r["last_error"] for r in rules] == [None] * 4
+        server.evaluate(now)
+        assert server.rule_errors() == [None] * 4
         fired = {(a["rule"], a["labels"]["device"]) for a in server.alerts()}
         assert fired == {
             ("MemoryGrows", "dev-0"),
@@ -164,7 +159,6 @@ def test_a_slower_new_version_is_a_bad_rollout_and_the_established_one_is_not(
                 server.send(
                     _version_export(device, version, latency, confidence, end_s, rng), device=None
                 )
-        service: AlertingService = server.app.state.alerting
-        service.scheduler.run_once(datetime.fromtimestamp(now, UTC))
+        server.evaluate(now, roll_up=False)
         fired = {a["labels"]["version"] for a in server.alerts() if a["rule"] == "BadRollout"}
         assert fired == {"1.1.0"}
