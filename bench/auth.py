@@ -29,7 +29,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
 
 from http_load import probe, probe_under_load, request, split_url  # noqa: E402
-from live_server import free_port, wait_ready  # noqa: E402
+from live_server import free_port, server_command, wait_ready  # noqa: E402
 
 from edgewatch.server.store import Store, StoreConfig  # noqa: E402
 
@@ -97,16 +97,7 @@ async def _config_requests(url: str, device: str, tokens: Callable[[], str]) -> 
 
 def _server(db: Path, port: int, **env: str) -> subprocess.Popen[bytes]:
     return subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "edgewatch.server.cli",
-            "server",
-            "--db",
-            str(db),
-            "--port",
-            str(port),
-        ],
+        server_command(db, port),
         env={**os.environ, "EDGEWATCH_LOG_LEVEL": "warning", "EDGEWATCH_ALERTING": "false", **env},
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,

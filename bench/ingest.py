@@ -26,7 +26,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
 
-from live_server import free_port, wait_ready  # noqa: E402
+from live_server import free_port, server_command, wait_ready  # noqa: E402
 from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import (  # noqa: E402
     ExportMetricsServiceRequest,
 )
@@ -197,16 +197,7 @@ def bench_http(tmp: Path, per_request: int = 1, connections: int = CONNECTIONS) 
     url = f"http://127.0.0.1:{port}"
     env = {**os.environ, "EDGEWATCH_LOG_LEVEL": "warning"}
     server = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "edgewatch.server.cli",
-            "server",
-            "--db",
-            str(db),
-            "--port",
-            str(port),
-        ],
+        server_command(db, port),
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,

@@ -9,7 +9,6 @@ figure says so. Every source is tried and the report names the ones found missin
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,8 +19,11 @@ from edgewatch.collector._power import (
     BatteryPowerSampler,
     HwmonPowerSampler,
     Ina3221Sampler,
+    nvml_handles,
+    rapl_delta_uj,
     rapl_zones,
     read_number,
+    readable,
 )
 from edgewatch.collector._types import Reading, Sampler, SamplerError
 
@@ -81,10 +83,7 @@ class _RaplCounter:
             self._last[zone] = energy
             if last is None:
                 continue
-            delta = energy - last
-            if delta < 0:  # wrapped around
-                delta += read_number(zone / "max_energy_range_uj")
-            self._joules += delta / 1e6
+            self._joules += rapl_delta_uj(zone, energy, last) / 1e6
 
     @property
     def joules(self) -> float:
@@ -158,19 +157,6 @@ class _Polled:
         return self._joules
 
 
-def _nvml(nvml: Any) -> tuple[Any, list[Any]] | None:
-    if nvml is None:
-        try:
-            nvml = importlib.import_module("pynvml")
-        except ImportError:
-            return None
-    try:
-        nvml.nvmlInit()
-        return nvml, [nvml.nvmlDeviceGetHandleByIndex(i) for i in range(nvml.nvmlDeviceGetCount())]
-    except Exception:  # NVML raises its own NVMLError types when there is no driver or GPU
-        return None
-
-
 class EnergyMeter:
     """Discovers every energy source under ``root`` and integrates them over ``start``..``stop``.
 
@@ -204,9 +190,9 @@ class EnergyMeter:
 
     def _discover(self, root: Path, nvml: Any) -> None:
         zones = [z for z in rapl_zones(root) if z.name.count(":") == 1]
-        readable = [z for z in zones if _readable(z / "energy_uj")]
-        if readable:
-            self._counters.append(_RaplCounter(readable))
+        allowed = [z for z in zones if readable(z / "energy_uj")]
+        if allowed:
+            self._counters.append(_RaplCounter(allowed))
             self.tried.append(SourceStatus(semconv.POWER_RAPL, "available"))
         elif zones:
             self.tried.append(
@@ -214,7 +200,7 @@ class EnergyMeter:
             )
         else:
             self.tried.append(SourceStatus(semconv.POWER_RAPL, "missing", "no powercap zones"))
-        found = _nvml(nvml)
+        found = nvml_handles(nvml)
         if found is None or not found[1]:
             self.tried.append(SourceStatus(semconv.POWER_NVML, "missing", "no NVML or no GPU"))
         else:
@@ -295,11 +281,3 @@ def _counter_figure(counter: _RaplCounter | _NvmlCounter, seconds: float) -> Ene
         NVML_RELATIVE_ERROR,
         "NVML total-energy counter of the GPU board(s)",
     )
-
-
-def _readable(path: Path) -> bool:
-    try:
-        path.read_bytes()
-    except OSError:
-        return False
-    return True

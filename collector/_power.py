@@ -42,7 +42,8 @@ def _read_text(path: Path, default: str = "") -> str:
         return default
 
 
-def _readable(path: Path) -> bool:
+def readable(path: Path) -> bool:
+    """Whether this user may read ``path`` (RAPL's ``energy_uj`` is often root-only)."""
     try:
         path.read_bytes()
     except OSError:
@@ -54,6 +55,32 @@ def rapl_zones(root: str | Path = "/") -> list[Path]:
     """RAPL power zones with an energy counter (readable or not: many kernels allow root only)."""
     zones = sorted(Path(root, "sys/class/powercap").glob("intel-rapl:*"))
     return [z for z in zones if (z / "energy_uj").exists()]
+
+
+def rapl_delta_uj(zone: Path, energy_uj: float, previous_uj: float) -> float:
+    """Microjoules a RAPL zone counted since ``previous_uj``, across a wrap at its maximum.
+
+    ``OSError``/``ValueError`` when the wrap needs ``max_energy_range_uj`` and it is unreadable.
+    """
+    delta = energy_uj - previous_uj
+    if delta < 0:  # the counter wrapped around
+        delta += read_number(zone / "max_energy_range_uj")
+    return delta
+
+
+def nvml_handles(nvml: Any = None) -> tuple[Any, list[Any]] | None:
+    """The NVML module (``pynvml`` unless given) initialised, with a handle per GPU; None
+    without the module or a driver."""
+    if nvml is None:
+        try:
+            nvml = importlib.import_module("pynvml")
+        except ImportError:
+            return None
+    try:
+        nvml.nvmlInit()
+        return nvml, [nvml.nvmlDeviceGetHandleByIndex(i) for i in range(nvml.nvmlDeviceGetCount())]
+    except Exception:  # no driver, no GPU: NVML raises its own NVMLError types
+        return None
 
 
 def _index(name: str, pattern: str) -> int:
@@ -91,7 +118,7 @@ class RaplSampler:
     def discover(
         cls, root: str | Path = "/", clock: Callable[[], float] = time.monotonic
     ) -> RaplSampler | None:
-        zones = [z for z in rapl_zones(root) if _readable(z / "energy_uj")]
+        zones = [z for z in rapl_zones(root) if readable(z / "energy_uj")]
         return cls(zones, clock) if zones else None
 
     def sample(self) -> Sequence[Reading]:
@@ -109,13 +136,11 @@ class RaplSampler:
             self._previous[zone] = (energy, now)
             if previous is None or now <= previous[1]:
                 continue
-            delta = energy - previous[0]
-            if delta < 0:  # the counter wrapped around
-                try:
-                    delta += read_number(zone / "max_energy_range_uj")
-                except (OSError, ValueError) as e:
-                    errors.append(f"{zone.name}/max_energy_range_uj: {e}")
-                    continue
+            try:
+                delta = rapl_delta_uj(zone, energy, previous[0])
+            except (OSError, ValueError) as e:
+                errors.append(f"{zone.name}/max_energy_range_uj: {e}")
+                continue
             watts = delta / 1e6 / (now - previous[1])
             readings.append(_power(watts, self.source, zone.name, _read_text(zone / "name")))
         return _finish(self.name, readings, errors)
@@ -250,17 +275,8 @@ class NvmlSampler:
 
     @classmethod
     def discover(cls, nvml: Any = None) -> NvmlSampler | None:
-        if nvml is None:
-            try:
-                nvml = importlib.import_module("pynvml")
-            except ImportError:
-                return None
-        try:
-            nvml.nvmlInit()
-            handles = [nvml.nvmlDeviceGetHandleByIndex(i) for i in range(nvml.nvmlDeviceGetCount())]
-        except Exception:  # no driver, no GPU: NVML raises its own NVMLError types
-            return None
-        return cls(nvml, handles) if handles else None
+        found = nvml_handles(nvml)
+        return cls(*found) if found is not None and found[1] else None
 
     def sample(self) -> Sequence[Reading]:
         readings: list[Reading] = []

@@ -66,10 +66,9 @@ def _in_range(rng: np.random.Generator, low: float, high: float) -> float:
     return float(np.clip(rng.normal(middle, spread), low, high))
 
 
-class SimulatedPowerSampler:
-    """Simulated ``hw.power`` in watts, scaled by any ``power_increase`` incident."""
-
-    name = "simulated-power"
+class _ConditionedSampler:
+    """A simulated sampler whose values follow the hardware profile and the incidents in effect
+    at ``scenario_time_s()``; ``seed`` seeds its own generator."""
 
     def __init__(
         self,
@@ -82,6 +81,12 @@ class SimulatedPowerSampler:
         self._conditions = conditions
         self._now = scenario_time_s
         self._rng = np.random.default_rng(seed)
+
+
+class SimulatedPowerSampler(_ConditionedSampler):
+    """Simulated ``hw.power`` in watts, scaled by any ``power_increase`` incident."""
+
+    name = "simulated-power"
 
     def sample(self) -> Sequence[Reading]:
         watts = _in_range(self._rng, *self._profile.power_w)
@@ -90,46 +95,23 @@ class SimulatedPowerSampler:
         return [Reading(semconv.HW_POWER, watts, attributes, "W")]
 
 
-class SimulatedMemorySampler:
+class SimulatedMemorySampler(_ConditionedSampler):
     """Simulated resident memory of the inference process (bytes), growing during a leak."""
 
     name = "simulated-memory"
 
-    def __init__(
-        self,
-        hardware: str,
-        conditions: DeviceConditions,
-        scenario_time_s: Callable[[], float],
-        seed: int = 0,
-    ) -> None:
-        self._base_bytes = _profile(hardware).memory_mb * 2**20
-        self._conditions = conditions
-        self._now = scenario_time_s
-        self._rng = np.random.default_rng(seed)
-
     def sample(self) -> Sequence[Reading]:
-        jitter = self._rng.normal(0.0, 0.01) * self._base_bytes
-        value = self._base_bytes + jitter + self._conditions.leaked_bytes(self._now())
+        base_bytes = self._profile.memory_mb * 2**20
+        jitter = self._rng.normal(0.0, 0.01) * base_bytes
+        value = base_bytes + jitter + self._conditions.leaked_bytes(self._now())
         return [Reading(semconv.PROCESS_MEMORY_USAGE, float(value), dict(_SIMULATED), "By")]
 
 
-class SimulatedCpuSampler:
+class SimulatedCpuSampler(_ConditionedSampler):
     """Simulated CPU utilisation of the inference process (0–1), busier in proportion to the
     extra work a ``latency_regression`` incident makes each inference do."""
 
     name = "simulated-cpu"
-
-    def __init__(
-        self,
-        hardware: str,
-        conditions: DeviceConditions,
-        scenario_time_s: Callable[[], float],
-        seed: int = 0,
-    ) -> None:
-        self._profile = _profile(hardware)
-        self._conditions = conditions
-        self._now = scenario_time_s
-        self._rng = np.random.default_rng(seed)
 
     def sample(self) -> Sequence[Reading]:
         busy = _in_range(self._rng, *self._profile.cpu) * self._conditions.slowdown(self._now())

@@ -6,10 +6,27 @@ from __future__ import annotations
 import socket
 import ssl
 import subprocess
+import sys
 import time
 from pathlib import Path
 
 import httpx
+
+
+def server_command(db: str | Path, port: int, *args: str) -> list[str]:
+    """The command line that runs ``edgewatch-server server`` on ``db`` and ``port`` in this
+    interpreter, with ``args`` appended."""
+    return [
+        sys.executable,
+        "-m",
+        "edgewatch.server.cli",
+        "server",
+        "--db",
+        str(db),
+        "--port",
+        str(port),
+        *args,
+    ]
 
 
 def free_port() -> int:

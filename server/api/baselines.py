@@ -10,9 +10,9 @@ from pydantic import BaseModel, Field
 
 from edgewatch.server.api.bounds import Instant
 from edgewatch.server.api.deps import AdminDep, SettingsDep, StoreDep, utc_now
+from edgewatch.server.api.uploads import read_upload
 from edgewatch.server.detect import pin_baseline, upload_baseline, views
 from edgewatch.server.evidence import save_reference_sample
-from edgewatch.server.ingest import PayloadTooLargeError
 from edgewatch.server.store import BaselineTable
 
 router = APIRouter(prefix="/api/v1/baselines", tags=["baselines"])
@@ -54,12 +54,9 @@ async def upload(
 ) -> dict[str, Any]:
     """Validate the file against the features the model's devices report and profile it."""
     limit = settings.max_baseline_bytes
-    declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > limit + _MULTIPART_OVERHEAD:
-        raise PayloadTooLargeError(f"baseline upload of {declared} bytes exceeds {limit} bytes")
-    data = await file.read(limit + 1)
-    if len(data) > limit:
-        raise PayloadTooLargeError(f"baseline file exceeds {limit} bytes")
+    data = await read_upload(
+        request, file, limit=limit, declared_limit=limit + _MULTIPART_OVERHEAD, what="baseline"
+    )
     info = upload_baseline(
         store,
         model=model,

@@ -11,8 +11,8 @@ from fastapi import APIRouter, Query, Request, UploadFile
 from edgewatch.server.api.bounds import MAX_SPAN_S
 from edgewatch.server.api.deps import AdminDep, SelectionDep, SettingsDep, StoreDep, WindowDep
 from edgewatch.server.api.performance_schemas import PerformanceOut, performance_out
+from edgewatch.server.api.uploads import read_upload
 from edgewatch.server.detect._upload import read_table
-from edgewatch.server.ingest import PayloadTooLargeError
 from edgewatch.server.performance import (
     MAX_DRIFT_SHARE,
     evaluate_table,
@@ -81,12 +81,9 @@ async def evaluate(
     columns: overall, per time bucket and per device, beside the accuracy the version's
     calibration estimates from the same scores. The rows are not stored."""
     limit = settings.max_baseline_bytes
-    declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > 2 * limit:
-        raise PayloadTooLargeError(f"evaluation upload of {declared} bytes exceeds {limit} bytes")
-    data = await file.read(limit + 1)
-    if len(data) > limit:
-        raise PayloadTooLargeError(f"evaluation file exceeds {limit} bytes")
+    data = await read_upload(
+        request, file, limit=limit, declared_limit=2 * limit, what="evaluation"
+    )
     frame = read_table(data, file.filename or "")
     report = evaluate_table(
         frame,

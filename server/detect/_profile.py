@@ -8,7 +8,7 @@ class counts and score histogram a device reports.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -80,7 +80,7 @@ def numeric_profile(name: str, values: npt.NDArray[np.float64], kind: str = NUME
     )
 
 
-def categorical_profile(name: str, values: list[object], kind: str = CATEGORICAL) -> ProfileRow:
+def categorical_profile(name: str, values: Sequence[object], kind: str = CATEGORICAL) -> ProfileRow:
     """Category counts; ``None`` and NaN count as missing."""
     present = [v for v in values if v is not None and not (isinstance(v, float) and math.isnan(v))]
     counts = categorical_counts(present)

@@ -21,7 +21,12 @@ from edgewatch.server.detect._profile import (
     categorical_profile,
     numeric_profile,
 )
-from edgewatch.server.performance import LABEL_COLUMN, PROBA_PREFIX, calibration_profile
+from edgewatch.server.performance import (
+    LABEL_COLUMN,
+    PROBA_PREFIX,
+    calibration_profile,
+    class_labels,
+)
 from edgewatch.server.store import ProfileRow
 
 _SPECIAL = (PREDICTION_COLUMN, SCORE_COLUMN, LABEL_COLUMN)
@@ -189,7 +194,7 @@ def profile_upload(
     if PREDICTION_COLUMN in names:
         profiles.append(
             categorical_profile(
-                PREDICTION_COLUMN, _labels(frame[PREDICTION_COLUMN]), kind=PREDICTION
+                PREDICTION_COLUMN, class_labels(frame[PREDICTION_COLUMN]), kind=PREDICTION
             )
         )
     if SCORE_COLUMN in names:
@@ -199,16 +204,3 @@ def profile_upload(
     if calibration is not None:
         profiles.append(calibration)
     return UploadProfile(len(frame), tuple(features), tuple(profiles))
-
-
-def _labels(column: pd.Series) -> list[object]:
-    """Class labels as devices send them: integral floats (3.0) become "3"."""
-    out: list[object] = []
-    for v in column.tolist():
-        if v is None or (isinstance(v, float) and np.isnan(v)):
-            out.append(None)
-        elif isinstance(v, float) and v.is_integer():
-            out.append(str(int(v)))
-        else:
-            out.append(str(v))
-    return out

@@ -8,6 +8,7 @@ from edgewatch.server.performance._calibrate import (
     LABEL_COLUMN,
     PROBA_PREFIX,
     calibration_profile,
+    class_labels,
     version_calibration,
 )
 from edgewatch.server.performance._evaluation import evaluate_table
@@ -28,6 +29,7 @@ __all__ = [
     "PerformanceReport",
     "PerformanceRow",
     "calibration_profile",
+    "class_labels",
     "evaluate_table",
     "performance_report",
     "version_accuracy",

@@ -221,6 +221,29 @@ class _Builder:
             estimate_reliable=reliable,
         )
 
+    def group_row(
+        self,
+        groups: _Groups,
+        k: Any,
+        *,
+        start_s: float,
+        end_s: float,
+        selection: Selection,
+        device_id: str | None = None,
+        model_version: str | None = None,
+    ) -> PerformanceRow:
+        """``row`` of the group ``k`` of ``groups`` (no reads of a group count as none)."""
+        return self.row(
+            start_s=start_s,
+            end_s=end_s,
+            cells=groups.cells.get(k, []),
+            errors=groups.errors.get(k, []),
+            inferences=sum(c.value for c in groups.counts.get(k, [])),
+            selection=selection,
+            device_id=device_id,
+            model_version=model_version,
+        )
+
 
 _Item = TypeVar("_Item", ConfusionCell, ErrorSums, GroupCount)
 
@@ -231,6 +254,25 @@ def _by(items: Iterable[_Item], key: str) -> dict[Any, list[_Item]]:
     for item in items:
         out.setdefault(getattr(item, key), []).append(item)
     return out
+
+
+@dataclass(frozen=True, slots=True)
+class _Groups:
+    """Label counts, error sums and inference counts of one window, grouped by ``bucket`` or
+    ``group``."""
+
+    cells: dict[Any, list[ConfusionCell]]
+    errors: dict[Any, list[ErrorSums]]
+    counts: dict[Any, list[GroupCount]]
+
+
+def _grouped(reader: PerformanceReader, group: str, key: str, window: dict[str, Any]) -> _Groups:
+    """The reader's three reads over ``window`` by ``group``, keyed by their field ``key``."""
+    return _Groups(
+        _by(reader.confusion(**window, group=group), key),
+        _by(reader.errors(**window, group=group), key),
+        _by(reader.inferences(**window, group=group), key),
+    )
 
 
 def window_performance(
@@ -296,37 +338,23 @@ def performance_report(
     matrix = tuple(tuple(r) for r in _matrix(cells, labels))
 
     timed = {"start_s": start_s, "end_s": end_s, "step_s": step, "selection": selection}
-    t_cells = _by(reader.confusion(**timed, group="none"), "bucket")
-    t_errors = _by(reader.errors(**timed, group="none"), "bucket")
-    t_counts = _by(reader.inferences(**timed, group="none"), "bucket")
+    t = _grouped(reader, "none", "bucket", timed)
     series = []
     for k in range(math.ceil(width / step - 1e-9)):
         lo, hi = start_s + k * step, min(end_s, start_s + (k + 1) * step)
-        series.append(
-            b.row(
-                start_s=lo,
-                end_s=hi,
-                cells=t_cells.get(k, []),
-                errors=t_errors.get(k, []),
-                inferences=sum(c.value for c in t_counts.get(k, [])),
-                selection=selection,
-            )
-        )
+        series.append(b.group_row(t, k, start_s=lo, end_s=hi, selection=selection))
 
     devices = []
-    d_cells = _by(reader.confusion(**whole, group="device"), "group")
-    d_errors = _by(reader.errors(**whole, group="device"), "group")
-    d_counts = _by(reader.inferences(**whole, group="device"), "group")
+    d = _grouped(reader, "device", "group", whole)
     for device_id, _, version in b.members:
-        if device_id not in d_counts and device_id not in d_cells and device_id not in d_errors:
+        if device_id not in d.counts and device_id not in d.cells and device_id not in d.errors:
             continue
         devices.append(
-            b.row(
+            b.group_row(
+                d,
+                device_id,
                 start_s=start_s,
                 end_s=end_s,
-                cells=d_cells.get(device_id, []),
-                errors=d_errors.get(device_id, []),
-                inferences=sum(c.value for c in d_counts.get(device_id, [])),
                 selection=Selection(device_id=device_id),
                 device_id=device_id,
                 model_version=version,
@@ -334,17 +362,14 @@ def performance_report(
         )
 
     versions = []
-    v_cells = _by(reader.confusion(**whole, group="version"), "group")
-    v_errors = _by(reader.errors(**whole, group="version"), "group")
-    v_counts = _by(reader.inferences(**whole, group="version"), "group")
-    for version in sorted(set(v_counts) | set(v_cells) | set(v_errors), key=str):
+    v = _grouped(reader, "version", "group", whole)
+    for version in sorted(set(v.counts) | set(v.cells) | set(v.errors), key=str):
         versions.append(
-            b.row(
+            b.group_row(
+                v,
+                version,
                 start_s=start_s,
                 end_s=end_s,
-                cells=v_cells.get(version, []),
-                errors=v_errors.get(version, []),
-                inferences=sum(c.value for c in v_counts.get(version, [])),
                 selection=replace(selection, model_version=str(version) or None),
                 model_version=str(version) or None,
             )

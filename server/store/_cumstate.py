@@ -10,6 +10,7 @@ its points no newer than the kept ones and adds nothing.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from typing import Any, TypeAlias
 
@@ -18,8 +19,10 @@ import pyarrow as pa
 
 from edgewatch.server.store._batch import Batch, ExpHistogramRows, HistogramRows, NumericRows
 from edgewatch.server.store._cumulative import (
+    Delta,
     ExpPoint,
     HistPoint,
+    P,
     SumPoint,
     dumps,
     exp_delta,
@@ -98,6 +101,28 @@ def _lookup(kept: dict[StateKey, Kept], changed: dict[StateKey, Kept], key: Stat
     return changed[key] if key in changed else kept.get(key)
 
 
+def _deltas(
+    rows: Any,
+    temporality: Sequence[str],
+    point_of: Callable[[int], P],
+    delta_of: Callable[[Any, P], Delta[P]],
+    kept: dict[StateKey, Kept],
+    changed: dict[StateKey, Kept],
+) -> dict[int, P | None]:
+    """The delta of each cumulative row ``i`` of ``rows`` (None when stale), by its index;
+    ``changed`` takes the state each series moves to."""
+    deltas: dict[int, P | None] = {}
+    for i, t in enumerate(temporality):
+        if t == "cumulative":
+            p = point_of(i)
+            key = (rows.device_id[i], rows.metric[i], rows.attrs[i], kind_of(p))
+            d = delta_of(_lookup(kept, changed, key), p)
+            deltas[i] = d.delta
+            if d.delta is not None and d.keep is not None:
+                changed[key] = d.keep
+    return deltas
+
+
 _KEY = ("device_id", "metric", "attrs")
 _EXP_FIELDS = (
     "start_us", "ts_us", "scale", "zero_count", "pos_offset", "pos_counts", "neg_offset",
@@ -129,15 +154,14 @@ def _rebuild(
 def _numeric(
     rows: NumericRows, kept: dict[StateKey, Kept], changed: dict[StateKey, Kept]
 ) -> NumericRows:
-    deltas: dict[int, SumPoint | None] = {}
-    for i, kind in enumerate(rows.kind):
-        if kind == "cumulative":
-            key = (rows.device_id[i], rows.metric[i], rows.attrs[i], "sum")
-            p = SumPoint(rows.start_us[i], rows.ts_us[i], rows.value[i])
-            d = sum_delta(_lookup(kept, changed, key), p)
-            deltas[i] = d.delta
-            if d.delta is not None and d.keep is not None:
-                changed[key] = d.keep
+    deltas = _deltas(
+        rows,
+        rows.kind,
+        lambda i: SumPoint(rows.start_us[i], rows.ts_us[i], rows.value[i]),
+        sum_delta,
+        kept,
+        changed,
+    )
     out = NumericRows()
     _rebuild(rows, out, len(rows.kind), deltas, ("start_us", "ts_us", "value"))
     out.kind.extend(
@@ -153,19 +177,14 @@ def _numeric(
 def _exp(
     rows: ExpHistogramRows, kept: dict[StateKey, Kept], changed: dict[StateKey, Kept]
 ) -> ExpHistogramRows:
-    deltas: dict[int, ExpPoint | None] = {}
-    for i, temporality in enumerate(rows.temporality):
-        if temporality == "cumulative":
-            p = ExpPoint(
-                rows.start_us[i], rows.ts_us[i], rows.scale[i], rows.zero_count[i],
-                rows.pos_offset[i], tuple(rows.pos_counts[i]), rows.neg_offset[i],
-                tuple(rows.neg_counts[i]), rows.count[i], rows.sum[i], rows.min[i], rows.max[i],
-            )  # fmt: skip
-            key = (rows.device_id[i], rows.metric[i], rows.attrs[i], kind_of(p))
-            d = exp_delta(_lookup(kept, changed, key), p)
-            deltas[i] = d.delta
-            if d.delta is not None and d.keep is not None:
-                changed[key] = d.keep
+    def point(i: int) -> ExpPoint:
+        return ExpPoint(
+            rows.start_us[i], rows.ts_us[i], rows.scale[i], rows.zero_count[i],
+            rows.pos_offset[i], tuple(rows.pos_counts[i]), rows.neg_offset[i],
+            tuple(rows.neg_counts[i]), rows.count[i], rows.sum[i], rows.min[i], rows.max[i],
+        )  # fmt: skip
+
+    deltas = _deltas(rows, rows.temporality, point, exp_delta, kept, changed)
     out = ExpHistogramRows()
     _rebuild(rows, out, len(rows.temporality), deltas, _EXP_FIELDS)
     out.temporality.extend(["delta"] * len(out.ts_us))
@@ -175,18 +194,13 @@ def _exp(
 def _hist(
     rows: HistogramRows, kept: dict[StateKey, Kept], changed: dict[StateKey, Kept]
 ) -> HistogramRows:
-    deltas: dict[int, HistPoint | None] = {}
-    for i, temporality in enumerate(rows.temporality):
-        if temporality == "cumulative":
-            p = HistPoint(
-                rows.start_us[i], rows.ts_us[i], tuple(rows.bounds[i]), tuple(rows.counts[i]),
-                rows.count[i], rows.sum[i], rows.min[i], rows.max[i],
-            )  # fmt: skip
-            key = (rows.device_id[i], rows.metric[i], rows.attrs[i], kind_of(p))
-            d = hist_delta(_lookup(kept, changed, key), p)
-            deltas[i] = d.delta
-            if d.delta is not None and d.keep is not None:
-                changed[key] = d.keep
+    def point(i: int) -> HistPoint:
+        return HistPoint(
+            rows.start_us[i], rows.ts_us[i], tuple(rows.bounds[i]), tuple(rows.counts[i]),
+            rows.count[i], rows.sum[i], rows.min[i], rows.max[i],
+        )  # fmt: skip
+
+    deltas = _deltas(rows, rows.temporality, point, hist_delta, kept, changed)
     out = HistogramRows()
     _rebuild(rows, out, len(rows.temporality), deltas, _HIST_FIELDS)
     out.temporality.extend(["delta"] * len(out.ts_us))

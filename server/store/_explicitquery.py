@@ -12,8 +12,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from edgewatch.server.store._explicit import ExplicitHistogram
-from edgewatch.server.store._select import attributes_sql, selection_sql
-from edgewatch.server.store._time import utc_datetime
+from edgewatch.server.store._select import window_select
 from edgewatch.server.store._types import Selection
 
 EXPLICIT_COLUMNS = "bounds, counts, count, sum, min, max"
@@ -29,14 +28,18 @@ def explicit_source(
     column_params: Sequence[object] = (),
 ) -> tuple[str, list[object]]:
     """SELECT of ``columns`` over one metric's explicit histograms in a window and selection."""
-    sel, sel_params = selection_sql(selection)
-    att, att_params = attributes_sql(attributes)
-    sql = (
-        f"SELECT {columns} FROM histograms WHERE metric = ? AND ts >= ? AND ts < ?"
-        f" AND temporality = 'delta' AND {sel} AND {att}"
+    return window_select(
+        "histograms",
+        "ts",
+        metric,
+        start_s,
+        end_s,
+        selection,
+        attributes,
+        columns,
+        column_params,
+        " AND temporality = 'delta'",
     )
-    window = [utc_datetime(start_s), utc_datetime(end_s)]
-    return sql, [*column_params, metric, *window, *sel_params, *att_params]
 
 
 def merge_explicit(

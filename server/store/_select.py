@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 
 from edgewatch.detectors import DEFAULT_MAX_BUCKETS, MIN_SCALE, ExpHistogram, downscale
+from edgewatch.server.store._time import utc_datetime
 from edgewatch.server.store._types import Resolution, Selection
 
 _SELECTION_COLUMNS = ("device_id", "fleet", "model_name", "model_version", "hardware")
@@ -62,6 +64,37 @@ def table_for(kind: str, resolution: Resolution) -> str:
     """Table holding ``kind`` (points or exp) at ``resolution``."""
     base = RAW_TABLE[kind]
     return base if resolution is Resolution.RAW else f"{base}_{resolution.value}"
+
+
+def window_select(
+    table: str,
+    time_column: str,
+    metric: str,
+    start_s: float,
+    end_s: float,
+    selection: Selection,
+    attributes: tuple[tuple[str, str], ...],
+    columns: str,
+    column_params: Sequence[object] = (),
+    condition: str = "",
+) -> tuple[str, list[object]]:
+    """SELECT of ``columns`` (whose ``?`` take ``column_params``) from ``table`` over one metric,
+    the time window ``[start_s, end_s)`` on ``time_column``, a selection and an attribute
+    filter; ``condition`` (`` AND ...``, no parameters) narrows it further."""
+    sel, sel_params = selection_sql(selection)
+    att, att_params = attributes_sql(attributes)
+    sql = (
+        f"SELECT {columns} FROM {table} WHERE metric = ? AND {time_column} >= ?"
+        f" AND {time_column} < ? AND {sel} AND {att}{condition}"
+    )
+    return sql, [
+        *column_params,
+        metric,
+        utc_datetime(start_s),
+        utc_datetime(end_s),
+        *sel_params,
+        *att_params,
+    ]
 
 
 def fit(h: ExpHistogram, max_buckets: int = DEFAULT_MAX_BUCKETS) -> ExpHistogram:

@@ -24,9 +24,8 @@ from edgewatch.server.store._explicit import (
 from edgewatch.server.store._explicitquery import EXPLICIT_COLUMNS, explicit_source, merge_explicit
 from edgewatch.server.store._histquery import merge_groups
 from edgewatch.server.store._histsql import HISTOGRAM_COLUMNS
-from edgewatch.server.store._select import attributes_sql, selection_sql, table_for
+from edgewatch.server.store._select import table_for, window_select
 from edgewatch.server.store._series_kinds import family_kind, kinds_of
-from edgewatch.server.store._time import utc_datetime
 from edgewatch.server.store._types import (
     Resolution,
     Selection,
@@ -89,25 +88,21 @@ def window_source(
 ) -> tuple[str, list[object]]:
     """SELECT of ``columns`` (whose ``?`` take ``column_params``) over one metric, time window,
     selection and attribute filter."""
-    table = table_for(kind, resolution)
-    time_col = "ts" if resolution is Resolution.RAW else "bucket"
-    sel, sel_params = selection_sql(selection)
-    att, att_params = attributes_sql(attributes)
     delta_only = (
         " AND temporality = 'delta'" if kind == "exp" and resolution is Resolution.RAW else ""
     )
-    sql = (
-        f"SELECT {columns} FROM {table} WHERE metric = ? AND {time_col} >= ? AND {time_col} < ?"
-        f" AND {sel} AND {att}{delta_only}"
-    )
-    return sql, [
-        *column_params,
+    return window_select(
+        table_for(kind, resolution),
+        "ts" if resolution is Resolution.RAW else "bucket",
         metric,
-        utc_datetime(start_s),
-        utc_datetime(end_s),
-        *sel_params,
-        *att_params,
-    ]
+        start_s,
+        end_s,
+        selection,
+        attributes,
+        columns,
+        column_params,
+        delta_only,
+    )
 
 
 def quantiles_of(

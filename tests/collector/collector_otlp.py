@@ -5,8 +5,10 @@ from __future__ import annotations
 import gzip
 import threading
 import time
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
 
 from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import (
     ExportMetricsServiceRequest,
@@ -92,3 +94,18 @@ class OtlpServer:
         self.httpd.shutdown()
         self.httpd.server_close()
         self.thread.join()
+
+
+def string_attributes(kvs: Any) -> dict[str, str]:
+    """OTLP key-values as a dict of their string values."""
+    return {kv.key: kv.value.string_value for kv in kvs}
+
+
+def points(received: Sequence[Received], name: str) -> Iterator[Any]:
+    """Every data point of the metric ``name`` in the received requests, in order."""
+    for r in received:
+        for rm in r.request.resource_metrics:
+            for sm in rm.scope_metrics:
+                for m in sm.metrics:
+                    if m.name == name:
+                        yield from getattr(m, m.WhichOneof("data")).data_points

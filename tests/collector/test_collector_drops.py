@@ -6,12 +6,12 @@ from __future__ import annotations
 
 import gzip
 import json
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-from collector_otlp import Answer, OtlpServer, Received
+from collector_otlp import Answer, OtlpServer, Received, points
 from offline_collector import FEATURES, ROWS, SPOOL_MAX_BYTES, run_offline
 from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import (
     ExportMetricsServiceRequest,
@@ -20,25 +20,17 @@ from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import (
 from edgewatch.collector import Monitor, semconv
 
 
-def _points(received: Received, name: str) -> Iterator[Any]:
-    for rm in received.request.resource_metrics:
-        for sm in rm.scope_metrics:
-            for m in sm.metrics:
-                if m.name == name:
-                    yield from getattr(m, m.WhichOneof("data")).data_points
-
-
 def _by_reason(received: Received, name: str) -> dict[str, float]:
     return {
         kv.value.string_value: p.as_double
-        for p in _points(received, name)
+        for p in points([received], name)
         for kv in p.attributes
         if kv.key == semconv.REASON
     }
 
 
 def _inferences(received: Sequence[Received]) -> int:
-    return sum(p.as_int for r in received for p in _points(r, semconv.INFERENCE_COUNT))
+    return sum(p.as_int for p in points(received, semconv.INFERENCE_COUNT))
 
 
 def _down_url() -> str:
@@ -94,7 +86,7 @@ def test_drops_survive_kill_9_and_the_newest_batch_carries_the_true_total(
     for newest in received[-2:]:  # flush()'s batch (counting what storing it pushed out), close()'s
         assert _by_reason(newest, semconv.BATCHES_DROPPED_TOTAL) == {"spool_full": lost}
         assert _by_reason(newest, semconv.DROPPED_TOTAL) == {"spool_full": ROWS * lost}
-        assert next(_points(newest, semconv.LAST_DROP)).as_double > 0
+        assert next(points([newest], semconv.LAST_DROP)).as_double > 0
 
 
 def test_every_spooled_batch_counts_the_batches_storing_it_pushed_out(tmp_path: Path) -> None:
@@ -157,7 +149,7 @@ def test_no_loss_sends_no_drop_gauges(tmp_path: Path, otlp_server: OtlpServer) -
     m.close()
     assert not (tmp_path / "drops.json").exists()
     for name in (semconv.DROPPED_TOTAL, semconv.BATCHES_DROPPED_TOTAL, semconv.LAST_DROP):
-        assert not list(_points(otlp_server.received[-1], name))
+        assert not list(points([otlp_server.received[-1]], name))
 
 
 def test_a_damaged_counters_file_never_stops_the_collector(

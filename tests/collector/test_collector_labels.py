@@ -3,27 +3,14 @@ and a spool replay), bounded table, unknown/evicted/duplicate labels counted, ne
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import pytest
-from collector_otlp import Answer, OtlpServer, Received
+from collector_otlp import Answer, OtlpServer, Received, points, string_attributes
 
 from edgewatch.collector import Monitor, semconv
-
-
-def _attrs(kvs: Any) -> dict[str, str]:
-    return {kv.key: kv.value.string_value for kv in kvs}
-
-
-def _points(received: Sequence[Received], name: str) -> Iterator[Any]:
-    for r in received:
-        for rm in r.request.resource_metrics:
-            for sm in rm.scope_metrics:
-                for m in sm.metrics:
-                    if m.name == name:
-                        yield from getattr(m, m.WhichOneof("data")).data_points
 
 
 def _window(p: Any) -> tuple[int, int]:
@@ -32,8 +19,8 @@ def _window(p: Any) -> tuple[int, int]:
 
 def _confusion(received: Sequence[Received]) -> dict[tuple[tuple[int, int], str, str], int]:
     out: dict[tuple[tuple[int, int], str, str], int] = {}
-    for p in _points(received, semconv.LABEL_COUNT):
-        a = _attrs(p.attributes)
+    for p in points(received, semconv.LABEL_COUNT):
+        a = string_attributes(p.attributes)
         key = (_window(p), a[semconv.PREDICTION_CLASS], a[semconv.LABEL_CLASS])
         out[key] = out.get(key, 0) + p.as_int
     return out
@@ -41,14 +28,14 @@ def _confusion(received: Sequence[Received]) -> dict[tuple[tuple[int, int], str,
 
 def _unmatched(received: Sequence[Received]) -> dict[str, int]:
     out: dict[str, int] = {}
-    for p in _points(received, semconv.LABELS_UNMATCHED):
-        reason = _attrs(p.attributes)[semconv.REASON]
+    for p in points(received, semconv.LABELS_UNMATCHED):
+        reason = string_attributes(p.attributes)[semconv.REASON]
         out[reason] = out.get(reason, 0) + p.as_int
     return out
 
 
 def _inference_windows(received: Sequence[Received]) -> list[tuple[int, int]]:
-    return sorted({_window(p) for p in _points(received, semconv.INFERENCE_COUNT)})
+    return sorted({_window(p) for p in points(received, semconv.INFERENCE_COUNT)})
 
 
 def _monitor(spool: Path, url: str, **kw: Any) -> Monitor:
@@ -150,9 +137,9 @@ def test_regression_labels_send_error_histograms(tmp_path: Path, otlp_server: Ot
     assert not m.label(ids[0], "not a number")
     assert m.flush()
     m.close()
-    (error,) = _points(otlp_server.received, semconv.PREDICTION_ERROR)
-    (abs_error,) = _points(otlp_server.received, semconv.PREDICTION_ABS_ERROR)
-    (squared,) = _points(otlp_server.received, semconv.PREDICTION_SQUARED_ERROR)
+    (error,) = points(otlp_server.received, semconv.PREDICTION_ERROR)
+    (abs_error,) = points(otlp_server.received, semconv.PREDICTION_ABS_ERROR)
+    (squared,) = points(otlp_server.received, semconv.PREDICTION_SQUARED_ERROR)
     assert error.count == 3 and error.sum == pytest.approx(2.0)
     assert abs_error.sum == pytest.approx(4.0)
     assert squared.as_double == pytest.approx(10.0)

@@ -7,13 +7,13 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
-from collector_otlp import Answer, OtlpServer, Received
+from collector_otlp import Answer, OtlpServer, Received, points, string_attributes
 
 from edgewatch.collector import (
     Monitor,
@@ -25,23 +25,12 @@ from edgewatch.collector import (
 from edgewatch.collector._power import power_sources
 
 
-def _attrs(kvs: Any) -> dict[str, str]:
-    return {kv.key: kv.value.string_value for kv in kvs}
-
-
-def _points(received: Sequence[Received], name: str) -> Iterator[Any]:
-    for r in received:
-        for rm in r.request.resource_metrics:
-            for sm in rm.scope_metrics:
-                for m in sm.metrics:
-                    if m.name == name:
-                        yield from getattr(m, m.WhichOneof("data")).data_points
-
-
 def _sum(received: Sequence[Received], name: str, **attrs: str) -> int:
     want = {k.replace("_", "."): v for k, v in attrs.items()}
     return sum(
-        p.as_int for p in _points(received, name) if want.items() <= _attrs(p.attributes).items()
+        p.as_int
+        for p in points(received, name)
+        if want.items() <= string_attributes(p.attributes).items()
     )
 
 
@@ -80,7 +69,7 @@ def test_exact_counts_headers_and_resource_on_the_wire(
     assert r.headers["content-type"] == "application/x-protobuf"
     assert r.headers["content-encoding"] == "gzip"
     assert len(r.headers["idempotency-key"]) == 32
-    resource = _attrs(r.request.resource_metrics[0].resource.attributes)
+    resource = string_attributes(r.request.resource_metrics[0].resource.attributes)
     assert resource[semconv.MODEL_NAME] == "digits" and resource[semconv.MODEL_VERSION] == "v3"
     assert resource[semconv.FLEET] == "north" and resource["site"] == "plant-7"
     assert resource[semconv.DEVICE_ID] == m.device_id
@@ -94,19 +83,19 @@ def test_exact_counts_headers_and_resource_on_the_wire(
     assert _sum(received, semconv.PREDICTION_CLASS_COUNT, ml_prediction_class="0") == 3
     assert _sum(received, semconv.PREDICTION_CLASS_COUNT, ml_prediction_class="1") == 4
     features = {
-        _attrs(p.attributes)[semconv.FEATURE_NAME]: p
-        for p in _points(received, semconv.FEATURE_VALUE)
+        string_attributes(p.attributes)[semconv.FEATURE_NAME]: p
+        for p in points(received, semconv.FEATURE_VALUE)
     }
     a, b = features["a"], features["b"]
     assert (a.count, a.sum, a.min, a.max, a.zero_count) == (8, 13.0, 0.0, 5.0, 1)
     assert (b.count, b.sum, b.min, b.max) == (7, 12.0, -2.0, 6.0)
     assert sum(b.negative.bucket_counts) == 1 and sum(b.positive.bucket_counts) == 6
     assert _sum(received, semconv.FEATURE_MISSING_COUNT, ml_feature_name="b") == 1
-    [latency] = _points(received, semconv.INFERENCE_DURATION)
+    [latency] = points(received, semconv.INFERENCE_DURATION)
     assert latency.count == 5 and latency.max >= 0.02  # the batch of four is one call
-    [score] = _points(received, semconv.PREDICTION_SCORE)
+    [score] = points(received, semconv.PREDICTION_SCORE)
     assert score.count == 3
-    point = next(_points(received, semconv.INFERENCE_COUNT))
+    point = next(points(received, semconv.INFERENCE_COUNT))
     assert 0 < point.start_time_unix_nano < point.time_unix_nano
 
 
@@ -145,12 +134,12 @@ def test_power_readings_energy_per_inference_and_sampler_errors(
     assert m.flush() is True
     m.close()
     received = otlp_server.received
-    resource = _attrs(received[0].request.resource_metrics[0].resource.attributes)
+    resource = string_attributes(received[0].request.resource_metrics[0].resource.attributes)
     assert resource[semconv.POWER_SOURCES] == "simulated"
     assert resource[semconv.HARDWARE] == "jetson-orin" and resource[semconv.FLEET] == "default"
-    [power] = _points(received[:1], semconv.HW_POWER)
+    [power] = points(received[:1], semconv.HW_POWER)
     assert power.as_double == 5.0
-    [energy] = _points(received[:1], semconv.INFERENCE_ENERGY)
+    [energy] = points(received[:1], semconv.INFERENCE_ENERGY)
     interval_s = (energy.time_unix_nano - energy.start_time_unix_nano) / 1e9
     assert energy.as_double == pytest.approx(5.0 * interval_s / 10)
     assert _sum(received[:1], semconv.SAMPLER_ERRORS, edgewatch_sampler="broken") == 1
@@ -181,7 +170,7 @@ def test_threads_observing_concurrently_give_exact_totals(
     received = otlp_server.received
     assert _sum(received, semconv.INFERENCE_COUNT) == total
     assert _sum(received, semconv.PREDICTION_CLASS_COUNT, ml_prediction_class="x") == total // 2
-    assert sum(p.count for p in _points(received, semconv.FEATURE_VALUE)) == 3 * total
+    assert sum(p.count for p in points(received, semconv.FEATURE_VALUE)) == 3 * total
     assert len(set(otlp_server.keys())) == len(received)
 
 
@@ -205,8 +194,8 @@ def test_offline_batches_wait_in_the_spool_and_a_restart_sends_them(tmp_path: Pa
         assert len(set(up.keys())) == len(up.received) == 4
         # The second offline batch already reported the first one's failed send and the depth.
         assert _sum(up.received, semconv.BATCHES, edgewatch_result="failed") >= 1
-        assert max(p.as_double for p in _points(up.received, semconv.SPOOL_DEPTH)) >= 1.0
-        last = [p.as_double for p in _points(up.received, semconv.LAST_SUCCESS)]
+        assert max(p.as_double for p in points(up.received, semconv.SPOOL_DEPTH)) >= 1.0
+        last = [p.as_double for p in points(up.received, semconv.LAST_SUCCESS)]
         assert (
             last and last[-1] > 1.6e9
         )  # the restarted Monitor reports its first delivery  # two spooled while offline, two after
@@ -285,7 +274,7 @@ def test_wrap_onnx_measures_a_real_onnxruntime_session(
     received = otlp_server.received
     assert _sum(received, semconv.PREDICTION_CLASS_COUNT, ml_prediction_class="1") == 1
     assert _sum(received, semconv.PREDICTION_CLASS_COUNT, ml_prediction_class="0") == 1
-    [score] = _points(received, semconv.PREDICTION_SCORE)
+    [score] = points(received, semconv.PREDICTION_SCORE)
     assert score.count == 2 and score.min > 0.9
 
 
@@ -390,7 +379,9 @@ def test_default_samplers_report_this_process(tmp_path: Path, otlp_server: OtlpS
     m = Monitor("digits", "v3", endpoint=otlp_server.url, spool_dir=tmp_path, start=False)
     assert m.flush() is True
     m.close()
-    [rss] = _points(otlp_server.received[:1], semconv.PROCESS_MEMORY_USAGE)
+    [rss] = points(otlp_server.received[:1], semconv.PROCESS_MEMORY_USAGE)
     assert rss.as_double > 1e6
-    resource = _attrs(otlp_server.received[0].request.resource_metrics[0].resource.attributes)
+    resource = string_attributes(
+        otlp_server.received[0].request.resource_metrics[0].resource.attributes
+    )
     assert resource[semconv.POWER_SOURCES] == power_sources(detect_power_samplers())

@@ -8,6 +8,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -31,6 +32,7 @@ from server_harness import Tokens, make_tokens, serve_in_thread
 
 from edgewatch.collector import semconv
 from edgewatch.detectors import from_values
+from edgewatch.server.detect import AlertingService
 from edgewatch.server.settings import load_settings
 
 T = TypeVar("T")
@@ -137,6 +139,20 @@ def drift_rules(
     }
 
 
+def device_rule(name: str, detector: str, signal: str, when: str, **params: Any) -> dict[str, Any]:
+    """A device-scope rule over a 30 m window evaluated every minute."""
+    return {
+        "name": name,
+        "detector": detector,
+        "params": params,
+        "scope": {"level": "device"},
+        "signal": signal,
+        "window": "30m",
+        "interval": "1m",
+        "threshold": when,
+    }
+
+
 def webhook(url: str, name: str = "hook") -> dict[str, Any]:
     """A signed generic-webhook receiver entry."""
     return {"name": name, "type": "webhook", "url": url, "secret": SECRET}
@@ -163,8 +179,13 @@ class AlertingServer:
     def post(self, path: str, **kwargs: Any) -> httpx.Response:
         return httpx.post(f"{self.url}{path}", headers=self.headers(), timeout=30, **kwargs)
 
-    def send(self, request: ExportMetricsServiceRequest, device: str = "dev-a") -> None:
-        token = self.tokens.device_a if device == "dev-a" else self.tokens.device_b
+    def send(self, request: ExportMetricsServiceRequest, device: str | None = "dev-a") -> None:
+        """POST one batch as ``device`` (its token), or with no token when ``device`` is None
+        (servers started with ``insecure_dev=True``)."""
+        if device is None:
+            token = None
+        else:
+            token = self.tokens.device_a if device == "dev-a" else self.tokens.device_b
         r = httpx.post(
             f"{self.url}/v1/metrics",
             content=collector_body(request),
@@ -172,6 +193,18 @@ class AlertingServer:
             timeout=10,
         )
         assert r.status_code == 200, r.text
+
+    def evaluate(self, now_s: float, roll_up: bool = True) -> None:
+        """Run every due rule once at ``now_s``, after rolling the stored points up (series over
+        minutes read the 1-minute rollups) unless ``roll_up`` is False."""
+        if roll_up:
+            self.app.state.store.roll_up()
+        service: AlertingService = self.app.state.alerting
+        service.scheduler.run_once(datetime.fromtimestamp(now_s, UTC))
+
+    def rule_errors(self) -> list[str | None]:
+        """Each rule's ``last_error`` (None where its last evaluation succeeded)."""
+        return [r["last_error"] for r in self.get("/api/v1/rules")["rules"]]
 
     def alerts(self, **params: Any) -> list[dict[str, Any]]:
         alerts: list[dict[str, Any]] = self.get("/api/v1/alerts", **params)["alerts"]

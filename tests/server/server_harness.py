@@ -11,6 +11,8 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path
 
+import httpx
+import pandas as pd
 import uvicorn
 from live_server import wait_ready
 
@@ -54,6 +56,16 @@ class LiveServer:
 
     def admin(self) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.tokens.admin}"}
+
+    def upload_baseline(self, model: str, version: str, frame: pd.DataFrame) -> httpx.Response:
+        """POST ``frame`` as the reference CSV of ``model`` ``version`` (as admin)."""
+        return httpx.post(
+            f"{self.url}/api/v1/baselines",
+            params={"model": model, "version": version},
+            files={"file": ("ref.csv", frame.to_csv(index=False).encode(), "text/csv")},
+            headers=self.admin(),
+            timeout=30,
+        )
 
 
 def serve_in_thread(settings: Settings) -> tuple[uvicorn.Server, threading.Thread, object]:

@@ -7,7 +7,6 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -21,7 +20,7 @@ from alerting_harness import (
     webhook,
     write_rules,
 )
-from live_server import free_port
+from live_server import free_port, server_command
 from server_harness import ROOT, ServerProcess, make_tokens
 
 
@@ -105,18 +104,7 @@ def test_broken_rules_file_refuses_to_start(tmp_path: Path) -> None:
     rules = write_rules(tmp_path / "rules.yaml", broken)
     env = {**os.environ, "EDGEWATCH_LOG_LEVEL": "warning"}
     run = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "edgewatch.server.cli",
-            "server",
-            "--db",
-            str(tmp_path / "x.duckdb"),
-            "--port",
-            str(free_port()),
-            "--rules",
-            str(rules),
-        ],
+        server_command(tmp_path / "x.duckdb", free_port(), "--rules", str(rules)),
         capture_output=True,
         text=True,
         timeout=60,

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from live_server import free_port, wait_ready
+from live_server import free_port, server_command, wait_ready
 from otlp_wire import collector_body, collector_headers, device_batch
 from server_harness import ROOT
 
@@ -80,17 +80,7 @@ def test_insecure_dev_is_loud_and_token_cli_refuses_a_held_file(tmp_path: Path) 
     log = tmp_path / "server.log"
     with log.open("wb") as out:
         proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "edgewatch.server.cli",
-                "server",
-                "--db",
-                str(db),
-                "--port",
-                str(port),
-                "--insecure-dev",
-            ],
+            server_command(db, port, "--insecure-dev"),
             stdout=out,
             stderr=subprocess.STDOUT,
             cwd=ROOT,
@@ -146,20 +136,9 @@ def test_server_speaks_tls_with_the_given_certificate(tmp_path: Path) -> None:
     )
     port = free_port()
     proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "edgewatch.server.cli",
-            "server",
-            "--db",
-            str(tmp_path / "x.duckdb"),
-            "--port",
-            str(port),
-            "--ssl-certfile",
-            str(cert),
-            "--ssl-keyfile",
-            str(key),
-        ],
+        server_command(
+            tmp_path / "x.duckdb", port, "--ssl-certfile", str(cert), "--ssl-keyfile", str(key)
+        ),
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
         cwd=ROOT,

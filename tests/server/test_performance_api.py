@@ -104,13 +104,7 @@ def test_realized_equals_sklearn_and_late_labels_land_in_their_window(
     assert sum(r["labelled"] for r in first["series"]) == 150
 
     reference = _reference(np.random.default_rng(6), 3000)
-    up = httpx.post(
-        f"{live_server.url}/api/v1/baselines",
-        params={"model": "clf", "version": "1.0"},
-        files={"file": ("ref.csv", reference.to_csv(index=False).encode(), "text/csv")},
-        headers=live_server.admin(),
-        timeout=30,
-    )
+    up = live_server.upload_baseline("clf", "1.0", reference)
     assert up.status_code == 201, up.text
     kinds = {s["kind"] for s in up.json()["summary"]}
     assert "calibration" in kinds

@@ -53,13 +53,7 @@ def _upload_reference(server: LiveServer) -> None:
             "label": truth,
         }
     )
-    r = httpx.post(
-        f"{server.url}/api/v1/baselines",
-        params={"model": "clf", "version": "2.0"},
-        files={"file": ("ref.csv", frame.to_csv(index=False).encode(), "text/csv")},
-        headers=server.admin(),
-        timeout=30,
-    )
+    r = server.upload_baseline("clf", "2.0", frame)
     assert r.status_code == 201, r.text
 
 

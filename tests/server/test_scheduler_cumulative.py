@@ -7,22 +7,18 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
-from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
-import httpx
 import numpy as np
 import pytest
-from alerting_harness import alerting_server
+from alerting_harness import alerting_server, device_rule
 from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import (
     ExportMetricsServiceRequest,
 )
 from opentelemetry.proto.metrics.v1 import metrics_pb2 as m
-from otlp_wire import collector_body, collector_headers, kv, resource_attributes
+from otlp_wire import kv, resource_attributes
 
 from edgewatch.collector import semconv
-from edgewatch.server.detect import AlertingService
 
 pytestmark = pytest.mark.timeout(120)
 DEVICES = [f"dev-{i}" for i in range(6)]
@@ -30,30 +26,17 @@ BOUNDS = [0.005, 0.01, 0.015, 0.02, 0.025, 0.03, 0.04, 0.05, 0.075, 0.1, 0.25, 0
 CUMULATIVE = m.AGGREGATION_TEMPORALITY_CUMULATIVE
 
 
-def _rule(name: str, detector: str, signal: str, when: str, **params: Any) -> dict[str, Any]:
-    return {
-        "name": name,
-        "detector": detector,
-        "params": params,
-        "scope": {"level": "device"},
-        "signal": signal,
-        "window": "30m",
-        "interval": "1m",
-        "threshold": when,
-    }
-
-
 RULES = {
     "rules": [
-        _rule("SlowPeer", "peer_outlier", semconv.INFERENCE_DURATION, ">= 3.5", min_peers=4),
-        _rule(
+        device_rule("SlowPeer", "peer_outlier", semconv.INFERENCE_DURATION, ">= 3.5", min_peers=4),
+        device_rule(
             "Errors", "page_hinkley",
             f'{semconv.INFERENCE_COUNT}{{{semconv.OUTCOME}="{semconv.OUTCOME_ERROR}"}}'
             f"/{semconv.INFERENCE_COUNT}",
             "> 12", delta=0.5, threshold=12, warmup=10,
         ),
         {
-            **_rule(
+            **device_rule(
                 "Slower", "quantile_regression", semconv.INFERENCE_DURATION, "> 0.25",
                 q=0.95, min_relative=0.25, reference_window_s=1800,
             ),
@@ -111,16 +94,6 @@ class _Device:
         return request
 
 
-def _send(url: str, request: ExportMetricsServiceRequest) -> None:
-    r = httpx.post(
-        f"{url}/v1/metrics",
-        content=collector_body(request),
-        headers=collector_headers(None),
-        timeout=10,
-    )
-    assert r.status_code == 200, r.text
-
-
 def _latency(device: str, minute: int) -> float:
     if device == "dev-1":
         return 0.08  # slower than its peers all along
@@ -142,12 +115,9 @@ def test_degradations_on_cumulative_explicit_data_alert_on_the_right_device(
                 errors = 60 if client.name == "dev-2" and minute >= 50 else 3
                 latencies = rng.lognormal(np.log(_latency(client.name, minute - 30)), 0.1, 300)
                 client.record(latencies, errors)
-                _send(server.url, client.export(end_s))
-        server.app.state.store.roll_up()
-        service: AlertingService = server.app.state.alerting
-        service.scheduler.run_once(datetime.fromtimestamp(now, UTC))
-        rules = server.get("/api/v1/rules")["rules"]
-        assert [r["last_error"] for r in rules] == [None] * 3
+                server.send(client.export(end_s), device=None)
+        server.evaluate(now)
+        assert server.rule_errors() == [None] * 3
         fired = {(a["rule"], a["labels"]["device"]) for a in server.alerts()}
         # dev-4's last ten minutes also make it slower than its peers over the 30 m window.
         assert fired == {

@@ -5,20 +5,15 @@ ratio signal) and a skewed device clock each raise an alert on the right device 
 from __future__ import annotations
 
 import time
-from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
-import httpx
 import numpy as np
 import pytest
-from alerting_harness import AlertingServer, alerting_server
+from alerting_harness import alerting_server, device_rule
 from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import (
     ExportMetricsServiceRequest,
 )
 from otlp_wire import (
-    collector_body,
-    collector_headers,
     exp_metric,
     exp_point,
     gauge_metric,
@@ -29,38 +24,24 @@ from otlp_wire import (
 
 from edgewatch.collector import semconv
 from edgewatch.detectors import from_values
-from edgewatch.server.detect import AlertingService
 
 DEVICES = [f"dev-{i}" for i in range(6)]
 
 
-def _rule(name: str, detector: str, signal: str, when: str, **params: Any) -> dict[str, Any]:
-    return {
-        "name": name,
-        "detector": detector,
-        "params": params,
-        "scope": {"level": "device"},
-        "signal": signal,
-        "window": "30m",
-        "interval": "1m",
-        "threshold": when,
-    }
-
-
 RULES = {
     "rules": [
-        _rule(
+        device_rule(
             "MemoryGrows", "trend", semconv.PROCESS_MEMORY_USAGE, ">= 1000000",
             min_slope_per_hour=1_000_000, alpha=0.01, direction="increasing",
         ),
-        _rule("SlowPeer", "peer_outlier", semconv.INFERENCE_DURATION, ">= 3.5", min_peers=4),
-        _rule(
+        device_rule("SlowPeer", "peer_outlier", semconv.INFERENCE_DURATION, ">= 3.5", min_peers=4),
+        device_rule(
             "Errors", "page_hinkley",
             f'{semconv.INFERENCE_COUNT}{{{semconv.OUTCOME}="{semconv.OUTCOME_ERROR}"}}'
             f"/{semconv.INFERENCE_COUNT}",
             "> 12", delta=0.5, threshold=12, warmup=10,
         ),
-        _rule("Skew", "clock_skew", "edgewatch.device.clock_offset", "> 120"),
+        device_rule("Skew", "clock_skew", "edgewatch.device.clock_offset", "> 120"),
     ]
 }  # fmt: skip
 
@@ -93,16 +74,6 @@ def _export(
     return request
 
 
-def _send(server: AlertingServer, request: ExportMetricsServiceRequest) -> None:
-    r = httpx.post(
-        f"{server.url}/v1/metrics",
-        content=collector_body(request),
-        headers=collector_headers(None),
-        timeout=10,
-    )
-    assert r.status_code == 200, r.text
-
-
 def test_degradations_alert_on_the_right_device(tmp_path: Path) -> None:
     with alerting_server(tmp_path, RULES, scheduler_tick_s=3600.0, insecure_dev=True) as server:
         now = time.time()
@@ -112,12 +83,9 @@ def test_degradations_alert_on_the_right_device(tmp_path: Path) -> None:
             for device in DEVICES:
                 # dev-3's clock runs 10 minutes behind: its newest batch is stamped late.
                 late = 600 if device == "dev-3" and minute == 29 else 0
-                _send(server, _export(device, end_s - late, minute, rng))
-        server.app.state.store.roll_up()  # series over minutes read the 1-minute rollups
-        service: AlertingService = server.app.state.alerting
-        service.scheduler.run_once(datetime.fromtimestamp(now, UTC))
-        rules = server.get("/api/v1/rules")["rules"]
-        assert [r["last_error"] for r in rules] == [None] * 4
+                server.send(_export(device, end_s - late, minute, rng), device=None)
+        server.evaluate(now)
+        assert server.rule_errors() == [None] * 4
         fired = {(a["rule"], a["labels"]["device"]) for a in server.alerts()}
         assert fired == {
             ("MemoryGrows", "dev-0"),
@@ -188,8 +156,9 @@ def test_a_slower_new_version_is_a_bad_rollout_and_the_established_one_is_not(
                 version, latency, confidence = (
                     ("1.1.0", 0.04, 0.9) if i >= 4 else ("1.0.0", 0.02, 0.7)
                 )
-                _send(server, _version_export(device, version, latency, confidence, end_s, rng))
-        service: AlertingService = server.app.state.alerting
-        service.scheduler.run_once(datetime.fromtimestamp(now, UTC))
+                server.send(
+                    _version_export(device, version, latency, confidence, end_s, rng), device=None
+                )
+        server.evaluate(now, roll_up=False)
         fired = {a["labels"]["version"] for a in server.alerts() if a["rule"] == "BadRollout"}
         assert fired == {"1.1.0"}
