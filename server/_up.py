@@ -249,6 +249,12 @@ def run_up(options: UpOptions, console: Console | None = None) -> int:
             console.print(
                 f"[green]✓[/] server      {options.server_url}   (log: {logs / 'server.log'})"
             )
+            if options.rule_time_scale != 1:
+                console.print(
+                    f"  built-in rules scaled to the demo's {options.rule_time_scale:g}x: "
+                    "every window, interval and `for` divided by it (docs/alerts.md)",
+                    highlight=False,
+                )
             if options.demo:
                 with console.status(
                     "training the demo's digits models and uploading baselines ..."

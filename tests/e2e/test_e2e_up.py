@@ -169,6 +169,7 @@ def test_up_default_scenario_raises_each_incidents_alert_and_nothing_on_healthy_
     started = time.monotonic()
     url = f"http://127.0.0.1:{port}"
     assert httpx.get(f"{url}/readyz", timeout=10.0).json()["rule_time_scale"] == 60
+    assert "built-in rules scaled to the demo's 60x" in output.read_text()
     token = (data_dir / "admin-token").read_text().strip()
     fired_after: dict[tuple[str, str], float] = {}
     alerts: list[dict[str, Any]] = []
