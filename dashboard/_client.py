@@ -169,6 +169,21 @@ class Client:
             ) from None
         return r.status_code == 200
 
+    def rule_time_scale(self) -> float:
+        """The server's rule time scale from ``/readyz`` (1: rules run in real time; the demo
+        runs them scaled to its speed); 1 when the server does not say."""
+        try:
+            r = self._http.get("/readyz")
+        except httpx.TransportError as e:
+            raise ServerUnreachableError(
+                f"cannot reach the edgewatch server at {self.server_url} ({transport_reason(e)})"
+            ) from None
+        try:
+            value = r.json().get("rule_time_scale", 1.0)
+        except (ValueError, AttributeError):
+            return 1.0
+        return float(value) if isinstance(value, int | float) and value > 0 else 1.0
+
     def devices(
         self,
         *,

@@ -85,6 +85,26 @@ def _newest_report(server_url: str, _token: str) -> datetime | None:
     return max((d.last_seen for d in devices), default=None)
 
 
+@st.cache_data(ttl=60, show_spinner=False)
+def _rule_time_scale(server_url: str, _token: str) -> float:
+    """The server's rule time scale (1 when it cannot be read: the page says why itself)."""
+    try:
+        return _client(server_url, _token).rule_time_scale()
+    except (ApiError, ValueError):
+        return 1.0
+
+
+def scale_banner(factor: float) -> str | None:
+    """The line every page shows when the server's rules run scaled (the demo), so nobody
+    reads a 15-second window as the built-in rules' 15 minutes; ``None`` at real time."""
+    if factor == 1:
+        return None
+    return (
+        f"demo: rule windows scaled to {factor:g}x — every rule's window, interval and `for` "
+        f"is divided by {factor:g} to follow the time-compressed demo fleet."
+    )
+
+
 def _refresh_chosen() -> None:
     st.session_state[REFRESH_CHOSEN_KEY] = True
 
@@ -158,6 +178,9 @@ def run_page(title: str, render: Callable[[PageContext], None], *, alerting: boo
     except ValueError as e:
         st.error(f"{ENV_SERVER}: {e}")
         return
+    banner = scale_banner(_rule_time_scale(config.server_url, config.token))
+    if banner is not None:
+        st.info(banner)
     range_s = float(st.session_state.get(RANGE_KEY, 3600.0))
     every = (
         float(st.session_state.get(REFRESH_EVERY_KEY, 30.0))

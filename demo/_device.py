@@ -85,7 +85,7 @@ class SimulatedDevice:
         scenario_time_s: Callable[[], float],
         monitor_factory: MonitorFactory,
         transport_factory: Callable[[], Transport],
-        timer: Callable[[], float] = time.perf_counter,
+        timer: Callable[[], float] = time.thread_time,
     ) -> None:
         self.spec = spec
         self.conditions = DeviceConditions(spec.version, incidents)
@@ -174,11 +174,24 @@ class SimulatedDevice:
             monitor = self._monitor
         frame = self._stream.next_frame(t_s)
         model = self._models[version]
-        with monitor.observe(frame.pixels) as obs:
+        # The inference's thread CPU time, not the wall clock: the fleet's devices share one
+        # process and its GIL, and a device's wall latency would measure the other devices'
+        # turns (milliseconds) instead of its own ~50 µs of work. On its own hardware a
+        # device's inference has the processor to itself.
+        started = self._timer()
+        try:
             labels, scores = self._infer(model, frame.pixels, self.conditions.slowdown(t_s))
-            obs.prediction(int(labels[0]), score=float(scores[0]))
+        except Exception:
+            monitor.record(frame.pixels, latency_s=self._timer() - started, error=True)
+            raise
+        ids = monitor.record(
+            frame.pixels,
+            int(labels[0]),
+            score=float(scores[0]),
+            latency_s=self._timer() - started,
+        )
         self.inferences += 1
-        self._late_labels(monitor, obs.id, frame.digit, t_s)
+        self._late_labels(monitor, ids if isinstance(ids, int) else None, frame.digit, t_s)
 
     def _late_labels(
         self, monitor: MonitorLike, inference_id: int | None, digit: int, t_s: float

@@ -25,6 +25,16 @@ class MonitorLike(Protocol):
 
     def observe(self, row: Any) -> AbstractContextManager[ObservationLike]: ...
 
+    def record(
+        self,
+        features: Any = None,
+        prediction: Any = None,
+        *,
+        score: Any = None,
+        latency_s: float,
+        error: bool = False,
+    ) -> int | tuple[int, ...] | None: ...
+
     def label(self, inference_id: int, truth: Any) -> bool: ...
 
     def close(self, timeout_s: float = 5.0) -> None: ...

@@ -46,6 +46,11 @@ class UpOptions:
     ready_timeout_s: float = 60.0
 
     @property
+    def rule_time_scale(self) -> float:
+        """The server's rule time scale: the demo's speed, or 1 without the demo."""
+        return self.speed if self.demo else 1.0
+
+    @property
     def server_url(self) -> str:
         return f"http://{self.host}:{self.port}"
 
@@ -232,6 +237,9 @@ def run_up(options: UpOptions, console: Console | None = None) -> int:
                         options.host,
                         "--port",
                         str(options.port),
+                        # The demo's time runs `speed` times faster: the built-in rules follow.
+                        "--rule-time-scale",
+                        f"{options.rule_time_scale:g}",
                     ],
                     logs / "server.log",
                 )
@@ -241,6 +249,12 @@ def run_up(options: UpOptions, console: Console | None = None) -> int:
             console.print(
                 f"[green]✓[/] server      {options.server_url}   (log: {logs / 'server.log'})"
             )
+            if options.rule_time_scale != 1:
+                console.print(
+                    f"  built-in rules scaled to the demo's {options.rule_time_scale:g}x: "
+                    "every window, interval and `for` divided by it (docs/alerts.md)",
+                    highlight=False,
+                )
             if options.demo:
                 with console.status(
                     "training the demo's digits models and uploading baselines ..."

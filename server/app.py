@@ -18,7 +18,7 @@ from edgewatch.server.api import errors as api_errors
 from edgewatch.server.api.auth_limit import AuthFailureLimiter
 from edgewatch.server.api.health import HealthFastPath
 from edgewatch.server.api.ingest import IngestFastPath
-from edgewatch.server.detect import AlertingService, FiringHook, load_ruleset
+from edgewatch.server.detect import AlertingService, FiringHook, TimeScale, load_ruleset
 from edgewatch.server.evidence import DRIFT_RULES, DriftCapture, drift_rule_names
 from edgewatch.server.ingest import CardinalityLimiter
 from edgewatch.server.metrics import ServerMetrics
@@ -53,6 +53,7 @@ def _start_alerting(
         policy=settings.retry_policy(),
         retention_s=settings.retention_1m_s,
         on_firing=on_firing,
+        scale=TimeScale(settings.rule_time_scale),
     )
     service.start()
     return service
@@ -145,6 +146,7 @@ def create_app(settings: Settings) -> FastAPI:
     )
     app.state.settings = settings
     app.state.metrics = ServerMetrics()
+    app.state.rule_time_scale = settings.rule_time_scale
     app.state.store = None
     app.state.alerting = None
     app.state.on_firing = []  # FiringHook callbacks: run with each alert that starts firing

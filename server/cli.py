@@ -79,6 +79,12 @@ def build_parser() -> argparse.ArgumentParser:
     server.add_argument(
         "--rules", type=Path, help="alert rules YAML (default: the built-in rules; docs/alerts.md)"
     )
+    server.add_argument(
+        "--rule-time-scale",
+        type=float,
+        help="divide every rule duration by this factor, for a time-compressed fleet such as"
+        " the demo (default 1; docs/alerts.md)",
+    )
     server.add_argument("--ssl-certfile", type=Path, help="TLS certificate (PEM) to serve HTTPS")
     server.add_argument("--ssl-keyfile", type=Path, help="TLS private key (PEM)")
     server.add_argument(
@@ -135,6 +141,7 @@ def _serve(args: argparse.Namespace) -> int:
         host=args.host,
         port=args.port,
         rules_file=args.rules,
+        rule_time_scale=args.rule_time_scale,
         ssl_certfile=args.ssl_certfile,
         ssl_keyfile=args.ssl_keyfile,
         insecure_dev=True if args.insecure_dev else None,

@@ -87,6 +87,10 @@ class Settings(BaseSettings):
     """Rows each side of a drift report needs at least (422 below)."""
     rules_file: Path | None = None
     """Alert rules YAML (docs/alerts.md); unset = the built-in default rules."""
+    rule_time_scale: float = Field(1.0, gt=0)
+    """How much faster than real time the monitored fleet's time runs: every rule duration is
+    divided by it and per-time rates multiplied (docs/alerts.md); ``edgewatch up`` sets the
+    demo's speed. 1 = real devices."""
     external_url: str = ""
     """URL people reach this server's dashboard at, for generatorURL and alert links."""
     scheduler_tick_s: float = Field(1.0, gt=0)

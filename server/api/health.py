@@ -27,9 +27,15 @@ def _ready(app: object) -> bool:
     return store is not None and bool(store.ready)
 
 
-def _readyz_response(ready: bool) -> Response:
+def _time_scale(app: object) -> float:
+    """The rule time scale the app runs (1 unless a time-compressed fleet such as the demo
+    is watched), so a dashboard can say its alerts come from scaled rules."""
+    return float(getattr(getattr(app, "state", None), "rule_time_scale", 1.0))
+
+
+def _readyz_response(ready: bool, rule_time_scale: float) -> Response:
     if ready:
-        return JSONResponse({"status": "ready"})
+        return JSONResponse({"status": "ready", "rule_time_scale": rule_time_scale})
     return JSONResponse({"status": "not ready"}, status_code=503, headers={"Retry-After": "1"})
 
 
@@ -41,8 +47,8 @@ async def healthz() -> dict[str, str]:
 
 @router.get(READYZ, summary="The store is open and its writer alive")
 async def readyz(request: Request) -> Response:
-    """200 when ready to ingest, else 503."""
-    return _readyz_response(_ready(request.app))
+    """200 when ready to ingest (with the rule time scale), else 503."""
+    return _readyz_response(_ready(request.app), _time_scale(request.app))
 
 
 @router.get("/metrics", summary="Prometheus metrics")
@@ -72,6 +78,7 @@ class HealthFastPath:
                 await _OK(scope, receive, send)
                 return
             if path == READYZ:
-                await _readyz_response(_ready(self.owner))(scope, receive, send)
+                response = _readyz_response(_ready(self.owner), _time_scale(self.owner))
+                await response(scope, receive, send)
                 return
         await self.app(scope, receive, send)

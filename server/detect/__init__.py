@@ -12,10 +12,12 @@ from edgewatch.server.detect._persistence import DuckAlertingStore, DuckDelivery
 from edgewatch.server.detect._profile import histogram_from_dict
 from edgewatch.server.detect._scheduler import FiringHook, Scheduler, unsupported_rules
 from edgewatch.server.detect._service import AlertingService, load_ruleset
+from edgewatch.server.detect._time_scale import REAL_TIME, TimeScale, scale_ruleset
 from edgewatch.server.detect._upload import BaselineUploadError, UploadProblem
 
 __all__ = [
     "EVALUATORS",
+    "REAL_TIME",
     "AlertingService",
     "BaselineUploadError",
     "DuckAlertingStore",
@@ -24,12 +26,14 @@ __all__ = [
     "FiringHook",
     "Member",
     "Scheduler",
+    "TimeScale",
     "UploadProblem",
     "compare_versions",
     "histogram_from_dict",
     "load_ruleset",
     "members",
     "pin_baseline",
+    "scale_ruleset",
     "unsupported_rules",
     "upload_baseline",
     "views",

@@ -16,6 +16,7 @@ from edgewatch.detectors import CategoricalCounts, ExpHistogram, empty
 from edgewatch.server.alert import ScopeLevel
 from edgewatch.server.detect._members import Member, members
 from edgewatch.server.detect._profile import sample_of
+from edgewatch.server.detect._time_scale import REAL_TIME, TimeScale
 from edgewatch.server.detect._versions import VersionHistory
 from edgewatch.server.store import (
     BaselineInfo,
@@ -71,11 +72,13 @@ class Window:
         """Window length."""
         return self.end_s - self.start_s
 
-    def minutes(self) -> Window:
-        """The window with both ends moved back to whole minutes, so a 30-minute window holds
-        30 one-minute buckets instead of a partial one at each end (the rollups' buckets
-        start on whole minutes)."""
-        return Window(math.floor(self.start_s / 60) * 60, math.floor(self.end_s / 60) * 60)
+    def minutes(self, step_s: float = 60.0) -> Window:
+        """The window with both ends moved back to whole steps (minutes), so a 30-minute
+        window holds 30 one-minute buckets instead of a partial one at each end (the rollups'
+        buckets start on whole minutes; under a rule time scale a step is a scaled minute)."""
+        return Window(
+            math.floor(self.start_s / step_s) * step_s, math.floor(self.end_s / step_s) * step_s
+        )
 
     def before(self, length_s: float) -> Window:
         """The window of ``length_s`` that ends where this one starts."""
@@ -91,8 +94,11 @@ class Context:
         now_s: float,
         devices: Sequence[Device],
         history: VersionHistory | None = None,
+        scale: TimeScale = REAL_TIME,
     ) -> None:
         self.store = store
+        # Series steps, default reference windows and seasons follow the rule time scale.
+        self.scale = scale
         self.history = history if history is not None else VersionHistory()
         self.now_s = now_s
         self.devices = tuple(devices)

@@ -19,8 +19,6 @@ from edgewatch.collector import semconv
 from edgewatch.detectors import (
     DEFAULT_MIN_SAMPLES,
     DRIFT_METHODS,
-    SECONDS_PER_DAY,
-    SECONDS_PER_WEEK,
     STREAMING_DETECTORS,
     CategoricalCounts,
     DriftResult,
@@ -82,7 +80,7 @@ def _params(rule: Rule, *drop: str) -> dict[str, Any]:
 def _heartbeat(ctx: Context, rule: Rule, member: Member, window: Window) -> list[Finding]:
     if member.device is None:
         raise ValueError("missing_heartbeat needs scope level device")
-    interval = float(rule.params.get("export_interval_s", 60.0))
+    interval = float(rule.params.get("export_interval_s", ctx.scale.minute_s))
     result = missing_heartbeat(
         member.device.last_seen_s,
         ctx.now_s,
@@ -184,17 +182,18 @@ def _reference_histogram(
     pinned = ctx.reference(member, signal.metric, (METRIC,))
     if pinned is not None and isinstance(pinned[0], ExpHistogram):
         return pinned[0], pinned[1]
-    before = window.before(float(rule.params.get("reference_window_s", 86_400.0)))
+    before = window.before(float(rule.params.get("reference_window_s", ctx.scale.day_s)))
     if values:
-        return from_values(ctx.series(member, signal, before, 60.0)[1]), None
+        return from_values(ctx.series(member, signal, before, ctx.scale.minute_s)[1]), None
     return ctx.histogram(member, signal, before), None
 
 
 def _quantile(ctx: Context, rule: Rule, member: Member, window: Window) -> list[Finding]:
     signal, _ = parse_signal(rule.signal)
     gauge = rule.params.get("values", "histogram") == "gauge"
+    minute = ctx.scale.minute_s
     current = (
-        from_values(ctx.series(member, signal, window.minutes(), 60.0)[1])
+        from_values(ctx.series(member, signal, window.minutes(minute), minute)[1])
         if gauge
         else ctx.histogram(member, signal, window)
     )
@@ -209,16 +208,16 @@ def _quantile(ctx: Context, rule: Rule, member: Member, window: Window) -> list[
 
 def _trend(ctx: Context, rule: Rule, member: Member, window: Window) -> list[Finding]:
     signal, _ = parse_signal(rule.signal)
-    step = max(60.0, window.length_s / 200.0)
+    step = max(ctx.scale.minute_s, window.length_s / 200.0)
     t, v = ctx.series(member, signal, window, step, "avg")
     return [Finding(trend(t, v, **_params(rule)))]
 
 
 def _streaming(ctx: Context, rule: Rule, member: Member, window: Window) -> list[Finding]:
     num, den = parse_signal(rule.signal)
-    t, v = ctx.series(member, num, window, 60.0, "sum")
+    t, v = ctx.series(member, num, window, ctx.scale.minute_s, "sum")
     if den is not None:
-        td, vd = ctx.series(member, den, window, 60.0, "sum")
+        td, vd = ctx.series(member, den, window, ctx.scale.minute_s, "sum")
         totals = dict(zip(td.tolist(), vd.tolist(), strict=True))
         parts = dict(zip(t.tolist(), v.tolist(), strict=True))
         # Minutes with traffic and no matching numerator point had none of it (0 errors).
@@ -244,7 +243,7 @@ def _seasonal_count(
     season = str(rule.params.get("season", "day"))
     if season == "none":
         return None
-    period = SECONDS_PER_DAY if season == "day" else SECONDS_PER_WEEK
+    period = ctx.scale.day_s if season == "day" else ctx.scale.week_s
     periods = int(rule.params.get("seasons", 7 if season == "day" else 4))
     first_seen = member.device.first_seen_s if member.device is not None else -math.inf
     past = []
@@ -268,7 +267,7 @@ def _rate_drop(ctx: Context, rule: Rule, member: Member, window: Window) -> list
     if seasonal is not None:
         expected, how = seasonal
     else:
-        ref_len = float(rule.params.get("reference_window_s", 86_400.0))
+        ref_len = float(rule.params.get("reference_window_s", ctx.scale.day_s))
         _, ref_v = ctx.series(member, signal, window.before(ref_len), ref_len, "sum")
         if ref_v.size == 0:
             return [Finding(_insufficient("rate_drop", "no traffic in the reference window"))]
@@ -289,7 +288,7 @@ def _count_increase(ctx: Context, rule: Rule, member: Member, window: Window) ->
     num, den = parse_signal(rule.signal)
     if den is None:
         raise ValueError("count_increase needs a ratio signal: events/exposure")
-    ref = window.before(float(rule.params.get("reference_window_s", 86_400.0)))
+    ref = window.before(float(rule.params.get("reference_window_s", ctx.scale.day_s)))
 
     def total(signal: Signal, w: Window) -> float:
         return float(ctx.series(member, signal, w, w.length_s, "sum")[1].sum())
@@ -310,8 +309,8 @@ def _paired(
     ctx: Context, member: Member, value: Signal, load: Signal, window: Window
 ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
     """Per-minute (load, value) pairs of the minutes that have both."""
-    t, v = ctx.series(member, value, window, 60.0, "avg")
-    tl, vl = ctx.series(member, load, window, 60.0, "sum")
+    t, v = ctx.series(member, value, window, ctx.scale.minute_s, "avg")
+    tl, vl = ctx.series(member, load, window, ctx.scale.minute_s, "sum")
     loads = dict(zip(tl.tolist(), vl.tolist(), strict=True))
     keep = [i for i, x in enumerate(t.tolist()) if x in loads]
     return np.asarray([loads[t[i]] for i in keep]), v[keep]
@@ -322,8 +321,8 @@ def _power_at_load(ctx: Context, rule: Rule, member: Member, window: Window) -> 
     same load (``load_signal``, inferences per minute by default)."""
     value, _ = parse_signal(rule.signal)
     load, _ = parse_signal(str(rule.params.get("load_signal", semconv.INFERENCE_COUNT)))
-    current = window.minutes()
-    reference = current.before(float(rule.params.get("reference_window_s", 86_400.0)))
+    current = window.minutes(ctx.scale.minute_s)
+    reference = current.before(float(rule.params.get("reference_window_s", ctx.scale.day_s)))
     ref_load, ref_value = _paired(ctx, member, value, load, reference)
     cur_load, cur_value = _paired(ctx, member, value, load, current)
     result = load_matched_rise(

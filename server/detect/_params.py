@@ -20,7 +20,9 @@ from edgewatch.detectors import DRIFT_METHODS, STREAMING_DETECTORS, get_streamin
 @dataclass(frozen=True, slots=True)
 class Param:
     """One parameter: its kind (``float``, ``int``, ``str``, ``bool``, ``floats``), bounds
-    (``low``/``high``, open when ``*_open``), allowed ``choices`` and whether it is required."""
+    (``low``/``high``, open when ``*_open``), allowed ``choices``, whether it is required, and
+    how it follows the rule time scale (``time``: a duration, divided by the scale; ``rate``: a
+    quantity per unit of time, multiplied by it; empty: unchanged)."""
 
     kind: str
     doc: str
@@ -30,6 +32,7 @@ class Param:
     high_open: bool = False
     choices: tuple[str, ...] = ()
     required: bool = False
+    scales: str = ""
 
     def allowed(self) -> str:
         """What the parameter accepts, in words."""
@@ -79,7 +82,12 @@ def _p(kind: str, doc: str, **kw: Any) -> Param:
 
 _ALPHA = _p("float", "significance level", low=0, high=1, low_open=True, high_open=True)
 _MIN_SAMPLES = _p("int", "fewest values on either side to judge", low=1)
-_WINDOW_S = _p("float", "length of the reference window before the evaluation window, s", low=0)
+_WINDOW_S = _p(
+    "float",
+    "length of the reference window before the evaluation window, s",
+    low=0,
+    scales="time",
+)
 
 _STREAMING_COMMON: dict[str, Param] = {
     "threshold": _p(
@@ -114,7 +122,9 @@ _DRIFT: dict[str, Param] = {
 
 PARAMS: Mapping[str, Mapping[str, Param]] = {
     "missing_heartbeat": {
-        "export_interval_s": _p("float", "the devices' export interval, s", low=0, low_open=True),
+        "export_interval_s": _p(
+            "float", "the devices' export interval, s", low=0, low_open=True, scales="time"
+        ),
         "missed_intervals": _p("float", "missed intervals that mean offline", low=0, low_open=True),
     },
     "clock_skew": {
@@ -132,7 +142,7 @@ PARAMS: Mapping[str, Mapping[str, Param]] = {
     },
     "trend": {
         "min_slope_per_hour": _p(
-            "float", "smallest slope per hour that counts", low=0, required=True
+            "float", "smallest slope per hour that counts", low=0, required=True, scales="rate"
         ),
         "alpha": _ALPHA,
         "direction": _p("str", "which trend", choices=("increasing", "decreasing", "both")),
@@ -219,7 +229,9 @@ PARAMS: Mapping[str, Mapping[str, Param]] = {
     "label_coverage_low": {
         "min_coverage": _p("float", "labelled share below which coverage is low", low=0, high=1),
         "min_inferences": _p("int", "fewest inferences to judge", low=1),
-        "lookback_s": _p("float", "how far back a version must have sent labels, s", low=0),
+        "lookback_s": _p(
+            "float", "how far back a version must have sent labels, s", low=0, scales="time"
+        ),
         "max_drift_share": _p(
             "float", "drifted share of features above which no estimate is trusted", low=0, high=1
         ),

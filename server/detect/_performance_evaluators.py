@@ -124,7 +124,9 @@ def _coverage(ctx: Context, rule: Rule, member: Member, window: Window) -> list[
     if row.coverage is None or row.inferences < min_inferences:
         return _insufficient("label_coverage", f"{row.inferences} inferences (< {min_inferences})")
     if row.labelled == 0:
-        before = window.before(float(rule.params.get("lookback_s", DEFAULT_LOOKBACK_S)))
+        before = window.before(
+            float(rule.params.get("lookback_s", ctx.scale.seconds(DEFAULT_LOOKBACK_S)))
+        )
         earlier, _ = _window(ctx, rule, member, before)
         if earlier.labelled == 0:
             return _insufficient("label_coverage", "the version has not sent labels")

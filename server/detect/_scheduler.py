@@ -31,6 +31,7 @@ from edgewatch.server.detect._evaluators import BASELINE_DETECTORS, EVALUATORS, 
 from edgewatch.server.detect._members import Member, members
 from edgewatch.server.detect._params import param_problems
 from edgewatch.server.detect._persistence import DuckAlertingStore
+from edgewatch.server.detect._time_scale import REAL_TIME, TimeScale
 from edgewatch.server.detect._versions import VersionHistory
 from edgewatch.server.store import EvaluationRow, EvaluationTable, Store, StoreError
 
@@ -87,6 +88,7 @@ class Scheduler:
         tick_s: float = 1.0,
         on_firing: list[FiringHook] | None = None,
         retention_s: float = 30 * 86_400.0,
+        scale: TimeScale = REAL_TIME,
     ) -> None:
         if tick_s <= 0:
             raise ValueError(f"tick_s must be > 0, got {tick_s}")
@@ -104,6 +106,7 @@ class Scheduler:
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()  # one run at a time (thread tick or a test's run_once)
         self._history = VersionHistory()
+        self._scale = scale
 
     def start(self) -> None:
         """Start the scheduler thread (idempotent)."""
@@ -134,7 +137,7 @@ class Scheduler:
             done = []
             devices = self._store.list_devices(limit=100_000, now_s=now.timestamp())
             self._history.observe(devices, now.timestamp())
-            ctx = Context(self._store, now.timestamp(), devices, self._history)
+            ctx = Context(self._store, now.timestamp(), devices, self._history, self._scale)
             runs = self._alerts.rule_runs()
             for rule in self._engine.ruleset.rules:
                 last = runs.get(rule.name, (None, None, 0))[0]

@@ -25,6 +25,7 @@ from edgewatch.server.alert import (
 )
 from edgewatch.server.detect._persistence import DuckAlertingStore, DuckDeliveryQueue
 from edgewatch.server.detect._scheduler import FiringHook, Scheduler, unsupported_rules
+from edgewatch.server.detect._time_scale import REAL_TIME, TimeScale, scale_ruleset
 from edgewatch.server.store import Store
 
 log = logging.getLogger("edgewatch.server.detect")
@@ -62,8 +63,12 @@ class AlertingService:
         policy: RetryPolicy | None = None,
         on_firing: list[FiringHook] | None = None,
         retention_s: float = 30 * 86_400.0,
+        scale: TimeScale = REAL_TIME,
     ) -> None:
         self.rules_path = rules_path
+        # Rules are written for real time; a compressed fleet (the demo) runs them scaled.
+        self.scale = scale
+        ruleset = scale_ruleset(ruleset, scale)
         self._external_url = external_url
         self._clock = clock
         self._delivery_poll_s = delivery_poll_s
@@ -84,6 +89,7 @@ class AlertingService:
             tick_s=tick_s,
             on_firing=on_firing,
             retention_s=retention_s,
+            scale=scale,
         )
 
     @property
@@ -131,7 +137,7 @@ class AlertingService:
             problems = unsupported_rules(result.ruleset.rules)
             if problems:
                 return ReloadResult(current, tuple(f"{self.rules_path}: {p}" for p in problems))
-            ruleset = result.ruleset
+            ruleset = scale_ruleset(result.ruleset, self.scale)
             if self._external_url:
                 ruleset = replace(ruleset, external_url=self._external_url.rstrip("/"))
             try:

@@ -193,12 +193,17 @@ def new_admin_token(db: Path) -> str:
         return store.create_token(role="admin", name="dashboard tests").token
 
 
-def start_empty_server(db: Path, *, alerting: bool = False) -> Running:
+def start_empty_server(
+    db: Path, *, alerting: bool = False, rule_time_scale: float = 1.0
+) -> Running:
     """A server nobody has sent anything to, without alerting unless asked (then with the
-    default rules)."""
+    default rules, scaled by ``rule_time_scale``)."""
     admin = new_admin_token(db)
     port = free_port()
-    server, thread = serve(load_settings(db_path=db, port=port, alerting=alerting))
+    settings = load_settings(
+        db_path=db, port=port, alerting=alerting, rule_time_scale=rule_time_scale
+    )
+    server, thread = serve(settings)
     url = f"http://127.0.0.1:{port}"
     wait_ready(url)
     return Running(SeededServer(url, admin, db), server, thread)

@@ -20,6 +20,7 @@ from edgewatch.dashboard import (
     ServerUnreachableError,
     UnauthorizedError,
 )
+from edgewatch.dashboard._page import scale_banner
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -191,3 +192,16 @@ def test_device_detail_carries_what_the_device_lost(seeded_server: SeededServer)
     assert lossy.batches == {"spool_full": 3}
     assert lossy.inferences == {"spool_full": 3 * INFERENCES}
     assert lossy.last_drop_at is not None and lossy.last_drop_at < lossy.reported_at
+
+
+def test_rule_time_scale_comes_from_readyz_and_defaults_to_real_time() -> None:
+    assert _mock(200, {"status": "ready", "rule_time_scale": 60}).rule_time_scale() == 60.0
+    assert _mock(200, {"status": "ready"}).rule_time_scale() == 1.0  # an older server
+    assert _mock(503, b"not json").rule_time_scale() == 1.0
+    assert _mock(200, {"rule_time_scale": -3}).rule_time_scale() == 1.0
+
+
+def test_the_banner_says_rules_are_scaled_only_when_they_are() -> None:
+    assert scale_banner(1.0) is None
+    banner = scale_banner(60.0)
+    assert banner is not None and banner.startswith("demo: rule windows scaled to 60x")

@@ -4,6 +4,7 @@ the numbers and tables a user reads, and the messages when something is wrong.""
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 from dashboard_apptest import metrics, open_page, table, texts
@@ -14,6 +15,7 @@ from dashboard_harness import (
     SeededServer,
     send_device,
     send_spec,
+    start_empty_server,
     wait_rolled_up,
 )
 from live_server import free_port
@@ -224,3 +226,19 @@ def test_auto_refresh_is_on_while_devices_report(
     at.sidebar.toggle(key=REFRESH_KEY).set_value(False).run()
     at.run()  # the user's choice outlives the next refresh
     assert at.sidebar.toggle(key=REFRESH_KEY).value is False
+
+
+def test_every_page_says_when_the_servers_rules_run_scaled(
+    tmp_path: Path, empty_server: SeededServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    running = start_empty_server(tmp_path / "demo.duckdb", alerting=True, rule_time_scale=60.0)
+    try:
+        monkeypatch.setenv("EDGEWATCH_DASHBOARD_SERVER", running.seeded.url)
+        monkeypatch.setenv("EDGEWATCH_DASHBOARD_TOKEN", running.seeded.admin)
+        for page in ("fleet", "alerts"):
+            assert "demo: rule windows scaled to 60x" in texts(open_page(page))
+    finally:
+        running.stop()
+    monkeypatch.setenv("EDGEWATCH_DASHBOARD_SERVER", empty_server.url)
+    monkeypatch.setenv("EDGEWATCH_DASHBOARD_TOKEN", empty_server.admin)
+    assert "rule windows scaled" not in texts(open_page("fleet"))

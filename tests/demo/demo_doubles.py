@@ -77,6 +77,25 @@ class RecordingMonitor:
             raise AssertionError("observe() after close()")
         return self._observe(row)
 
+    def record(
+        self,
+        features: Any = None,
+        prediction: Any = None,
+        *,
+        score: Any = None,
+        latency_s: float,
+        error: bool = False,
+    ) -> int | tuple[int, ...] | None:
+        if self.closed:
+            raise AssertionError("record() after close()")
+        t_s = self.clock() if self.clock is not None else 0.0
+        self.observed.append(Observed(np.array(features, copy=True), prediction, score, t_s))
+        if self.inner is None:
+            return len(self.observed) - 1
+        return self.inner.record(
+            features, prediction, score=score, latency_s=latency_s, error=error
+        )
+
     def label(self, inference_id: int, truth: Any) -> bool:
         self.labelled.append((inference_id, truth))
         return self.inner.label(inference_id, truth) if self.inner is not None else False

@@ -1,5 +1,7 @@
 """``edgewatch up`` as a newcomer runs it: everything starts, the demo devices report, the demo
 baselines are uploaded, and Ctrl-C stops every process it started within 20 s, exit status 0.
+With the defaults (12 devices at 60×), every incident of the default scenario raises its
+built-in alert, scaled to the demo's speed, and the healthy devices stay quiet.
 
 Everything is the real thing: subprocesses, the DuckDB file, HTTP, the Streamlit dashboard."""
 
@@ -11,6 +13,7 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import psutil
@@ -21,6 +24,22 @@ UP_TIMEOUT_S = 90.0
 """Training the demo models on a cold cache is the slow part."""
 DEVICES_TIMEOUT_S = 60.0
 STOP_TIMEOUT_S = 20.0
+ALERTS_TIMEOUT_S = 170.0
+"""From "edgewatch is up" until every incident's alert fires: the default scenario's last
+incident (bad rollout) starts 70 s into the fleet's run at 60×, and its rule holds for 5 s."""
+
+EXPECTED = {
+    ("DeviceFeatureDrift", "demo-north-1"),  # sensor_drift
+    ("MemoryLeak", "demo-south-2"),  # memory_leak
+    ("DevicePredictionDrift", "demo-south-1"),  # unseen_class
+    ("PowerRiseAtLoad", "demo-north-3"),  # power_increase
+    ("DeviceOffline", "demo-south-3"),  # offline
+    ("BadRollout", "v2.1"),  # bad_rollout on demo-north-4 and demo-south-4
+}
+"""(rule, device or model version) each incident of the default scenario must fire. Not
+latency_regression: four times a 50 µs inference stays under LatencyP95Regression's 5 ms
+absolute floor (docs/quickstart.md, "What you see, and when")."""
+HEALTHY = {"demo-north-0", "demo-south-0", "demo-north-5", "demo-south-5"}
 
 
 def _edgewatch() -> list[str]:
@@ -28,15 +47,29 @@ def _edgewatch() -> list[str]:
     return [str(script)] if script.exists() else [sys.executable, "-m", "edgewatch.server.cli"]
 
 
+Up = tuple[subprocess.Popen[bytes], Path, int, int, Path]
+
+
 @pytest.fixture
-def up(tmp_path: Path) -> Iterator[tuple[subprocess.Popen[bytes], Path, int, int, Path]]:
-    """``edgewatch up`` with 3 demo devices at 600×, its data dir, port and output file; every
+def up(tmp_path: Path) -> Iterator[Up]:
+    """``edgewatch up`` with 3 demo devices at 600×."""
+    yield from _run_up(tmp_path, "--devices", "3", "--speed", "600")
+
+
+@pytest.fixture
+def up_defaults(tmp_path: Path) -> Iterator[Up]:
+    """``edgewatch up`` as ``make up`` runs it: the default scenario's 12 devices at 60×."""
+    yield from _run_up(tmp_path)
+
+
+def _run_up(tmp_path: Path, *extra: str) -> Iterator[Up]:
+    """``edgewatch up`` with ``extra`` options, its data dir, ports and output file; every
     process left over is killed at teardown."""
     port, dashboard_port = free_port(), free_port()
     data_dir = tmp_path / "data"
     output = tmp_path / "up.log"
     argv = [*_edgewatch(), "up", "--data-dir", str(data_dir), "--port", str(port)]
-    argv += ["--dashboard-port", str(dashboard_port), "--devices", "3", "--speed", "600"]
+    argv += ["--dashboard-port", str(dashboard_port), *extra]
     with output.open("wb") as out:
         proc = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT)
     try:
@@ -67,9 +100,7 @@ def _wait_for_text(
     raise AssertionError(f"no {text!r} within {timeout_s} s:\n{output.read_text()}")
 
 
-def test_up_runs_the_demo_and_stops_everything_on_ctrl_c(
-    up: tuple[subprocess.Popen[bytes], Path, int, int, Path],
-) -> None:
+def test_up_runs_the_demo_and_stops_everything_on_ctrl_c(up: Up) -> None:
     proc, data_dir, port, dashboard_port, output = up
     _wait_for_text(output, "edgewatch is up", proc, UP_TIMEOUT_S)
     token = (data_dir / "admin-token").read_text().strip()
@@ -106,6 +137,11 @@ def test_up_runs_the_demo_and_stops_everything_on_ctrl_c(
     assert health.status_code == 200
     assert "default scenario on 3 devices" in (data_dir / "logs" / "demo.log").read_text()
 
+    _stop(proc, output)
+
+
+def _stop(proc: subprocess.Popen[bytes], output: Path) -> None:
+    """Ctrl-C: ``up`` exits 0 within 20 s and leaves no child process."""
     children = psutil.Process(proc.pid).children(recursive=True)
     assert len(children) >= 3  # the server, the dashboard and the demo fleet
     proc.send_signal(signal.SIGINT)
@@ -116,3 +152,41 @@ def test_up_runs_the_demo_and_stops_everything_on_ctrl_c(
     )
     assert alive == [], f"children left running: {alive}"
     assert time.monotonic() - started <= STOP_TIMEOUT_S
+
+
+def _alert_keys(alerts: list[dict[str, Any]]) -> set[tuple[str, str]]:
+    return {
+        (a["labels"]["alertname"], a["labels"].get("device") or a["labels"].get("version", ""))
+        for a in alerts
+    }
+
+
+def test_up_default_scenario_raises_each_incidents_alert_and_nothing_on_healthy_devices(
+    up_defaults: Up,
+) -> None:
+    proc, data_dir, port, _dashboard_port, output = up_defaults
+    _wait_for_text(output, "edgewatch is up", proc, UP_TIMEOUT_S)
+    started = time.monotonic()
+    url = f"http://127.0.0.1:{port}"
+    assert httpx.get(f"{url}/readyz", timeout=10.0).json()["rule_time_scale"] == 60
+    assert "built-in rules scaled to the demo's 60x" in output.read_text()
+    token = (data_dir / "admin-token").read_text().strip()
+    fired_after: dict[tuple[str, str], float] = {}
+    alerts: list[dict[str, Any]] = []
+    with httpx.Client(
+        base_url=url, headers={"Authorization": f"Bearer {token}"}, timeout=10.0
+    ) as client:
+        while time.monotonic() - started < ALERTS_TIMEOUT_S and not set(fired_after) >= EXPECTED:
+            assert proc.poll() is None, output.read_text()
+            answer = client.get("/api/v1/alerts", params={"limit": 1000})
+            assert answer.status_code == 200, answer.text
+            alerts = answer.json()["alerts"]
+            fired = [a for a in alerts if a["fired_at"] is not None]
+            for key in _alert_keys(fired):
+                fired_after.setdefault(key, round(time.monotonic() - started, 1))
+            time.sleep(2.0)
+    print(f"\nalerts fired, seconds after 'edgewatch is up': {sorted(fired_after.items())}")
+    assert set(fired_after) >= EXPECTED, f"missing: {EXPECTED - set(fired_after)}"
+    on_healthy = {k for k in _alert_keys(alerts) if k[1] in HEALTHY}
+    assert on_healthy == set(), f"alerts on healthy devices: {on_healthy}"
+    _stop(proc, output)

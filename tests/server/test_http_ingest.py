@@ -403,7 +403,10 @@ def test_admin_api_refuses_device_tokens(live_server) -> None:
 
 def test_health_readiness_and_openapi(live_server) -> None:
     assert httpx.get(f"{live_server.url}/healthz").json() == {"status": "ok"}
-    assert httpx.get(f"{live_server.url}/readyz").json() == {"status": "ready"}
+    assert httpx.get(f"{live_server.url}/readyz").json() == {
+        "status": "ready",
+        "rule_time_scale": 1.0,
+    }
     paths = httpx.get(f"{live_server.url}/openapi.json").json()["paths"]
     for path in (
         "/v1/metrics",

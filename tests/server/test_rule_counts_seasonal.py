@@ -16,6 +16,7 @@ from edgewatch.collector import semconv
 from edgewatch.detectors import Verdict
 from edgewatch.server.alert import ScopeLevel, load_default_rules
 from edgewatch.server.alert._config import Rule
+from edgewatch.server.detect import REAL_TIME
 from edgewatch.server.detect._context import Signal, Window
 from edgewatch.server.detect._evaluators import EVALUATORS
 from edgewatch.server.detect._members import Member
@@ -28,6 +29,8 @@ Rate = Callable[[float], float]
 
 class FakeContext:
     """``Context.series`` over per-minute counts given as functions of the minute's time."""
+
+    scale = REAL_TIME
 
     def __init__(self, rates: dict[str, Rate], now_s: float) -> None:
         self.rates = rates

@@ -13,6 +13,7 @@ import numpy.typing as npt
 from edgewatch.collector import semconv
 from edgewatch.detectors import Verdict
 from edgewatch.server.alert import ScopeLevel, load_default_rules
+from edgewatch.server.detect import REAL_TIME
 from edgewatch.server.detect._context import Signal, Window
 from edgewatch.server.detect._evaluators import EVALUATORS
 from edgewatch.server.detect._members import Member
@@ -30,6 +31,8 @@ def inferences(t: float) -> float:
 
 class MinuteContext:
     """Per-minute buckets starting on whole minutes, as the 1-minute rollups serve them."""
+
+    scale = REAL_TIME
 
     def __init__(self, power_factor_after: float | None) -> None:
         self.after = power_factor_after
