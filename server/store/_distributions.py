@@ -105,12 +105,15 @@ def merged_histogram(
     if "histogram" in kinds:
         explicit = _explicit_part(cur, metric, start_s, end_s, selection, attributes)
         if explicit is not None:
-            h = (
-                fit(merge(h, as_exp_histogram(explicit)))
-                if h.count
-                else fit(as_exp_histogram(explicit))
-            )
+            h = _with_explicit(h if h.count else None, explicit)
     return h
+
+
+def _with_explicit(h: ExpHistogram | None, explicit: ExplicitHistogram) -> ExpHistogram:
+    """``h`` (if any) merged with explicit buckets spread into an exponential histogram,
+    downscaled to the query bucket limit: the one rule for joining the two kinds."""
+    sketch = as_exp_histogram(explicit)
+    return fit(merge(h, sketch) if h is not None else sketch)
 
 
 def merged_histograms(
@@ -142,8 +145,7 @@ def merged_histograms(
             [json_path(by)],
         )  # fmt: skip
         for (g,), explicit in merge_explicit(cur, src, params, ["g"]).items():
-            sketch = as_exp_histogram(explicit)
-            merged[g] = fit(merge(merged[g], sketch) if g in merged else sketch)
+            merged[g] = _with_explicit(merged.get(g), explicit)
     return {g: h for g, h in merged.items() if g is not None}
 
 
