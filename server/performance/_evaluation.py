@@ -26,6 +26,7 @@ from edgewatch.server.performance._report import (
     label_order,
 )
 from edgewatch.server.store import InvalidQueryError
+from edgewatch.server.store._time import utc_datetime
 
 TIME_COLUMN = "time"
 """Optional: when each row's inference ran (unix seconds or an ISO 8601 time)."""
@@ -40,13 +41,16 @@ def _times(frame: pd.DataFrame, now_s: float) -> np.ndarray:
     if pd.api.types.is_numeric_dtype(column):
         t = column.to_numpy(np.float64, na_value=np.nan)
     else:
-        parsed = pd.to_datetime(column, utc=True, errors="coerce")
+        parsed = pd.to_datetime(column, utc=True, errors="coerce", format="ISO8601")
         t = np.array([x.timestamp() if not pd.isna(x) else np.nan for x in parsed])
     bad = np.flatnonzero(~np.isfinite(t))
     if bad.size:
         raise InvalidQueryError(
             f"column 'time' row {int(bad[0]) + 1}: not a unix time or ISO 8601 time"
         )
+    if t.size:
+        for edge in (t.min(), t.max()):  # the store's own check: a time a datetime can hold
+            utc_datetime(float(edge))
     return t
 
 

@@ -217,3 +217,27 @@ def test_late_labels_land_in_their_window_after_a_restart_and_a_spool_replay(
     )
     later = _get(live_server, model_name="clf", start=t_mid, end=time.time() + 1)
     assert later["total"]["labelled"] == 0
+
+
+@pytest.mark.parametrize(
+    ("body", "status", "message"),
+    [
+        (b"\x00\xff\x13garbage\n\x01", 422, "cannot read x.csv as CSV or Parquet"),
+        (b"", 422, "the file holds no columns"),
+        (b"prediction,label\n", 400, "no row with both prediction and label"),
+        (b"prediction,label,time\n1,1,yesterday\n", 400, "row 1: not a unix time"),
+        (b"prediction,label,time\n1,1,1e300\n", 400, "outside the supported range"),
+    ],
+)
+def test_a_bad_evaluation_set_is_a_client_error_naming_the_problem(
+    live_server: LiveServer, body: bytes, status: int, message: str
+) -> None:
+    r = httpx.post(
+        f"{live_server.url}/api/v1/performance/evaluate",
+        params={"model": "clf", "version": "1.0"},
+        files={"file": ("x.csv", body, "text/csv")},
+        headers=live_server.admin(),
+        timeout=30,
+    )
+    assert r.status_code == status, r.text
+    assert message in r.text
