@@ -103,9 +103,10 @@ def classification_metrics(
     """Metrics of a confusion matrix of counts, ``matrix[predicted, actual]``.
 
     Classes that were neither predicted nor labelled are left out of the macro average,
-    as sklearn does when it takes the labels from the data.
+    as sklearn does when it takes the labels from the data. Counts are exact Python integers:
+    a device may report counts near 2**63 (valid OTLP), and int64 sums would overflow.
     """
-    m = np.asarray(matrix, dtype=np.int64)
+    m = np.asarray(matrix, dtype=object)
     if m.ndim != 2 or m.shape[0] != m.shape[1] or m.shape[0] != len(labels):
         raise ValueError(f"matrix must be square with one row per label, got shape {m.shape}")
     if (m < 0).any():

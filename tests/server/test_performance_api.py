@@ -13,10 +13,11 @@ import httpx
 import numpy as np
 import pandas as pd
 import pytest
+from otlp_wire import collector_body, collector_headers, device_batch, kv, sum_metric
 from server_harness import LiveServer
 from sklearn.metrics import accuracy_score, f1_score
 
-from edgewatch.collector import Monitor
+from edgewatch.collector import Monitor, semconv
 
 CLASSES = ["a", "b", "c"]
 
@@ -241,3 +242,41 @@ def test_a_bad_evaluation_set_is_a_client_error_naming_the_problem(
     )
     assert r.status_code == status, r.text
     assert message in r.text
+
+
+def test_one_devices_huge_label_counts_leave_the_fleet_figures_answering(
+    live_server: LiveServer,
+) -> None:
+    """Counts near 2**63 are valid OTLP; summed over cells they overflow int64. The fleet's
+    and the device's performance still answer, with exact counts."""
+    now = time.time_ns()
+    batch = device_batch("dev-b", end_ns=now, inferences=5, features=2)
+    big = 2**63 - 1
+    batch.resource_metrics[0].scope_metrics[0].metrics.append(
+        sum_metric(
+            semconv.LABEL_COUNT,
+            [
+                (big, [kv(semconv.PREDICTION_CLASS, "a"), kv(semconv.LABEL_CLASS, "b")]),
+                (big, [kv(semconv.PREDICTION_CLASS, "a"), kv(semconv.LABEL_CLASS, "a")]),
+            ],
+            now - 60 * 10**9,
+            now - 10**9,
+        )
+    )
+    sent = httpx.post(
+        f"{live_server.url}/v1/metrics",
+        content=collector_body(batch),
+        headers=collector_headers(live_server.tokens.device_b),
+        timeout=30,
+    )
+    assert sent.status_code == 200, sent.text
+    for params in ({}, {"device_id": "dev-b"}):
+        r = httpx.get(
+            f"{live_server.url}/api/v1/performance",
+            params=params,
+            headers=live_server.admin(),
+            timeout=30,
+        )
+        assert r.status_code == 200, r.text
+        realized = r.json()["total"]["realized"]
+        assert realized["accuracy"] == pytest.approx(0.5)
