@@ -25,9 +25,10 @@ lint: $(STAMP)
 	$(PY) -m ruff check .
 	$(PY) -m mypy collector detectors server dashboard demo
 
-## test: lint + the whole pytest suite
+## test: lint + the whole pytest suite (two workers, then the tests marked serial on their own)
 test: lint
-	$(PY) -m pytest -q -p no:cacheprovider
+	$(PY) -m pytest -q -p no:cacheprovider -n 2 --dist loadfile -m "not serial"
+	$(PY) -m pytest -q -p no:cacheprovider -m serial
 
 ## bench: every benchmark in bench/, printing figures and ratios
 bench: $(STAMP)

@@ -11,7 +11,7 @@ from dashboard_browser import CHROMIUM, PAGES, open_page, settle, start_dashboar
 from dashboard_harness import SeededServer
 from live_server import free_port
 
-pytestmark = pytest.mark.timeout(180)
+pytestmark = [pytest.mark.timeout(180), pytest.mark.serial]
 
 
 @pytest.fixture

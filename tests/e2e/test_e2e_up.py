@@ -52,6 +52,10 @@ def _edgewatch() -> list[str]:
 Up = tuple[subprocess.Popen[bytes], Path, int, int, Path]
 
 
+# Wall-clock deadlines: judged with nothing else running (`make test` runs these last, alone).
+pytestmark = pytest.mark.serial
+
+
 @pytest.fixture
 def up_defaults(tmp_path: Path) -> Iterator[Up]:
     """``edgewatch up`` as ``make up`` runs it: the default scenario's 12 devices at 60×."""

@@ -17,6 +17,10 @@ PROBE_TIMEOUT_S = 1.0
 """Kubernetes' default ``timeoutSeconds`` for probes."""
 
 
+# Wall-clock deadlines: judged with nothing else running (`make test` runs these last, alone).
+pytestmark = pytest.mark.serial
+
+
 @pytest.mark.parametrize("path", ["/healthz", "/readyz"])
 def test_probe_answers_within_a_second_under_ingest_load(
     server_process: ServerProcess, path: str
