@@ -33,7 +33,7 @@ from edgewatch.server.detect._params import param_problems
 from edgewatch.server.detect._persistence import DuckAlertingStore
 from edgewatch.server.detect._time_scale import REAL_TIME, TimeScale
 from edgewatch.server.detect._versions import VersionHistory
-from edgewatch.server.store import EvaluationRow, EvaluationTable, Store, StoreError
+from edgewatch.server.store import EvaluationRow, StoreError, StoreProtocol
 
 log = logging.getLogger("edgewatch.server.detect")
 
@@ -80,7 +80,7 @@ class Scheduler:
 
     def __init__(
         self,
-        store: Store,
+        store: StoreProtocol,
         engine: AlertEngine,
         alert_store: DuckAlertingStore,
         *,
@@ -95,7 +95,7 @@ class Scheduler:
         self._store = store
         self._engine = engine
         self._alerts = alert_store
-        self._evaluations = EvaluationTable(store)
+        self._evaluations = store.evaluations
         self._clock = clock
         self._tick_s = tick_s
         self._retention = timedelta(seconds=retention_s)

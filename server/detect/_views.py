@@ -26,9 +26,7 @@ from edgewatch.server.detect._service import AlertingService
 from edgewatch.server.evidence import drift_rule_names, report_path_for_alert
 from edgewatch.server.store import (
     BaselineInfo,
-    BaselineTable,
     EvaluationRow,
-    EvaluationTable,
     NotFoundError,
     Store,
 )
@@ -135,7 +133,7 @@ def alert_detail(
     status = find_status(service, fingerprint, now)
     alert = status.alert
     labels = alert.labels
-    rows = EvaluationTable(store).query(
+    rows = store.evaluations.query(
         start=alert.active_at,
         end=now,
         rule=alert.rule,
@@ -150,7 +148,7 @@ def alert_detail(
         baseline = None
         if r.baseline_id is not None:
             try:
-                baseline = _baseline_brief(BaselineTable(store).get(r.baseline_id))
+                baseline = _baseline_brief(store.baselines.get(r.baseline_id))
             except NotFoundError:
                 baseline = {"id": r.baseline_id, "deleted": True}
         evidence = {
