@@ -13,12 +13,13 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from edgewatch.server.alert import RulesError
+from edgewatch.server.alerting import AlertingService, FiringHook, load_ruleset
 from edgewatch.server.api import ROUTERS
 from edgewatch.server.api import errors as api_errors
 from edgewatch.server.api.auth_limit import AuthFailureLimiter
 from edgewatch.server.api.health import HealthFastPath
 from edgewatch.server.api.ingest import IngestFastPath
-from edgewatch.server.detect import AlertingService, FiringHook, TimeScale, load_ruleset
+from edgewatch.server.detect import TimeScale
 from edgewatch.server.evidence import DRIFT_RULES, DriftCapture, drift_rule_names
 from edgewatch.server.ingest import CardinalityLimiter
 from edgewatch.server.metrics import ServerMetrics

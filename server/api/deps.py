@@ -11,10 +11,10 @@ from typing import Annotated, Any
 from fastapi import Depends, Query, Request
 
 from edgewatch.server.alert import format_time, parse_time
+from edgewatch.server.alerting import AlertingService
 from edgewatch.server.api.auth_limit import AuthFailureLimiter
 from edgewatch.server.api.bounds import MAX_UNIX_S, MIN_UNIX_S, check_instant
 from edgewatch.server.api.errors import AlertingDisabledError, ForbiddenError, UnauthorizedError
-from edgewatch.server.detect import AlertingService
 from edgewatch.server.ingest import CardinalityLimiter
 from edgewatch.server.metrics import ServerMetrics
 from edgewatch.server.settings import Settings

@@ -20,9 +20,11 @@ from edgewatch.server.detect._time_scale import REAL_TIME, TimeScale
 from edgewatch.server.detect._versions import VersionHistory
 from edgewatch.server.store import (
     BaselineInfo,
+    BaselineStore,
     Device,
     NotFoundError,
     SeriesQuery,
+    SignalStore,
     StoreProtocol,
 )
 
@@ -100,11 +102,19 @@ class Context:
         self.history = history if history is not None else VersionHistory()
         self.now_s = now_s
         self.devices = tuple(devices)
-        self.signals = store.signals
-        self.baselines = store.baselines
         self._baseline_cache: dict[tuple[str, str, str | None], BaselineInfo | None] = {}
         # Values evaluators share within one tick (each device's p95, read once for its peers).
         self.memo: dict[Hashable, object] = {}
+
+    @property
+    def signals(self) -> SignalStore:
+        """The store's category counts and reported attribute values."""
+        return self.store.signals
+
+    @property
+    def baselines(self) -> BaselineStore:
+        """The store's baselines."""
+        return self.store.baselines
 
     def baseline(self, member: Member) -> BaselineInfo | None:
         """The newest baseline for the member's model version (a device's own pin first)."""

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlsplit
 
 from edgewatch.detectors import DRIFT_METHODS
@@ -22,7 +22,6 @@ from edgewatch.server.alert import (
     Silence,
     format_time,
 )
-from edgewatch.server.detect._service import AlertingService
 from edgewatch.server.evidence import drift_rule_names, report_path_for_alert
 from edgewatch.server.store import (
     BaselineInfo,
@@ -30,6 +29,9 @@ from edgewatch.server.store import (
     NotFoundError,
     Store,
 )
+
+if TYPE_CHECKING:  # annotations only: the alerting runtime imports detection
+    from edgewatch.server.alerting import AlertingService
 
 DRIFT_DETECTORS = frozenset({*DRIFT_METHODS, "auto", "drift_fdr"})
 

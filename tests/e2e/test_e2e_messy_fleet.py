@@ -36,7 +36,7 @@ from messy_fleet import (
 
 from edgewatch.detectors import categorical_counts
 from edgewatch.server.alert import AlertState, load_default_rules
-from edgewatch.server.detect import AlertingService
+from edgewatch.server.alerting import AlertingService
 from edgewatch.server.detect._profile import PREDICTION, SCORE, categorical_profile, numeric_profile
 from edgewatch.server.ingest import CardinalityLimiter, IngestLimits, convert
 from edgewatch.server.settings import Settings

@@ -20,22 +20,29 @@ from edgewatch.server.alert import (
     Alert,
     AlertEngine,
     AlertState,
+    AlertStore,
     Observation,
     Rule,
     RuleEvaluation,
     ScopeLevel,
 )
-from edgewatch.server.detect._cohort_view import cohort_rows
-from edgewatch.server.detect._context import Context, Window
-from edgewatch.server.detect._evaluators import BASELINE_DETECTORS, EVALUATORS, Finding
-from edgewatch.server.detect._members import Member, members
-from edgewatch.server.detect._params import param_problems
-from edgewatch.server.detect._persistence import DuckAlertingStore
-from edgewatch.server.detect._time_scale import REAL_TIME, TimeScale
-from edgewatch.server.detect._versions import VersionHistory
+from edgewatch.server.detect import (
+    BASELINE_DETECTORS,
+    EVALUATORS,
+    REAL_TIME,
+    Context,
+    Finding,
+    Member,
+    TimeScale,
+    VersionHistory,
+    Window,
+    cohort_rows,
+    members,
+    param_problems,
+)
 from edgewatch.server.store import EvaluationRow, StoreError, StoreProtocol
 
-log = logging.getLogger("edgewatch.server.detect")
+log = logging.getLogger("edgewatch.server.alerting")
 
 _PRUNE_EVERY = timedelta(hours=1)
 
@@ -82,7 +89,7 @@ class Scheduler:
         self,
         store: StoreProtocol,
         engine: AlertEngine,
-        alert_store: DuckAlertingStore,
+        alert_store: AlertStore,
         *,
         clock: Callable[[], datetime] = _utc_now,
         tick_s: float = 1.0,
