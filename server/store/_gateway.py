@@ -20,6 +20,10 @@ from edgewatch.server.store._writer import Writer
 
 T = TypeVar("T")
 
+LONG_WRITE_S = 600.0
+"""How long token, sampling and retention writes wait for the writer (they may queue behind a
+retention run); other writes wait ``Gateway.write``'s default."""
+
 Query = Callable[[duckdb.DuckDBPyConnection], T]
 """A function of a cursor: one read, or one write transaction."""
 
@@ -53,8 +57,10 @@ class Gateway:
         except duckdb.Error as e:
             raise StoreError(f"storage failed: {e}") from e
 
-    def write(self, fn: Query[T], timeout_s: float = 600.0) -> T:
-        """``fn(cursor)`` on the writer thread in one transaction; committed on return."""
+    def write(self, fn: Query[T], timeout_s: float = 60.0) -> T:
+        """``fn(cursor)`` on the writer thread in one transaction; committed on return.
+        ``timeout_s`` bounds the wait behind other writer work (``LONG_WRITE_S`` for jobs
+        that may queue behind retention)."""
         try:
             return self.writer.call(fn).result(timeout_s)
         except FutureTimeoutError:

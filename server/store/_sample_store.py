@@ -13,7 +13,7 @@ from typing import Any
 
 from edgewatch.server.store import _samples
 from edgewatch.server.store._errors import InvalidQueryError
-from edgewatch.server.store._gateway import Gateway
+from edgewatch.server.store._gateway import LONG_WRITE_S, Gateway
 from edgewatch.server.store._samples import SampleSet, SamplingSetting
 
 DEFAULT_REFERENCE_ROWS = 10_000
@@ -48,7 +48,8 @@ class SampleStore:
                 rows_per_hour=rows_per_hour,
                 bytes_per_day=bytes_per_day,
                 now_s=now,
-            )
+            ),
+            timeout_s=LONG_WRITE_S,
         )
         return self.setting(device_id)
 
@@ -75,7 +76,8 @@ class SampleStore:
                 until_s=now + for_s,
                 reason=reason,
                 now_s=now,
-            )
+            ),
+            timeout_s=LONG_WRITE_S,
         )
         return [self.setting(d) for d in ids]
 
@@ -128,7 +130,8 @@ class SampleStore:
         preds = None if predictions is None else [predictions[i] for i in keep]
         now = time.time()
         self._db.write(
-            lambda cur: _samples.save_reference(cur, model_name, model_version, rows, preds, now)
+            lambda cur: _samples.save_reference(cur, model_name, model_version, rows, preds, now),
+            timeout_s=LONG_WRITE_S,
         )
         return len(rows)
 

@@ -35,7 +35,7 @@ from edgewatch.server.store._device_hours import DeviceHour
 from edgewatch.server.store._drops import DeviceDrops
 from edgewatch.server.store._errors import StoreError
 from edgewatch.server.store._evaluations import EvaluationTable
-from edgewatch.server.store._gateway import Gateway
+from edgewatch.server.store._gateway import LONG_WRITE_S, Gateway
 from edgewatch.server.store._migrations import migrate
 from edgewatch.server.store._performance import PerformanceReader
 from edgewatch.server.store._profiles import ProfileTable
@@ -202,13 +202,16 @@ class Store:
         return self._db.write(
             lambda cur: _tokens.create_token(
                 cur, role=role, device_id=device_id, name=name, now_s=now
-            )
+            ),
+            timeout_s=LONG_WRITE_S,
         )
 
     def revoke_token(self, token_id: str) -> TokenInfo:
         """Revoke a token at once (also in this process's verification cache)."""
         now = time.time()
-        info = self._db.write(lambda cur: _tokens.revoke_token(cur, token_id, now_s=now))
+        info = self._db.write(
+            lambda cur: _tokens.revoke_token(cur, token_id, now_s=now), timeout_s=LONG_WRITE_S
+        )
         self._tokens.forget(token_id)
         return info
 
@@ -237,7 +240,8 @@ class Store:
         """Delete rows past each resolution's retention."""
         now = time.time() if now_s is None else now_s
         self._db.write(
-            lambda cur: _maintenance.enforce_retention(cur, self.config.retention, now_s=now)
+            lambda cur: _maintenance.enforce_retention(cur, self.config.retention, now_s=now),
+            timeout_s=LONG_WRITE_S,
         )
 
     def _maintain(self) -> None:
