@@ -505,25 +505,61 @@ def merge_arrays(
     neg_idx, neg_w = _side_at_scale(
         scale_arr, scale, negative_offsets, negative_counts, negative_lengths
     )
-    spans = [(int(i.min()), int(i.max())) for i in (pos_idx, neg_idx) if i.size]
-    shift = _shift_to_fit(spans, max_buckets, scale - MIN_SCALE)
-    pos_off, pos = _sum_at(pos_idx >> shift, pos_w)
-    neg_off, neg = _sum_at(neg_idx >> shift, neg_w)
     # The fold adds sums one at a time from 0.0; accumulate is that same sequential loop.
     sum_arr = np.concatenate([[0.0], _column(sums, np.float64, "sums")])
     with np.errstate(over="ignore", invalid="ignore"):  # inf/NaN sums propagate as in the fold
         total = float(np.add.accumulate(sum_arr)[-1])
-    return ExpHistogram(
-        scale=scale - shift,
-        zero_count=int(_column(zero_counts, np.int64, "zero_counts").sum()),
-        positive_offset=pos_off,
-        positive_counts=pos,
-        negative_offset=neg_off,
-        negative_counts=neg,
+    return from_bucket_sums(
+        scale,
+        int(_column(zero_counts, np.int64, "zero_counts").sum()),
+        (pos_idx, pos_w),
+        (neg_idx, neg_w),
         count=int(_column(counts, np.int64, "counts").sum()),
         sum=total,
         min=float(np.fmin.reduce(_column(mins, np.float64, "mins"))),  # NaN means "no values"
         max=float(np.fmax.reduce(_column(maxs, np.float64, "maxs"))),
+        max_buckets=max_buckets,
+    )
+
+
+BucketSums = tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]
+"""One side's non-empty buckets as (bucket index, count) arrays; an index may repeat."""
+
+
+def from_bucket_sums(
+    scale: int,
+    zero_count: int,
+    positive: BucketSums,
+    negative: BucketSums,
+    *,
+    count: int,
+    sum: float,
+    min: float,
+    max: float,
+    max_buckets: int = DEFAULT_MAX_BUCKETS,
+) -> ExpHistogram:
+    """The last step of every merge: bucket counts already moved to a common ``scale``,
+    summed per index and downscaled by the smallest shift that fits each side into
+    ``max_buckets`` (not below ``MIN_SCALE``).
+
+    ``merge_arrays`` ends here, and so does the server's query merge, whose bucket sums come
+    from SQL; the rollups' SQL merge follows the same rule (tested equal to ``merge_all``).
+    """
+    spans = [(int(i.min()), int(i.max())) for i, _ in (positive, negative) if i.size]
+    shift = _shift_to_fit(spans, max_buckets, scale - MIN_SCALE)
+    pos_off, pos = _sum_at(positive[0] >> shift, positive[1])
+    neg_off, neg = _sum_at(negative[0] >> shift, negative[1])
+    return ExpHistogram(
+        scale=scale - shift,
+        zero_count=zero_count,
+        positive_offset=pos_off,
+        positive_counts=pos,
+        negative_offset=neg_off,
+        negative_counts=neg,
+        count=count,
+        sum=sum,
+        min=min,
+        max=max,
     )
 
 

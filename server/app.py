@@ -13,17 +13,18 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from edgewatch.server.alert import RulesError
+from edgewatch.server.alerting import AlertingService, FiringHook, load_ruleset
 from edgewatch.server.api import ROUTERS
 from edgewatch.server.api import errors as api_errors
 from edgewatch.server.api.auth_limit import AuthFailureLimiter
 from edgewatch.server.api.health import HealthFastPath
 from edgewatch.server.api.ingest import IngestFastPath
-from edgewatch.server.detect import AlertingService, FiringHook, TimeScale, load_ruleset
+from edgewatch.server.detect import TimeScale
 from edgewatch.server.evidence import DRIFT_RULES, DriftCapture, drift_rule_names
 from edgewatch.server.ingest import CardinalityLimiter
 from edgewatch.server.metrics import ServerMetrics
 from edgewatch.server.settings import Settings
-from edgewatch.server.store import Store
+from edgewatch.server.store import Store, StoreProtocol
 
 log = logging.getLogger("edgewatch.server")
 
@@ -34,7 +35,7 @@ INSECURE_BANNER = (
 
 
 def _start_alerting(
-    settings: Settings, store: Store, on_firing: list[FiringHook]
+    settings: Settings, store: StoreProtocol, on_firing: list[FiringHook]
 ) -> AlertingService:
     """Rules (refusing to start on a broken file), receivers, worker and scheduler."""
     try:
@@ -94,7 +95,9 @@ def create_app(settings: Settings) -> FastAPI:
             print(INSECURE_BANNER, file=sys.stderr, flush=True)
         metrics: ServerMetrics = app.state.metrics
         app.state.decode_executor = ThreadPoolExecutor(1, thread_name_prefix="edgewatch-decode")
-        store = Store.open(settings.db_path, settings.store_config(), on_commit=metrics.on_commit)
+        store: StoreProtocol = Store.open(
+            settings.db_path, settings.store_config(), on_commit=metrics.on_commit
+        )
         app.state.limiter = CardinalityLimiter(
             max_series_per_metric=settings.max_series_per_metric,
             max_series_per_device=settings.max_series_per_device,

@@ -42,7 +42,7 @@ class _AnySecret(Mapping[str, str]):
 def check(paths: list[Path]) -> int:
     """Check each file; print its problems (stderr) or a one-line success (stdout)."""
     from edgewatch.server.alert import RulesError, generate_secret, load_rules
-    from edgewatch.server.detect import unsupported_rules
+    from edgewatch.server.alerting import unsupported_rules
 
     env = _AnySecret(generate_secret())
     failed = False

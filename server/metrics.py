@@ -9,7 +9,7 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
-from edgewatch.server.store import Store, StoreError
+from edgewatch.server.store import StoreError, StoreProtocol
 
 log = logging.getLogger(__name__)
 
@@ -17,7 +17,7 @@ log = logging.getLogger(__name__)
 class _OnlineDevices(Collector):
     """``edgewatch_devices_online{model_name, model_version}`` read from the registry at scrape."""
 
-    def __init__(self, store: Callable[[], Store | None]) -> None:
+    def __init__(self, store: Callable[[], StoreProtocol | None]) -> None:
         self._store = store
 
     def collect(self) -> Iterator[Metric]:
@@ -41,7 +41,7 @@ class ServerMetrics:
 
     def __init__(self) -> None:
         self.registry = CollectorRegistry()
-        self._store: Store | None = None
+        self._store: StoreProtocol | None = None
         r = self.registry
         self.requests = Counter(
             "edgewatch_ingest_requests", "OTLP export requests by outcome.", ["outcome"], registry=r
@@ -73,7 +73,7 @@ class ServerMetrics:
         queue_depth.set_function(lambda: float(self._store.queue_depth) if self._store else 0.0)
         r.register(_OnlineDevices(lambda: self._store))
 
-    def bind(self, store: Store | None) -> None:
+    def bind(self, store: StoreProtocol | None) -> None:
         """Read queue depth and devices online from ``store`` (None when closed)."""
         self._store = store
 

@@ -55,3 +55,52 @@ def test_the_rule_catches_a_forbidden_import(tmp_path: Path) -> None:
     bad.write_text("from edgewatch.server import store\nimport edgewatch.dashboard\n")
     imported = _edgewatch_imports(bad)
     assert not any(_is_allowed("collector", i) for i in imported)
+
+
+SERVER_ALLOWED = {
+    "store": set(),
+    "alert": set(),
+    "ingest": {"store"},
+    "performance": {"store"},
+    "evidence": {"store"},
+    "gate": {"store"},
+    "detect": {"alert", "store", "performance", "evidence"},
+    "alerting": {"alert", "detect", "store"},
+}
+"""Inside the server, the edgewatch.server subpackages each package may import (besides
+itself): storage at the bottom, alerting's rules and state beside it, detection over both,
+the alerting runtime over detection, and api/app/cli (not listed) on top."""
+
+SERVER_EXEMPT = {
+    Path("server/detect/_views.py"): {"alerting"},
+}
+"""REST views still inside detect/ (moving to server/api/): they name the AlertingService in
+annotations only, imported under TYPE_CHECKING."""
+
+
+def _server_offenders(package: str, root: Path = ROOT) -> list[str]:
+    offenders = []
+    for path in sorted((root / "server" / package).rglob("*.py")):
+        exempt = SERVER_EXEMPT.get(path.relative_to(root), set())
+        for imported in _edgewatch_imports(path):
+            parts = imported.split(".")
+            if parts[:2] != ["edgewatch", "server"] or len(parts) < 3:
+                continue
+            if parts[2] not in {package} | SERVER_ALLOWED[package] | exempt:
+                offenders.append(f"{path.relative_to(root)} imports {imported}")
+    return offenders
+
+
+@pytest.mark.parametrize("package", sorted(SERVER_ALLOWED))
+def test_server_packages_point_down(package: str) -> None:
+    assert _server_offenders(package) == []
+
+
+def test_the_server_rule_catches_detection_importing_the_runtime(tmp_path: Path) -> None:
+    (tmp_path / "server" / "detect").mkdir(parents=True)
+    (tmp_path / "server" / "detect" / "bad.py").write_text(
+        "from edgewatch.server.alerting import Scheduler\n"
+    )
+    assert _server_offenders("detect", tmp_path) == [
+        "server/detect/bad.py imports edgewatch.server.alerting.Scheduler"
+    ]

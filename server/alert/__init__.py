@@ -80,6 +80,7 @@ from ._store import (
     AlertStore,
     GroupStore,
     InMemoryAlertingStore,
+    RuleRun,
     SilenceStore,
 )
 from ._template import TEMPLATE_VARIABLES, Template, TemplateError
@@ -131,6 +132,7 @@ __all__ = [
     "RetryPolicy",
     "Rule",
     "RuleEvaluation",
+    "RuleRun",
     "RuleSet",
     "RulesError",
     "Scope",

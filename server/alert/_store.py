@@ -15,12 +15,17 @@ from ._alert import Alert, RuleEvaluation, Transition
 from ._dispatch import GroupState
 from ._silence import Ack, Silence
 
+RuleRun = tuple[datetime | None, str | None, int]
+"""A rule's last evaluation time, its last error (``None`` when it succeeded) and how many
+evaluations were skipped after downtime, in total."""
+
 __all__ = [
     "AckStore",
     "AlertStore",
     "AlertingStore",
     "GroupStore",
     "InMemoryAlertingStore",
+    "RuleRun",
     "SilenceStore",
 ]
 
@@ -39,6 +44,13 @@ class AlertStore(Protocol):
 
     def last_evaluated_at(self, rule: str) -> datetime | None:
         """When ``rule`` was last evaluated, if ever."""
+
+    def record_run(self, rule: str, at: datetime, error: str | None, *, skipped: int = 0) -> None:
+        """Stamp an evaluation that changed no alert (it failed with ``error``, or found
+        nothing new) and add ``skipped`` to the evaluations skipped after downtime."""
+
+    def rule_runs(self) -> dict[str, RuleRun]:
+        """Per rule ever evaluated: last evaluation time, last error, evaluations skipped."""
 
     def history(self, *, fingerprint: str | None = None) -> list[Transition]:
         """State changes, oldest first."""
@@ -95,7 +107,7 @@ class InMemoryAlertingStore:
         self._lock = threading.Lock()
         self._alerts: dict[str, Alert] = {}
         self._history: list[Transition] = []
-        self._evaluated: dict[str, datetime] = {}
+        self._runs: dict[str, RuleRun] = {}
         self._silences: dict[str, Silence] = {}
         self._acks: dict[str, Ack] = {}
         self._groups: dict[str, GroupState] = {}
@@ -110,11 +122,22 @@ class InMemoryAlertingStore:
                 self._alerts.pop(fp, None)
             self._alerts.update({a.fingerprint: a for a in evaluation.alerts})
             self._history.extend(evaluation.transitions)
-            self._evaluated[rule] = at
+            self._stamp(rule, at, None, 0)
+
+    def _stamp(self, rule: str, at: datetime, error: str | None, skipped: int) -> None:
+        self._runs[rule] = (at, error, self._runs.get(rule, (None, None, 0))[2] + skipped)
 
     def last_evaluated_at(self, rule: str) -> datetime | None:
         with self._lock:
-            return self._evaluated.get(rule)
+            return self._runs.get(rule, (None, None, 0))[0]
+
+    def record_run(self, rule: str, at: datetime, error: str | None, *, skipped: int = 0) -> None:
+        with self._lock:
+            self._stamp(rule, at, error, skipped)
+
+    def rule_runs(self) -> dict[str, RuleRun]:
+        with self._lock:
+            return dict(self._runs)
 
     def history(self, *, fingerprint: str | None = None) -> list[Transition]:
         with self._lock:

@@ -13,7 +13,6 @@ from edgewatch.server.api.deps import AdminDep, SettingsDep, StoreDep, utc_now
 from edgewatch.server.api.uploads import read_upload
 from edgewatch.server.detect import pin_baseline, upload_baseline, views
 from edgewatch.server.evidence import save_reference_sample
-from edgewatch.server.store import BaselineTable
 
 router = APIRouter(prefix="/api/v1/baselines", tags=["baselines"])
 _MULTIPART_OVERHEAD = 64 * 1024
@@ -38,7 +37,7 @@ def list_baselines(
     version: Annotated[str | None, Query()] = None,
 ) -> dict[str, Any]:
     """Baselines newest first, optionally for one model (version)."""
-    found = BaselineTable(store).list(model, version)
+    found = store.baselines.list(model, version)
     return {"baselines": [views.baseline_view(b) for b in found]}
 
 
@@ -90,11 +89,11 @@ def pin(_: AdminDep, store: StoreDep, body: PinIn) -> dict[str, Any]:
 @router.get("/{baseline_id}", summary="One baseline with its per-feature summary")
 def show(_: AdminDep, store: StoreDep, baseline_id: str) -> dict[str, Any]:
     """Count, mean, p50, p95 and missing values of each feature."""
-    return views.baseline_view(BaselineTable(store).get(baseline_id), summary=True)
+    return views.baseline_view(store.baselines.get(baseline_id), summary=True)
 
 
 @router.delete("/{baseline_id}", summary="Delete a baseline")
 def delete(_: AdminDep, store: StoreDep, baseline_id: str) -> dict[str, Any]:
     """Remove the baseline; later evaluations use the next newest one, if any."""
-    BaselineTable(store).delete(baseline_id)
+    store.baselines.delete(baseline_id)
     return {"deleted": baseline_id}

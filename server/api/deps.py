@@ -11,10 +11,10 @@ from typing import Annotated, Any
 from fastapi import Depends, Query, Request
 
 from edgewatch.server.alert import format_time, parse_time
+from edgewatch.server.alerting import AlertingService
 from edgewatch.server.api.auth_limit import AuthFailureLimiter
 from edgewatch.server.api.bounds import MAX_UNIX_S, MIN_UNIX_S, check_instant
 from edgewatch.server.api.errors import AlertingDisabledError, ForbiddenError, UnauthorizedError
-from edgewatch.server.detect import AlertingService
 from edgewatch.server.ingest import CardinalityLimiter
 from edgewatch.server.metrics import ServerMetrics
 from edgewatch.server.settings import Settings
@@ -23,16 +23,16 @@ from edgewatch.server.store import (
     InvalidQueryError,
     Principal,
     Selection,
-    Store,
     StoreClosedError,
+    StoreProtocol,
 )
 
 INSECURE_PRINCIPAL = Principal(role="admin", device_id=None, token_id="insecure-dev")
 
 
-def get_store(request: Request) -> Store:
+def get_store(request: Request) -> StoreProtocol:
     """The app's open store."""
-    store: Store | None = getattr(request.app.state, "store", None)
+    store: StoreProtocol | None = getattr(request.app.state, "store", None)
     if store is None:
         raise StoreClosedError("the store is not open")
     return store
@@ -73,7 +73,7 @@ def get_auth_limiter(request: Request) -> AuthFailureLimiter:
     return limiter
 
 
-def authenticate(request: Request, store: Store, settings: Settings) -> Principal:
+def authenticate(request: Request, store: StoreProtocol, settings: Settings) -> Principal:
     """Whoever the bearer token names; ``UnauthorizedError`` without a valid one, and
     ``AuthThrottledError`` (429) for a source over its budget of failed attempts.
 
@@ -99,7 +99,7 @@ def authenticate(request: Request, store: Store, settings: Settings) -> Principa
     return principal
 
 
-StoreDep = Annotated[Store, Depends(get_store)]
+StoreDep = Annotated[StoreProtocol, Depends(get_store)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 MetricsDep = Annotated[ServerMetrics, Depends(get_metrics)]
 LimiterDep = Annotated[CardinalityLimiter, Depends(get_limiter)]

@@ -8,7 +8,6 @@ from fastapi import APIRouter, Query
 
 from edgewatch.server.api.deps import AdminDep, StoreDep, TimeRangeDep
 from edgewatch.server.detect import compare_versions, views
-from edgewatch.server.store import EvaluationTable
 
 router = APIRouter(prefix="/api/v1", tags=["drift"])
 
@@ -25,7 +24,7 @@ def drift_results(
     limit: Annotated[int, Query(ge=1, le=100_000)] = 10_000,
 ) -> dict[str, Any]:
     """Every drift score the scheduler recorded whose window ends in ``[from, to]``."""
-    rows = EvaluationTable(store).query(
+    rows = store.evaluations.query(
         start=window.start,
         end=window.end,
         model_name=model,

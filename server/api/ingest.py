@@ -54,7 +54,7 @@ from edgewatch.server.ingest import (
 )
 from edgewatch.server.metrics import ServerMetrics
 from edgewatch.server.settings import Settings
-from edgewatch.server.store import Batch, Principal, Store, StoreError, WriteOutcome
+from edgewatch.server.store import Batch, Principal, StoreError, StoreProtocol, WriteOutcome
 
 T = TypeVar("T")
 router = APIRouter(tags=["ingest"])
@@ -86,7 +86,9 @@ async def _read_body(request: Request, max_bytes: int) -> bytes:
     return b"".join(chunks)
 
 
-def _known_principal(request: Request, store: Store, settings: Settings) -> Principal | None:
+def _known_principal(
+    request: Request, store: StoreProtocol, settings: Settings
+) -> Principal | None:
     """The caller when that needs no database or scrypt (dev mode, a recently verified
     token); ``None`` when the token must be verified in full."""
     if settings.insecure_dev:
@@ -98,7 +100,7 @@ def _known_principal(request: Request, store: Store, settings: Settings) -> Prin
 
 
 async def _receive(
-    request: Request, store: Store, settings: Settings
+    request: Request, store: StoreProtocol, settings: Settings
 ) -> tuple[Principal, bytes, bool, str | None]:
     """Authenticate, read the body within the cap, check the Idempotency-Key; whether the
     body is gzipped (it is decompressed off the event loop, with the decoding)."""
@@ -138,7 +140,7 @@ def _check_devices(principal: Principal, devices: list[str | None]) -> None:
                 )
 
 
-async def _commit(store: Store, settings: Settings, batch: Batch) -> WriteOutcome:
+async def _commit(store: StoreProtocol, settings: Settings, batch: Batch) -> WriteOutcome:
     """Hand the batch to the writer and wait for its commit (or find it a duplicate)."""
     if not (batch.devices or batch.point_count):
         return WriteOutcome.STORED

@@ -8,7 +8,6 @@ from fastapi import APIRouter
 from edgewatch.collector import semconv
 from edgewatch.server.api.deps import AdminDep, SelectionDep, StoreDep, WindowDep
 from edgewatch.server.api.schemas import PredictionClassesOut
-from edgewatch.server.store import SignalReader
 
 router = APIRouter(prefix="/api/v1/predictions", tags=["predictions"])
 
@@ -21,7 +20,7 @@ def prediction_classes(
 ) -> PredictionClassesOut:
     """Every label of ``ml.prediction.class`` the selected devices reported, with the number
     of predictions of each in the window (0 for a label seen only before it)."""
-    reader = SignalReader(store)
+    reader = store.signals
     metric, key = semconv.PREDICTION_CLASS_COUNT, semconv.PREDICTION_CLASS
     labels = reader.attribute_values(metric, key, selection)
     counts = reader.category_counts(

@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from edgewatch.server.api.deps import AdminDep, StoreDep, utc_now
 from edgewatch.server.gate import compare_versions
-from edgewatch.server.store import ModelProfile, ProfileTable
+from edgewatch.server.store import ModelProfile
 
 router = APIRouter(prefix="/api/v1/profiles", tags=["profiles"])
 
@@ -97,7 +97,7 @@ def upload_profile(_: AdminDep, store: StoreDep, body: ProfileIn) -> dict[str, A
         accuracy=r.predictions.accuracy,
         report=r.model_dump(mode="json"),
     )
-    ProfileTable(store).put(profile)
+    store.profiles.put(profile)
     return profile_view(profile)
 
 
@@ -110,7 +110,7 @@ def list_profiles(
     report: Annotated[bool, Query(description="include each whole JSON report")] = False,
 ) -> dict[str, Any]:
     """Every profile of ``model`` (one version with ``version``)."""
-    return {"profiles": [profile_view(p, report) for p in ProfileTable(store).list(model, version)]}
+    return {"profiles": [profile_view(p, report) for p in store.profiles.list(model, version)]}
 
 
 @router.get("/compare", summary="A version against another, side by side per hardware class")
@@ -122,7 +122,7 @@ def compare(
     against: Annotated[str, Query(min_length=1, description="the version to compare with")],
 ) -> dict[str, Any]:
     """p95 latency and energy ratios and the accuracy change on every class both profiled."""
-    c = compare_versions(ProfileTable(store).list(model), model, version, against)
+    c = compare_versions(store.profiles.list(model), model, version, against)
     return {
         "model": c.model_name,
         "version": c.version,

@@ -1,40 +1,42 @@
-"""Detection: the scheduler over the pure detectors, baselines, and alerting wired to the
-store (DuckDB-backed alert state and delivery queue)."""
+"""Detection: the evaluators over the pure detectors, the windows and scope members they
+read from the store, typed rule parameters, baselines (upload, profiling, pinning) and the
+rule-set time scale. Running rules on a schedule and keeping alert state is
+``edgewatch.server.alerting``."""
 
 from __future__ import annotations
 
 from edgewatch.server.detect import _views as views
 from edgewatch.server.detect._baselines import pin_baseline, upload_baseline
+from edgewatch.server.detect._cohort_view import cohort_rows
 from edgewatch.server.detect._compare import compare_versions
-from edgewatch.server.detect._evaluators import EVALUATORS, Finding
+from edgewatch.server.detect._context import Context, Window
+from edgewatch.server.detect._evaluators import BASELINE_DETECTORS, EVALUATORS, Finding
 from edgewatch.server.detect._members import Member, members
-from edgewatch.server.detect._persistence import DuckAlertingStore, DuckDeliveryQueue
+from edgewatch.server.detect._params import param_problems
 from edgewatch.server.detect._profile import histogram_from_dict
-from edgewatch.server.detect._scheduler import FiringHook, Scheduler, unsupported_rules
-from edgewatch.server.detect._service import AlertingService, load_ruleset
 from edgewatch.server.detect._time_scale import REAL_TIME, TimeScale, scale_ruleset
 from edgewatch.server.detect._upload import BaselineUploadError, UploadProblem
+from edgewatch.server.detect._versions import VersionHistory
 
 __all__ = [
+    "BASELINE_DETECTORS",
     "EVALUATORS",
     "REAL_TIME",
-    "AlertingService",
     "BaselineUploadError",
-    "DuckAlertingStore",
-    "DuckDeliveryQueue",
+    "Context",
     "Finding",
-    "FiringHook",
     "Member",
-    "Scheduler",
     "TimeScale",
     "UploadProblem",
+    "VersionHistory",
+    "Window",
+    "cohort_rows",
     "compare_versions",
     "histogram_from_dict",
-    "load_ruleset",
     "members",
+    "param_problems",
     "pin_baseline",
     "scale_ruleset",
-    "unsupported_rules",
     "upload_baseline",
     "views",
 ]

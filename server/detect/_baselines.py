@@ -23,13 +23,11 @@ from edgewatch.server.detect._profile import (
 from edgewatch.server.detect._upload import profile_upload, read_table
 from edgewatch.server.store import (
     BaselineInfo,
-    BaselineTable,
     InvalidQueryError,
     NotFoundError,
     ProfileRow,
     Selection,
-    SignalReader,
-    Store,
+    StoreProtocol,
 )
 
 _WINDOW_METRICS = (semconv.INFERENCE_DURATION,)
@@ -37,7 +35,7 @@ _WINDOW_METRICS = (semconv.INFERENCE_DURATION,)
 
 
 def upload_baseline(
-    store: Store,
+    store: StoreProtocol,
     *,
     model: str,
     version: str,
@@ -50,7 +48,7 @@ def upload_baseline(
     """Validate and profile an uploaded CSV/Parquet file and store its profile (not the rows);
     :class:`BaselineUploadError` listing every problem. ``keep_rows`` gets the validated
     feature (and prediction) columns once the profile is stored: the reference sample."""
-    table = BaselineTable(store)
+    table = store.baselines
     frame = read_table(data, filename)
     profile = profile_upload(
         frame, reported=table.reported_features(model), max_missing_share=max_missing_share
@@ -71,7 +69,7 @@ def upload_baseline(
 
 
 def _histogram(
-    store: Store,
+    store: StoreProtocol,
     metric: str,
     selection: Selection,
     start_s: float,
@@ -88,7 +86,7 @@ def _histogram(
 
 
 def pin_baseline(
-    store: Store,
+    store: StoreProtocol,
     *,
     model: str,
     version: str,
@@ -101,7 +99,7 @@ def pin_baseline(
     if end <= start:
         raise InvalidQueryError(f"to ({end.isoformat()}) must be after from ({start.isoformat()})")
     selection = Selection(device_id=device, model_name=model, model_version=version)
-    reader = SignalReader(store)
+    reader = store.signals
     s, e = start.timestamp(), end.timestamp()
     profiles: list[ProfileRow] = []
     missing = reader.category_counts(
@@ -139,7 +137,7 @@ def pin_baseline(
     if rows == 0:
         who = f"device {device}" if device else f"{model} {version}"
         raise InvalidQueryError(f"{who} reported no feature values between {start} and {end}")
-    table = BaselineTable(store)
+    table = store.baselines
     baseline_id = table.create(
         model_name=model,
         model_version=version,

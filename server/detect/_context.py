@@ -20,12 +20,12 @@ from edgewatch.server.detect._time_scale import REAL_TIME, TimeScale
 from edgewatch.server.detect._versions import VersionHistory
 from edgewatch.server.store import (
     BaselineInfo,
-    BaselineTable,
+    BaselineStore,
     Device,
     NotFoundError,
     SeriesQuery,
-    SignalReader,
-    Store,
+    SignalStore,
+    StoreProtocol,
 )
 
 _SIGNAL = re.compile(r"^\s*([A-Za-z0-9_.]+)\s*(?:\{([^}]*)\})?\s*$")
@@ -86,11 +86,11 @@ class Window:
 
 
 class Context:
-    """Store reads for one scheduler tick; baselines are cached for the tick."""
+    """StoreProtocol reads for one scheduler tick; baselines are cached for the tick."""
 
     def __init__(
         self,
-        store: Store,
+        store: StoreProtocol,
         now_s: float,
         devices: Sequence[Device],
         history: VersionHistory | None = None,
@@ -102,11 +102,19 @@ class Context:
         self.history = history if history is not None else VersionHistory()
         self.now_s = now_s
         self.devices = tuple(devices)
-        self.signals = SignalReader(store)
-        self.baselines = BaselineTable(store)
         self._baseline_cache: dict[tuple[str, str, str | None], BaselineInfo | None] = {}
         # Values evaluators share within one tick (each device's p95, read once for its peers).
         self.memo: dict[Hashable, object] = {}
+
+    @property
+    def signals(self) -> SignalStore:
+        """The store's category counts and reported attribute values."""
+        return self.store.signals
+
+    @property
+    def baselines(self) -> BaselineStore:
+        """The store's baselines."""
+        return self.store.baselines
 
     def baseline(self, member: Member) -> BaselineInfo | None:
         """The newest baseline for the member's model version (a device's own pin first)."""

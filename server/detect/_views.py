@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlsplit
 
 from edgewatch.detectors import DRIFT_METHODS
@@ -22,16 +22,16 @@ from edgewatch.server.alert import (
     Silence,
     format_time,
 )
-from edgewatch.server.detect._service import AlertingService
 from edgewatch.server.evidence import drift_rule_names, report_path_for_alert
 from edgewatch.server.store import (
     BaselineInfo,
-    BaselineTable,
     EvaluationRow,
-    EvaluationTable,
     NotFoundError,
     Store,
 )
+
+if TYPE_CHECKING:  # annotations only: the alerting runtime imports detection
+    from edgewatch.server.alerting import AlertingService
 
 DRIFT_DETECTORS = frozenset({*DRIFT_METHODS, "auto", "drift_fdr"})
 
@@ -135,7 +135,7 @@ def alert_detail(
     status = find_status(service, fingerprint, now)
     alert = status.alert
     labels = alert.labels
-    rows = EvaluationTable(store).query(
+    rows = store.evaluations.query(
         start=alert.active_at,
         end=now,
         rule=alert.rule,
@@ -150,7 +150,7 @@ def alert_detail(
         baseline = None
         if r.baseline_id is not None:
             try:
-                baseline = _baseline_brief(BaselineTable(store).get(r.baseline_id))
+                baseline = _baseline_brief(store.baselines.get(r.baseline_id))
             except NotFoundError:
                 baseline = {"id": r.baseline_id, "deleted": True}
         evidence = {

@@ -12,7 +12,7 @@ from collections.abc import Callable, Collection, Iterable, Mapping
 from typing import Protocol
 
 from edgewatch.detectors import DRIFT_METHODS
-from edgewatch.server.store import SampleStore, SamplingSetting
+from edgewatch.server.store import SampleStoreProtocol, SamplingSetting
 
 log = logging.getLogger(__name__)
 DRIFT_RULES = frozenset({"FeatureDrift", "PredictionDrift"})
@@ -51,7 +51,7 @@ class DriftCapture:
 
     def __init__(
         self,
-        samples: SampleStore,
+        samples: SampleStoreProtocol,
         *,
         rows_per_hour: int,
         for_s: float,

@@ -12,7 +12,7 @@ from typing import Any
 import pandas as pd
 
 from edgewatch.server.evidence._report import PREDICTION_COLUMN
-from edgewatch.server.store import DEFAULT_REFERENCE_ROWS, SampleStore
+from edgewatch.server.store import DEFAULT_REFERENCE_ROWS, SampleStoreProtocol
 
 
 def _cell(value: Any) -> float | str | None:
@@ -39,7 +39,7 @@ def _label(value: Any) -> str | None:
 
 
 def save_reference_sample(
-    samples: SampleStore,
+    samples: SampleStoreProtocol,
     model_name: str,
     model_version: str,
     frame: pd.DataFrame,

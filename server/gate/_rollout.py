@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 
 from edgewatch.detectors import GateConfig, GateResult, evaluate_gate
 from edgewatch.server.gate._evidence import ClassPlan, build_evidence
-from edgewatch.server.store import ProfileTable, Store, device_hours
+from edgewatch.server.store import StoreProtocol
 
 DEFAULT_WINDOW_S = 7 * 24 * 3600.0
 """Evidence from the last week: a canary phase rarely runs longer, and older hours of the
@@ -28,7 +28,7 @@ class RolloutVerdict:
 
 
 def rollout_verdict(
-    store: Store,
+    store: StoreProtocol,
     model_name: str,
     model_version: str,
     now: datetime,
@@ -38,8 +38,8 @@ def rollout_verdict(
     config: GateConfig | None = None,
 ) -> RolloutVerdict:
     """Evaluate the gate for ``model_version`` of ``model_name`` as of ``now``."""
-    hours = device_hours(store, model_name, now - timedelta(seconds=window_s), now)
-    profiles = ProfileTable(store).list(model_name)
+    hours = store.device_hours(model_name, now - timedelta(seconds=window_s), now)
+    profiles = store.profiles.list(model_name)
     evidence, plans = build_evidence(hours, model_version, profiles, established)
     result = evaluate_gate(evidence, config)
     return RolloutVerdict(model_name, model_version, now, window_s, result, tuple(plans))

@@ -12,7 +12,7 @@ from edgewatch.detectors import (
     fit_calibration,
     fit_one_vs_rest_calibration,
 )
-from edgewatch.server.store import BaselineTable, ProfileRow, Store
+from edgewatch.server.store import ProfileRow, StoreProtocol
 
 LABEL_COLUMN = "label"
 """Optional column of an uploaded baseline: the true class (or value) of each row."""
@@ -78,9 +78,11 @@ def calibration_profile(frame: pd.DataFrame) -> ProfileRow | None:
     )
 
 
-def version_calibration(store: Store, model_name: str, model_version: str) -> Calibration | None:
+def version_calibration(
+    store: StoreProtocol, model_name: str, model_version: str
+) -> Calibration | None:
     """The newest calibration stored with a baseline of the version, if any."""
-    table = BaselineTable(store)
+    table = store.baselines
     for info in table.list(model_name, model_version):
         for row in table.get(info.id).profiles:
             if row.kind == CALIBRATION:

@@ -26,13 +26,12 @@ from edgewatch.server.performance._calibrate import version_calibration
 from edgewatch.server.store import (
     ConfusionCell,
     ErrorSums,
-    EvaluationTable,
     GroupCount,
     InvalidQueryError,
     NotFoundError,
-    PerformanceReader,
+    PerformanceStore,
     Selection,
-    Store,
+    StoreProtocol,
 )
 
 DEFAULT_BUCKETS = 24
@@ -121,7 +120,7 @@ def _combine(
 class _Builder:
     def __init__(
         self,
-        store: Store,
+        store: StoreProtocol,
         selection: Selection,
         start_s: float,
         end_s: float,
@@ -131,7 +130,7 @@ class _Builder:
         self.selection = selection
         self.start_s = start_s
         self.end_s = end_s
-        self.reader = PerformanceReader(store)
+        self.reader = store.performance
         self.members = self.reader.members(selection)
         self.pairs = sorted({(m, v) for _, m, v in self.members if m and v})
         self.calibrations: dict[tuple[str, str], Calibration] = {}
@@ -143,7 +142,7 @@ class _Builder:
         self.max_drift_share = max_drift_share
 
     def _drift_share(self, model: str, version: str) -> float | None:
-        rows = EvaluationTable(self.store).query(
+        rows = self.store.evaluations.query(
             start=datetime.fromtimestamp(self.start_s, UTC),
             end=datetime.fromtimestamp(self.end_s, UTC),
             model_name=model,
@@ -266,7 +265,7 @@ class _Groups:
     counts: dict[Any, list[GroupCount]]
 
 
-def _grouped(reader: PerformanceReader, group: str, key: str, window: dict[str, Any]) -> _Groups:
+def _grouped(reader: PerformanceStore, group: str, key: str, window: dict[str, Any]) -> _Groups:
     """The reader's three reads over ``window`` by ``group``, keyed by their field ``key``."""
     return _Groups(
         _by(reader.confusion(**window, group=group), key),
@@ -276,7 +275,7 @@ def _grouped(reader: PerformanceReader, group: str, key: str, window: dict[str, 
 
 
 def window_performance(
-    store: Store,
+    store: StoreProtocol,
     selection: Selection,
     *,
     start_s: float,
@@ -305,7 +304,7 @@ def window_performance(
 
 
 def performance_report(
-    store: Store,
+    store: StoreProtocol,
     selection: Selection,
     *,
     start_s: float,
@@ -393,7 +392,7 @@ def performance_report(
 
 
 def version_accuracy(
-    store: Store, model: str, version: str, *, start_s: float, end_s: float
+    store: StoreProtocol, model: str, version: str, *, start_s: float, end_s: float
 ) -> dict[str, float | int | bool | None]:
     """Realized and estimated accuracy of one version over a window, for version comparisons."""
     row, reference = window_performance(

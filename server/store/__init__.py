@@ -1,10 +1,10 @@
 """All SQL of edgewatch: DuckDB schema and migrations, the single writer, rollups, retention,
-tokens, and the typed queries every other part of the server uses."""
+tokens, and the typed queries every other part of the server uses, behind one interface
+(:class:`StoreProtocol`) that :class:`Store`, the embedded DuckDB file, implements."""
 
 from __future__ import annotations
 
-from edgewatch.server.store._alerting import AlertingTables
-from edgewatch.server.store._baselines import BaselineInfo, BaselineTable, ProfileRow
+from edgewatch.server.store._baselines import BaselineInfo, ProfileRow
 from edgewatch.server.store._batch import (
     Batch,
     DeviceUpdate,
@@ -15,8 +15,7 @@ from edgewatch.server.store._batch import (
     SampleRows,
     WriteOutcome,
 )
-from edgewatch.server.store._deliveries import DeliveryTable
-from edgewatch.server.store._device_hours import DeviceHour, device_hours
+from edgewatch.server.store._device_hours import DeviceHour
 from edgewatch.server.store._drops import DeviceDrops
 from edgewatch.server.store._errors import (
     InvalidQueryError,
@@ -25,19 +24,32 @@ from edgewatch.server.store._errors import (
     StoreClosedError,
     StoreError,
 )
-from edgewatch.server.store._evaluations import EvaluationRow, EvaluationTable
+from edgewatch.server.store._evaluations import EvaluationRow
 from edgewatch.server.store._maintenance import Retention
 from edgewatch.server.store._performance import (
     ConfusionCell,
     ErrorSums,
     GroupCount,
-    PerformanceReader,
 )
-from edgewatch.server.store._profiles import ModelProfile, ProfileTable
-from edgewatch.server.store._sample_store import DEFAULT_REFERENCE_ROWS, SampleStore
+from edgewatch.server.store._profiles import ModelProfile
+from edgewatch.server.store._protocol import (
+    AlertRecordStore,
+    BaselineStore,
+    DeliveryRecordStore,
+    EvaluationStore,
+    IngestStore,
+    MaintenanceStore,
+    PerformanceStore,
+    ProfileStore,
+    QueryStore,
+    SampleStoreProtocol,
+    SignalStore,
+    StoreProtocol,
+    TokenStore,
+)
+from edgewatch.server.store._sample_store import DEFAULT_REFERENCE_ROWS
 from edgewatch.server.store._samples import SampleSet, SamplingSetting
 from edgewatch.server.store._series import QUANTILES, SERIES_AGGS
-from edgewatch.server.store._signals import SignalReader
 from edgewatch.server.store._store import Store, StoreConfig
 from edgewatch.server.store._tokens import ROLES, AuthThrottledError
 from edgewatch.server.store._types import (
@@ -62,13 +74,13 @@ __all__ = [
     "QUANTILES",
     "ROLES",
     "SERIES_AGGS",
-    "AlertingTables",
+    "AlertRecordStore",
     "AuthThrottledError",
     "BaselineInfo",
-    "BaselineTable",
+    "BaselineStore",
     "Batch",
     "ConfusionCell",
-    "DeliveryTable",
+    "DeliveryRecordStore",
     "Device",
     "DeviceDrops",
     "DeviceHour",
@@ -77,40 +89,44 @@ __all__ = [
     "Distribution",
     "ErrorSums",
     "EvaluationRow",
-    "EvaluationTable",
+    "EvaluationStore",
     "ExpHistogramRows",
     "FleetSummary",
     "GroupCount",
     "HistogramRows",
+    "IngestStore",
     "InvalidQueryError",
+    "MaintenanceStore",
     "MetricInfo",
     "ModelProfile",
     "ModelVersionSummary",
     "NewToken",
     "NotFoundError",
     "NumericRows",
-    "PerformanceReader",
+    "PerformanceStore",
     "Principal",
     "ProfileRow",
-    "ProfileTable",
+    "ProfileStore",
+    "QueryStore",
     "Reading",
     "Resolution",
     "Retention",
     "SampleRows",
     "SampleSet",
-    "SampleStore",
+    "SampleStoreProtocol",
     "SamplingSetting",
     "Selection",
     "SeriesQuery",
     "SeriesResult",
-    "SignalReader",
+    "SignalStore",
     "StatusThresholds",
     "Store",
     "StoreBusyError",
     "StoreClosedError",
     "StoreConfig",
     "StoreError",
+    "StoreProtocol",
     "TokenInfo",
+    "TokenStore",
     "WriteOutcome",
-    "device_hours",
 ]

@@ -9,28 +9,16 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Mapping
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 import duckdb
 import pyarrow as pa
 
-from edgewatch.server.store._store import Store
+from edgewatch.server.store._gateway import Gateway
+from edgewatch.server.store._time import aware_utc, naive_utc, parse_naive_utc
 
 JsonDict = dict[str, Any]
-
-
-def _naive(at: datetime) -> datetime:
-    return at.astimezone(UTC).replace(tzinfo=None)
-
-
-def _parse(text: str) -> datetime:
-    """Naive UTC from an RFC 3339 string (the dicts' time format)."""
-    return _naive(datetime.fromisoformat(text.replace("Z", "+00:00")))
-
-
-def _aware(at: datetime | None) -> datetime | None:
-    return None if at is None else at.replace(tzinfo=UTC)
 
 
 def _dump(data: Mapping[str, Any]) -> str:
@@ -38,13 +26,13 @@ def _dump(data: Mapping[str, Any]) -> str:
 
 
 class AlertingTables:
-    """Typed access to the alerting tables of one :class:`Store`."""
+    """Typed access to the alerting tables of the store."""
 
-    def __init__(self, store: Store) -> None:
-        self._store = store
+    def __init__(self, db: Gateway) -> None:
+        self._db = db
 
     def _rows(self, sql: str, params: Iterable[object] = ()) -> list[tuple[Any, ...]]:
-        return self._store.cursor().execute(sql, list(params)).fetchall()
+        return self._db.read(lambda cur: cur.execute(sql, list(params)).fetchall())
 
     # -- alerts and rule runs -------------------------------------------------------------
 
@@ -75,7 +63,9 @@ class AlertingTables:
             {
                 "fingerprint": pa.array([t["fingerprint"] for t in changes], pa.string()),
                 "rule": pa.array([rule] * len(changes), pa.string()),
-                "changed_at": pa.array([_parse(t["at"]) for t in changes], pa.timestamp("us")),
+                "changed_at": pa.array(
+                    [parse_naive_utc(t["at"]) for t in changes], pa.timestamp("us")
+                ),
                 "data": pa.array([_dump(t) for t in changes], pa.string()),
             }
         )
@@ -89,7 +79,7 @@ class AlertingTables:
             _insert(cur, "alert_history", history)
             _stamp(cur, rule, at, None)
 
-        self._store.write(run)
+        self._db.write(run)
 
     def record_run(self, rule: str, at: datetime, error: str | None, *, skipped: int = 0) -> None:
         """Stamp a rule's evaluation time and last error; count evaluations skipped."""
@@ -97,12 +87,12 @@ class AlertingTables:
         def run(cur: duckdb.DuckDBPyConnection) -> None:
             _stamp(cur, rule, at, error, skipped)
 
-        self._store.write(run)
+        self._db.write(run)
 
     def rule_runs(self) -> dict[str, tuple[datetime | None, str | None, int]]:
         """Per rule: last evaluation time, last error, evaluations skipped after downtime."""
         rows = self._rows("SELECT rule, last_evaluated_at, last_error, skipped FROM rule_runs")
-        return {r[0]: (_aware(r[1]), r[2], int(r[3])) for r in rows}
+        return {r[0]: (None if r[1] is None else aware_utc(r[1]), r[2], int(r[3])) for r in rows}
 
     def history(self, fingerprint: str | None = None) -> list[JsonDict]:
         """State changes, oldest first."""
@@ -116,10 +106,10 @@ class AlertingTables:
 
     def put_silence(self, silence: JsonDict, created_at: datetime) -> None:
         """Insert or replace a silence by id."""
-        self._store.write(
+        self._db.write(
             lambda cur: cur.execute(
                 "INSERT OR REPLACE INTO silences (id, created_at, data) VALUES (?, ?, ?)",
-                [silence["id"], _naive(created_at), _dump(silence)],
+                [silence["id"], naive_utc(created_at), _dump(silence)],
             )
         )
 
@@ -131,7 +121,7 @@ class AlertingTables:
 
     def put_ack(self, ack: JsonDict) -> None:
         """Insert or replace the ack of one fingerprint."""
-        self._store.write(
+        self._db.write(
             lambda cur: cur.execute(
                 "INSERT OR REPLACE INTO acks (fingerprint, data) VALUES (?, ?)",
                 [ack["fingerprint"], _dump(ack)],
@@ -147,7 +137,7 @@ class AlertingTables:
             ).fetchall()
             return bool(row)
 
-        return self._store.write(run)
+        return self._db.write(run)
 
     def acks(self) -> list[JsonDict]:
         """All acks."""
@@ -170,7 +160,7 @@ class AlertingTables:
                     "INSERT OR REPLACE INTO alert_groups (key, data) VALUES (?, ?)", [key, data]
                 )
 
-        self._store.write(run)
+        self._db.write(run)
 
 
 def _insert(cur: duckdb.DuckDBPyConnection, table: str, rows: pa.Table) -> None:
@@ -191,5 +181,5 @@ def _stamp(
         "INSERT INTO rule_runs (rule, last_evaluated_at, last_error, skipped) VALUES (?, ?, ?, ?)"
         " ON CONFLICT (rule) DO UPDATE SET last_evaluated_at = excluded.last_evaluated_at,"
         " last_error = excluded.last_error, skipped = rule_runs.skipped + excluded.skipped",
-        [rule, _naive(at), error, skipped],
+        [rule, naive_utc(at), error, skipped],
     )

@@ -10,13 +10,14 @@ import json
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 import duckdb
 
 from edgewatch.server.store._errors import NotFoundError
-from edgewatch.server.store._store import Store
+from edgewatch.server.store._gateway import Gateway
+from edgewatch.server.store._time import aware_utc, naive_utc
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,11 +58,11 @@ _INFO = (
 
 
 def _naive(at: datetime | None) -> datetime | None:
-    return None if at is None else at.astimezone(UTC).replace(tzinfo=None)
+    return None if at is None else naive_utc(at)
 
 
 def _aware(at: datetime | None) -> datetime | None:
-    return None if at is None else at.replace(tzinfo=UTC)
+    return None if at is None else aware_utc(at)
 
 
 def _info(row: tuple[Any, ...]) -> BaselineInfo:
@@ -71,7 +72,7 @@ def _info(row: tuple[Any, ...]) -> BaselineInfo:
         model_version=row[2],
         device_id=row[3],
         source=row[4],
-        created_at=row[5].replace(tzinfo=UTC),
+        created_at=aware_utc(row[5]),
         window_start=_aware(row[6]),
         window_end=_aware(row[7]),
         rows=int(row[8]),
@@ -80,10 +81,10 @@ def _info(row: tuple[Any, ...]) -> BaselineInfo:
 
 
 class BaselineTable:
-    """Create, list, read and delete baselines of one :class:`Store`."""
+    """Create, list, read and delete baselines in the store."""
 
-    def __init__(self, store: Store) -> None:
-        self._store = store
+    def __init__(self, db: Gateway) -> None:
+        self._db = db
 
     def create(
         self,
@@ -135,7 +136,7 @@ class BaselineTable:
                     ],
                 )
 
-        self._store.write(run)
+        self._db.write(run)
         return baseline_id
 
     def list(
@@ -149,24 +150,31 @@ class BaselineTable:
         if model_version is not None:
             clauses.append("model_version = ?")
             params.append(model_version)
-        rows = self._store.cursor().execute(
+        sql = (
             f"SELECT {_INFO} FROM baselines WHERE {' AND '.join(clauses)}"
-            " ORDER BY created_at DESC, id",
-            params,
+            " ORDER BY created_at DESC, id"
         )
-        return [_info(r) for r in rows.fetchall()]
+        rows = self._db.read(lambda cur: cur.execute(sql, params).fetchall())
+        return [_info(r) for r in rows]
 
     def get(self, baseline_id: str) -> BaselineInfo:
         """One baseline with its profiles (``NotFoundError`` if unknown)."""
-        cur = self._store.cursor()
-        row = cur.execute(f"SELECT {_INFO} FROM baselines WHERE id = ?", [baseline_id]).fetchone()
+
+        def read(
+            cur: duckdb.DuckDBPyConnection,
+        ) -> tuple[tuple[Any, ...] | None, list[tuple[Any, ...]]]:
+            row = cur.execute(f"SELECT {_INFO} FROM baselines WHERE id = ?", [baseline_id])
+            found = row.fetchone()
+            profiles = cur.execute(
+                "SELECT name, kind, count, missing, mean, p50, p95, data FROM baseline_profiles"
+                " WHERE baseline_id = ? ORDER BY kind, name",
+                [baseline_id],
+            ).fetchall()
+            return found, profiles
+
+        row, profiles = self._db.read(read)
         if row is None:
             raise NotFoundError(f"baseline {baseline_id!r} not found")
-        profiles = cur.execute(
-            "SELECT name, kind, count, missing, mean, p50, p95, data FROM baseline_profiles"
-            " WHERE baseline_id = ? ORDER BY kind, name",
-            [baseline_id],
-        ).fetchall()
         info = _info(row)
         return BaselineInfo(
             **{k: getattr(info, k) for k in _INFO.replace(" ", "").split(",")},
@@ -197,20 +205,16 @@ class BaselineTable:
                 ).fetchall()
             )
 
-        if self._store.write(run) == 0:
+        if self._db.write(run) == 0:
             raise NotFoundError(f"baseline {baseline_id!r} not found")
 
     def reported_features(self, model_name: str) -> dict[str, str]:
         """Feature name → ``numeric`` or ``categorical`` as devices of ``model_name`` report it."""
-        rows = (
-            self._store.cursor()
-            .execute(
-                "SELECT DISTINCT json_extract_string(s.attrs, '$.\"ml.feature.name\"'), s.metric"
-                " FROM series s JOIN devices d USING (device_id) WHERE d.model_name = ?"
-                " AND s.metric IN ('ml.feature.value', 'ml.feature.category.count')",
-                [model_name],
-            )
-            .fetchall()
+        sql = (
+            "SELECT DISTINCT json_extract_string(s.attrs, '$.\"ml.feature.name\"'), s.metric"
+            " FROM series s JOIN devices d USING (device_id) WHERE d.model_name = ?"
+            " AND s.metric IN ('ml.feature.value', 'ml.feature.category.count')"
         )
+        rows = self._db.read(lambda cur: cur.execute(sql, [model_name]).fetchall())
         kinds = {"ml.feature.value": "numeric", "ml.feature.category.count": "categorical"}
         return {r[0]: kinds[r[1]] for r in rows if r[0] is not None}

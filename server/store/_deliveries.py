@@ -8,30 +8,22 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 import duckdb
 
-from edgewatch.server.store._store import Store
+from edgewatch.server.store._gateway import Gateway
+from edgewatch.server.store._time import naive_utc, parse_naive_utc
 
 JsonDict = dict[str, Any]
-
-
-def _naive(at: datetime) -> datetime:
-    return at.astimezone(UTC).replace(tzinfo=None)
-
-
-def _parse(text: str) -> datetime:
-    """Naive UTC from an RFC 3339 string (the dicts' time format)."""
-    return _naive(datetime.fromisoformat(text.replace("Z", "+00:00")))
 
 
 class DeliveryTable:
     """Deliveries as JSON dicts (``Delivery.to_dict``) keyed by id."""
 
-    def __init__(self, store: Store) -> None:
-        self._store = store
+    def __init__(self, db: Gateway) -> None:
+        self._db = db
 
     def enqueue(self, delivery: JsonDict, created_at: datetime, next_at: datetime) -> bool:
         """Insert a pending delivery, superseding pending ones with its coalesce key; ``False``
@@ -58,14 +50,14 @@ class DeliveryTable:
                     delivery["receiver"],
                     delivery["state"],
                     key,
-                    _naive(created_at),
-                    _naive(next_at),
+                    naive_utc(created_at),
+                    naive_utc(next_at),
                     json.dumps(delivery),
                 ],
             )
             return True
 
-        return self._store.write(run)
+        return self._db.write(run)
 
     def update(self, delivery_id: str, change: Callable[[JsonDict], JsonDict | None]) -> bool:
         """Apply ``change`` to the stored delivery in one transaction; ``False`` if unknown.
@@ -80,12 +72,12 @@ class DeliveryTable:
                 _put(cur, new, str(new["state"]))
             return True
 
-        return self._store.write(run)
+        return self._db.write(run)
 
     def due(self, now: datetime, receiver: str | None, limit: int) -> list[JsonDict]:
         """Pending deliveries due at ``now``, oldest first."""
         sql = "SELECT data FROM deliveries WHERE state = 'pending' AND next_attempt_at <= ?"
-        params: list[object] = [_naive(now)]
+        params: list[object] = [naive_utc(now)]
         if receiver is not None:
             sql += " AND receiver = ?"
             params.append(receiver)
@@ -114,18 +106,20 @@ class DeliveryTable:
 
     def pending_receivers(self) -> list[str]:
         """Receivers that have pending deliveries."""
-        rows = self._store.cursor().execute(
-            "SELECT DISTINCT receiver FROM deliveries WHERE state = 'pending'"
+        rows = self._db.read(
+            lambda cur: cur.execute(
+                "SELECT DISTINCT receiver FROM deliveries WHERE state = 'pending'"
+            ).fetchall()
         )
-        return [r[0] for r in rows.fetchall()]
+        return [r[0] for r in rows]
 
     def _select(self, sql: str, params: list[object]) -> list[JsonDict]:
-        rows = self._store.cursor().execute(sql, params).fetchall()
+        rows = self._db.read(lambda cur: cur.execute(sql, params).fetchall())
         return [json.loads(r[0]) for r in rows]
 
 
 def _put(cur: duckdb.DuckDBPyConnection, item: JsonDict, state: str) -> None:
     cur.execute(
         "UPDATE deliveries SET state = ?, next_attempt_at = ?, data = ? WHERE id = ?",
-        [state, _parse(item["next_attempt_at"]), json.dumps(item), item["id"]],
+        [state, parse_naive_utc(item["next_attempt_at"]), json.dumps(item), item["id"]],
     )

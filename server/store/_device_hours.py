@@ -12,10 +12,12 @@ under its new version for the whole window.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
+
+import duckdb
 
 from edgewatch.collector import semconv
-from edgewatch.server.store._store import Store
+from edgewatch.server.store._time import aware_utc, naive_utc
 
 UNKNOWN_HARDWARE = "unknown"
 
@@ -57,12 +59,13 @@ GROUP BY ALL
 """
 
 
-def device_hours(store: Store, model_name: str, start: datetime, end: datetime) -> list[DeviceHour]:
+def device_hours(
+    cur: duckdb.DuckDBPyConnection, model_name: str, start: datetime, end: datetime
+) -> list[DeviceHour]:
     """Every (device, hour) of ``model_name`` with data in the hours from ``start``'s to before
     ``end``."""
-    lo = start.astimezone(UTC).replace(tzinfo=None, minute=0, second=0, microsecond=0)
-    hi = end.astimezone(UTC).replace(tzinfo=None)
-    cur = store.cursor()
+    lo = naive_utc(start).replace(minute=0, second=0, microsecond=0)
+    hi = naive_utc(end)
     acc: dict[tuple[str, str, str, datetime], dict[str, float]] = {}
     hist = cur.execute(
         _HISTOGRAMS,
@@ -87,7 +90,7 @@ def device_hours(store: Store, model_name: str, start: datetime, end: datetime) 
             device,
             version,
             hardware,
-            hour.replace(tzinfo=UTC),
+            aware_utc(hour),
             row.get(semconv.INFERENCE_DURATION),
             row.get("energy"),
             row.get(semconv.PREDICTION_SCORE),

@@ -9,12 +9,13 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 
 import duckdb
 import pyarrow as pa
 
-from edgewatch.server.store._store import Store
+from edgewatch.server.store._gateway import Gateway
+from edgewatch.server.store._time import aware_utc, naive_utc
 
 _TS = pa.timestamp("us")
 
@@ -44,10 +45,6 @@ class EvaluationRow:
 _FIELDS: tuple[str, ...] = tuple(EvaluationRow.__slots__)
 
 
-def _naive(at: datetime) -> datetime:
-    return at.astimezone(UTC).replace(tzinfo=None)
-
-
 def _finite(x: float | None) -> float | None:
     return None if x is None or not math.isfinite(x) else float(x)
 
@@ -57,7 +54,7 @@ def _table(rows: Sequence[EvaluationRow]) -> pa.Table:
     for name in _FIELDS:
         values = [getattr(r, name) for r in rows]
         if name in ("window_start", "window_end"):
-            cols[name] = pa.array([_naive(v) for v in values], _TS)
+            cols[name] = pa.array([naive_utc(v) for v in values], _TS)
         elif name in ("score", "threshold"):
             cols[name] = pa.array([_finite(v) for v in values], pa.float64())
         else:
@@ -66,10 +63,10 @@ def _table(rows: Sequence[EvaluationRow]) -> pa.Table:
 
 
 class EvaluationTable:
-    """Append and query evaluation results of one :class:`Store`."""
+    """Append and query evaluation results in the store."""
 
-    def __init__(self, store: Store) -> None:
-        self._store = store
+    def __init__(self, db: Gateway) -> None:
+        self._db = db
 
     def append(self, rows: Sequence[EvaluationRow]) -> None:
         """Store ``rows`` in one transaction (committed on return)."""
@@ -87,13 +84,13 @@ class EvaluationTable:
             finally:
                 cur.unregister("_evaluation_rows")
 
-        self._store.write(run)
+        self._db.write(run)
 
     def prune(self, before: datetime) -> None:
         """Delete results whose window ended before ``before`` (retention)."""
-        self._store.write(
+        self._db.write(
             lambda cur: cur.execute(
-                "DELETE FROM evaluations WHERE window_end < ?", [_naive(before)]
+                "DELETE FROM evaluations WHERE window_end < ?", [naive_utc(before)]
             )
         )
 
@@ -111,7 +108,7 @@ class EvaluationTable:
     ) -> list[EvaluationRow]:
         """Results whose window ends in ``[start, end]``, oldest first."""
         clauses = ["window_end >= ?", "window_end <= ?"]
-        params: list[object] = [_naive(start), _naive(end)]
+        params: list[object] = [naive_utc(start), naive_utc(end)]
         for column, value in (
             ("model_name", model_name),
             ("model_version", model_version),
@@ -126,11 +123,11 @@ class EvaluationTable:
             f"SELECT {', '.join(_FIELDS)} FROM evaluations WHERE {' AND '.join(clauses)}"
             " ORDER BY window_end, rule, device_id NULLS FIRST, feature LIMIT ?"
         )
-        rows = self._store.cursor().execute(sql, [*params, limit]).fetchall()
+        rows = self._db.read(lambda cur: cur.execute(sql, [*params, limit]).fetchall())
         out = []
         for row in rows:
             data = dict(zip(_FIELDS, row, strict=True))
-            data["window_start"] = data["window_start"].replace(tzinfo=UTC)
-            data["window_end"] = data["window_end"].replace(tzinfo=UTC)
+            data["window_start"] = aware_utc(data["window_start"])
+            data["window_end"] = aware_utc(data["window_end"])
             out.append(EvaluationRow(**data))
         return out

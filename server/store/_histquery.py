@@ -1,8 +1,10 @@
-"""Merged histograms for queries: DuckDB sums bucket counts, numpy densifies the few results.
+"""Merged histograms for queries: DuckDB sums bucket counts, the library's
+``from_bucket_sums`` (the last step of ``merge_arrays``) fits and densifies the few results.
 
 The rollups need dense lists written back by SQL (``_histsql``); a query needs only a handful
 of merged histograms, so it fetches sparse ``(group, index, count)`` sums and builds the
-arrays here, which avoids the grid join and is several times faster over 100k+ histograms.
+arrays with the library, which avoids the grid join and is several times faster over 100k+
+histograms. Both give ``merge_all`` of the same rows (``tests/server/test_store_merge_rule.py``).
 
 Rows stored by older servers may hold bucket indexes far beyond any float (the issue #12
 rows: one bucket at +2**31 and one at -2**31). Indexes are clamped into ``index_range`` and
@@ -17,7 +19,13 @@ from typing import Any
 
 import numpy as np
 
-from edgewatch.detectors import DEFAULT_MAX_BUCKETS, MIN_SCALE, ExpHistogram, index_range
+from edgewatch.detectors import (
+    MIN_SCALE,
+    BucketSums,
+    ExpHistogram,
+    from_bucket_sums,
+    index_range,
+)
 
 _EMPTY = np.zeros(0, dtype=np.int64)
 _INT64_MAX = 2**63 - 1
@@ -70,18 +78,11 @@ def merge_groups(
     for key, (scale, zero, count, total, lo, hi) in stats.items():
         sides = buckets.get(key, {})
         scale = max(int(scale), MIN_SCALE)
-        pos = _clamped(sides.get(1), scale)
-        neg = _clamped(sides.get(-1), scale)
-        shift = _fitting_shift((pos[0], neg[0]), scale - MIN_SCALE)
-        pos_off, pos_counts = _dense(pos, shift)
-        neg_off, neg_counts = _dense(neg, shift)
-        merged[key] = ExpHistogram(
-            scale=scale - shift,
-            zero_count=int(zero),
-            positive_offset=pos_off,
-            positive_counts=pos_counts,
-            negative_offset=neg_off,
-            negative_counts=neg_counts,
+        merged[key] = from_bucket_sums(
+            scale,
+            int(zero),
+            _clamped(sides.get(1), scale),
+            _clamped(sides.get(-1), scale),
             count=int(count),
             sum=float(total),
             min=float("nan") if lo is None else float(lo),
@@ -90,37 +91,10 @@ def merge_groups(
     return merged
 
 
-_Side = tuple[np.ndarray, np.ndarray]
-
-
-def _clamped(side: tuple[list[int], list[int]] | None, scale: int) -> _Side:
+def _clamped(side: tuple[list[int], list[int]] | None, scale: int) -> BucketSums:
     """(index, count) arrays of one side with every index moved into ``index_range(scale)``."""
     if not side:
         return _EMPTY, _EMPTY
     lowest, highest = index_range(scale)
     index = np.clip(np.asarray(side[0], dtype=np.int64), lowest, highest)
     return index, np.asarray(side[1], dtype=np.int64)
-
-
-def _fitting_shift(indexes: tuple[np.ndarray, ...], max_shift: int) -> int:
-    """Smallest right shift (at most ``max_shift``) after which each side's indexes span at
-    most ``DEFAULT_MAX_BUCKETS``; found from the extremes, before anything dense is built."""
-    ranges = [(int(i.min()), int(i.max())) for i in indexes if i.size]
-    shift = 0
-    while shift < max_shift and any(
-        (hi >> shift) - (lo >> shift) + 1 > DEFAULT_MAX_BUCKETS for lo, hi in ranges
-    ):
-        shift += 1
-    return shift
-
-
-def _dense(side: _Side, shift: int) -> tuple[int, np.ndarray]:
-    """Offset and dense counts of one side after ``shift`` (bucket pairs merged per step)."""
-    index, counts = side
-    if not index.size:
-        return 0, _EMPTY
-    index = index >> shift
-    lo = int(index.min())
-    out = np.zeros(int(index.max()) - lo + 1, dtype=np.int64)
-    np.add.at(out, index - lo, counts)
-    return lo, out

@@ -12,8 +12,8 @@ from typing import Any
 
 from edgewatch.collector import semconv
 from edgewatch.server.store._errors import InvalidQueryError
+from edgewatch.server.store._gateway import Gateway
 from edgewatch.server.store._select import json_path, selection_sql
-from edgewatch.server.store._store import Store
 from edgewatch.server.store._time import utc_datetime
 from edgewatch.server.store._types import Selection
 
@@ -61,8 +61,8 @@ class ErrorSums:
 class PerformanceReader:
     """Label and inference sums over a window cut into ``step_s`` buckets from ``start_s``."""
 
-    def __init__(self, store: Store) -> None:
-        self._store = store
+    def __init__(self, db: Gateway) -> None:
+        self._db = db
 
     def _sums(
         self,
@@ -99,7 +99,7 @@ class PerformanceReader:
             utc_datetime(end_s),
             *sel_params,
         ]
-        return self._store.cursor().execute(sql, params).fetchall()
+        return self._db.read(lambda cur: cur.execute(sql, params).fetchall())
 
     def confusion(
         self, *, start_s: float, end_s: float, step_s: float, selection: Selection, group: str
@@ -176,13 +176,6 @@ class PerformanceReader:
     def members(self, selection: Selection) -> list[tuple[str, str | None, str | None]]:
         """(device, model name, model version) of every selected device."""
         sel, params = selection_sql(selection)
-        rows = (
-            self._store.cursor()
-            .execute(
-                "SELECT device_id, model_name, model_version FROM devices"
-                f" WHERE {sel} ORDER BY device_id",
-                params,
-            )
-            .fetchall()
-        )
+        sql = f"SELECT device_id, model_name, model_version FROM devices WHERE {sel} ORDER BY device_id"
+        rows = self._db.read(lambda cur: cur.execute(sql, params).fetchall())
         return [(str(r[0]), r[1], r[2]) for r in rows]

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 import duckdb
 
-from edgewatch.server.store._store import Store
+from edgewatch.server.store._gateway import Gateway
+from edgewatch.server.store._time import aware_utc, naive_utc
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,7 +44,7 @@ def _profile(row: tuple[Any, ...]) -> ModelProfile:
         model_name=row[0],
         model_version=row[1],
         hardware_class=row[2],
-        created_at=row[3].replace(tzinfo=UTC),
+        created_at=aware_utc(row[3]),
         latency_mean_s=row[4],
         latency_p50_s=row[5],
         latency_p95_s=row[6],
@@ -57,10 +58,10 @@ def _profile(row: tuple[Any, ...]) -> ModelProfile:
 
 
 class ProfileTable:
-    """Store and read the profiles of one :class:`Store`."""
+    """Store and read the profiles in the store."""
 
-    def __init__(self, store: Store) -> None:
-        self._store = store
+    def __init__(self, db: Gateway) -> None:
+        self._db = db
 
     def put(self, profile: ModelProfile) -> None:
         """Insert or replace the profile of its (model, version, hardware class)."""
@@ -68,7 +69,7 @@ class ProfileTable:
             profile.model_name,
             profile.model_version,
             profile.hardware_class,
-            profile.created_at.astimezone(UTC).replace(tzinfo=None),
+            naive_utc(profile.created_at),
             profile.latency_mean_s,
             profile.latency_p50_s,
             profile.latency_p95_s,
@@ -90,7 +91,7 @@ class ProfileTable:
                 f"INSERT INTO model_profiles ({_COLUMNS}) VALUES ({', '.join('?' * 13)})", values
             )
 
-        self._store.write(run)
+        self._db.write(run)
 
     def list(self, model_name: str, model_version: str | None = None) -> list[ModelProfile]:
         """Profiles of a model (version), by version then hardware class."""
@@ -99,5 +100,6 @@ class ProfileTable:
         if model_version is not None:
             sql += " AND model_version = ?"
             params.append(model_version)
-        rows = self._store.cursor().execute(sql + " ORDER BY model_version, hardware_class", params)
-        return [_profile(r) for r in rows.fetchall()]
+        sql += " ORDER BY model_version, hardware_class"
+        rows = self._db.read(lambda cur: cur.execute(sql, params).fetchall())
+        return [_profile(r) for r in rows]

@@ -1,47 +1,34 @@
 """``store.samples``: the typed interface to sampled rows, budgets and reference samples.
 
 Reads use the calling thread's cursor; writes run on the single writer thread like every
-other write. DuckDB errors become ``StoreError``.
+other write; both through the store's :class:`Gateway`, so DuckDB errors become ``StoreError``.
 """
 
 from __future__ import annotations
 
 import random
 import time
-from collections.abc import Callable, Sequence
-from typing import Any, TypeVar
-
-import duckdb
+from collections.abc import Sequence
+from typing import Any
 
 from edgewatch.server.store import _samples
-from edgewatch.server.store._errors import InvalidQueryError, StoreError
+from edgewatch.server.store._errors import InvalidQueryError
+from edgewatch.server.store._gateway import LONG_WRITE_S, Gateway
 from edgewatch.server.store._samples import SampleSet, SamplingSetting
 
-T = TypeVar("T")
 DEFAULT_REFERENCE_ROWS = 10_000
 
 
 class SampleStore:
-    """Sampled rows, per-device sampling budgets and reference samples of one ``Store``."""
+    """Sampled rows, per-device sampling budgets and reference samples in the store."""
 
-    def __init__(
-        self,
-        cursor: Callable[[], duckdb.DuckDBPyConnection],
-        call: Callable[[Callable[[duckdb.DuckDBPyConnection], Any]], Any],
-    ) -> None:
-        self._cursor = cursor
-        self._call = call
-
-    def _read(self, fn: Callable[[duckdb.DuckDBPyConnection], T]) -> T:
-        try:
-            return fn(self._cursor())
-        except duckdb.Error as e:
-            raise StoreError(f"storage failed: {e}") from e
+    def __init__(self, db: Gateway) -> None:
+        self._db = db
 
     def setting(self, device_id: str, *, now_s: float | None = None) -> SamplingSetting:
         """The sampling budget in force for a device."""
         now = time.time() if now_s is None else now_s
-        return self._read(lambda cur: _samples.get_setting(cur, device_id, now))
+        return self._db.read(lambda cur: _samples.get_setting(cur, device_id, now))
 
     def set_base(
         self,
@@ -53,7 +40,7 @@ class SampleStore:
     ) -> SamplingSetting:
         """Set a device's lasting budget; returns the budget now in force."""
         now = time.time()
-        self._call(
+        self._db.write(
             lambda cur: _samples.set_base(
                 cur,
                 device_id,
@@ -61,7 +48,8 @@ class SampleStore:
                 rows_per_hour=rows_per_hour,
                 bytes_per_day=bytes_per_day,
                 now_s=now,
-            )
+            ),
+            timeout_s=LONG_WRITE_S,
         )
         return self.setting(device_id)
 
@@ -79,7 +67,7 @@ class SampleStore:
             raise InvalidQueryError("a raise needs rows_per_hour >= 0 and a duration > 0")
         now = time.time()
         ids = list(device_ids)
-        self._call(
+        self._db.write(
             lambda cur: _samples.raise_budget(
                 cur,
                 ids,
@@ -88,13 +76,16 @@ class SampleStore:
                 until_s=now + for_s,
                 reason=reason,
                 now_s=now,
-            )
+            ),
+            timeout_s=LONG_WRITE_S,
         )
         return [self.setting(d) for d in ids]
 
     def devices_of_version(self, model_name: str, model_version: str) -> list[str]:
         """Registered devices running a model version."""
-        return self._read(lambda cur: _samples.devices_of_version(cur, model_name, model_version))
+        return self._db.read(
+            lambda cur: _samples.devices_of_version(cur, model_name, model_version)
+        )
 
     def current(
         self,
@@ -107,7 +98,7 @@ class SampleStore:
         limit: int,
     ) -> SampleSet:
         """Sampled rows of a model version (optionally one device) in a window, at most ``limit``."""
-        return self._read(
+        return self._db.read(
             lambda cur: _samples.query_samples(
                 cur,
                 model_name=model_name,
@@ -138,13 +129,14 @@ class SampleStore:
         rows = [features[i] for i in keep]
         preds = None if predictions is None else [predictions[i] for i in keep]
         now = time.time()
-        self._call(
-            lambda cur: _samples.save_reference(cur, model_name, model_version, rows, preds, now)
+        self._db.write(
+            lambda cur: _samples.save_reference(cur, model_name, model_version, rows, preds, now),
+            timeout_s=LONG_WRITE_S,
         )
         return len(rows)
 
     def reference(self, model_name: str, model_version: str, *, limit: int) -> SampleSet:
         """At most ``limit`` random rows of a model version's reference sample."""
-        return self._read(
+        return self._db.read(
             lambda cur: _samples.query_reference(cur, model_name, model_version, limit)
         )

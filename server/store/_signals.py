@@ -6,17 +6,17 @@ from __future__ import annotations
 
 from typing import Any
 
+from edgewatch.server.store._gateway import Gateway
 from edgewatch.server.store._select import attributes_sql, json_path, selection_sql
-from edgewatch.server.store._store import Store
 from edgewatch.server.store._time import utc_datetime
 from edgewatch.server.store._types import Selection
 
 
 class SignalReader:
-    """Per-window category counts and feature catalogues from one :class:`Store`."""
+    """Per-window category counts and feature catalogues from the store."""
 
-    def __init__(self, store: Store) -> None:
-        self._store = store
+    def __init__(self, db: Gateway) -> None:
+        self._db = db
 
     def category_counts(
         self,
@@ -65,23 +65,19 @@ class SignalReader:
         sel, sel_params = selection_sql(selection)
         attr, attr_params = attributes_sql(attributes)
         columns = ", ".join(f"json_extract_string(attrs, ?) AS k{i}" for i in range(len(keys)))
-        return (
-            self._store.cursor()
-            .execute(
-                f"SELECT {columns}, sum(value) FROM points"
-                f" WHERE metric = ? AND ts >= ? AND ts < ? AND {sel} AND {attr}"
-                " GROUP BY ALL",
-                [
-                    *(json_path(k) for k in keys),
-                    metric,
-                    utc_datetime(start_s),
-                    utc_datetime(end_s),
-                    *sel_params,
-                    *attr_params,
-                ],
-            )
-            .fetchall()
+        sql = (
+            f"SELECT {columns}, sum(value) FROM points"
+            f" WHERE metric = ? AND ts >= ? AND ts < ? AND {sel} AND {attr} GROUP BY ALL"
         )
+        params = [
+            *(json_path(k) for k in keys),
+            metric,
+            utc_datetime(start_s),
+            utc_datetime(end_s),
+            *sel_params,
+            *attr_params,
+        ]
+        return self._db.read(lambda cur: cur.execute(sql, params).fetchall())
 
     def feature_names(self, metric: str, selection: Selection) -> list[str]:
         """Feature names (``ml.feature.name``) stored for ``metric`` on the selected devices."""
@@ -91,13 +87,11 @@ class SignalReader:
         """Every value of the point attribute ``key`` stored for ``metric`` on the selected
         devices (whenever reported, not only in a window), sorted as text."""
         sel, params = selection_sql(selection)
-        rows = (
-            self._store.cursor()
-            .execute(
-                "SELECT DISTINCT json_extract_string(attrs, ?) AS v"
-                f" FROM series WHERE metric = ? AND {sel} ORDER BY v",
-                [json_path(key), metric, *params],
-            )
-            .fetchall()
+        sql = (
+            "SELECT DISTINCT json_extract_string(attrs, ?) AS v"
+            f" FROM series WHERE metric = ? AND {sel} ORDER BY v"
+        )
+        rows = self._db.read(
+            lambda cur: cur.execute(sql, [json_path(key), metric, *params]).fetchall()
         )
         return [r[0] for r in rows if r[0] is not None]

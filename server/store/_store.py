@@ -6,21 +6,19 @@ through these methods; DuckDB errors never leave this class untranslated.
 
 from __future__ import annotations
 
-import functools
 import logging
 import threading
 import time
-from collections.abc import Callable
 from concurrent.futures import Future
-from concurrent.futures import TimeoutError as FutureTimeoutError
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
-from typing import ParamSpec, TypeVar
 
 import duckdb
 
 from edgewatch.detectors import ExpHistogram
 from edgewatch.server.store import (
+    _device_hours,
     _devices,
     _distributions,
     _drops,
@@ -29,11 +27,20 @@ from edgewatch.server.store import (
     _series,
     _tokens,
 )
+from edgewatch.server.store._alerting import AlertingTables
+from edgewatch.server.store._baselines import BaselineTable
 from edgewatch.server.store._batch import Batch, WriteOutcome
+from edgewatch.server.store._deliveries import DeliveryTable
+from edgewatch.server.store._device_hours import DeviceHour
 from edgewatch.server.store._drops import DeviceDrops
-from edgewatch.server.store._errors import StoreClosedError, StoreError
+from edgewatch.server.store._errors import StoreError
+from edgewatch.server.store._evaluations import EvaluationTable
+from edgewatch.server.store._gateway import LONG_WRITE_S, Gateway
 from edgewatch.server.store._migrations import migrate
+from edgewatch.server.store._performance import PerformanceReader
+from edgewatch.server.store._profiles import ProfileTable
 from edgewatch.server.store._sample_store import SampleStore
+from edgewatch.server.store._signals import SignalReader
 from edgewatch.server.store._types import (
     Device,
     DeviceStatus,
@@ -52,8 +59,6 @@ from edgewatch.server.store._types import (
 from edgewatch.server.store._writer import CommitObserver, Writer
 
 log = logging.getLogger(__name__)
-P = ParamSpec("P")
-T = TypeVar("T")
 
 
 ALL_DEVICES = Selection()
@@ -81,30 +86,18 @@ class StoreConfig:
     max_samples_per_device: int = 100_000
 
 
-def _translated(fn: Callable[P, T]) -> Callable[P, T]:
-    """Re-raise DuckDB errors as ``StoreError``."""
-
-    @functools.wraps(fn)
-    def wrapper(*args: P.args, **kwargs: P.kwargs) -> T:
-        try:
-            return fn(*args, **kwargs)
-        except duckdb.Error as e:
-            raise StoreError(f"storage failed: {e}") from e
-
-    return wrapper
-
-
 class Store:
-    """Open with ``Store.open(path)``; close with ``close()`` (also a context manager)."""
+    """The embedded DuckDB implementation of :class:`StoreProtocol`.
+
+    Open with ``Store.open(path)``; close with ``close()`` (also a context manager). Every
+    read and write goes through one :class:`Gateway`, which translates DuckDB errors; the
+    areas (``baselines``, ``alerting``, ...) are built here once and share it."""
 
     def __init__(
         self, con: duckdb.DuckDBPyConnection, config: StoreConfig, on_commit: CommitObserver | None
     ) -> None:
         self.config = config
         self._con = con
-        self._local = threading.local()
-        self._cursors: list[duckdb.DuckDBPyConnection] = []
-        self._cursors_lock = threading.Lock()
         self._tokens = _tokens.TokenVerifier()
         self._writer = Writer(
             con,
@@ -114,8 +107,23 @@ class Store:
             on_commit=on_commit,
             max_samples_per_device=config.max_samples_per_device,
         )
-        self.samples = SampleStore(self.cursor, self._call)
+        self._db = Gateway(con, self._writer)
+        self.samples = SampleStore(self._db)
         """Sampled rows, sampling budgets and reference samples."""
+        self.baselines = BaselineTable(self._db)
+        """Profiled reference data per model version."""
+        self.profiles = ProfileTable(self._db)
+        """On-device profiles per model version and hardware class."""
+        self.evaluations = EvaluationTable(self._db)
+        """Detector results over time."""
+        self.alerting = AlertingTables(self._db)
+        """Alerts, their history, rule runs, silences, acks and notification groups."""
+        self.deliveries = DeliveryTable(self._db)
+        """The durable notification delivery queue."""
+        self.signals = SignalReader(self._db)
+        """Category counts and reported attribute values."""
+        self.performance = PerformanceReader(self._db)
+        """Label counts, error sums and inference counts for model performance."""
         self._rollup_lock = threading.Lock()
         self._stop = threading.Event()
         self._maintenance = threading.Thread(
@@ -167,10 +175,7 @@ class Store:
         if self._maintenance.is_alive():
             self._maintenance.join(10.0)
         self._writer.close()
-        with self._cursors_lock:
-            for cur in self._cursors:
-                cur.close()
-            self._cursors.clear()
+        self._db.close()
         self._con.close()
 
     # -- state ----------------------------------------------------------------------------
@@ -185,48 +190,28 @@ class Store:
         """Batches waiting for the writer."""
         return self._writer.queue_depth
 
-    def cursor(self) -> duckdb.DuckDBPyConnection:
-        """This thread's read cursor."""
-        if self._closed:
-            raise StoreClosedError("the store is closed")
-        cur: duckdb.DuckDBPyConnection | None = getattr(self._local, "cursor", None)
-        if cur is None:
-            cur = self._con.cursor()
-            self._local.cursor = cur
-            with self._cursors_lock:
-                self._cursors.append(cur)
-        return cur
-
     # -- writes ---------------------------------------------------------------------------
 
     def submit(self, batch: Batch) -> Future[WriteOutcome]:
         """Queue a batch for the next group commit (``StoreBusyError`` when saturated)."""
         return self._writer.submit(batch)
 
-    def _call(self, fn: Callable[[duckdb.DuckDBPyConnection], T], timeout_s: float = 600.0) -> T:
-        try:
-            return self._writer.call(fn).result(timeout_s)
-        except FutureTimeoutError:
-            raise StoreError(f"the writer did not finish within {timeout_s} s") from None
-
-    @_translated
-    def write(self, fn: Callable[[duckdb.DuckDBPyConnection], T], timeout_s: float = 60.0) -> T:
-        """Run ``fn(cursor)`` on the writer thread in one transaction; committed on return."""
-        return self._call(fn, timeout_s)
-
     def create_token(self, *, role: str, device_id: str | None = None, name: str = "") -> NewToken:
         """Create an admin or device token; the returned secret is never stored."""
         now = time.time()
-        return self._call(
+        return self._db.write(
             lambda cur: _tokens.create_token(
                 cur, role=role, device_id=device_id, name=name, now_s=now
-            )
+            ),
+            timeout_s=LONG_WRITE_S,
         )
 
     def revoke_token(self, token_id: str) -> TokenInfo:
         """Revoke a token at once (also in this process's verification cache)."""
         now = time.time()
-        info = self._call(lambda cur: _tokens.revoke_token(cur, token_id, now_s=now))
+        info = self._db.write(
+            lambda cur: _tokens.revoke_token(cur, token_id, now_s=now), timeout_s=LONG_WRITE_S
+        )
         self._tokens.forget(token_id)
         return info
 
@@ -245,18 +230,18 @@ class Store:
         seq = self._writer.last_seq
         chunk = self.config.rollup_chunk_groups
         with self._rollup_lock:
-            cur = self.cursor()
-            while not _translated(_maintenance.roll_up_minutes)(cur, seq, chunk):
+            while not self._db.read(lambda cur: _maintenance.roll_up_minutes(cur, seq, chunk)):
                 pass
             if hours:
-                while not _translated(_maintenance.roll_up_hours)(cur, chunk):
+                while not self._db.read(lambda cur: _maintenance.roll_up_hours(cur, chunk)):
                     pass
 
     def enforce_retention(self, now_s: float | None = None) -> None:
         """Delete rows past each resolution's retention."""
         now = time.time() if now_s is None else now_s
-        self._call(
-            lambda cur: _maintenance.enforce_retention(cur, self.config.retention, now_s=now)
+        self._db.write(
+            lambda cur: _maintenance.enforce_retention(cur, self.config.retention, now_s=now),
+            timeout_s=LONG_WRITE_S,
         )
 
     def _maintain(self) -> None:
@@ -276,28 +261,24 @@ class Store:
 
     # -- reads ----------------------------------------------------------------------------
 
-    @_translated
     def list_tokens(self) -> list[TokenInfo]:
         """Every token without its secret."""
-        return _tokens.list_tokens(self.cursor())
+        return self._db.read(_tokens.list_tokens)
 
-    @_translated
     def verify_token(self, token: str) -> Principal | None:
         """Who a bearer token belongs to, or ``None``; a legacy (scrypt) hash that verifies is
         rewritten as SHA-256 on the writer, not waited for."""
-        return self._tokens.verify(self.cursor(), token, upgrade=self._writer.call)
+        return self._db.read(lambda cur: self._tokens.verify(cur, token, upgrade=self._writer.call))
 
     def cached_principal(self, token: str) -> Principal | None:
         """Who a recently verified token belongs to, without touching the database;
         ``None`` means "not known yet", so call ``verify_token``."""
         return self._tokens.cached(token)
 
-    @_translated
     def has_admin_token(self) -> bool:
         """Whether an unrevoked admin token exists."""
         return any(t.role == "admin" and t.revoked_at_s is None for t in self.list_tokens())
 
-    @_translated
     def list_devices(
         self,
         selection: Selection = ALL_DEVICES,
@@ -308,46 +289,46 @@ class Store:
         now_s: float | None = None,
     ) -> list[Device]:
         """Devices matching a selection and liveness status, by id."""
-        return _devices.list_devices(
-            self.cursor(),
-            selection,
-            status=status,
-            now_s=_now(now_s),
-            thresholds=self.config.thresholds,
-            limit=limit,
-            offset=offset,
+        return self._db.read(
+            lambda cur: _devices.list_devices(
+                cur,
+                selection,
+                status=status,
+                now_s=_now(now_s),
+                thresholds=self.config.thresholds,
+                limit=limit,
+                offset=offset,
+            )
         )
 
-    @_translated
     def get_device(self, device_id: str, *, now_s: float | None = None) -> Device:
         """One device (``NotFoundError`` if it never reported)."""
-        return _devices.get_device(
-            self.cursor(), device_id, now_s=_now(now_s), thresholds=self.config.thresholds
+        return self._db.read(
+            lambda cur: _devices.get_device(
+                cur, device_id, now_s=_now(now_s), thresholds=self.config.thresholds
+            )
         )
 
-    @_translated
     def latest_readings(self, device_id: str, *, since_s: float) -> list[Reading]:
         """Newest value of each gauge series of a device since ``since_s``."""
-        return _devices.latest_readings(self.cursor(), device_id, since_s=since_s)
+        return self._db.read(lambda cur: _devices.latest_readings(cur, device_id, since_s=since_s))
 
-    @_translated
     def device_drops(self, device_id: str) -> DeviceDrops | None:
         """What the device says it lost so far (its newest drop totals), if it ever lost any."""
-        return _drops.device_drops(self.cursor(), device_id)
+        return self._db.read(lambda cur: _drops.device_drops(cur, device_id))
 
-    @_translated
     def online_by_version(self, *, now_s: float | None = None) -> list[tuple[str, str, int]]:
         """Devices online per (model name, model version)."""
-        return _devices.online_by_version(
-            self.cursor(), now_s=_now(now_s), thresholds=self.config.thresholds
+        return self._db.read(
+            lambda cur: _devices.online_by_version(
+                cur, now_s=_now(now_s), thresholds=self.config.thresholds
+            )
         )
 
-    @_translated
     def series(self, query: SeriesQuery) -> SeriesResult:
         """One metric bucketed over time (raw or rollups by step)."""
-        return _series.query_series(self.cursor(), query)
+        return self._db.read(lambda cur: _series.query_series(cur, query))
 
-    @_translated
     def distribution(
         self,
         metric: str,
@@ -358,16 +339,17 @@ class Store:
         attributes: tuple[tuple[str, str], ...] = (),
     ) -> Distribution:
         """Merged histogram of a metric (or one feature) with p50/p95/p99."""
-        return _distributions.query_distribution(
-            self.cursor(),
-            metric,
-            start_s=start_s,
-            end_s=end_s,
-            selection=selection,
-            attributes=attributes,
+        return self._db.read(
+            lambda cur: _distributions.query_distribution(
+                cur,
+                metric,
+                start_s=start_s,
+                end_s=end_s,
+                selection=selection,
+                attributes=attributes,
+            )
         )
 
-    @_translated
     def merged_histogram(
         self,
         metric: str,
@@ -379,17 +361,18 @@ class Store:
         resolution: Resolution | None = None,
     ) -> ExpHistogram:
         """Every histogram kind of the metric merged into one exponential histogram (for detectors)."""
-        return _distributions.merged_histogram(
-            self.cursor(),
-            metric,
-            start_s=start_s,
-            end_s=end_s,
-            selection=selection,
-            attributes=attributes,
-            resolution=resolution,
+        return self._db.read(
+            lambda cur: _distributions.merged_histogram(
+                cur,
+                metric,
+                start_s=start_s,
+                end_s=end_s,
+                selection=selection,
+                attributes=attributes,
+                resolution=resolution,
+            )
         )
 
-    @_translated
     def merged_histograms(
         self,
         metric: str,
@@ -403,46 +386,58 @@ class Store:
     ) -> dict[str, ExpHistogram]:
         """The merged histogram per value of the point attribute ``by`` (each feature), in one
         query rather than one per value; values without data in the window are absent."""
-        return _distributions.merged_histograms(
-            self.cursor(),
-            metric,
-            by,
-            start_s=start_s,
-            end_s=end_s,
-            selection=selection,
-            attributes=attributes,
-            resolution=resolution,
+        return self._db.read(
+            lambda cur: _distributions.merged_histograms(
+                cur,
+                metric,
+                by,
+                start_s=start_s,
+                end_s=end_s,
+                selection=selection,
+                attributes=attributes,
+                resolution=resolution,
+            )
         )
 
-    @_translated
     def fleet_summary(
         self, *, start_s: float, end_s: float, fleet: str | None = None, now_s: float | None = None
     ) -> FleetSummary:
         """Devices per model version, inference rate, error rate, latency quantiles."""
-        return _fleet.fleet_summary(
-            self.cursor(),
-            start_s=start_s,
-            end_s=end_s,
-            now_s=_now(now_s),
-            thresholds=self.config.thresholds,
-            fleet=fleet,
+        return self._db.read(
+            lambda cur: _fleet.fleet_summary(
+                cur,
+                start_s=start_s,
+                end_s=end_s,
+                now_s=_now(now_s),
+                thresholds=self.config.thresholds,
+                fleet=fleet,
+            )
         )
 
-    @_translated
     def known_series(self) -> list[tuple[str, str, str]]:
         """Every (device, metric, attributes) series stored, for the cardinality limiter."""
-        rows = self.cursor().execute("SELECT device_id, metric, attrs FROM series").fetchall()
+        rows = self._db.read(
+            lambda cur: cur.execute("SELECT device_id, metric, attrs FROM series").fetchall()
+        )
         return [(r[0], r[1], r[2]) for r in rows]
 
-    @_translated
+    def device_hours(self, model_name: str, start: datetime, end: datetime) -> list[DeviceHour]:
+        """Per device and hour summaries of ``model_name``'s devices (the rollout gate's
+        evidence), hours from ``start``'s to before ``end``."""
+        return self._db.read(lambda cur: _device_hours.device_hours(cur, model_name, start, end))
+
     def row_counts(self, device_id: str | None = None) -> dict[str, int]:
         """Rows per data table (optionally for one device): what an operator checks after a crash."""
         where, params = ("WHERE device_id = ?", [device_id]) if device_id is not None else ("", [])
-        counts = {}
-        for table in _DATA_TABLES:
-            row = self.cursor().execute(f"SELECT count(*) FROM {table} {where}", params).fetchone()
-            counts[table] = int(row[0]) if row else 0
-        return counts
+
+        def count(cur: duckdb.DuckDBPyConnection) -> dict[str, int]:
+            counts = {}
+            for table in _DATA_TABLES:
+                row = cur.execute(f"SELECT count(*) FROM {table} {where}", params).fetchone()
+                counts[table] = int(row[0]) if row else 0
+            return counts
+
+        return self._db.read(count)
 
 
 _DATA_TABLES = (

@@ -36,11 +36,11 @@ from messy_fleet import (
 
 from edgewatch.detectors import categorical_counts
 from edgewatch.server.alert import AlertState, load_default_rules
-from edgewatch.server.detect import AlertingService
+from edgewatch.server.alerting import AlertingService
 from edgewatch.server.detect._profile import PREDICTION, SCORE, categorical_profile, numeric_profile
 from edgewatch.server.ingest import CardinalityLimiter, IngestLimits, convert
 from edgewatch.server.settings import Settings
-from edgewatch.server.store import BaselineTable, Store
+from edgewatch.server.store import Store
 
 HISTORY_S = 24.6 * 3600
 LIVE_MIN = 35
@@ -88,7 +88,7 @@ def _baselines(store: Store, now: datetime) -> None:
     profiles.append(numeric_profile("score", rng.beta(8.6, 1.4, n), SCORE))
     assert categorical_counts(classes).count == n
     for version in ("v1", "v2", "v3"):
-        BaselineTable(store).create(
+        store.baselines.create(
             model_name=MODEL,
             model_version=version,
             source="upload",

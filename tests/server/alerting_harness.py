@@ -32,7 +32,7 @@ from server_harness import Tokens, make_tokens, serve_in_thread
 
 from edgewatch.collector import semconv
 from edgewatch.detectors import from_values
-from edgewatch.server.detect import AlertingService
+from edgewatch.server.alerting import AlertingService
 from edgewatch.server.settings import load_settings
 
 T = TypeVar("T")

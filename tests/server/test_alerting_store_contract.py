@@ -27,7 +27,7 @@ from edgewatch.server.alert import (
     load_rules_text,
     parse_matcher,
 )
-from edgewatch.server.detect import DuckAlertingStore, DuckDeliveryQueue
+from edgewatch.server.alerting import DuckAlertingStore, DuckDeliveryQueue
 from edgewatch.server.store import Store, StoreConfig
 
 T0 = datetime(2026, 1, 31, 12, 0, tzinfo=UTC)
@@ -84,6 +84,19 @@ def test_alert_state_history_and_evaluation_time(backends: tuple[Any, Any]) -> N
         ("b", "pending", None),
     ]
     assert len(alerts.history(fingerprint=alert.fingerprint)) == 2
+
+
+def test_rule_runs_keep_the_last_error_and_count_skipped_evaluations(
+    backends: tuple[Any, Any],
+) -> None:
+    alerts, _ = backends
+    assert alerts.rule_runs() == {}
+    alerts.record_run("Hot", T0, "ValueError: no data", skipped=3)
+    alerts.record_run("Hot", T0 + timedelta(minutes=1), "ValueError: still none", skipped=2)
+    assert alerts.rule_runs() == {"Hot": (T0 + timedelta(minutes=1), "ValueError: still none", 5)}
+    _advance(alerts, {"a": True}, T0 + timedelta(minutes=2))  # a good run clears the error
+    assert alerts.rule_runs() == {"Hot": (T0 + timedelta(minutes=2), None, 5)}
+    assert alerts.last_evaluated_at("Hot") == T0 + timedelta(minutes=2)
 
 
 def test_silences_acks_groups(backends: tuple[Any, Any]) -> None:

@@ -180,10 +180,10 @@ def test_a_source_that_keeps_failing_gets_429_but_verified_tokens_pass(
 def _scheme(app: object, token: str) -> str:
     """The hash scheme of ``token``'s row, read through the running server's own store."""
     store: Store = app.state.store  # type: ignore[attr-defined]
-    row = (
-        store.cursor()
-        .execute("SELECT scheme FROM tokens WHERE token_id = ?", [token.split("_", 2)[1]])
-        .fetchone()
+    row = store._db.read(
+        lambda cur: cur.execute(
+            "SELECT scheme FROM tokens WHERE token_id = ?", [token.split("_", 2)[1]]
+        ).fetchone()
     )
     assert row is not None
     return str(row[0])

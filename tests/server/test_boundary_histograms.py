@@ -159,13 +159,11 @@ def test_wide_point_is_downscaled_at_ingest(live_server) -> None:
     )
     assert r.status_code == 200
     assert _partial(r) == (0, "")
-    row = (
-        live_server.store.cursor()
-        .execute(
+    row = live_server.store._db.read(
+        lambda cur: cur.execute(
             "SELECT scale, pos_offset, len(pos_counts), list_sum(pos_counts), count"
             " FROM exp_histograms WHERE metric = 'wide.hist'"
-        )
-        .fetchone()
+        ).fetchone()
     )
     assert row == (19, 500, (MAX_HISTOGRAM_BUCKETS + 11 + 1) // 2, p.count, p.count)
 
@@ -197,7 +195,7 @@ def test_points_far_apart_within_float_range_merge_quickly(live_server) -> None:
 def _poison_stored_rows(server, metric: str, scale: int, offset: int) -> None:
     """Rewrite dev-b's rows of ``metric`` into what an older server stored unchecked: one
     bucket each at ``scale``, offsets +offset and -offset (as positive buckets)."""
-    server.store.write(
+    server.store._db.write(
         lambda cur: cur.execute(
             "UPDATE exp_histograms SET scale = ?, zero_count = 0, neg_offset = 0,"
             " neg_counts = []::BIGINT[], count = 1, min = NULL, max = NULL, pos_counts = [1],"

@@ -21,7 +21,7 @@ from edgewatch.server.alert._config import ScopeLevel
 from edgewatch.server.detect import EVALUATORS
 from edgewatch.server.detect._context import Context, Window
 from edgewatch.server.detect._members import members
-from edgewatch.server.store import EvaluationRow, EvaluationTable
+from edgewatch.server.store import EvaluationRow
 
 CLASSES = ["a", "b"]
 
@@ -119,7 +119,7 @@ def test_performance_rules_judge_labels_scores_and_coverage(
             explanation="f0 drifted",
         )
     ]
-    EvaluationTable(live_server.store).append(drifted)
+    live_server.store.evaluations.append(drifted)
     assert _verdict(live_server, estimated, window)[0] is Verdict.INSUFFICIENT_DATA
     shown = httpx.get(
         f"{live_server.url}/api/v1/performance",

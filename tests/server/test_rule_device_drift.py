@@ -19,9 +19,9 @@ from edgewatch.detectors import (
     from_values,
 )
 from edgewatch.server.alert import load_default_rules
+from edgewatch.server.alerting._scheduler import evaluate_rule
 from edgewatch.server.detect._context import Context, Signal, Window
 from edgewatch.server.detect._members import Member
-from edgewatch.server.detect._scheduler import evaluate_rule
 from edgewatch.server.store import Device, DeviceStatus
 
 NOW = datetime(2026, 12, 3, 12, 0, tzinfo=UTC)

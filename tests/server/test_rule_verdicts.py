@@ -12,13 +12,12 @@ import pytest
 from edgewatch.detectors import DriftResult, Verdict, from_values, quantile_regression, trend
 from edgewatch.server.alert import RulesError, ScopeLevel, Threshold, load_default_rules
 from edgewatch.server.alert._config import Rule
+from edgewatch.server.alerting import load_ruleset, unsupported_rules
+from edgewatch.server.alerting._scheduler import _observation
 from edgewatch.server.cli import main
-from edgewatch.server.detect import unsupported_rules
 from edgewatch.server.detect._evaluators import Finding
 from edgewatch.server.detect._members import Member
 from edgewatch.server.detect._params import PARAMS
-from edgewatch.server.detect._scheduler import _observation
-from edgewatch.server.detect._service import load_ruleset
 from edgewatch.server.store import Selection
 
 MEMBER = Member(ScopeLevel.DEVICE, (("device", "cam-1"),), Selection(device_id="cam-1"))

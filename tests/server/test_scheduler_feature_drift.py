@@ -33,7 +33,7 @@ from edgewatch.server.detect import EVALUATORS, Finding, Member, members
 from edgewatch.server.detect._context import CATEGORY_KEY, FEATURE_KEY, Context, Signal, Window
 from edgewatch.server.detect._profile import categorical_profile, numeric_profile
 from edgewatch.server.ingest import CardinalityLimiter, IngestLimits, convert
-from edgewatch.server.store import BaselineTable, Store, StoreConfig
+from edgewatch.server.store import Store, StoreConfig
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -122,7 +122,7 @@ def seeded(tmp_path: Path) -> Iterator[Seeded]:
         categorical = [
             categorical_profile(f, list(rng.choice(COLORS, 2000))) for f in CATEGORICAL[1:]
         ]
-        BaselineTable(store).create(
+        store.baselines.create(
             model_name="classifier",
             model_version="1.0.0",
             source="upload",

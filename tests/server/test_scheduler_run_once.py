@@ -19,7 +19,7 @@ from alerting_harness import (
     upload_reference,
 )
 
-from edgewatch.server.detect import AlertingService
+from edgewatch.server.alerting import AlertingService
 
 
 @pytest.fixture

@@ -17,7 +17,7 @@ from live_server import free_port, wait_ready
 from otlp_wire import collector_body, collector_headers, device_batch
 from server_harness import make_tokens, serve_in_thread
 
-from edgewatch.server.detect import AlertingService
+from edgewatch.server.alerting import AlertingService
 from edgewatch.server.settings import load_settings
 
 

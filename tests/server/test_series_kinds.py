@@ -218,13 +218,11 @@ def test_the_writer_records_new_kinds_and_new_series_of_known_kinds(tmp_path: Pa
         store.submit(batch.batch).result(10)
 
     def kinds(store: Store) -> set[tuple[str, str, str]]:
-        rows = (
-            store.cursor()
-            .execute(
+        rows = store._db.read(
+            lambda cur: cur.execute(
                 "SELECT attrs, kind, temporality FROM series_kinds WHERE metric = ?",
                 [semconv.INFERENCE_COUNT],
-            )
-            .fetchall()
+            ).fetchall()
         )
         return {(r[0], r[1], r[2]) for r in rows}
 

@@ -20,22 +20,29 @@ from edgewatch.server.alert import (
     Alert,
     AlertEngine,
     AlertState,
+    AlertStore,
     Observation,
     Rule,
     RuleEvaluation,
     ScopeLevel,
 )
-from edgewatch.server.detect._cohort_view import cohort_rows
-from edgewatch.server.detect._context import Context, Window
-from edgewatch.server.detect._evaluators import BASELINE_DETECTORS, EVALUATORS, Finding
-from edgewatch.server.detect._members import Member, members
-from edgewatch.server.detect._params import param_problems
-from edgewatch.server.detect._persistence import DuckAlertingStore
-from edgewatch.server.detect._time_scale import REAL_TIME, TimeScale
-from edgewatch.server.detect._versions import VersionHistory
-from edgewatch.server.store import EvaluationRow, EvaluationTable, Store, StoreError
+from edgewatch.server.detect import (
+    BASELINE_DETECTORS,
+    EVALUATORS,
+    REAL_TIME,
+    Context,
+    Finding,
+    Member,
+    TimeScale,
+    VersionHistory,
+    Window,
+    cohort_rows,
+    members,
+    param_problems,
+)
+from edgewatch.server.store import EvaluationRow, StoreError, StoreProtocol
 
-log = logging.getLogger("edgewatch.server.detect")
+log = logging.getLogger("edgewatch.server.alerting")
 
 _PRUNE_EVERY = timedelta(hours=1)
 
@@ -80,9 +87,9 @@ class Scheduler:
 
     def __init__(
         self,
-        store: Store,
+        store: StoreProtocol,
         engine: AlertEngine,
-        alert_store: DuckAlertingStore,
+        alert_store: AlertStore,
         *,
         clock: Callable[[], datetime] = _utc_now,
         tick_s: float = 1.0,
@@ -95,7 +102,7 @@ class Scheduler:
         self._store = store
         self._engine = engine
         self._alerts = alert_store
-        self._evaluations = EvaluationTable(store)
+        self._evaluations = store.evaluations
         self._clock = clock
         self._tick_s = tick_s
         self._retention = timedelta(seconds=retention_s)

@@ -23,12 +23,12 @@ from edgewatch.server.alert import (
     load_rules,
     reload_rules,
 )
-from edgewatch.server.detect._persistence import DuckAlertingStore, DuckDeliveryQueue
-from edgewatch.server.detect._scheduler import FiringHook, Scheduler, unsupported_rules
-from edgewatch.server.detect._time_scale import REAL_TIME, TimeScale, scale_ruleset
-from edgewatch.server.store import Store
+from edgewatch.server.alerting._persistence import DuckAlertingStore, DuckDeliveryQueue
+from edgewatch.server.alerting._scheduler import FiringHook, Scheduler, unsupported_rules
+from edgewatch.server.detect import REAL_TIME, TimeScale, scale_ruleset
+from edgewatch.server.store import StoreProtocol
 
-log = logging.getLogger("edgewatch.server.detect")
+log = logging.getLogger("edgewatch.server.alerting")
 
 
 def _utc_now() -> datetime:
@@ -52,7 +52,7 @@ class AlertingService:
 
     def __init__(
         self,
-        store: Store,
+        store: StoreProtocol,
         ruleset: RuleSet,
         *,
         rules_path: Path | None,

@@ -22,14 +22,14 @@ from edgewatch.server.alert import (
     UnknownDeliveryError,
     with_attempt,
 )
-from edgewatch.server.store import AlertingTables, DeliveryTable, Store
+from edgewatch.server.store import StoreProtocol
 
 
 class DuckAlertingStore:
     """Alerts, history, rule runs, silences, acks and groups in the server's DuckDB file."""
 
-    def __init__(self, store: Store) -> None:
-        self._tables = AlertingTables(store)
+    def __init__(self, store: StoreProtocol) -> None:
+        self._tables = store.alerting
 
     def alerts(self, *, rule: str | None = None) -> list[Alert]:
         return [Alert.from_dict(d) for d in self._tables.alerts(rule)]
@@ -86,8 +86,8 @@ class DuckAlertingStore:
 class DuckDeliveryQueue(AttemptRecording):
     """The durable delivery queue: each write is committed before the call returns."""
 
-    def __init__(self, store: Store) -> None:
-        self._table = DeliveryTable(store)
+    def __init__(self, store: StoreProtocol) -> None:
+        self._table = store.deliveries
 
     def enqueue(self, delivery: Delivery) -> None:
         if not self._table.enqueue(
