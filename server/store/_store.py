@@ -98,15 +98,21 @@ class Store:
     """Open with ``Store.open(path)``; close with ``close()`` (also a context manager)."""
 
     def __init__(
-        self, con: duckdb.DuckDBPyConnection, config: StoreConfig, on_commit: CommitObserver | None
+        self,
+        con: duckdb.DuckDBPyConnection,
+        config: StoreConfig,
+        on_commit: CommitObserver | None,
+        writer: Writer | None = None,
     ) -> None:
+        """Wrap an open, migrated connection; ``writer`` replaces the embedded single writer
+        (a lake replica brings its own, see ``edgewatch.server.lake``)."""
         self.config = config
         self._con = con
         self._local = threading.local()
         self._cursors: list[duckdb.DuckDBPyConnection] = []
         self._cursors_lock = threading.Lock()
         self._tokens = _tokens.TokenVerifier()
-        self._writer = Writer(
+        self._writer = writer or Writer(
             con,
             max_queue=config.max_queue,
             max_group_points=config.max_group_points,
@@ -191,11 +197,15 @@ class Store:
             raise StoreClosedError("the store is closed")
         cur: duckdb.DuckDBPyConnection | None = getattr(self._local, "cursor", None)
         if cur is None:
-            cur = self._con.cursor()
+            cur = self._open_cursor()
             self._local.cursor = cur
             with self._cursors_lock:
                 self._cursors.append(cur)
         return cur
+
+    def _open_cursor(self) -> duckdb.DuckDBPyConnection:
+        """A new cursor on the connection (a lake replica's sets its search path first)."""
+        return self._con.cursor()
 
     # -- writes ---------------------------------------------------------------------------
 

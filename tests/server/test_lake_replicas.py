@@ -1,0 +1,209 @@
+"""Stateless replicas on one lake (real PostgreSQL, real server processes on loopback):
+ingest through two replicas, read through either; a batch sent to both is stored once; a
+replica killed mid-ingest loses no acknowledged point and duplicates none after resend;
+cumulative exports alternating between replicas add up; a killed scheduler leader's lease
+passes to the other replica."""
+
+from __future__ import annotations
+
+import secrets
+import threading
+import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import httpx
+import pytest
+from lake_cluster import (
+    Postgres,
+    Replica,
+    lease_holder_pid,
+    postgres,
+    start_replica,
+    unavailable,
+    wait_for,
+)
+from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import (
+    ExportMetricsServiceRequest,
+)
+from otlp_wire import collector_body, collector_headers, device_batch, point_count
+
+REASON = unavailable()
+if REASON is not None:
+    print(f"skipping the lake replica tests: {REASON}")
+pytestmark = [pytest.mark.skipif(REASON is not None, reason=REASON or ""), pytest.mark.timeout(120)]
+
+NOW_NS = time.time_ns()
+
+
+@pytest.fixture(scope="module")
+def cluster() -> Iterator[Postgres]:
+    with postgres() as pg:
+        yield pg
+
+
+@pytest.fixture
+def replicas(
+    cluster: Postgres, tmp_path: Path, request: pytest.FixtureRequest
+) -> Iterator[tuple[str, list[Replica]]]:
+    catalog = cluster.create_database(f"lake_{secrets.token_hex(4)}")
+    data = tmp_path / "lake"
+    started: list[Replica] = []
+    try:
+        for _ in range(2):
+            started.append(start_replica(catalog, data, tmp_path))
+        yield catalog, started
+    finally:
+        for r in started:
+            r.stop()
+
+
+def _send(url: str, request: ExportMetricsServiceRequest, key: str) -> int:
+    for _ in range(50):
+        try:
+            r = httpx.post(
+                f"{url}/v1/metrics",
+                content=collector_body(request),
+                headers=collector_headers(None, key),
+                timeout=10.0,
+            )
+        except httpx.TransportError:
+            return -1
+        if r.status_code != 503:
+            return r.status_code
+        time.sleep(0.2)
+    return 503
+
+
+def _stored_points(catalog: str, data: Path) -> dict[str, int]:
+    """Raw rows per device read straight from the lake (not through a replica)."""
+    from edgewatch.server.lake import LakeConfig, connect
+    from edgewatch.server.lake._connect import search
+
+    con = connect(LakeConfig(catalog, str(data)))
+    try:
+        search(con)
+        rows = con.execute(
+            "SELECT device_id, sum(n) FROM (SELECT device_id, count(*) AS n FROM points GROUP BY 1"
+            " UNION ALL SELECT device_id, count(*) FROM exp_histograms GROUP BY 1) GROUP BY 1"
+        ).fetchall()
+    finally:
+        con.close()
+    return {str(r[0]): int(r[1]) for r in rows}
+
+
+def _devices(url: str) -> set[str]:
+    r = httpx.get(f"{url}/api/v1/devices", params={"limit": 1000}, timeout=10.0)
+    r.raise_for_status()
+    body = r.json()
+    items = body["devices"] if isinstance(body, dict) else body
+    return {d["device_id"] for d in items}
+
+
+def test_two_replicas_share_one_lake_and_store_a_batch_sent_to_both_once(
+    replicas: tuple[str, list[Replica]], tmp_path: Path
+) -> None:
+    catalog, (a, b) = replicas
+    batches = {f"dev-{i}": device_batch(f"dev-{i}", end_ns=NOW_NS, features=2) for i in range(6)}
+    with ThreadPoolExecutor(4) as pool:
+        codes = list(
+            pool.map(
+                lambda item: _send((a, b)[item[0] % 2].url, item[1][1], secrets.token_hex(8)),
+                enumerate(batches.items()),
+            )
+        )
+        twin = device_batch("twin", end_ns=NOW_NS, features=2)
+        key = secrets.token_hex(8)
+        twins = list(pool.map(lambda r: _send(r.url, twin, key), (a, b)))
+    assert codes == [200] * 6
+    assert twins == [200, 200]
+    want = {d: point_count(req) for d, req in batches.items()} | {"twin": point_count(twin)}
+    assert _stored_points(catalog, tmp_path / "lake") == want
+    assert _devices(a.url) == _devices(b.url) == set(want)
+
+
+def test_killed_replica_loses_no_acknowledged_batch_and_resends_are_stored_once(
+    replicas: tuple[str, list[Replica]], tmp_path: Path
+) -> None:
+    catalog, (a, b) = replicas
+    batches = [(f"k-{i}", secrets.token_hex(8)) for i in range(40)]
+    requests = {d: device_batch(d, end_ns=NOW_NS, features=2) for d, _ in batches}
+    acked: set[str] = set()
+    stop = threading.Event()
+
+    def feed() -> None:
+        for device, key in batches:
+            if stop.is_set():
+                return
+            if _send(a.url, requests[device], key) == 200:
+                acked.add(device)
+
+    sender = threading.Thread(target=feed)
+    sender.start()
+    wait_for(lambda: len(acked) >= 10, 30.0, "ten acknowledged batches")
+    a.kill()
+    stop.set()
+    sender.join(30)
+    assert 10 <= len(acked) < len(batches)
+    # The collector resends everything not acknowledged, and (worst case) some that were.
+    assert all(_send(b.url, requests[d], key) == 200 for d, key in batches)
+    assert _stored_points(catalog, tmp_path / "lake") == {
+        d: point_count(r) for d, r in requests.items()
+    }
+
+
+def _cumulative_request(
+    device: str, value: int, end_ns: int, start_ns: int
+) -> ExportMetricsServiceRequest:
+    request = device_batch(device, end_ns=end_ns, features=1)
+    metric = (
+        request.resource_metrics[0].scope_metrics[0].metrics.add(name="requests.total", unit="1")
+    )
+    metric.sum.aggregation_temporality = 2  # CUMULATIVE
+    metric.sum.is_monotonic = True
+    metric.sum.data_points.add(start_time_unix_nano=start_ns, time_unix_nano=end_ns, as_int=value)
+    return request
+
+
+def test_cumulative_exports_alternating_between_replicas_add_up_to_the_last_total(
+    replicas: tuple[str, list[Replica]], tmp_path: Path
+) -> None:
+    catalog, (a, b) = replicas
+    start_ns = NOW_NS - 600_000_000_000
+    totals = [10, 25, 25, 60, 61, 100]
+    for i, total in enumerate(totals):
+        end_ns = start_ns + (i + 1) * 60_000_000_000
+        assert (
+            _send(
+                (a, b)[i % 2].url,
+                _cumulative_request("cum", total, end_ns, start_ns),
+                secrets.token_hex(8),
+            )
+            == 200
+        )
+    from edgewatch.server.lake import LakeConfig, connect
+    from edgewatch.server.lake._connect import search
+
+    con = search(connect(LakeConfig(catalog, str(tmp_path / "lake"))))
+    try:
+        row = con.execute(
+            "SELECT sum(value), count(*) FROM points WHERE device_id = 'cum' AND metric = 'requests.total'"
+        ).fetchone()
+    finally:
+        con.close()
+    assert row is not None and row[0] == 100  # each delta counted once, none twice
+
+
+def test_killed_scheduler_leader_hands_the_lease_to_the_other_replica(
+    replicas: tuple[str, list[Replica]],
+) -> None:
+    catalog, (a, b) = replicas
+    wait_for(lambda: lease_holder_pid(catalog) is not None, 10.0, "a lease holder")
+    leader_pid = lease_holder_pid(catalog)
+    leader, follower = (a, b) if leader_pid == a.proc.pid else (b, a)
+    assert leader.proc.pid == leader_pid
+    leader.kill()
+    took_s = wait_for(lambda: lease_holder_pid(catalog) == follower.proc.pid, 10.0, "takeover")
+    print(f"scheduler lease taken over {took_s:.2f} s after kill -9 (poll 0.5 s)")
+    assert httpx.get(f"{follower.url}/readyz", timeout=5.0).status_code == 200
