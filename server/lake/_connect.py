@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 import duckdb
+import psycopg
 
 from edgewatch.server.store import StoreError
 
@@ -85,14 +86,18 @@ def connect(config: LakeConfig) -> duckdb.DuckDBPyConnection:
         _load_extensions(con)
         if config.on_object_store:
             con.execute("LOAD httpfs")
-        con.execute(
-            f"ATTACH 'ducklake:postgres:{_quoted(config.catalog)}' AS {LAKE}"
-            f" (DATA_PATH '{_quoted(config.data_dir)}', METADATA_SCHEMA '{METADATA_SCHEMA}',"
-            f" DATA_INLINING_ROW_LIMIT {int(config.inline_row_limit)})"
-        )
+        # The first ATTACH creates DuckLake's catalog tables; replicas starting together on
+        # a fresh catalog would race on them, so attaching takes turns.
+        with psycopg.connect(config.catalog, autocommit=True) as pg:
+            pg.execute("SELECT pg_advisory_lock(hashtext('edgewatch-lake-attach'))")
+            con.execute(
+                f"ATTACH 'ducklake:postgres:{_quoted(config.catalog)}' AS {LAKE}"
+                f" (DATA_PATH '{_quoted(config.data_dir)}', METADATA_SCHEMA '{METADATA_SCHEMA}',"
+                f" DATA_INLINING_ROW_LIMIT {int(config.inline_row_limit)})"
+            )
         con.execute(f"ATTACH '{_quoted(config.catalog)}' AS {PG} (TYPE postgres)")
         search(con)
-    except duckdb.Error as e:
+    except (duckdb.Error, psycopg.Error) as e:
         con.close()
         raise StoreError(f"cannot open the lake at {config.catalog}: {e}") from e
     return con

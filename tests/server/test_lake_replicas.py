@@ -51,8 +51,9 @@ def replicas(
     data = tmp_path / "lake"
     started: list[Replica] = []
     try:
-        for _ in range(2):
-            started.append(start_replica(catalog, data, tmp_path))
+        with ThreadPoolExecutor(2) as pool:  # start side by side: half the wait
+            futures = [pool.submit(start_replica, catalog, data, tmp_path) for _ in range(2)]
+            started.extend(f.result() for f in futures)
         yield catalog, started
     finally:
         for r in started:
@@ -76,20 +77,26 @@ def _send(url: str, request: ExportMetricsServiceRequest, key: str) -> int:
     return 503
 
 
-def _stored_points(catalog: str, data: Path) -> dict[str, int]:
-    """Raw rows per device read straight from the lake (not through a replica)."""
+def _lake_rows(catalog: str, data: Path, sql: str) -> list[tuple[object, ...]]:
+    """``sql`` run straight on the lake (not through a replica)."""
     from edgewatch.server.lake import LakeConfig, connect
     from edgewatch.server.lake._connect import search
 
-    con = connect(LakeConfig(catalog, str(data)))
+    con = search(connect(LakeConfig(catalog, str(data))))
     try:
-        search(con)
-        rows = con.execute(
-            "SELECT device_id, sum(n) FROM (SELECT device_id, count(*) AS n FROM points GROUP BY 1"
-            " UNION ALL SELECT device_id, count(*) FROM exp_histograms GROUP BY 1) GROUP BY 1"
-        ).fetchall()
+        return con.execute(sql).fetchall()
     finally:
         con.close()
+
+
+def _stored_points(catalog: str, data: Path) -> dict[str, int]:
+    """Raw rows per device (the 'cum' device of the cumulative check aside)."""
+    rows = _lake_rows(
+        catalog,
+        data,
+        "SELECT device_id, sum(n) FROM (SELECT device_id, count(*) AS n FROM points GROUP BY 1"
+        " UNION ALL SELECT device_id, count(*) FROM exp_histograms GROUP BY 1) GROUP BY 1",
+    )
     return {str(r[0]): int(r[1]) for r in rows}
 
 
@@ -101,7 +108,21 @@ def _devices(url: str) -> set[str]:
     return {d["device_id"] for d in items}
 
 
-def test_two_replicas_share_one_lake_and_store_a_batch_sent_to_both_once(
+def _cumulative_request(
+    device: str, value: int, end_ns: int, start_ns: int
+) -> ExportMetricsServiceRequest:
+    """A small device batch plus one monotonic cumulative sum point."""
+    request = device_batch(device, end_ns=end_ns, features=1)
+    metric = (
+        request.resource_metrics[0].scope_metrics[0].metrics.add(name="requests.total", unit="1")
+    )
+    metric.sum.aggregation_temporality = 2  # CUMULATIVE
+    metric.sum.is_monotonic = True
+    metric.sum.data_points.add(start_time_unix_nano=start_ns, time_unix_nano=end_ns, as_int=value)
+    return request
+
+
+def test_two_replicas_share_one_lake_store_a_twin_batch_once_and_add_cumulatives_once(
     replicas: tuple[str, list[Replica]], tmp_path: Path
 ) -> None:
     catalog, (a, b) = replicas
@@ -122,11 +143,25 @@ def test_two_replicas_share_one_lake_and_store_a_batch_sent_to_both_once(
     assert _stored_points(catalog, tmp_path / "lake") == want
     assert _devices(a.url) == _devices(b.url) == set(want)
 
+    # A device's cumulative exports reach the replicas in turn: every delta counted once.
+    start_ns = NOW_NS - 600_000_000_000
+    for i, total in enumerate([10, 25, 25, 60, 61, 100]):
+        request = _cumulative_request("cum", total, start_ns + (i + 1) * 60_000_000_000, start_ns)
+        assert _send((a, b)[i % 2].url, request, secrets.token_hex(8)) == 200
+    assert _lake_rows(
+        catalog,
+        tmp_path / "lake",
+        "SELECT sum(value) FROM points WHERE device_id = 'cum' AND metric = 'requests.total'",
+    ) == [(100.0,)]
 
-def test_killed_replica_loses_no_acknowledged_batch_and_resends_are_stored_once(
+
+def test_killed_leader_loses_no_acknowledged_batch_stores_resends_once_and_hands_over(
     replicas: tuple[str, list[Replica]], tmp_path: Path
 ) -> None:
-    catalog, (a, b) = replicas
+    catalog, replicas_ = replicas
+    wait_for(lambda: lease_holder_pid(catalog) is not None, 10.0, "a lease holder")
+    # Kill the scheduler leader: it must lose no acknowledged batch and hand the lease over.
+    a, b = replicas_ if replicas_[0].proc.pid == lease_holder_pid(catalog) else replicas_[::-1]
     batches = [(f"k-{i}", secrets.token_hex(8)) for i in range(40)]
     requests = {d: device_batch(d, end_ns=NOW_NS, features=2) for d, _ in batches}
     acked: set[str] = set()
@@ -146,6 +181,8 @@ def test_killed_replica_loses_no_acknowledged_batch_and_resends_are_stored_once(
     stop.set()
     sender.join(30)
     assert 10 <= len(acked) < len(batches)
+    took_s = wait_for(lambda: lease_holder_pid(catalog) == b.proc.pid, 10.0, "lease takeover")
+    print(f"scheduler lease taken over {took_s:.2f} s after kill -9 (poll 0.5 s)")
     # The collector resends everything not acknowledged, and (worst case) some that were.
     assert all(_send(b.url, requests[d], key) == 200 for d, key in batches)
     assert _stored_points(catalog, tmp_path / "lake") == {
@@ -164,46 +201,3 @@ def _cumulative_request(
     metric.sum.is_monotonic = True
     metric.sum.data_points.add(start_time_unix_nano=start_ns, time_unix_nano=end_ns, as_int=value)
     return request
-
-
-def test_cumulative_exports_alternating_between_replicas_add_up_to_the_last_total(
-    replicas: tuple[str, list[Replica]], tmp_path: Path
-) -> None:
-    catalog, (a, b) = replicas
-    start_ns = NOW_NS - 600_000_000_000
-    totals = [10, 25, 25, 60, 61, 100]
-    for i, total in enumerate(totals):
-        end_ns = start_ns + (i + 1) * 60_000_000_000
-        assert (
-            _send(
-                (a, b)[i % 2].url,
-                _cumulative_request("cum", total, end_ns, start_ns),
-                secrets.token_hex(8),
-            )
-            == 200
-        )
-    from edgewatch.server.lake import LakeConfig, connect
-    from edgewatch.server.lake._connect import search
-
-    con = search(connect(LakeConfig(catalog, str(tmp_path / "lake"))))
-    try:
-        row = con.execute(
-            "SELECT sum(value), count(*) FROM points WHERE device_id = 'cum' AND metric = 'requests.total'"
-        ).fetchone()
-    finally:
-        con.close()
-    assert row is not None and row[0] == 100  # each delta counted once, none twice
-
-
-def test_killed_scheduler_leader_hands_the_lease_to_the_other_replica(
-    replicas: tuple[str, list[Replica]],
-) -> None:
-    catalog, (a, b) = replicas
-    wait_for(lambda: lease_holder_pid(catalog) is not None, 10.0, "a lease holder")
-    leader_pid = lease_holder_pid(catalog)
-    leader, follower = (a, b) if leader_pid == a.proc.pid else (b, a)
-    assert leader.proc.pid == leader_pid
-    leader.kill()
-    took_s = wait_for(lambda: lease_holder_pid(catalog) == follower.proc.pid, 10.0, "takeover")
-    print(f"scheduler lease taken over {took_s:.2f} s after kill -9 (poll 0.5 s)")
-    assert httpx.get(f"{follower.url}/readyz", timeout=5.0).status_code == 200
