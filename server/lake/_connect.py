@@ -68,15 +68,20 @@ def extensions_available() -> bool:
 
 
 def _load_extensions(con: duckdb.DuckDBPyConnection) -> None:
-    try:
-        from duckdb_extensions import import_extension
-    except ImportError as e:
+    if not extensions_available():
         raise StoreError(
             "the ducklake store needs the [scale] extra: pip install 'edgewatch[scale]'"
-        ) from e
+        )
     for name in _EXTENSIONS:
-        import_extension(name, con=con)
-        con.execute(f"LOAD {name}")
+        _load_extension(con, name)
+
+
+def _load_extension(con: duckdb.DuckDBPyConnection, name: str) -> None:
+    """Install a packaged extension from its wheel (offline) and load it."""
+    from duckdb_extensions import import_extension
+
+    import_extension(name, con=con)
+    con.execute(f"LOAD {name}")
 
 
 def connect(config: LakeConfig) -> duckdb.DuckDBPyConnection:
@@ -85,7 +90,7 @@ def connect(config: LakeConfig) -> duckdb.DuckDBPyConnection:
     try:
         _load_extensions(con)
         if config.on_object_store:
-            con.execute("LOAD httpfs")
+            _load_extension(con, "httpfs")
         # The first ATTACH creates DuckLake's catalog tables; replicas starting together on
         # a fresh catalog would race on them, so attaching takes turns.
         with psycopg.connect(config.catalog, autocommit=True) as pg:
