@@ -10,7 +10,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from edgewatch.server import _rollout_cli, cli_evidence, cli_rules
+from edgewatch.server import _rollout_cli, cli_evidence, cli_lake, cli_rules
 from edgewatch.server._remote_cli import add_parsers, run_remote
 from edgewatch.server.settings import Settings, SettingsError, load_settings
 
@@ -137,6 +137,7 @@ def build_parser() -> argparse.ArgumentParser:
     cli_evidence.add_parsers(sub)
     _rollout_cli.add_parsers(sub)
     cli_rules.add_parsers(sub)
+    cli_lake.add_parsers(sub)
     return parser
 
 
@@ -333,6 +334,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return cli_evidence.run(args)
         if args.command == "rules":
             return cli_rules.run(args)
+        if args.command == "lake":
+            return cli_lake.run(args)
     except SettingsError as e:
         print(f"edgewatch {args.command}: {e}", file=sys.stderr)
         return 2

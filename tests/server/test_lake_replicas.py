@@ -29,6 +29,9 @@ from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import (
 )
 from otlp_wire import collector_body, collector_headers, device_batch, point_count
 
+from edgewatch.server.ingest import CardinalityLimiter, IngestLimits, convert
+from edgewatch.server.store import Batch, Store, StoreConfig, WriteOutcome
+
 REASON = unavailable()
 if REASON is not None:
     print(f"skipping the lake replica tests: {REASON}")
@@ -201,3 +204,45 @@ def _cumulative_request(
     metric.sum.is_monotonic = True
     metric.sum.data_points.add(start_time_unix_nano=start_ns, time_unix_nano=end_ns, as_int=value)
     return request
+
+
+def _embedded_batch(device: str, end_s: float, key: str) -> Batch:
+    limiter = CardinalityLimiter(max_series_per_metric=100, max_series_per_device=1000)
+    return convert(
+        device_batch(device, end_ns=int(end_s * 1e9), features=2, inferences=100, errors=1),
+        received_s=time.time(),
+        limits=IngestLimits(max_age_s=30 * 86400),
+        limiter=limiter,
+        batch_key=key,
+    ).batch
+
+
+def test_lake_migrate_copies_an_embedded_file_and_its_idempotency_keys(
+    cluster: Postgres, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from edgewatch.server.cli import main
+    from edgewatch.server.lake import LakeConfig, LakeStore
+
+    db = tmp_path / "edgewatch.duckdb"
+    now = time.time()
+    batches = [_embedded_batch(f"m-{i}", now - 120 + i, f"key-{i}") for i in range(3)]
+    with Store.open(db, StoreConfig(maintenance=False)) as store:
+        for b in batches:
+            assert store.submit(b).result(10) is WriteOutcome.STORED
+        store.roll_up()
+        before = store.row_counts()
+        devices = [d.device_id for d in store.list_devices(now_s=now)]
+    catalog = cluster.create_database(f"lake_{secrets.token_hex(4)}")
+    lake = LakeConfig(catalog, str(tmp_path / "lake"))
+    args = ["lake", "migrate", "--db", str(db), "--catalog", catalog, "--data-path", lake.data_path]
+    assert main(args) == 0
+    assert "points" in capsys.readouterr().err  # progress per table
+    with LakeStore.open_lake(lake, StoreConfig(maintenance=False), scheduler=False) as store:
+        assert store.row_counts() == before
+        assert [d.device_id for d in store.list_devices(now_s=now)] == devices
+        assert store.submit(batches[0]).result(30) is WriteOutcome.DUPLICATE
+        fresh = _embedded_batch("m-new", now, "key-new")
+        assert store.submit(fresh).result(30) is WriteOutcome.STORED
+        store.roll_up()
+        assert store.row_counts()["points_1m"] > before["points_1m"]
+    assert main(args) == 1  # a lake with devices is not a migration target
