@@ -289,6 +289,11 @@ class Writer:
         self._insert("histograms", histogram_table(seq, [b.histograms for b in batches]))
         samples = [b.samples for b in batches]
         self._insert("samples", sample_table(seq, [b.received_us for b in batches], samples))
+        self._write_batch_keys(batches)
+
+    def _write_batch_keys(self, batches: list[Batch]) -> None:
+        """Record the group's Idempotency-Keys (a lake replica claims them in PostgreSQL
+        instead)."""
         keyed = {
             (b.key_device_id, b.batch_key): b.received_us
             for b in batches
