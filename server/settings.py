@@ -128,6 +128,10 @@ class Settings(BaseSettings):
     def _consistent(self) -> Settings:
         if self.store == "ducklake" and (not self.catalog or not self.data_path):
             raise ValueError("store ducklake needs catalog (postgresql://...) and data_path")
+        if self.catalog is not None and not self.catalog.startswith(
+            ("postgresql://", "postgres://")
+        ):
+            raise ValueError(f"catalog must be a postgresql:// URL, got {self.catalog!r}")
         if self.offline_after_s < self.online_after_s:
             raise ValueError("offline_after_s must be >= online_after_s")
         if self.delivery_max_backoff_s < self.delivery_initial_backoff_s:
