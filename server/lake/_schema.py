@@ -29,12 +29,13 @@ LAKE_TABLES = frozenset(
         "exp_histograms_1h",
         "samples",
         "evaluations",
-        "alert_history",
         "batch_keys",
         "rollup_state",
     }
 )
-"""Appended by ingest, rollups and the scheduler; every other table goes to PostgreSQL."""
+"""Appended by ingest, rollups and the scheduler, each in transactions of their own; every
+other table goes to PostgreSQL (``alert_history`` too: it is written in one transaction with
+``alerts``, and a DuckDB transaction writes to one database only)."""
 
 EXTRA_KEYS = {
     "devices": ("device_id",),
