@@ -6,6 +6,7 @@ passes to the other replica."""
 
 from __future__ import annotations
 
+import json
 import secrets
 import threading
 import time
@@ -15,6 +16,8 @@ from pathlib import Path
 
 import httpx
 import pytest
+from alert_http_sink import Sink
+from alerting_harness import webhook, write_rules
 from lake_cluster import (
     Postgres,
     Replica,
@@ -246,3 +249,62 @@ def test_lake_migrate_copies_an_embedded_file_and_its_idempotency_keys(
         store.roll_up()
         assert store.row_counts()["points_1m"] > before["points_1m"]
     assert main(args) == 1  # a lake with devices is not a migration target
+
+
+def test_a_firing_alert_is_notified_once_across_a_leader_kill(
+    cluster: Postgres, tmp_path: Path, sink: Sink
+) -> None:
+    rules = write_rules(
+        tmp_path / "rules.yaml",
+        {
+            "route": {
+                "receivers": ["hook"],
+                "group_by": ["alertname", "device"],
+                "group_wait": "0s",
+                "group_interval": "1s",
+                "repeat_interval": "1h",
+            },
+            "receivers": [webhook(f"{sink.url}/hook")],
+            "rules": [
+                {
+                    "name": "DeviceOffline",
+                    "detector": "missing_heartbeat",
+                    "params": {"missed_intervals": 2, "export_interval_s": 1},
+                    "scope": {"level": "device"},
+                    "signal": "edgewatch.device.last_seen",
+                    "window": "5m",
+                    "interval": "1s",
+                    "for": "0s",
+                    "severity": "critical",
+                }
+            ],
+        },
+    )
+    catalog = cluster.create_database(f"lake_{secrets.token_hex(4)}")
+    data = tmp_path / "lake"
+    with ThreadPoolExecutor(2) as pool:
+        futures = [
+            pool.submit(start_replica, catalog, data, tmp_path, "--rules", str(rules))
+            for _ in range(2)
+        ]
+        replicas = [f.result() for f in futures]
+    try:
+        request = device_batch("gone", end_ns=time.time_ns(), features=1)
+        assert _send(replicas[0].url, request, secrets.token_hex(8)) == 200
+
+        def firing() -> list[dict[str, object]]:
+            sent = [json.loads(r.body) for r in sink.received()]
+            return [b for b in sent if b.get("status") == "firing"]
+
+        wait_for(lambda: len(firing()) >= 1, 30.0, "the offline device's notification")
+        leader_pid = lease_holder_pid(catalog)
+        leader, follower = replicas if replicas[0].proc.pid == leader_pid else replicas[::-1]
+        leader.kill()
+        wait_for(lambda: lease_holder_pid(catalog) == follower.proc.pid, 10.0, "takeover")
+        time.sleep(4.0)  # the new leader evaluates the rule several times meanwhile
+        assert len(firing()) == 1  # not notified again by the new leader
+        alerts = httpx.get(f"{follower.url}/api/v1/alerts", timeout=10.0).json()["alerts"]
+        assert [a["state"] for a in alerts] == ["firing"]
+    finally:
+        for r in replicas:
+            r.stop()
