@@ -25,6 +25,7 @@ from edgewatch.server.ingest import CardinalityLimiter
 from edgewatch.server.metrics import ServerMetrics
 from edgewatch.server.settings import Settings
 from edgewatch.server.store import Store, StoreProtocol
+from edgewatch.server.store._writer import CommitObserver
 
 log = logging.getLogger("edgewatch.server")
 
@@ -56,8 +57,28 @@ def _start_alerting(
         on_firing=on_firing,
         scale=TimeScale(settings.rule_time_scale),
     )
-    service.start()
+    # On a lake, every replica serves alerting reads; one (the lease holder) schedules.
+    when_leader: Callable[[Callable[[], None]], None] | None = getattr(store, "when_leader", None)
+    if when_leader is None:
+        service.start()
+    else:
+        when_leader(service.start)
     return service
+
+
+def open_store(settings: Settings, *, on_commit: CommitObserver | None = None) -> Store:
+    """The configured backend: the embedded DuckDB file, or a lake replica."""
+    if settings.store == "duckdb":
+        return Store.open(settings.db_path, settings.store_config(), on_commit=on_commit)
+    from edgewatch.server.lake import LakeConfig, LakeStore
+
+    assert settings.catalog is not None and settings.data_path is not None
+    return LakeStore.open_lake(
+        LakeConfig(settings.catalog, settings.data_path, settings.lake_inline_rows),
+        settings.store_config(),
+        on_commit=on_commit,
+        lease_poll_s=settings.lease_poll_s,
+    )
 
 
 def _install_sighup(service: AlertingService) -> bool:
@@ -95,9 +116,7 @@ def create_app(settings: Settings) -> FastAPI:
             print(INSECURE_BANNER, file=sys.stderr, flush=True)
         metrics: ServerMetrics = app.state.metrics
         app.state.decode_executor = ThreadPoolExecutor(1, thread_name_prefix="edgewatch-decode")
-        store: StoreProtocol = Store.open(
-            settings.db_path, settings.store_config(), on_commit=metrics.on_commit
-        )
+        store: StoreProtocol = open_store(settings, on_commit=metrics.on_commit)
         app.state.limiter = CardinalityLimiter(
             max_series_per_metric=settings.max_series_per_metric,
             max_series_per_device=settings.max_series_per_device,

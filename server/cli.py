@@ -10,7 +10,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from edgewatch.server import _rollout_cli, cli_evidence, cli_rules
+from edgewatch.server import _rollout_cli, cli_evidence, cli_lake, cli_rules
 from edgewatch.server._remote_cli import add_parsers, run_remote
 from edgewatch.server.settings import Settings, SettingsError, load_settings
 
@@ -73,6 +73,16 @@ def build_parser() -> argparse.ArgumentParser:
 
     server = sub.add_parser("server", help="run the OTLP ingest + query API server")
     server.add_argument("--db", type=Path, help=f"DuckDB file (default {DEFAULT_DB})")
+    server.add_argument(
+        "--store",
+        choices=("duckdb", "ducklake"),
+        help="storage backend (default duckdb: the embedded file; ducklake: a lake shared by"
+        " replicas, needs --catalog and --data-path, docs/scale-out.md)",
+    )
+    server.add_argument("--catalog", help="PostgreSQL URL of the lake's catalog (--store ducklake)")
+    server.add_argument(
+        "--data-path", help="directory or s3:// URL of the lake's Parquet files (--store ducklake)"
+    )
     server.add_argument("--host", help="address to bind (default 127.0.0.1)")
     server.add_argument("--port", type=int, help="port to bind (default 4318, the OTLP/HTTP port)")
     server.add_argument("--config", type=Path, help="YAML settings file (see docs/operations.md)")
@@ -127,6 +137,7 @@ def build_parser() -> argparse.ArgumentParser:
     cli_evidence.add_parsers(sub)
     _rollout_cli.add_parsers(sub)
     cli_rules.add_parsers(sub)
+    cli_lake.add_parsers(sub)
     return parser
 
 
@@ -138,6 +149,9 @@ def _serve(args: argparse.Namespace) -> int:
     settings = load_settings(
         args.config,
         db_path=args.db,
+        store=args.store,
+        catalog=args.catalog,
+        data_path=args.data_path,
         host=args.host,
         port=args.port,
         rules_file=args.rules,
@@ -149,7 +163,12 @@ def _serve(args: argparse.Namespace) -> int:
     )
     scheme = "https" if settings.ssl_certfile else "http"
     print(
-        f"edgewatch server: {scheme}://{settings.host}:{settings.port}  db={settings.db_path}",
+        f"edgewatch server: {scheme}://{settings.host}:{settings.port}  "
+        + (
+            f"db={settings.db_path}"
+            if settings.store == "duckdb"
+            else f"lake={settings.data_path} catalog={settings.catalog}"
+        ),
         file=sys.stderr,
         flush=True,
     )
@@ -228,7 +247,17 @@ def _token(args: argparse.Namespace) -> int:
 
     settings = load_settings(args.config, db_path=args.db)
     try:
-        store = Store.open(settings.db_path, settings.store_config(maintenance=False))
+        if settings.store == "ducklake":  # replicas may run: the lake is shared
+            from edgewatch.server.lake import LakeConfig, LakeStore
+
+            assert settings.catalog is not None and settings.data_path is not None
+            store: Store = LakeStore.open_lake(
+                LakeConfig(settings.catalog, settings.data_path),
+                settings.store_config(maintenance=False),
+                scheduler=False,
+            )
+        else:
+            store = Store.open(settings.db_path, settings.store_config(maintenance=False))
     except StoreError as e:
         print(
             f"edgewatch token: {e}\nWhile the server runs, use the admin API "
@@ -305,6 +334,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return cli_evidence.run(args)
         if args.command == "rules":
             return cli_rules.run(args)
+        if args.command == "lake":
+            return cli_lake.run(args)
     except SettingsError as e:
         print(f"edgewatch {args.command}: {e}", file=sys.stderr)
         return 2

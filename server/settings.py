@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from contextvars import ContextVar
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import yaml
 from pydantic import Field, ValidationError, model_validator
@@ -109,8 +109,29 @@ class Settings(BaseSettings):
     baseline_max_missing_share: float = Field(0.5, ge=0, le=1)
     """A baseline column with a larger share of missing values is refused."""
 
+    store: Literal["duckdb", "ducklake"] = "duckdb"
+    """Storage backend: the embedded DuckDB file (``db_path``), or a DuckLake lake shared
+    by stateless replicas (``catalog`` + ``data_path``; the ``[scale]`` extra,
+    docs/scale-out.md)."""
+    catalog: str | None = None
+    """PostgreSQL URL of the lake's catalog and transactional tables (``store: ducklake``)."""
+    data_path: str | None = None
+    """Directory or object-store URL (``s3://bucket/prefix``) of the lake's Parquet files."""
+    lake_inline_rows: int = Field(0, ge=0)
+    """DuckLake data inlining: commits of at most this many rows per table stay in the
+    catalog instead of a Parquet file (0: off)."""
+    lease_poll_s: float = Field(2.0, gt=0)
+    """How often a replica tries for the scheduler lease: a killed leader's successor takes
+    over within this."""
+
     @model_validator(mode="after")
     def _consistent(self) -> Settings:
+        if self.store == "ducklake" and (not self.catalog or not self.data_path):
+            raise ValueError("store ducklake needs catalog (postgresql://...) and data_path")
+        if self.catalog is not None and not self.catalog.startswith(
+            ("postgresql://", "postgres://")
+        ):
+            raise ValueError(f"catalog must be a postgresql:// URL, got {self.catalog!r}")
         if self.offline_after_s < self.online_after_s:
             raise ValueError("offline_after_s must be >= online_after_s")
         if self.delivery_max_backoff_s < self.delivery_initial_backoff_s:

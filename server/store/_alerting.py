@@ -132,10 +132,10 @@ class AlertingTables:
         """Drop an ack; whether there was one."""
 
         def run(cur: duckdb.DuckDBPyConnection) -> bool:
-            row = cur.execute(
-                "DELETE FROM acks WHERE fingerprint = ? RETURNING fingerprint", [fingerprint]
-            ).fetchall()
-            return bool(row)
+            # The deleted-row count, not RETURNING: DuckDB's postgres extension (a lake keeps
+            # this table in PostgreSQL) cannot return rows from a DELETE.
+            row = cur.execute("DELETE FROM acks WHERE fingerprint = ?", [fingerprint]).fetchone()
+            return bool(row and row[0])
 
         return self._db.write(run)
 

@@ -199,11 +199,9 @@ class BaselineTable:
 
         def run(cur: duckdb.DuckDBPyConnection) -> int:
             cur.execute("DELETE FROM baseline_profiles WHERE baseline_id = ?", [baseline_id])
-            return len(
-                cur.execute(
-                    "DELETE FROM baselines WHERE id = ? RETURNING id", [baseline_id]
-                ).fetchall()
-            )
+            # The deleted-row count, not RETURNING (see _alerting.remove_ack).
+            row = cur.execute("DELETE FROM baselines WHERE id = ?", [baseline_id]).fetchone()
+            return int(row[0]) if row else 0
 
         if self._db.write(run) == 0:
             raise NotFoundError(f"baseline {baseline_id!r} not found")

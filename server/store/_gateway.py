@@ -31,8 +31,16 @@ Query = Callable[[duckdb.DuckDBPyConnection], T]
 class Gateway:
     """Thread-local read cursors over one connection, and the writer for writes."""
 
-    def __init__(self, con: duckdb.DuckDBPyConnection, writer: Writer) -> None:
+    def __init__(
+        self,
+        con: duckdb.DuckDBPyConnection,
+        writer: Writer,
+        open_cursor: Callable[[], duckdb.DuckDBPyConnection] | None = None,
+    ) -> None:
+        """``open_cursor`` makes a new read cursor (default: ``con.cursor``; a lake replica's
+        sets its search path first)."""
         self._con = con
+        self._open_cursor = open_cursor or con.cursor
         self.writer = writer
         self._local = threading.local()
         self._cursors: list[duckdb.DuckDBPyConnection] = []
@@ -44,7 +52,7 @@ class Gateway:
             raise StoreClosedError("the store is closed")
         cur: duckdb.DuckDBPyConnection | None = getattr(self._local, "cursor", None)
         if cur is None:
-            cur = self._con.cursor()
+            cur = self._open_cursor()
             self._local.cursor = cur
             with self._lock:
                 self._cursors.append(cur)

@@ -118,10 +118,11 @@ def _watermark(cur: duckdb.DuckDBPyConnection, name: str) -> int:
 
 
 def _advance(cur: duckdb.DuckDBPyConnection, name: str, seq: int) -> None:
-    cur.execute(
-        "INSERT INTO rollup_state VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET last_seq = excluded.last_seq",
-        [name, seq],
-    )
+    # UPDATE, then INSERT when absent, rather than ON CONFLICT: a lake keeps this table in
+    # DuckLake, which has no keys to conflict on.
+    row = cur.execute("UPDATE rollup_state SET last_seq = ? WHERE name = ?", [seq, name]).fetchone()
+    if not row or not row[0]:
+        cur.execute("INSERT INTO rollup_state VALUES (?, ?)", [name, seq])
 
 
 def _chunk(cur: duckdb.DuckDBPyConnection, name: str, top: int, max_groups: int) -> tuple[int, int]:

@@ -94,12 +94,18 @@ class Store:
     areas (``baselines``, ``alerting``, ...) are built here once and share it."""
 
     def __init__(
-        self, con: duckdb.DuckDBPyConnection, config: StoreConfig, on_commit: CommitObserver | None
+        self,
+        con: duckdb.DuckDBPyConnection,
+        config: StoreConfig,
+        on_commit: CommitObserver | None,
+        writer: Writer | None = None,
     ) -> None:
+        """Wrap an open, migrated connection; ``writer`` replaces the embedded single writer
+        (a lake replica brings its own, see ``edgewatch.server.lake``)."""
         self.config = config
         self._con = con
         self._tokens = _tokens.TokenVerifier()
-        self._writer = Writer(
+        self._writer = writer or Writer(
             con,
             max_queue=config.max_queue,
             max_group_points=config.max_group_points,
@@ -107,7 +113,7 @@ class Store:
             on_commit=on_commit,
             max_samples_per_device=config.max_samples_per_device,
         )
-        self._db = Gateway(con, self._writer)
+        self._db = Gateway(con, self._writer, open_cursor=self._open_cursor)
         self.samples = SampleStore(self._db)
         """Sampled rows, sampling budgets and reference samples."""
         self.baselines = BaselineTable(self._db)
@@ -189,6 +195,10 @@ class Store:
     def queue_depth(self) -> int:
         """Batches waiting for the writer."""
         return self._writer.queue_depth
+
+    def _open_cursor(self) -> duckdb.DuckDBPyConnection:
+        """A new read cursor on the connection (a lake replica's sets its search path first)."""
+        return self._con.cursor()
 
     # -- writes ---------------------------------------------------------------------------
 

@@ -82,7 +82,7 @@ class Writer:
         on_commit: CommitObserver | None = None,
         max_samples_per_device: int = 100_000,
     ) -> None:
-        self._cur = con.cursor()
+        self._cur = self._open_cursor(con)
         self._queue: queue.Queue[Any] = queue.Queue(maxsize=max_queue)
         self._max_group_points = max_group_points
         self._window_s = idempotency_window_s
@@ -102,6 +102,10 @@ class Writer:
         self._last_prune = time.monotonic()
         self._thread = threading.Thread(target=self._run, name="edgewatch-writer", daemon=True)
         self._closed = False
+
+    def _open_cursor(self, con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyConnection:
+        """The writer's own cursor (a lake replica's sets its search path first)."""
+        return con.cursor()
 
     # -- public ---------------------------------------------------------------------------
 
@@ -264,13 +268,8 @@ class Writer:
         written in the same transaction; returns what to adopt in memory after the commit."""
         kinds = self._series_kinds.fresh(batches)
         batches, state = self._cumulative.convert(batches)
-        self._insert("points", numeric_table(seq, [b.numeric for b in batches]))
-        self._insert(
-            "exp_histograms", exp_histogram_table(seq, [b.exp_histograms for b in batches])
-        )
-        self._insert("histograms", histogram_table(seq, [b.histograms for b in batches]))
+        self._write_rows(seq, batches)
         samples = [b.samples for b in batches]
-        self._insert("samples", sample_table(seq, [b.received_us for b in batches], samples))
         _samples.cap_per_device(
             self._cur, {d for part in samples for d in part.device_id}, self._max_samples
         )
@@ -279,6 +278,38 @@ class Writer:
         KnownSeriesKinds.persist(self._cur, kinds)
         CumulativeState.persist(self._cur, state)
         return kinds, state
+
+    def _write_rows(self, seq: int, batches: list[Batch]) -> None:
+        """Append a converted group's data rows and its batch keys (the tables a lake keeps
+        in DuckLake; see ``edgewatch.server.lake``)."""
+        self._insert("points", numeric_table(seq, [b.numeric for b in batches]))
+        self._insert(
+            "exp_histograms", exp_histogram_table(seq, [b.exp_histograms for b in batches])
+        )
+        self._insert("histograms", histogram_table(seq, [b.histograms for b in batches]))
+        samples = [b.samples for b in batches]
+        self._insert("samples", sample_table(seq, [b.received_us for b in batches], samples))
+        self._write_batch_keys(batches)
+
+    def _write_batch_keys(self, batches: list[Batch]) -> None:
+        """Record the group's Idempotency-Keys (a lake replica claims them in PostgreSQL
+        instead)."""
+        keyed = {
+            (b.key_device_id, b.batch_key): b.received_us
+            for b in batches
+            if b.batch_key is not None and b.key_device_id is not None
+        }
+        if keyed:
+            self._insert(
+                "batch_keys",
+                pa.table(
+                    {
+                        "device_id": [k[0] for k in keyed],
+                        "batch_key": [k[1] for k in keyed],
+                        "received_at": pa.array(list(keyed.values()), pa.timestamp("us")),
+                    }
+                ),
+            )
 
     def _write_catalogue(self, batches: list[Batch]) -> None:
         metrics = {
@@ -308,22 +339,6 @@ class Writer:
                         "metric": [k[1] for k in keys],
                         "attrs": [k[2] for k in keys],
                         "first_seen": pa.array(list(series.values()), pa.timestamp("us")),
-                    }
-                ),
-            )
-        keyed = {
-            (b.key_device_id, b.batch_key): b.received_us
-            for b in batches
-            if b.batch_key is not None and b.key_device_id is not None
-        }
-        if keyed:
-            self._insert(
-                "batch_keys",
-                pa.table(
-                    {
-                        "device_id": [k[0] for k in keyed],
-                        "batch_key": [k[1] for k in keyed],
-                        "received_at": pa.array(list(keyed.values()), pa.timestamp("us")),
                     }
                 ),
             )
