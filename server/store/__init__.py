@@ -16,7 +16,12 @@ from edgewatch.server.store._batch import (
     WriteOutcome,
 )
 from edgewatch.server.store._deliveries import DeliveryTable
-from edgewatch.server.store._device_hours import DeviceHour, device_hours
+from edgewatch.server.store._device_hours import (
+    DeviceHour,
+    VersionSpan,
+    device_hours,
+    version_spans,
+)
 from edgewatch.server.store._drops import DeviceDrops
 from edgewatch.server.store._errors import (
     InvalidQueryError,
@@ -111,6 +116,8 @@ __all__ = [
     "StoreConfig",
     "StoreError",
     "TokenInfo",
+    "VersionSpan",
     "WriteOutcome",
     "device_hours",
+    "version_spans",
 ]
