@@ -17,7 +17,6 @@ from edgewatch.server.alert import ScopeLevel
 from edgewatch.server.detect._members import Member, members
 from edgewatch.server.detect._profile import sample_of
 from edgewatch.server.detect._time_scale import REAL_TIME, TimeScale
-from edgewatch.server.detect._versions import VersionHistory
 from edgewatch.server.store import (
     BaselineInfo,
     BaselineTable,
@@ -93,13 +92,11 @@ class Context:
         store: Store,
         now_s: float,
         devices: Sequence[Device],
-        history: VersionHistory | None = None,
         scale: TimeScale = REAL_TIME,
     ) -> None:
         self.store = store
         # Series steps, default reference windows and seasons follow the rule time scale.
         self.scale = scale
-        self.history = history if history is not None else VersionHistory()
         self.now_s = now_s
         self.devices = tuple(devices)
         self.signals = SignalReader(store)
@@ -229,10 +226,6 @@ class Context:
             and m.get("version") == member.get("version")
             and (m.device.hardware if m.device is not None else None) == hardware
         ]
-
-    def versions_since(self, device_id: str) -> float | None:
-        """When the device switched to its current model version (None: not seen to)."""
-        return self.history.since(device_id)
 
     def versions(self, member: Member) -> list[Member]:
         """Version members of the same model as ``member``."""

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -53,7 +53,7 @@ from edgewatch.server.detect._context import (
 from edgewatch.server.detect._members import Member
 from edgewatch.server.detect._performance_evaluators import PERFORMANCE_EVALUATORS
 from edgewatch.server.detect._profile import CATEGORICAL, METRIC, NUMERIC, PREDICTION, SCORE
-from edgewatch.server.detect._rollout_eval import rollout
+from edgewatch.server.detect._rollout_eval import HARDWARE_LABEL, rollout_findings
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,6 +64,8 @@ class Finding:
     feature: str | None = None
     baseline: float | None = None
     baseline_id: str | None = None
+    labels: Mapping[str, str] = field(default_factory=dict)
+    """Labels beyond the member's that tell this finding's alert apart (``hardware``)."""
 
 
 Evaluator = Callable[[Context, Rule, Member, Window], list[Finding]]
@@ -362,7 +364,10 @@ def _peer(ctx: Context, rule: Rule, member: Member, window: Window) -> list[Find
 
 
 def _rollout(ctx: Context, rule: Rule, member: Member, window: Window) -> list[Finding]:
-    return [Finding(r) for r in rollout(ctx, rule, member, window)]
+    return [
+        Finding(r, labels={} if hardware is None else {HARDWARE_LABEL: hardware})
+        for hardware, r in rollout_findings(ctx, rule, member, window)
+    ]
 
 
 BASELINE_DETECTORS = frozenset((*DRIFT_METHODS, "auto", "drift_fdr"))

@@ -104,9 +104,9 @@ ROLLOUT_RULES = {
             "detector": "rollout",
             "scope": {"level": "version"},
             "signal": semconv.INFERENCE_DURATION,
-            "window": "30m",
+            "window": "6h",
             "interval": "1m",
-            "threshold": ">= 1",
+            "annotations": {"description": "{{ explanation }}"},
         }
     ]
 }
@@ -142,23 +142,33 @@ def _version_export(
 def test_a_slower_new_version_is_a_bad_rollout_and_the_established_one_is_not(
     tmp_path: Path,
 ) -> None:
-    """Four devices stay on 1.0.0 (the established version: most inferences); two run 1.1.0,
-    twice as slow but more confident. Only 1.1.0 is a bad rollout: 1.0.0's lower confidence
-    is no regression of a rollout, since 1.0.0 is what 1.1.0 is rolled out against."""
+    """Six devices ran 1.0.0 for two hours, then two of them switched to 1.1.0: twice as slow
+    but more confident. Only 1.1.0 fails the rollout gate, on its one hardware class, with
+    the failed signal in the alert: 1.0.0's lower confidence is no regression of a rollout,
+    since 1.0.0 is what 1.1.0 is rolled out against. The two hours the switched devices ran
+    1.0.0 count for 1.0.0."""
     with alerting_server(
         tmp_path, ROLLOUT_RULES, scheduler_tick_s=3600.0, insecure_dev=True
     ) as server:
         now = time.time()
         rng = np.random.default_rng(2)
-        for minute in range(10):
-            end_s = now - (10 - minute) * 60
+        for hour in (3, 2, 1, 0):
+            end_s = now - hour * 3600 - 60
             for i, device in enumerate(DEVICES):
+                canary = i >= 4 and hour < 2
                 version, latency, confidence = (
-                    ("1.1.0", 0.04, 0.9) if i >= 4 else ("1.0.0", 0.02, 0.7)
+                    ("1.1.0", 0.04, 0.9) if canary else ("1.0.0", 0.02, 0.7)
                 )
                 server.send(
                     _version_export(device, version, latency, confidence, end_s, rng), device=None
                 )
-        server.evaluate(now, roll_up=False)
-        fired = {a["labels"]["version"] for a in server.alerts() if a["rule"] == "BadRollout"}
-        assert fired == {"1.1.0"}
+        server.evaluate(now)
+        fired = [a for a in server.alerts() if a["rule"] == "BadRollout"]
+        assert [(a["labels"]["version"], a["labels"]["hardware"]) for a in fired] == [
+            ("1.1.0", "raspberry-pi-5")
+        ]
+        description = fired[0]["annotations"]["description"]
+        assert description.startswith("1.1.0 on raspberry-pi-5 failed against 1.0.0: latency 2.")
+        assert "2 canary devices, 4 device-hours" in description
+        verdict = server.get("/api/v1/rollouts/classifier/1.1.0")
+        assert verdict["verdict"] == "fail" and verdict["failed"] == ["raspberry-pi-5/latency"]
