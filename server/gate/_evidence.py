@@ -62,6 +62,16 @@ def _heartbeats(hours: Iterable[DeviceHour]) -> Arm:
     )
 
 
+def _accuracy(hours: Iterable[DeviceHour]) -> Arm:
+    """Correct among labelled predictions, per device-hour with labels."""
+    kept = [h for h in hours if h.labelled > 0]
+    return Arm(
+        events=tuple(h.correct for h in kept),
+        exposure=tuple(h.labelled for h in kept),
+        devices=tuple(h.device_id for h in kept),
+    )
+
+
 def _signals(
     canary: Sequence[DeviceHour], reference: Sequence[DeviceHour]
 ) -> dict[str, tuple[Arm, Arm]]:
@@ -72,6 +82,7 @@ def _signals(
         "errors": (_errors(canary), _errors(reference)),
         "throughput": (_throughput(canary), _throughput(reference)),
         "heartbeats": (_heartbeats(canary), _heartbeats(reference)),
+        "accuracy": (_accuracy(canary), _accuracy(reference)),
     }
     # A signal neither side reports (no power source, no scores) is not a test at all.
     return {k: v for k, v in out.items() if v[0].device_hours or v[1].device_hours}

@@ -54,6 +54,10 @@ class DeviceHour:
     errors: float
     complete: bool = False
     reported: bool = True
+    labelled: float = 0.0
+    """Inferences of the period whose true class arrived (late labels sit with their inference)."""
+    correct: float = 0.0
+    """Of those, predicted as labelled."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -191,19 +195,25 @@ def device_hours(
     points = _query(
         cur,
         "points",
-        "((metric = ? AND kind = 'delta') OR metric = ?)",
-        [semconv.INFERENCE_COUNT, semconv.INFERENCE_ENERGY],
+        "(((metric = ? OR metric = ?) AND kind = 'delta') OR metric = ?)",
+        [semconv.INFERENCE_COUNT, semconv.LABEL_COUNT, semconv.INFERENCE_ENERGY],
         lo,
         hi,
         period_s,
         model_name,
         f"metric, coalesce(json_extract_string(attrs, '$.\"{semconv.OUTCOME}\"'), ''),"
+        f" json_extract_string(attrs, '$.\"{semconv.PREDICTION_CLASS}\"')"
+        f" = json_extract_string(attrs, '$.\"{semconv.LABEL_CLASS}\"'),"
         " sum(sum), sum(sum) / sum(n)",
     )
-    for device, version, hardware, period, metric, outcome, total, mean in points:
+    for device, version, hardware, period, metric, outcome, hit, total, mean in points:
         row = acc.setdefault((device, version, hardware, period), {})
         if metric == semconv.INFERENCE_ENERGY:
             row["energy"] = float(mean)
+        elif metric == semconv.LABEL_COUNT:
+            row["labelled"] = row.get("labelled", 0.0) + float(total)
+            if hit:
+                row["correct"] = row.get("correct", 0.0) + float(total)
         else:
             row["inferences"] = row.get("inferences", 0.0) + float(total)
             if outcome == semconv.OUTCOME_ERROR:
@@ -276,4 +286,6 @@ def _hour(
         row.get("errors", 0.0),
         complete,
         reported,
+        row.get("labelled", 0.0),
+        row.get("correct", 0.0),
     )
