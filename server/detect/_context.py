@@ -21,10 +21,13 @@ from edgewatch.server.store import (
     BaselineInfo,
     BaselineTable,
     Device,
+    ModelProfile,
     NotFoundError,
+    ProfileTable,
     SeriesQuery,
     SignalReader,
     Store,
+    version_spans,
 )
 
 _SIGNAL = re.compile(r"^\s*([A-Za-z0-9_.]+)\s*(?:\{([^}]*)\})?\s*$")
@@ -226,6 +229,29 @@ class Context:
             and m.get("version") == member.get("version")
             and (m.device.hardware if m.device is not None else None) == hardware
         ]
+
+    def version_since(self, device_id: str) -> float | None:
+        """When the device started on the model version it runs now (its first report, or
+        its last switch), from the stored version spans; None for a device without one."""
+        key = "version_since"
+        if key not in self.memo:
+            since: dict[str, float] = {}
+            for span in version_spans(self.store):
+                since[span.device_id] = span.since.timestamp()  # spans come in time order
+            self.memo[key] = since
+        table: dict[str, float] = self.memo[key]  # type: ignore[assignment]
+        return table.get(device_id)
+
+    def profile(self, model: str, version: str, hardware: str | None) -> ModelProfile | None:
+        """The uploaded profile of ``version`` on the hardware class, if any (read once a tick)."""
+        key = ("profiles", model)
+        if key not in self.memo:
+            self.memo[key] = ProfileTable(self.store).list(model)
+        profiles: list[ModelProfile] = self.memo[key]  # type: ignore[assignment]
+        for p in profiles:
+            if p.model_version == version and p.hardware_class == hardware:
+                return p
+        return None
 
     def versions(self, member: Member) -> list[Member]:
         """Version members of the same model as ``member``."""

@@ -172,3 +172,45 @@ def test_a_slower_new_version_is_a_bad_rollout_and_the_established_one_is_not(
         assert "2 canary devices, 4 device-hours" in description
         verdict = server.get("/api/v1/rollouts/classifier/1.1.0")
         assert verdict["verdict"] == "fail" and verdict["failed"] == ["raspberry-pi-5/latency"]
+
+
+def test_a_device_new_on_its_version_is_judged_against_the_hardware_profile(
+    tmp_path: Path,
+) -> None:
+    """No production history of 2.0.0 yet: the p95 rule compares the device with the profile
+    its version got on its hardware class before it shipped (10 ms), and a device twice as
+    slow fires. A version without a profile has no baseline to judge against yet."""
+    rules = {
+        "rules": [
+            device_rule(
+                "LatencyP95", "quantile_regression", semconv.INFERENCE_DURATION, "> 0.25",
+                q=0.95, min_relative=0.25,
+            )
+        ]
+    }  # fmt: skip
+    with alerting_server(tmp_path, rules, scheduler_tick_s=3600.0, insecure_dev=True) as server:
+        edges = [0.008, 0.009, 0.010, 0.011, 0.012]
+        report = {
+            "latency": {"runs": 200, "mean_s": 0.0095, "p50_s": 0.0095, "p95_s": 0.0112,
+                        "p99_s": 0.0118, "min_s": 0.007, "histogram": [[e, 40] for e in edges]},
+            "energy": {"joules_per_inference": None, "source": None, "relative_error": None},
+            "predictions": {"accuracy": None},
+        }  # fmt: skip
+        body = {"model": "classifier", "version": "2.0.0", "hardware_class": "raspberry-pi-5"}
+        assert server.post("/api/v1/profiles", json={**body, "report": report}).status_code == 201
+        bad = {
+            **body,
+            "report": {**report, "latency": {**report["latency"], "histogram": [[-1, 2]]}},
+        }
+        assert server.post("/api/v1/profiles", json=bad).status_code == 422
+        now = time.time()
+        rng = np.random.default_rng(3)
+        for minute in range(10):
+            end_s = now - (10 - minute) * 60
+            for device, version in (("new-0", "2.0.0"), ("new-1", "3.0.0")):
+                server.send(_version_export(device, version, 0.02, 0.9, end_s, rng), device=None)
+        server.evaluate(now)
+        fired = [a for a in server.alerts() if a["rule"] == "LatencyP95"]
+        assert [a["labels"]["device"] for a in fired] == ["new-0"]
+        evidence = server.get(f"/api/v1/alerts/{fired[0]['fingerprint']}")["evidence"]
+        assert evidence["baseline"] == {"profile": "2.0.0@raspberry-pi-5"}
