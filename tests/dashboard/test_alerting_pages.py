@@ -208,6 +208,18 @@ def test_versions_page_gives_the_rollout_verdict(dashboard_env: SeededServer) ->
     assert signals.loc["predictions", "change"].startswith("distance ")
 
 
+def test_versions_page_sets_versions_side_by_side_per_hardware_class(
+    dashboard_env: SeededServer,
+) -> None:
+    at = open_page("versions")
+    per_class = table(at, "hardware class", "profile p95", "fleet latency", "gate")
+    assert list(per_class["hardware class"]) == ["raspberry-pi-5"]
+    (gate,) = per_class["gate"]
+    assert gate in ("✅ pass", "❌ fail", "⏳ wait")
+    assert any(m.value.startswith("**1.1.0** vs 1.0.0 — rollout gate: ") for m in at.markdown)
+    assert "no hardware class profiled for both" in texts(at)
+
+
 def test_a_version_link_opens_that_version_as_b(dashboard_env: SeededServer) -> None:
     at = open_page("versions", model="classifier", version="1.0.0")
     assert (at.selectbox(key="versions_a").value, at.selectbox(key="versions_b").value) == (
