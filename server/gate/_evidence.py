@@ -84,8 +84,19 @@ def _signals(
         "heartbeats": (_heartbeats(canary), _heartbeats(reference)),
         "accuracy": (_accuracy(canary), _accuracy(reference)),
     }
-    # A signal neither side reports (no power source, no scores) is not a test at all.
-    return {k: v for k, v in out.items() if v[0].device_hours or v[1].device_hours}
+    # A signal neither side reports (no power source, no scores) is not a test at all, and
+    # neither is a count neither side ever saw: with no errors (or no missed report) on either
+    # side the ratio is unknowable and would keep an error-free canary waiting forever.
+    return {
+        k: v
+        for k, v in out.items()
+        if (v[0].device_hours or v[1].device_hours)
+        and (k not in _COUNTED or sum(v[0].events) + sum(v[1].events) > 0)
+    }
+
+
+_COUNTED = frozenset({"errors", "heartbeats"})
+"""Signals of rare events, tested once either side has one."""
 
 
 def established_version(hours: Sequence[DeviceHour]) -> str | None:
