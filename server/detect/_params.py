@@ -246,6 +246,9 @@ PARAMS: Mapping[str, Mapping[str, Param]] = {
             high_open=True,
         ),
         "min_devices": _p("int", "canary devices a hardware class needs to pass", low=1),
+        "period_s": _p(
+            "float", "evidence unit: one device's summary per period, s", low=60, scales="time"
+        ),
     },
     **{name: _DRIFT for name in (*DRIFT_METHODS, "auto")},
     **{name: {**_STREAMING_COMMON, **_STREAMING_OWN[name]} for name in STREAMING_DETECTORS},

@@ -94,7 +94,7 @@ def rollout_findings(
     model, version = member.get("model"), member.get("version")
     if model is None or version is None:
         raise ValueError("rollout needs scope level version")
-    period_s = ctx.scale.seconds(HOUR_S)
+    period_s = float(rule.params.get("period_s", ctx.scale.seconds(HOUR_S)))
     hours = _hours(ctx, model, window, period_s)
     established = established_version(hours)
     if established is None or established == version:
