@@ -117,7 +117,7 @@ def _attributed(rows: str, period_s: float) -> str:
     """Each row with the version its device ran at the row's start and its period's start."""
     return f"""
 SELECT r.*, s.model_version AS version, coalesce(d.hardware, '{UNKNOWN_HARDWARE}') AS hw,
-       time_bucket(INTERVAL {int(period_s)} SECOND, r.bucket) AS period
+       time_bucket(INTERVAL {int(period_s)} SECOND, r.bucket, TIMESTAMP '1970-01-01') AS period
 FROM ({rows}) r
 JOIN ({_SPANS}) s ON s.device_id = r.device_id
   AND (s.first OR r.bucket >= s.since) AND (s.until IS NULL OR r.bucket < s.until)

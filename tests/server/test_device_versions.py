@@ -112,3 +112,22 @@ def test_a_device_silent_for_whole_hours_is_counted_as_such(tmp_path: Path) -> N
             (10, True, False),
             (11, False, True),  # the current hour
         ]
+
+
+def test_short_periods_of_a_compressed_fleet_line_up_with_the_data(tmp_path: Path) -> None:
+    """Seven-minute periods (an hour at 60/7x): every whole period of a device that reported
+    every minute is a reported one, none counted as silent."""
+    with Store.open(tmp_path / "v.duckdb", StoreConfig(maintenance=False)) as store:
+        for minute in range(1, 50):
+            _write(store, "steady", "v1", T0 + 60 * minute)
+        store.roll_up(hours=False)
+        hours = device_hours(
+            store,
+            "classifier",
+            datetime.fromtimestamp(T0, UTC),
+            datetime.fromtimestamp(T0 + 50 * 60, UTC),
+            period_s=420,
+        )
+        whole = [h for h in hours if h.complete]
+        assert len(whole) >= 5 and all(h.reported for h in whole)
+        assert all(h.hour.timestamp() % 420 == 0 for h in hours)
