@@ -369,24 +369,37 @@ class Writer:
             # Before the registry moves on: a new device, or one whose model or version
             # differs from what it ran, starts a version span at the minute of its first data
             # point in this group (data time, as rollup buckets are), else at receive time.
-            self._cur.execute(
-                """
-                INSERT INTO device_versions
-                SELECT u.device_id,
-                       coalesce(date_trunc('minute', least(
-                           (SELECT min(ts) FROM points p
-                            WHERE p.seq = ? AND p.device_id = u.device_id),
-                           (SELECT min(ts) FROM exp_histograms e
-                            WHERE e.seq = ? AND e.device_id = u.device_id))), u.first_seen),
-                       u.model_name, u.model_version
-                FROM _writer_devices u LEFT JOIN devices d USING (device_id)
-                WHERE d.device_id IS NULL
-                   OR d.model_name IS DISTINCT FROM u.model_name
-                   OR d.model_version IS DISTINCT FROM u.model_version
-                ON CONFLICT DO NOTHING
-                """,
-                [seq, seq],
-            )
+            # Found first on the two small tables, so the common group without a switch
+            # never reads the points.
+            changed = [
+                r[0]
+                for r in self._cur.execute(
+                    """
+                    SELECT u.device_id FROM _writer_devices u LEFT JOIN devices d USING (device_id)
+                    WHERE d.device_id IS NULL
+                       OR d.model_name IS DISTINCT FROM u.model_name
+                       OR d.model_version IS DISTINCT FROM u.model_version
+                    """
+                ).fetchall()
+            ]
+            if changed:
+                self._cur.execute(
+                    """
+                    INSERT INTO device_versions
+                    SELECT u.device_id,
+                           coalesce(date_trunc('minute', least(
+                               (SELECT min(ts) FROM points p
+                                WHERE p.seq = $seq AND p.device_id = u.device_id),
+                               (SELECT min(ts) FROM exp_histograms e
+                                WHERE e.seq = $seq AND e.device_id = u.device_id))),
+                               u.first_seen),
+                           u.model_name, u.model_version
+                    FROM _writer_devices u
+                    WHERE u.device_id IN (SELECT unnest($changed::VARCHAR[]))
+                    ON CONFLICT DO NOTHING
+                    """,
+                    {"seq": seq, "changed": changed},
+                )
             self._cur.execute(
                 """
                 UPDATE devices SET
