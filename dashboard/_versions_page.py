@@ -22,11 +22,13 @@ ENERGY = "ml.inference.energy"
 POWER = "hw.power"
 
 VERDICTS = {
-    "b_worse": ("error", "Version {b} is worse than {a}: consider rolling back."),
-    "b_better": ("success", "Version {b} is better than {a}: the rollout can continue."),
+    "b_worse": ("error", "{b} measured worse than {a}."),
+    "b_better": ("success", "{b} measured better than {a}."),
     "no_difference": ("info", "No significant difference between {a} and {b}."),
-    "insufficient_data": ("warning", "Not enough data yet to judge {b} against {a}."),
+    "insufficient_data": ("warning", "Not enough data yet to compare {b} with {a}."),
 }
+"""The window comparison's words: what the two versions measured over the chosen window. The
+decision to continue or roll back is the rollout gate's, shown per hardware class above."""
 
 
 def _measured(signal: str, x: float | None) -> str:
@@ -51,7 +53,7 @@ def _change(signal: str, change: float | None) -> str:
 
 def _verdict(comparison: VersionComparison, a: str, b: str) -> None:
     kind, text = VERDICTS[comparison.verdict]
-    getattr(st, kind)(f"Rollout verdict: {text.format(a=a, b=b)}")
+    getattr(st, kind)(f"In this window: {text.format(a=a, b=b)}")
     if comparison.signals:
         st.dataframe(
             pd.DataFrame(
@@ -78,7 +80,7 @@ def _verdict(comparison: VersionComparison, a: str, b: str) -> None:
 def _per_hardware_class(ctx: PageContext, model: str, a: str, versions: list[str]) -> None:
     """Each other version against ``a`` on every hardware class: profile ratios beside the
     rollout gate's verdict and the latency the fleet measured."""
-    st.subheader(f"Per hardware class, against {a}")
+    st.subheader(f"Rollout verdict per hardware class, against {a}")
     for v in versions:
         if v == a:
             continue

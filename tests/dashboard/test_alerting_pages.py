@@ -198,9 +198,7 @@ def test_drift_page_report_says_how_to_get_sampled_rows(dashboard_env: SeededSer
 
 def test_versions_page_gives_the_rollout_verdict(dashboard_env: SeededServer) -> None:
     at = open_page("versions")
-    assert [e.value for e in at.error] == [
-        "Rollout verdict: Version 1.1.0 is worse than 1.0.0: consider rolling back."
-    ]
+    assert [e.value for e in at.error] == ["In this window: 1.1.0 measured worse than 1.0.0."]
     signals = table(at, "signal", "change", "verdict", "explanation").set_index("signal")
     assert signals.loc["latency_p50", "verdict"] == "b worse"
     assert signals.loc["latency_p50", "change"].endswith(" %")
