@@ -16,6 +16,7 @@ import argparse
 import statistics
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -38,15 +39,24 @@ def main() -> int:
     parser.add_argument("--healthy", type=int, default=200, help="healthy canaries (default 200)")
     parser.add_argument("--bad", type=int, default=40, help="canaries per bad kind (default 40)")
     parser.add_argument("--hours", type=int, default=48, help="horizon in hours (default 48)")
+    parser.add_argument(
+        "--canary-devices",
+        type=int,
+        default=6,
+        help="canary devices (default 6; 1 judges a lone canary by the established side's "
+        "device-to-device spread)",
+    )
     args = parser.parse_args()
+    shape = {"canary_devices": args.canary_devices}
     t0 = time.perf_counter()
     healthy = [
-        run_canary(Canary(), seed, args.hours, stop_at_pass=False) for seed in range(args.healthy)
+        run_canary(Canary(**shape), seed, args.hours, stop_at_pass=False)
+        for seed in range(args.healthy)
     ]
     fails = sum(o is GateOutcome.FAIL for o, _, _ in healthy)
     passed = [
         h
-        for o, h, _ in (run_canary(Canary(), s, args.hours) for s in range(args.bad))
+        for o, h, _ in (run_canary(Canary(**shape), s, args.hours) for s in range(args.bad))
         if o is GateOutcome.PASS
     ]
     print(
@@ -60,7 +70,9 @@ def main() -> int:
         )
     print(f"{'bad canary':<20} {'failed':>8} {'device-hours median':>20} {'p90':>6} {'max':>6}")
     for name, canary in BAD.items():
-        runs = [run_canary(canary, 10_000 + s, args.hours) for s in range(args.bad)]
+        runs = [
+            run_canary(replace(canary, **shape), 10_000 + s, args.hours) for s in range(args.bad)
+        ]
         hours = sorted(h for o, h, _ in runs if o is GateOutcome.FAIL)
         p90 = hours[min(len(hours) - 1, int(0.9 * len(hours)))] if hours else 0
         print(

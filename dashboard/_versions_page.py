@@ -1,5 +1,6 @@
-"""Versions page: compare two versions of a model (latency, power and energy, confidence,
-error rate, prediction classes) with the server's rollout verdict: continue or roll back."""
+"""Versions page: every newer version against the current one per hardware class (profiles and
+the rollout gate), then two versions compared in depth (latency, power and energy, confidence,
+error rate, prediction classes) with the server's verdict: continue or roll back."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from edgewatch.dashboard._analysis import accuracy_rows, reporting_s
 from edgewatch.dashboard._models import Device, Distribution, VersionSummary
 from edgewatch.dashboard._page import NO_ALERTING, PageContext, optional, run_page
 from edgewatch.dashboard._selection import models_of, versions_of
+from edgewatch.dashboard._versions_gate import headline, table, version_gate
 
 DURATION = "ml.inference.duration"
 SCORE = "ml.prediction.score"
@@ -20,11 +22,13 @@ ENERGY = "ml.inference.energy"
 POWER = "hw.power"
 
 VERDICTS = {
-    "b_worse": ("error", "Version {b} is worse than {a}: consider rolling back."),
-    "b_better": ("success", "Version {b} is better than {a}: the rollout can continue."),
+    "b_worse": ("error", "{b} measured worse than {a}."),
+    "b_better": ("success", "{b} measured better than {a}."),
     "no_difference": ("info", "No significant difference between {a} and {b}."),
-    "insufficient_data": ("warning", "Not enough data yet to judge {b} against {a}."),
+    "insufficient_data": ("warning", "Not enough data yet to compare {b} with {a}."),
 }
+"""The window comparison's words: what the two versions measured over the chosen window. The
+decision to continue or roll back is the rollout gate's, shown per hardware class above."""
 
 
 def _measured(signal: str, x: float | None) -> str:
@@ -49,7 +53,7 @@ def _change(signal: str, change: float | None) -> str:
 
 def _verdict(comparison: VersionComparison, a: str, b: str) -> None:
     kind, text = VERDICTS[comparison.verdict]
-    getattr(st, kind)(f"Rollout verdict: {text.format(a=a, b=b)}")
+    getattr(st, kind)(f"In this window: {text.format(a=a, b=b)}")
     if comparison.signals:
         st.dataframe(
             pd.DataFrame(
@@ -71,6 +75,34 @@ def _verdict(comparison: VersionComparison, a: str, b: str) -> None:
     else:
         st.markdown("**Accuracy** (95 % intervals)")
         st.dataframe(accuracy, hide_index=True, key="compare_accuracy")
+
+
+def _per_hardware_class(ctx: PageContext, model: str, a: str, versions: list[str]) -> None:
+    """Each other version against ``a`` on every hardware class: profile ratios beside the
+    rollout gate's verdict and the latency the fleet measured."""
+    st.subheader(f"Rollout verdict per hardware class, against {a}")
+    for v in versions:
+        if v == a:
+            continue
+        gate = optional(
+            lambda v=v: version_gate(
+                # The shared client has no typed call for these two endpoints yet.
+                lambda path, params: ctx.client._get(path, dict(params)),
+                model,
+                v,
+                a,
+            )
+        )
+        if gate is None:
+            st.warning(NO_ALERTING.format(what=f"/api/v1/rollouts/{model}/{v}"))
+            continue
+        st.markdown(headline(gate))
+        st.dataframe(pd.DataFrame(table(gate)), hide_index=True, key=f"versions_gate_{v}")
+    st.caption(
+        "profile: ratio of the versions' on-device profiles (edgewatch profile); fleet latency: "
+        "the gate's estimate from device-hours over the same hours; gate: pass / fail / wait "
+        "(docs/rollouts.md)."
+    )
 
 
 def _reporting(ctx: PageContext, devices: list[Device], model: str, version: str) -> float:
@@ -160,6 +192,7 @@ def render(ctx: PageContext) -> None:
     a_index = 1 if b_index == 0 else 0
     a = c2.selectbox("Version A (current)", versions, index=a_index, key="versions_a")
     b = c3.selectbox("Version B (new)", versions, index=b_index, key="versions_b")
+    _per_hardware_class(ctx, model, a, versions)
     if a == b:
         st.warning("Pick two different versions.")
         return

@@ -202,7 +202,9 @@ def _spread(residuals: Sequence[float], devices: Sequence[str]) -> float:
     return max(iid, clustered)
 
 
-def _log_mean_arm(arm: Arm) -> tuple[float, float]:
+def _log_mean_arm(arm: Arm) -> tuple[float, float, int, float]:
+    """Mean of the logs, its variance (infinite from a single device), the number of devices
+    (0 when not given), and the variance of a device's mean log across devices (NaN below two)."""
     pairs = [
         (math.log(v), d)
         for v, d in zip(arm.values, arm.devices or _none(arm), strict=True)
@@ -211,17 +213,35 @@ def _log_mean_arm(arm: Arm) -> tuple[float, float]:
     logs = [x for x, _ in pairs]
     mean = sum(logs) / len(logs)
     devices = [d for _, d in pairs] if arm.devices else []
-    return mean, _spread([x - mean for x in logs], devices) / len(logs) ** 2
+    variance = _spread([x - mean for x in logs], devices) / len(logs) ** 2
+    by_device: dict[str, list[float]] = {}
+    for x, d in pairs:
+        by_device.setdefault(d, []).append(x)
+    means = [sum(xs) / len(xs) for xs in by_device.values()]
+    g = len(means) if devices else 0
+    centre = sum(means) / len(means)
+    between = sum((m - centre) ** 2 for m in means) / (g - 1) if g > 1 else math.nan
+    return mean, variance, g, between
 
 
 def _none(arm: Arm) -> list[str]:
     return [""] * arm.device_hours
 
 
+def _one_device(variance: float, devices: int, other_between: float) -> float:
+    """A side measured on one device cannot tell the version from that device: its mean is
+    taken to vary as one device's mean does on the other side (the between-device variance
+    there), assuming devices of a class differ alike whichever version they run."""
+    if devices == 1 and math.isinf(variance) and math.isfinite(other_between):
+        return other_between
+    return variance
+
+
 def _log_mean(canary: Arm, reference: Reference) -> tuple[float, float]:
-    mean_c, var_c = _log_mean_arm(canary)
+    mean_c, var_c, g_c, between_c = _log_mean_arm(canary)
     if isinstance(reference, Arm):
-        mean_r, var_r = _log_mean_arm(reference)
+        mean_r, var_r, g_r, between_r = _log_mean_arm(reference)
+        var_c, var_r = _one_device(var_c, g_c, between_r), _one_device(var_r, g_r, between_c)
         return mean_c - mean_r, var_c + var_r
     return mean_c - math.log(reference), var_c
 

@@ -54,6 +54,8 @@ class Observation:
     active: bool | None
     value: float | None = None
     baseline: float | None = None
+    explanation: str | None = None
+    """The detector's own words on this verdict (``{{ explanation }}`` in annotations)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -168,6 +170,8 @@ def _template_values(rule: Rule, obs: Observation) -> dict[str, object]:
         "model": obs.labels.get("model"),
         "version": obs.labels.get("version"),
         "fleet": obs.labels.get("fleet"),
+        "hardware": obs.labels.get("hardware"),
+        "explanation": obs.explanation,
         "value": obs.value,
         "baseline": obs.baseline,
         "threshold": "verdict" if rule.threshold is None else str(rule.threshold),

@@ -40,7 +40,7 @@ __all__ = [
 NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _RECEIVER_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$")
 _RESERVED_LABELS = frozenset({"alertname", "severity"})
-_VOLATILE = frozenset({"value", "baseline"})
+_VOLATILE = frozenset({"value", "baseline", "explanation"})
 
 
 def _duration(value: Any) -> float:

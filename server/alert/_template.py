@@ -23,6 +23,8 @@ TEMPLATE_VARIABLES: frozenset[str] = frozenset(
         "model",
         "version",
         "fleet",
+        "hardware",
+        "explanation",
         "signal",
         "rule",
         "severity",

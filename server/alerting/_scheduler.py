@@ -34,7 +34,6 @@ from edgewatch.server.detect import (
     Finding,
     Member,
     TimeScale,
-    VersionHistory,
     Window,
     cohort_rows,
     members,
@@ -112,7 +111,6 @@ class Scheduler:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()  # one run at a time (thread tick or a test's run_once)
-        self._history = VersionHistory()
         self._scale = scale
 
     def start(self) -> None:
@@ -143,8 +141,7 @@ class Scheduler:
         with self._lock:
             done = []
             devices = self._store.list_devices(limit=100_000, now_s=now.timestamp())
-            self._history.observe(devices, now.timestamp())
-            ctx = Context(self._store, now.timestamp(), devices, self._history, self._scale)
+            ctx = Context(self._store, now.timestamp(), devices, self._scale)
             runs = self._alerts.rule_runs()
             for rule in self._engine.ruleset.rules:
                 last = runs.get(rule.name, (None, None, 0))[0]
@@ -225,16 +222,16 @@ def _observation(rule: Rule, member: Member, finding: Finding) -> Observation:
     """The detector's verdict decides; a rule's threshold can only add a condition on the
     score (a regression test: a score over the threshold with a ``no_drift`` verdict, say a
     trend at p = 0.08, is not active)."""
-    labels = member.label_map
+    labels = member.label_map | dict(finding.labels)
     if finding.feature is not None:
         labels["feature"] = finding.feature
     result = finding.result
     if result.verdict is Verdict.INSUFFICIENT_DATA or not math.isfinite(result.score):
-        return Observation(labels, None, None, finding.baseline)
+        return Observation(labels, None, None, finding.baseline, result.explanation)
     active = result.verdict is Verdict.DRIFT and (
         rule.threshold is None or rule.threshold.holds(result.score)
     )
-    return Observation(labels, active, result.score, finding.baseline)
+    return Observation(labels, active, result.score, finding.baseline, result.explanation)
 
 
 def _row(rule: Rule, member: Member, finding: Finding, window: Window) -> EvaluationRow:

@@ -24,6 +24,14 @@ class LatencyIn(BaseModel):
     p50_s: float = Field(gt=0)
     p95_s: float = Field(gt=0)
     p99_s: float = Field(gt=0)
+    histogram: list[
+        tuple[Annotated[float, Field(gt=0, allow_inf_nan=False)], Annotated[int, Field(ge=0)]]
+    ] = Field(
+        default_factory=list,
+        max_length=1000,
+        description="(upper edge s, runs) per bin: the baseline of latency rules on devices "
+        "that have no production history of the version yet",
+    )
 
 
 class EnergyIn(BaseModel):

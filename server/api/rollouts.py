@@ -6,12 +6,12 @@ from __future__ import annotations
 import math
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
 
 from edgewatch.detectors import GateConfig, SignalResult
 from edgewatch.server.api.bounds import MAX_DEVICES, MAX_SPAN_S
 from edgewatch.server.api.deps import AdminDep, StoreDep, utc_now
-from edgewatch.server.gate import DEFAULT_WINDOW_S, RolloutVerdict, rollout_verdict
+from edgewatch.server.gate import DEFAULT_WINDOW_S, HOUR_S, RolloutVerdict, rollout_verdict
 
 router = APIRouter(prefix="/api/v1/rollouts", tags=["rollouts"])
 
@@ -65,6 +65,7 @@ def verdict_view(v: RolloutVerdict) -> dict[str, Any]:
 
 @router.get("/{model}/{version}", summary="Rollout gate verdict: pass, fail or wait")
 def get_rollout(
+    request: Request,
     _: AdminDep,
     store: StoreDep,
     model: str,
@@ -73,9 +74,14 @@ def get_rollout(
         str | None, Query(description="version to compare with (default: the most seen)")
     ] = None,
     window_s: Annotated[
-        float,
-        Query(gt=0, le=MAX_SPAN_S, allow_inf_nan=False, description="evidence window, seconds"),
-    ] = DEFAULT_WINDOW_S,
+        float | None,
+        Query(
+            gt=0,
+            le=MAX_SPAN_S,
+            allow_inf_nan=False,
+            description="evidence window, seconds (default: a week of the fleet's time)",
+        ),
+    ] = None,
     min_devices: Annotated[
         int, Query(ge=1, le=MAX_DEVICES, description="canary devices to pass a class")
     ] = 2,
@@ -83,9 +89,19 @@ def get_rollout(
         float, Query(gt=0, lt=1, allow_inf_nan=False, description="overall false-fail rate")
     ] = 0.05,
 ) -> dict[str, Any]:
-    """Evaluate the gate now over the last ``window_s`` of device-hours."""
+    """Evaluate the gate now over the last ``window_s`` of device-hours. On a server whose
+    rules run at a time scale (the demo's compressed fleet), an hour and the default week are
+    of the fleet's time, as for the ``BadRollout`` rule."""
+    scale = float(getattr(request.app.state, "rule_time_scale", 1.0))
     config = GateConfig(alpha=alpha, min_devices=min_devices)
     verdict = rollout_verdict(
-        store, model, version, utc_now(), window_s=window_s, established=established, config=config
+        store,
+        model,
+        version,
+        utc_now(),
+        window_s=DEFAULT_WINDOW_S / scale if window_s is None else window_s,
+        period_s=HOUR_S / scale,
+        established=established,
+        config=config,
     )
     return verdict_view(verdict)

@@ -16,7 +16,6 @@ from edgewatch.server.detect._params import param_problems
 from edgewatch.server.detect._profile import histogram_from_dict
 from edgewatch.server.detect._time_scale import REAL_TIME, TimeScale, scale_ruleset
 from edgewatch.server.detect._upload import BaselineUploadError, UploadProblem
-from edgewatch.server.detect._versions import VersionHistory
 
 __all__ = [
     "BASELINE_DETECTORS",
@@ -28,7 +27,6 @@ __all__ = [
     "Member",
     "TimeScale",
     "UploadProblem",
-    "VersionHistory",
     "Window",
     "cohort_rows",
     "compare_versions",

@@ -17,11 +17,11 @@ from edgewatch.server.alert import ScopeLevel
 from edgewatch.server.detect._members import Member, members
 from edgewatch.server.detect._profile import sample_of
 from edgewatch.server.detect._time_scale import REAL_TIME, TimeScale
-from edgewatch.server.detect._versions import VersionHistory
 from edgewatch.server.store import (
     BaselineInfo,
     BaselineStore,
     Device,
+    ModelProfile,
     NotFoundError,
     SeriesQuery,
     SignalStore,
@@ -93,13 +93,11 @@ class Context:
         store: StoreProtocol,
         now_s: float,
         devices: Sequence[Device],
-        history: VersionHistory | None = None,
         scale: TimeScale = REAL_TIME,
     ) -> None:
         self.store = store
         # Series steps, default reference windows and seasons follow the rule time scale.
         self.scale = scale
-        self.history = history if history is not None else VersionHistory()
         self.now_s = now_s
         self.devices = tuple(devices)
         self._baseline_cache: dict[tuple[str, str, str | None], BaselineInfo | None] = {}
@@ -238,9 +236,28 @@ class Context:
             and (m.device.hardware if m.device is not None else None) == hardware
         ]
 
-    def versions_since(self, device_id: str) -> float | None:
-        """When the device switched to its current model version (None: not seen to)."""
-        return self.history.since(device_id)
+    def version_since(self, device_id: str) -> float | None:
+        """When the device started on the model version it runs now (its first report, or
+        its last switch), from the stored version spans; None for a device without one."""
+        key = "version_since"
+        if key not in self.memo:
+            since: dict[str, float] = {}
+            for span in self.store.version_spans():
+                since[span.device_id] = span.since.timestamp()  # spans come in time order
+            self.memo[key] = since
+        table: dict[str, float] = self.memo[key]  # type: ignore[assignment]
+        return table.get(device_id)
+
+    def profile(self, model: str, version: str, hardware: str | None) -> ModelProfile | None:
+        """The uploaded profile of ``version`` on the hardware class, if any (read once a tick)."""
+        key = ("profiles", model)
+        if key not in self.memo:
+            self.memo[key] = self.store.profiles.list(model)
+        profiles: list[ModelProfile] = self.memo[key]  # type: ignore[assignment]
+        for p in profiles:
+            if p.model_version == version and p.hardware_class == hardware:
+                return p
+        return None
 
     def versions(self, member: Member) -> list[Member]:
         """Version members of the same model as ``member``."""

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -52,8 +52,17 @@ from edgewatch.server.detect._context import (
 )
 from edgewatch.server.detect._members import Member
 from edgewatch.server.detect._performance_evaluators import PERFORMANCE_EVALUATORS
-from edgewatch.server.detect._profile import CATEGORICAL, METRIC, NUMERIC, PREDICTION, SCORE
-from edgewatch.server.detect._rollout_eval import rollout
+from edgewatch.server.detect._profile import (
+    CATEGORICAL,
+    METRIC,
+    NUMERIC,
+    PREDICTION,
+    PROFILE_BASELINE,
+    SCORE,
+    profile_latency,
+)
+from edgewatch.server.detect._rollout_eval import HARDWARE_LABEL, rollout_findings
+from edgewatch.server.store import Device
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,6 +73,8 @@ class Finding:
     feature: str | None = None
     baseline: float | None = None
     baseline_id: str | None = None
+    labels: Mapping[str, str] = field(default_factory=dict)
+    """Labels beyond the member's that tell this finding's alert apart (``hardware``)."""
 
 
 Evaluator = Callable[[Context, Rule, Member, Window], list[Finding]]
@@ -177,15 +188,38 @@ def _against_baseline(
 def _reference_histogram(
     ctx: Context, rule: Rule, member: Member, window: Window, values: bool
 ) -> tuple[ExpHistogram, str | None]:
-    """The pinned baseline's histogram of the signal, else the preceding reference window."""
+    """The pinned baseline's histogram of the signal; else, for a device that started on its
+    version after the reference window began (no production history of that version yet),
+    its hardware class's profile of the version (latency); else the preceding reference
+    window, from the device's start on its version."""
     signal, _ = parse_signal(rule.signal)
     pinned = ctx.reference(member, signal.metric, (METRIC,))
     if pinned is not None and isinstance(pinned[0], ExpHistogram):
         return pinned[0], pinned[1]
     before = window.before(float(rule.params.get("reference_window_s", ctx.scale.day_s)))
+    device = member.device
+    since = None if device is None else ctx.version_since(device.device_id)
+    if device is not None and since is not None and since > before.start_s:
+        profiled = _profiled(ctx, device, signal.metric)
+        if profiled is not None:
+            return profiled
+        if since >= before.end_s:
+            return empty(), None  # nothing of this version before the window yet
+        before = Window(since, before.end_s)
     if values:
         return from_values(ctx.series(member, signal, before, ctx.scale.minute_s)[1]), None
     return ctx.histogram(member, signal, before), None
+
+
+def _profiled(ctx: Context, device: Device, metric: str) -> tuple[ExpHistogram, str] | None:
+    """The per-run latency of the device's version as profiled on its hardware class."""
+    if metric != semconv.INFERENCE_DURATION or not device.model_name or not device.model_version:
+        return None
+    profile = ctx.profile(device.model_name, device.model_version, device.hardware)
+    histogram = None if profile is None else profile_latency(profile)
+    if profile is None or histogram is None:
+        return None
+    return histogram, f"{PROFILE_BASELINE}{profile.model_version}@{profile.hardware_class}"
 
 
 def _quantile(ctx: Context, rule: Rule, member: Member, window: Window) -> list[Finding]:
@@ -362,7 +396,10 @@ def _peer(ctx: Context, rule: Rule, member: Member, window: Window) -> list[Find
 
 
 def _rollout(ctx: Context, rule: Rule, member: Member, window: Window) -> list[Finding]:
-    return [Finding(r) for r in rollout(ctx, rule, member, window)]
+    return [
+        Finding(r, labels={} if hardware is None else {HARDWARE_LABEL: hardware})
+        for hardware, r in rollout_findings(ctx, rule, member, window)
+    ]
 
 
 BASELINE_DETECTORS = frozenset((*DRIFT_METHODS, "auto", "drift_fdr"))

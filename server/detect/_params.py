@@ -237,17 +237,18 @@ PARAMS: Mapping[str, Mapping[str, Param]] = {
         ),
     },
     "rollout": {
-        "latency_quantiles": _p(
-            "floats", "latency quantiles compared", low=0, high=1, low_open=True, high_open=True
+        "alpha": _p(
+            "float",
+            "overall false-fail rate of the rollout gate",
+            low=0,
+            high=1,
+            low_open=True,
+            high_open=True,
         ),
-        "latency_min_relative": _p("float", "smallest relative latency rise", low=0),
-        "latency_min_absolute_s": _p("float", "smallest absolute latency rise, s", low=0),
-        "energy_min_relative": _p("float", "smallest relative energy rise", low=0),
-        "confidence_min_drop": _p("float", "smallest drop of mean confidence", low=0),
-        "prediction_method": _p(
-            "str", "drift method for predictions", choices=("auto", *sorted(DRIFT_METHODS))
+        "min_devices": _p("int", "canary devices a hardware class needs to pass", low=1),
+        "period_s": _p(
+            "float", "evidence unit: one device's summary per period, s", low=60, scales="time"
         ),
-        "min_samples": _MIN_SAMPLES,
     },
     **{name: _DRIFT for name in (*DRIFT_METHODS, "auto")},
     **{name: {**_STREAMING_COMMON, **_STREAMING_OWN[name]} for name in STREAMING_DETECTORS},

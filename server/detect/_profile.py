@@ -22,7 +22,7 @@ from edgewatch.detectors import (
     quantile,
     to_dict,
 )
-from edgewatch.server.store import ProfileRow
+from edgewatch.server.store import ModelProfile, ProfileRow
 
 PREDICTION_COLUMN = "prediction"
 SCORE_COLUMN = "score"
@@ -30,6 +30,9 @@ NUMERIC = "numeric"
 CATEGORICAL = "categorical"
 PREDICTION = "prediction"
 SCORE = "score"
+PROFILE_BASELINE = "profile:"
+"""Prefix of the baseline id of a finding judged against an on-device profile
+(``profile:VERSION@HARDWARE``) rather than a stored baseline."""
 METRIC = "metric"
 """Kind of a profiled histogram metric (latency, energy) of a pinned window."""
 
@@ -116,3 +119,26 @@ def counts_profile(name: str, counts: Mapping[str, int], kind: str, missing: int
     """A profile row from category counts (pinned windows)."""
     total = sum(counts.values())
     return ProfileRow(name, kind, total, missing, None, None, None, {"counts": dict(counts)})
+
+
+def profile_latency(profile: ModelProfile) -> ExpHistogram | None:
+    """An on-device profile's per-run latency histogram (``(upper edge s, runs)`` per bin of
+    ``edgewatch profile``'s report) as an exponential histogram, each run at its bin's
+    geometric middle; None when the report holds no usable histogram."""
+    latency = profile.report.get("latency")
+    bins = latency.get("histogram") if isinstance(latency, Mapping) else None
+    if not isinstance(bins, Sequence) or not bins:
+        return None
+    low = latency.get("min_s") if isinstance(latency, Mapping) else None
+    values: list[float] = []
+    try:
+        previous = float(low) if low is not None else None
+        for edge, runs in bins:
+            hi = float(edge)
+            lo = previous if previous is not None and 0 < previous <= hi else hi
+            values.extend([math.sqrt(lo * hi)] * int(runs))
+            previous = hi
+    except (TypeError, ValueError):
+        return None
+    finite = [v for v in values if math.isfinite(v) and v > 0]
+    return from_values(np.asarray(finite, dtype=np.float64)) if finite else None

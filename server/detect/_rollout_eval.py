@@ -1,124 +1,138 @@
-"""The rollout evaluator: a newer model version against the model's established version,
-like for like — per hardware class, and each device only from the moment it switched.
+"""The ``rollout`` evaluator behind the built-in ``BadRollout`` rule: the rollout gate's verdict
+(:mod:`edgewatch.server.gate`) for every version of a model but its established one, as one
+finding per hardware class the version runs on.
 
-Versions compared on merged fleet latencies mix hardware: a version rolled out first to
-Jetsons looks faster than one running mostly on Raspberry Pi 4s, whatever the model does. And
-a device's stored history carries no version, so without the switch time the new version's
-window holds the old version's data (see :mod:`._versions`).
+A class the gate fails is active, with the failed signals and their evidence as the finding's
+explanation; a class it passes is inactive; a class still waiting keeps its alert's state.
+Sharing the gate keeps one definition of a bad rollout: the alert fires exactly when
+``GET /api/v1/rollouts/{model}/{version}`` and ``edgewatch rollout wait`` say ``fail``.
 """
 
 from __future__ import annotations
 
-from collections import Counter
-from collections.abc import Sequence
+import math
+from datetime import UTC, datetime
 
-from edgewatch.collector import semconv
 from edgewatch.detectors import (
-    CategoricalCounts,
+    ClassVerdict,
     DriftResult,
-    RolloutSignals,
+    GateConfig,
+    GateOutcome,
+    SignalResult,
     Verdict,
-    compare_rollout,
-    merge_all,
 )
-from edgewatch.server.alert import Rule, ScopeLevel
-from edgewatch.server.detect._context import CLASS_KEY, Context, Signal, Window, parse_signal
-from edgewatch.server.detect._members import Member, members
-from edgewatch.server.store import Device
+from edgewatch.server.alert import Rule
+from edgewatch.server.detect._context import Context, Window
+from edgewatch.server.detect._members import Member
+from edgewatch.server.gate import (
+    HOUR_S,
+    REFERENCE_PROFILE,
+    ClassPlan,
+    established_version,
+    rollout_verdict,
+)
+from edgewatch.server.store import DeviceHour
 
-_SCORE = Signal(semconv.PREDICTION_SCORE)
+HARDWARE_LABEL = "hardware"
+"""The label that tells one hardware class's alert from another's."""
+
+_VERDICTS = {
+    GateOutcome.FAIL: Verdict.DRIFT,
+    GateOutcome.PASS: Verdict.NO_DRIFT,
+    GateOutcome.WAIT: Verdict.INSUFFICIENT_DATA,
+}
 
 
-def _device_window(ctx: Context, device: Device, window: Window) -> Window | None:
-    since = ctx.versions_since(device.device_id)
-    start = window.start_s if since is None else max(window.start_s, since)
-    return Window(start, window.end_s) if start < window.end_s else None
+def _hours(ctx: Context, model: str, window: Window, period_s: float) -> list[DeviceHour]:
+    """The model's device-hours over the window, read once per tick for all its versions."""
+    key = ("rollout_hours", model, window.start_s, window.end_s, period_s)
+    if key not in ctx.memo:
+        ctx.memo[key] = ctx.store.device_hours(
+            model,
+            datetime.fromtimestamp(window.start_s, UTC),
+            datetime.fromtimestamp(window.end_s, UTC),
+            period_s=period_s,
+        )
+    hours: list[DeviceHour] = ctx.memo[key]
+    return hours
 
 
-def _signals(
-    ctx: Context, devices: Sequence[Device], latency: Signal, window: Window
-) -> RolloutSignals:
-    """The devices' latency, predictions and confidence merged, each device read only over
-    its part of the window on its current version."""
-    lat, conf, preds = [], [], Counter[str]()
-    for device in devices:
-        w = _device_window(ctx, device, window)
-        if w is None:
-            continue
-        (m,) = members(ScopeLevel.DEVICE, [device])
-        lat.append(ctx.histogram(m, latency, w))
-        conf.append(ctx.histogram(m, _SCORE, w))
-        preds.update(ctx.counts(m, semconv.PREDICTION_CLASS_COUNT, CLASS_KEY, w).counts)
-    return RolloutSignals(
-        merge_all(lat), predictions=CategoricalCounts(dict(preds)), confidence=merge_all(conf)
+def _figure(s: SignalResult) -> str:
+    """``latency 1.52x [1.31, 1.77]`` (ratios), or points for accuracy and heartbeats."""
+    if not math.isfinite(s.estimate):
+        return f"{s.signal} n/a"
+    if s.signal in ("accuracy", "heartbeats"):
+        return f"{s.signal} {s.estimate:+.3f} [{s.lower:+.3f}, {s.upper:+.3f}]"
+    return f"{s.signal} {s.estimate:.2f}x [{s.lower:.2f}, {s.upper:.2f}]"
+
+
+def class_explanation(verdict: ClassVerdict, plan: ClassPlan, version: str) -> str:
+    """One class's verdict in a sentence: failed signals with their always-valid intervals
+    (how much worse the canary is), then the evidence it rests on."""
+    against = "its profile" if plan.reference == REFERENCE_PROFILE else plan.reference
+    failed = [s for s in verdict.signals if s.outcome is GateOutcome.FAIL]
+    shown = failed or list(verdict.signals)
+    head = {
+        GateOutcome.FAIL: "failed",
+        GateOutcome.PASS: "passed",
+        GateOutcome.WAIT: "waiting",
+    }[verdict.outcome]
+    figures = "; ".join(_figure(s) for s in shown) or "no signal to compare"
+    return (
+        f"{version} on {verdict.hardware_class} {head} against {against}: {figures} "
+        f"({plan.canary_devices} canary devices, {plan.canary_device_hours} device-hours; "
+        f"{plan.reference_devices} reference devices)"
     )
 
 
-def _standing(ctx: Context, member: Member) -> tuple[int, int, str]:
-    """How established a version is: its devices that were on it before the scheduler saw
-    any switch, then all its devices. Not inferences in the window: at night a version whose
-    devices sleep in one time zone would swap places with a rollout."""
-    on = [
-        d
-        for d in ctx.devices
-        if d.model_name == member.get("model") and d.model_version == member.get("version")
-    ]
-    settled = sum(1 for d in on if ctx.versions_since(d.device_id) is None)
-    return settled, len(on), str(member.get("version"))
-
-
-def _insufficient(reason: str) -> DriftResult:
-    return DriftResult(
-        "rollout", float("nan"), 1.0, Verdict.INSUFFICIENT_DATA, f"rollout: {reason}"
-    )
-
-
-def rollout(ctx: Context, rule: Rule, member: Member, window: Window) -> list[DriftResult]:
-    """One result for the version ``member``: regressed when it regressed on any hardware
-    class it shares with the established version; score = most signals regressed on one
-    class."""
+def rollout_findings(
+    ctx: Context, rule: Rule, member: Member, window: Window
+) -> list[tuple[str | None, DriftResult]]:
+    """``(hardware class, result)`` per class the version runs on; ``(None, result)`` for the
+    established version, which the gate never judges (newer versions are judged against it)."""
     model, version = member.get("model"), member.get("version")
-    others = [m for m in ctx.versions(member) if m.get("version") != version]
-    if not others:
-        return [_insufficient("no other version of the model to compare")]
-    latency = parse_signal(rule.signal)[0]
-    established = max((member, *others), key=lambda m: _standing(ctx, m))
-    if established is member:
+    if model is None or version is None:
+        raise ValueError("rollout needs scope level version")
+    period_s = float(rule.params.get("period_s", ctx.scale.seconds(HOUR_S)))
+    hours = _hours(ctx, model, window, period_s)
+    established = established_version(hours)
+    if established is None or established == version:
         text = (
-            f"version {version} is the model's established version (most devices not seen "
-            "switching to it, then most devices); newer versions are compared with it"
+            f"version {version} is the model's established version (most device-hours in the "
+            "window); newer versions are gated against it"
+            if established == version
+            else f"rollout: no device-hours of {model} in the window"
         )
-        return [DriftResult("rollout", 0.0, 1.0, Verdict.NO_DRIFT, text)]
-    a_version = established.get("version")
-    params = dict(rule.params)
-    mine = [d for d in ctx.devices if d.model_name == model and d.model_version == version]
-    parts, worst, verdicts = [], 0, []
-    for hardware in sorted({d.hardware or "unknown" for d in mine}):
-        b = [d for d in mine if (d.hardware or "unknown") == hardware]
-        a = [
-            d
-            for d in ctx.devices
-            if d.model_name == model
-            and d.model_version == a_version
-            and (d.hardware or "unknown") == hardware
-        ]
-        if not a:
-            parts.append(f"{hardware}: no device on {a_version} to compare")
-            continue
-        result = compare_rollout(
-            _signals(ctx, a, latency, window), _signals(ctx, b, latency, window), **params
-        )
-        judged = [r for r in result.signals.values() if r.verdict is not Verdict.INSUFFICIENT_DATA]
-        if not judged:
-            parts.append(f"{hardware}: insufficient data")
-            continue
-        verdicts.append(result.verdict)
-        worst = max(worst, len(result.regressed_signals))
-        parts.append(f"{hardware} ({len(b)} vs {len(a)} devices): {result.explanation}")
-    text = f"against version {a_version}, per hardware class since each switch: " + " | ".join(
-        parts
+        verdict = Verdict.NO_DRIFT if established == version else Verdict.INSUFFICIENT_DATA
+        return [(None, DriftResult("rollout", 0.0, math.nan, verdict, text))]
+    defaults = GateConfig()
+    config = GateConfig(
+        alpha=float(rule.params.get("alpha", defaults.alpha)),
+        min_devices=int(rule.params.get("min_devices", defaults.min_devices)),
     )
-    if not verdicts:
-        return [_insufficient(text)]
-    verdict = Verdict.DRIFT if Verdict.DRIFT in verdicts else Verdict.NO_DRIFT
-    return [DriftResult("rollout", float(worst), 1.0, verdict, text)]
+    result = rollout_verdict(
+        ctx.store,
+        model,
+        version,
+        datetime.fromtimestamp(window.end_s, UTC),
+        window_s=window.end_s - window.start_s,
+        period_s=period_s,
+        established=established,
+        config=config,
+        hours=hours,
+    )
+    plans = {p.hardware_class: p for p in result.plans}
+    out: list[tuple[str | None, DriftResult]] = []
+    for c in result.result.classes:
+        text = class_explanation(c, plans[c.hardware_class], version)
+        score = float(len(c.failed))
+        out.append(
+            (
+                c.hardware_class,
+                DriftResult("rollout", score, result.result.test_alpha, _VERDICTS[c.outcome], text),
+            )
+        )
+    return out
+
+
+__all__ = ["HARDWARE_LABEL", "class_explanation", "rollout_findings"]

@@ -22,6 +22,7 @@ from edgewatch.server.alert import (
     Silence,
     format_time,
 )
+from edgewatch.server.detect._profile import PROFILE_BASELINE
 from edgewatch.server.evidence import drift_rule_names, report_path_for_alert
 from edgewatch.server.store import (
     BaselineInfo,
@@ -148,7 +149,9 @@ def alert_detail(
     if matching:
         r = matching[-1]
         baseline = None
-        if r.baseline_id is not None:
+        if r.baseline_id is not None and r.baseline_id.startswith(PROFILE_BASELINE):
+            baseline = {"profile": r.baseline_id.removeprefix(PROFILE_BASELINE)}
+        elif r.baseline_id is not None:
             try:
                 baseline = _baseline_brief(store.baselines.get(r.baseline_id))
             except NotFoundError:

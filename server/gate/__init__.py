@@ -2,8 +2,18 @@
 
 from __future__ import annotations
 
-from edgewatch.server.gate._evidence import REFERENCE_PROFILE, ClassPlan, build_evidence
-from edgewatch.server.gate._rollout import DEFAULT_WINDOW_S, RolloutVerdict, rollout_verdict
+from edgewatch.server.gate._evidence import (
+    REFERENCE_PROFILE,
+    ClassPlan,
+    build_evidence,
+    established_version,
+)
+from edgewatch.server.gate._rollout import (
+    DEFAULT_WINDOW_S,
+    HOUR_S,
+    RolloutVerdict,
+    rollout_verdict,
+)
 from edgewatch.server.gate._versions import (
     ClassComparison,
     VersionComparison,
@@ -12,6 +22,7 @@ from edgewatch.server.gate._versions import (
 
 __all__ = [
     "DEFAULT_WINDOW_S",
+    "HOUR_S",
     "REFERENCE_PROFILE",
     "ClassComparison",
     "ClassPlan",
@@ -19,5 +30,6 @@ __all__ = [
     "VersionComparison",
     "build_evidence",
     "compare_versions",
+    "established_version",
     "rollout_verdict",
 ]

@@ -1,16 +1,21 @@
 """The rollout verdict of a model version from what the store holds: device-hours of the last
-``window_s`` per hardware class, compared by the detectors' sequential gate."""
+``window_s`` per hardware class, compared by the detectors' sequential gate.
+
+One definition serves the REST endpoint, ``edgewatch rollout wait`` and the ``BadRollout``
+alert rule, so the three never disagree about a rollout."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from edgewatch.detectors import GateConfig, GateResult, evaluate_gate
 from edgewatch.server.gate._evidence import ClassPlan, build_evidence
-from edgewatch.server.store import StoreProtocol
+from edgewatch.server.store import DeviceHour, StoreProtocol
 
-DEFAULT_WINDOW_S = 7 * 24 * 3600.0
+HOUR_S = 3600.0
+DEFAULT_WINDOW_S = 7 * 24 * HOUR_S
 """Evidence from the last week: a canary phase rarely runs longer, and older hours of the
 established version describe a fleet that may have changed since."""
 
@@ -34,11 +39,18 @@ def rollout_verdict(
     now: datetime,
     *,
     window_s: float = DEFAULT_WINDOW_S,
+    period_s: float = HOUR_S,
     established: str | None = None,
     config: GateConfig | None = None,
+    hours: Sequence[DeviceHour] | None = None,
 ) -> RolloutVerdict:
-    """Evaluate the gate for ``model_version`` of ``model_name`` as of ``now``."""
-    hours = store.device_hours(model_name, now - timedelta(seconds=window_s), now)
+    """Evaluate the gate for ``model_version`` of ``model_name`` as of ``now``.
+
+    ``period_s`` is the evidence unit (an hour of the fleet's time); ``hours`` are the
+    model's device-hours over the window when the caller has already read them."""
+    if hours is None:
+        start = now - timedelta(seconds=window_s)
+        hours = store.device_hours(model_name, start, now, period_s=period_s)
     profiles = store.profiles.list(model_name)
     evidence, plans = build_evidence(hours, model_version, profiles, established)
     result = evaluate_gate(evidence, config)

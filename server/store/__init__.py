@@ -15,7 +15,7 @@ from edgewatch.server.store._batch import (
     SampleRows,
     WriteOutcome,
 )
-from edgewatch.server.store._device_hours import DeviceHour
+from edgewatch.server.store._device_hours import DeviceHour, VersionSpan
 from edgewatch.server.store._drops import DeviceDrops
 from edgewatch.server.store._errors import (
     InvalidQueryError,
@@ -128,5 +128,6 @@ __all__ = [
     "StoreProtocol",
     "TokenInfo",
     "TokenStore",
+    "VersionSpan",
     "WriteOutcome",
 ]

@@ -112,7 +112,8 @@ _HOUR = _rollup(
 )
 
 
-def _watermark(cur: duckdb.DuckDBPyConnection, name: str) -> int:
+def rollup_watermark(cur: duckdb.DuckDBPyConnection, name: str) -> int:
+    """Highest source ``seq`` already in rollup ``name`` (``1m`` or ``1h``); 0 before any."""
     row = cur.execute("SELECT last_seq FROM rollup_state WHERE name = ?", [name]).fetchone()
     return int(row[0]) if row else 0
 
@@ -127,7 +128,7 @@ def _advance(cur: duckdb.DuckDBPyConnection, name: str, seq: int) -> None:
 
 def _chunk(cur: duckdb.DuckDBPyConnection, name: str, top: int, max_groups: int) -> tuple[int, int]:
     """(low, high] seq range of rollup ``name``'s next chunk (empty once caught up)."""
-    last = _watermark(cur, name)
+    last = rollup_watermark(cur, name)
     return last, max(last, min(top, last + max_groups))
 
 
@@ -257,7 +258,7 @@ def roll_up_minutes(cur: duckdb.DuckDBPyConnection, up_to_seq: int, max_groups: 
 def roll_up_hours(cur: duckdb.DuckDBPyConnection, max_groups: int) -> bool:
     """Aggregate up to ``max_groups`` commit groups of 1-minute rows into the 1-hour tables,
     in one transaction on ``cur``; True once caught up with the 1-minute rollup."""
-    return _roll_up_isolated(cur, _HOUR, _watermark(cur, "1m"), max_groups)
+    return _roll_up_isolated(cur, _HOUR, rollup_watermark(cur, "1m"), max_groups)
 
 
 @dataclass(frozen=True, slots=True)

@@ -17,7 +17,7 @@ from typing import Any, Protocol
 from edgewatch.detectors import ExpHistogram
 from edgewatch.server.store._baselines import BaselineInfo, ProfileRow
 from edgewatch.server.store._batch import Batch, WriteOutcome
-from edgewatch.server.store._device_hours import DeviceHour
+from edgewatch.server.store._device_hours import DeviceHour, VersionSpan
 from edgewatch.server.store._drops import DeviceDrops
 from edgewatch.server.store._evaluations import EvaluationRow
 from edgewatch.server.store._performance import ConfusionCell, ErrorSums, GroupCount
@@ -412,8 +412,14 @@ class QueryStore(Protocol):
     ) -> FleetSummary:
         """Devices per model version, inference rate, error rate, latency quantiles."""
 
-    def device_hours(self, model_name: str, start: datetime, end: datetime) -> list[DeviceHour]:
-        """Per device and hour summaries of a model's devices (rollout gate evidence)."""
+    def device_hours(
+        self, model_name: str, start: datetime, end: datetime, *, period_s: float = ...
+    ) -> list[DeviceHour]:
+        """Per device, period and version summaries of a model's devices (rollout gate
+        evidence), each period attributed to the version that produced it."""
+
+    def version_spans(self, model_name: str | None = None) -> list[VersionSpan]:
+        """Every device's model version spans (of ``model_name``'s devices when given)."""
 
     def row_counts(self, device_id: str | None = None) -> dict[str, int]:
         """Rows per data table (optionally of one device)."""

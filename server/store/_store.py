@@ -31,7 +31,7 @@ from edgewatch.server.store._alerting import AlertingTables
 from edgewatch.server.store._baselines import BaselineTable
 from edgewatch.server.store._batch import Batch, WriteOutcome
 from edgewatch.server.store._deliveries import DeliveryTable
-from edgewatch.server.store._device_hours import DeviceHour
+from edgewatch.server.store._device_hours import DeviceHour, VersionSpan
 from edgewatch.server.store._drops import DeviceDrops
 from edgewatch.server.store._errors import StoreError
 from edgewatch.server.store._evaluations import EvaluationTable
@@ -431,10 +431,24 @@ class Store:
         )
         return [(r[0], r[1], r[2]) for r in rows]
 
-    def device_hours(self, model_name: str, start: datetime, end: datetime) -> list[DeviceHour]:
-        """Per device and hour summaries of ``model_name``'s devices (the rollout gate's
-        evidence), hours from ``start``'s to before ``end``."""
-        return self._db.read(lambda cur: _device_hours.device_hours(cur, model_name, start, end))
+    def device_hours(
+        self,
+        model_name: str,
+        start: datetime,
+        end: datetime,
+        *,
+        period_s: float = _device_hours.HOUR_S,
+    ) -> list[DeviceHour]:
+        """Per device, period and version summaries of ``model_name``'s devices (the rollout
+        gate's evidence), periods from ``start``'s to before ``end``, each attributed to the
+        version that produced it; complete periods a device reported nothing are listed too."""
+        return self._db.read(
+            lambda cur: _device_hours.device_hours(cur, model_name, start, end, period_s=period_s)
+        )
+
+    def version_spans(self, model_name: str | None = None) -> list[VersionSpan]:
+        """Every device's model version spans (of ``model_name``'s devices when given)."""
+        return self._db.read(lambda cur: _device_hours.version_spans(cur, model_name))
 
     def row_counts(self, device_id: str | None = None) -> dict[str, int]:
         """Rows per data table (optionally for one device): what an operator checks after a crash."""

@@ -274,7 +274,7 @@ class Writer:
             self._cur, {d for part in samples for d in part.device_id}, self._max_samples
         )
         self._write_catalogue(batches)
-        self._write_devices(batches)
+        self._write_devices(seq, batches)
         KnownSeriesKinds.persist(self._cur, kinds)
         CumulativeState.persist(self._cur, state)
         return kinds, state
@@ -352,7 +352,7 @@ class Writer:
         finally:
             self._cur.unregister("_writer_rows")
 
-    def _write_devices(self, batches: list[Batch]) -> None:
+    def _write_devices(self, seq: int, batches: list[Batch]) -> None:
         latest: dict[str, tuple[Batch, Any]] = {}
         for b in batches:
             for d in b.devices:
@@ -381,6 +381,40 @@ class Writer:
         )
         self._cur.register("_writer_devices", data)
         try:
+            # Before the registry moves on: a new device, or one whose model or version
+            # differs from what it ran, starts a version span at the minute of its first data
+            # point in this group (data time, as rollup buckets are), else at receive time.
+            # Found first on the two small tables, so the common group without a switch
+            # never reads the points.
+            changed = [
+                r[0]
+                for r in self._cur.execute(
+                    """
+                    SELECT u.device_id FROM _writer_devices u LEFT JOIN devices d USING (device_id)
+                    WHERE d.device_id IS NULL
+                       OR d.model_name IS DISTINCT FROM u.model_name
+                       OR d.model_version IS DISTINCT FROM u.model_version
+                    """
+                ).fetchall()
+            ]
+            if changed:
+                self._cur.execute(
+                    """
+                    INSERT INTO device_versions
+                    SELECT u.device_id,
+                           coalesce(date_trunc('minute', least(
+                               (SELECT min(ts) FROM points p
+                                WHERE p.seq = $seq AND p.device_id = u.device_id),
+                               (SELECT min(ts) FROM exp_histograms e
+                                WHERE e.seq = $seq AND e.device_id = u.device_id))),
+                               u.first_seen),
+                           u.model_name, u.model_version
+                    FROM _writer_devices u
+                    WHERE u.device_id IN (SELECT unnest($changed::VARCHAR[]))
+                    ON CONFLICT DO NOTHING
+                    """,
+                    {"seq": seq, "changed": changed},
+                )
             self._cur.execute(
                 """
                 UPDATE devices SET

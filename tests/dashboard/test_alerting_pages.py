@@ -198,14 +198,24 @@ def test_drift_page_report_says_how_to_get_sampled_rows(dashboard_env: SeededSer
 
 def test_versions_page_gives_the_rollout_verdict(dashboard_env: SeededServer) -> None:
     at = open_page("versions")
-    assert [e.value for e in at.error] == [
-        "Rollout verdict: Version 1.1.0 is worse than 1.0.0: consider rolling back."
-    ]
+    assert [e.value for e in at.error] == ["In this window: 1.1.0 measured worse than 1.0.0."]
     signals = table(at, "signal", "change", "verdict", "explanation").set_index("signal")
     assert signals.loc["latency_p50", "verdict"] == "b worse"
     assert signals.loc["latency_p50", "change"].endswith(" %")
     assert signals.loc["latency_p50", "1.1.0"].endswith(" ms")
     assert signals.loc["predictions", "change"].startswith("distance ")
+
+
+def test_versions_page_sets_versions_side_by_side_per_hardware_class(
+    dashboard_env: SeededServer,
+) -> None:
+    at = open_page("versions")
+    per_class = table(at, "hardware class", "profile p95", "fleet latency", "gate")
+    assert list(per_class["hardware class"]) == ["raspberry-pi-5"]
+    (gate,) = per_class["gate"]
+    assert gate in ("✅ pass", "❌ fail", "⏳ wait")
+    assert any(m.value.startswith("**1.1.0** vs 1.0.0 — rollout gate: ") for m in at.markdown)
+    assert "no hardware class profiled for both" in texts(at)
 
 
 def test_a_version_link_opens_that_version_as_b(dashboard_env: SeededServer) -> None:

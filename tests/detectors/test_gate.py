@@ -116,3 +116,26 @@ def test_rules_and_arms_validate() -> None:
         Arm(events=(1.0,), exposure=())
     with pytest.raises(ValueError, match="alpha"):
         GateConfig(alpha=0.0)
+
+
+def _device_arm(levels: dict[str, float], hours: int = 6) -> Arm:
+    values, devices = [], []
+    for device, level in levels.items():
+        for k in range(hours):
+            values.append(level * (1 + 0.01 * ((k % 3) - 1)))
+            devices.append(device)
+    return Arm(values=tuple(values), devices=tuple(devices))
+
+
+def test_one_canary_device_is_judged_against_how_much_devices_differ_on_the_other_side() -> None:
+    """One canary device cannot tell the version from the device, so its hours vary as one
+    device's do among the reference's devices: 1.5x slower than devices that differ by a few
+    percent fails; 1.1x slower than devices that differ by 20 % is no evidence either way."""
+    tight = _device_arm({"a": 1.0, "b": 1.03, "c": 0.98})
+    slow = _device_arm({"canary": 1.5})
+    result = evaluate_gate({"rpi4": ClassEvidence(1, {"latency": (slow, tight)})})
+    assert result.outcome is GateOutcome.FAIL
+    spread = _device_arm({"a": 1.0, "b": 1.25, "c": 0.8})
+    mild = _device_arm({"canary": 1.1})
+    result = evaluate_gate({"rpi4": ClassEvidence(1, {"latency": (mild, spread)})})
+    assert result.outcome is GateOutcome.WAIT

@@ -26,7 +26,7 @@ DEVICES_TIMEOUT_S = 60.0
 STOP_TIMEOUT_S = 20.0
 ALERTS_TIMEOUT_S = 170.0
 """From "edgewatch is up" until every incident's alert fires: the default scenario's last
-incident (bad rollout) starts 70 s into the fleet's run at 60×, and its rule holds for 5 s."""
+incident with an alert (offline) starts 60 s into the fleet's run at 60×."""
 
 EXPECTED = {
     ("DeviceFeatureDrift", "demo-north-1"),  # sensor_drift
@@ -34,11 +34,12 @@ EXPECTED = {
     ("DevicePredictionDrift", "demo-south-1"),  # unseen_class
     ("PowerRiseAtLoad", "demo-north-3"),  # power_increase
     ("DeviceOffline", "demo-south-3"),  # offline
-    ("BadRollout", "v2.1"),  # bad_rollout on demo-north-4 and demo-south-4
 }
 """(rule, device or model version) each incident of the default scenario must fire. Not
 latency_regression: four times a 50 µs inference stays under LatencyP95Regression's 5 ms
-absolute floor (docs/quickstart.md, "What you see, and when")."""
+absolute floor; not bad_rollout: BadRollout is the rollout gate's fail, which needs three
+device-hours of v2.1 on a hardware class where the scenario gives under one (docs/quickstart.md,
+"What you see, and when")."""
 HEALTHY = {"demo-north-0", "demo-south-0", "demo-north-5", "demo-south-5"}
 DEVICES = 12
 """The default scenario's devices."""

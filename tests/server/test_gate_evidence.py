@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -102,3 +103,16 @@ def test_versions_side_by_side_from_profiles() -> None:
     assert compare_versions(profiles, "m", "v2", "v0").summary.endswith(
         "no hardware class profiled for both"
     )
+
+
+def test_rare_events_neither_side_saw_are_no_test_so_an_error_free_canary_can_pass() -> None:
+    hours = [
+        replace(h, errors=0.0, complete=True)
+        for d in range(4)
+        for h in _hours(f"old-{d}", "v1", "rpi4", 0.02) + _hours(f"new-{d}", "v2", "rpi4", 0.02)
+    ]
+    evidence, _ = build_evidence(hours, "v2")
+    assert sorted(evidence["rpi4"].signals) == ["confidence", "latency", "throughput"]
+    assert evaluate_gate(evidence).outcome.value == "pass"
+    noisy = [replace(h, errors=5.0) if h.device_id == "new-0" else h for h in hours]
+    assert "errors" in build_evidence(noisy, "v2")[0]["rpi4"].signals

@@ -12,7 +12,7 @@ from pathlib import Path
 import httpx
 import numpy as np
 import pytest
-from otlp_wire import collector_body, collector_headers, device_batch, kv
+from otlp_wire import collector_body, collector_headers, device_batch, kv, sum_metric
 from server_harness import ROOT, LiveServer
 
 from edgewatch.collector import semconv
@@ -21,7 +21,13 @@ HOUR_NS = 3_600_000_000_000
 
 
 def _post_hours(
-    server: LiveServer, device: str, version: str, hardware: str, latency_s: float, hours: int = 4
+    server: LiveServer,
+    device: str,
+    version: str,
+    hardware: str,
+    latency_s: float,
+    hours: int = 4,
+    accuracy: float | None = None,
 ) -> None:
     r = httpx.post(
         f"{server.url}/api/v1/tokens",
@@ -42,6 +48,19 @@ def _post_hours(
             rng=rng,
             latency_s=latency_s,
         )
+        if accuracy is not None:  # 400 late labels of this hour's inferences
+            right = round(400 * accuracy)
+            batch.resource_metrics[0].scope_metrics[0].metrics.append(
+                sum_metric(
+                    semconv.LABEL_COUNT,
+                    [
+                        (right, [kv(semconv.PREDICTION_CLASS, "a"), kv(semconv.LABEL_CLASS, "a")]),
+                        (400 - right, [kv(semconv.PREDICTION_CLASS, "a"), kv(semconv.LABEL_CLASS, "b")]),
+                    ],
+                    now_ns - k * HOUR_NS - 60 * 10**9,
+                    now_ns - k * HOUR_NS,
+                )
+            )  # fmt: skip
         attrs = batch.resource_metrics[0].resource.attributes
         for i, a in enumerate(attrs):
             if a.key == semconv.HARDWARE:
@@ -204,6 +223,22 @@ def test_a_class_without_established_version_compares_with_the_profile(
     assert nano["compared_with"] == "profile"
     assert [s["signal"] for s in nano["signals"]] == ["latency"]
     assert v["verdict"] == "fail" and v["failed"] == ["jetson-nano/latency"]
+
+
+def test_measured_accuracy_fails_a_canary_that_is_as_fast(live_server: LiveServer) -> None:
+    """Late labels reach the gate: a version 8 points less accurate, at the same speed, fails
+    on accuracy alone."""
+    for i in range(4):
+        _post_hours(live_server, f"old-{i}", "v1", "rpi5", 0.02, accuracy=0.95)
+    for i in range(3):
+        _post_hours(live_server, f"new-{i}", "v3", "rpi5", 0.02, accuracy=0.87)
+    v = httpx.get(
+        f"{live_server.url}/api/v1/rollouts/classifier/v3", headers=live_server.admin()
+    ).json()
+    assert v["verdict"] == "fail" and v["failed"] == ["rpi5/accuracy"], v
+    (rpi,) = v["hardware_classes"]
+    accuracy = next(s for s in rpi["signals"] if s["signal"] == "accuracy")
+    assert accuracy["estimate"] == pytest.approx(0.08, abs=0.005)  # points worse
 
 
 def test_profile_upload_from_the_device_command(live_server: LiveServer, tmp_path: Path) -> None:

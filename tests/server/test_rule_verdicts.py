@@ -65,10 +65,8 @@ def test_threshold_only_adds_a_condition() -> None:
 def test_built_in_rules_pass_every_check_and_write_no_threshold_twice() -> None:
     ruleset = load_default_rules()
     assert unsupported_rules(ruleset.rules) == []
-    # Only BadRollout adds a condition (two regressed signals); no limit is written twice.
-    assert {r.name: str(r.threshold) for r in ruleset.rules if r.threshold} == {
-        "BadRollout": ">= 2"
-    }
+    # No rule adds a condition to its detector's verdict: no limit is written twice.
+    assert {r.name: str(r.threshold) for r in ruleset.rules if r.threshold} == {}
 
 
 @pytest.mark.parametrize(
@@ -95,7 +93,7 @@ def test_built_in_rules_pass_every_check_and_write_no_threshold_twice() -> None:
         ("page_hinkley", {"mean": 1.0}, "params: mean and std must be given together"),
         ("psi", {"method": "psy"}, "params.method: got 'psy'; must be one of 'auto'"),
         ("quantile_regression", {"values": "gauges"}, "must be one of 'histogram', 'gauge'"),
-        ("rollout", {"latency_quantiles": [0.5, 1.5]}, "params.latency_quantiles: got [0.5, 1.5]"),
+        ("rollout", {"alpha": 1.5}, "params.alpha: got 1.5"),
         ("nonsense", {}, "rule 'R': unknown detector 'nonsense'; known: "),
     ],
 )

@@ -104,9 +104,9 @@ ROLLOUT_RULES = {
             "detector": "rollout",
             "scope": {"level": "version"},
             "signal": semconv.INFERENCE_DURATION,
-            "window": "30m",
+            "window": "6h",
             "interval": "1m",
-            "threshold": ">= 1",
+            "annotations": {"description": "{{ explanation }}"},
         }
     ]
 }
@@ -142,23 +142,75 @@ def _version_export(
 def test_a_slower_new_version_is_a_bad_rollout_and_the_established_one_is_not(
     tmp_path: Path,
 ) -> None:
-    """Four devices stay on 1.0.0 (the established version: most inferences); two run 1.1.0,
-    twice as slow but more confident. Only 1.1.0 is a bad rollout: 1.0.0's lower confidence
-    is no regression of a rollout, since 1.0.0 is what 1.1.0 is rolled out against."""
+    """Six devices ran 1.0.0 for two hours, then two of them switched to 1.1.0: twice as slow
+    but more confident. Only 1.1.0 fails the rollout gate, on its one hardware class, with
+    the failed signal in the alert: 1.0.0's lower confidence is no regression of a rollout,
+    since 1.0.0 is what 1.1.0 is rolled out against. The two hours the switched devices ran
+    1.0.0 count for 1.0.0."""
     with alerting_server(
         tmp_path, ROLLOUT_RULES, scheduler_tick_s=3600.0, insecure_dev=True
     ) as server:
         now = time.time()
         rng = np.random.default_rng(2)
-        for minute in range(10):
-            end_s = now - (10 - minute) * 60
+        for hour in (3, 2, 1, 0):
+            end_s = now - hour * 3600 - 60
             for i, device in enumerate(DEVICES):
+                canary = i >= 4 and hour < 2
                 version, latency, confidence = (
-                    ("1.1.0", 0.04, 0.9) if i >= 4 else ("1.0.0", 0.02, 0.7)
+                    ("1.1.0", 0.04, 0.9) if canary else ("1.0.0", 0.02, 0.7)
                 )
                 server.send(
                     _version_export(device, version, latency, confidence, end_s, rng), device=None
                 )
-        server.evaluate(now, roll_up=False)
-        fired = {a["labels"]["version"] for a in server.alerts() if a["rule"] == "BadRollout"}
-        assert fired == {"1.1.0"}
+        server.evaluate(now)
+        fired = [a for a in server.alerts() if a["rule"] == "BadRollout"]
+        assert [(a["labels"]["version"], a["labels"]["hardware"]) for a in fired] == [
+            ("1.1.0", "raspberry-pi-5")
+        ]
+        description = fired[0]["annotations"]["description"]
+        assert description.startswith("1.1.0 on raspberry-pi-5 failed against 1.0.0: latency 2.")
+        assert "2 canary devices, 4 device-hours" in description
+        verdict = server.get("/api/v1/rollouts/classifier/1.1.0")
+        assert verdict["verdict"] == "fail" and verdict["failed"] == ["raspberry-pi-5/latency"]
+
+
+def test_a_device_new_on_its_version_is_judged_against_the_hardware_profile(
+    tmp_path: Path,
+) -> None:
+    """No production history of 2.0.0 yet: the p95 rule compares the device with the profile
+    its version got on its hardware class before it shipped (10 ms), and a device twice as
+    slow fires. A version without a profile has no baseline to judge against yet."""
+    rules = {
+        "rules": [
+            device_rule(
+                "LatencyP95", "quantile_regression", semconv.INFERENCE_DURATION, "> 0.25",
+                q=0.95, min_relative=0.25,
+            )
+        ]
+    }  # fmt: skip
+    with alerting_server(tmp_path, rules, scheduler_tick_s=3600.0, insecure_dev=True) as server:
+        edges = [0.008, 0.009, 0.010, 0.011, 0.012]
+        report = {
+            "latency": {"runs": 200, "mean_s": 0.0095, "p50_s": 0.0095, "p95_s": 0.0112,
+                        "p99_s": 0.0118, "min_s": 0.007, "histogram": [[e, 40] for e in edges]},
+            "energy": {"joules_per_inference": None, "source": None, "relative_error": None},
+            "predictions": {"accuracy": None},
+        }  # fmt: skip
+        body = {"model": "classifier", "version": "2.0.0", "hardware_class": "raspberry-pi-5"}
+        assert server.post("/api/v1/profiles", json={**body, "report": report}).status_code == 201
+        bad = {
+            **body,
+            "report": {**report, "latency": {**report["latency"], "histogram": [[-1, 2]]}},
+        }
+        assert server.post("/api/v1/profiles", json=bad).status_code == 422
+        now = time.time()
+        rng = np.random.default_rng(3)
+        for minute in range(10):
+            end_s = now - (10 - minute) * 60
+            for device, version in (("new-0", "2.0.0"), ("new-1", "3.0.0")):
+                server.send(_version_export(device, version, 0.02, 0.9, end_s, rng), device=None)
+        server.evaluate(now)
+        fired = [a for a in server.alerts() if a["rule"] == "LatencyP95"]
+        assert [a["labels"]["device"] for a in fired] == ["new-0"]
+        evidence = server.get(f"/api/v1/alerts/{fired[0]['fingerprint']}")["evidence"]
+        assert evidence["baseline"] == {"profile": "2.0.0@raspberry-pi-5"}

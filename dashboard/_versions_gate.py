@@ -1,0 +1,132 @@
+"""The Versions page's per hardware class view: each newer version against the established one,
+side by side on every hardware class, from the on-device profiles (``/api/v1/profiles/compare``)
+and the rollout gate's verdict (``/api/v1/rollouts/{model}/{version}``), so that "v2: p95 1.4x on
+rpi4, 1.0x on jetson-nano; energy 1.2x" sits next to what the fleet measured and the gate said."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from urllib.parse import quote
+
+from edgewatch.dashboard._parse import Obj
+
+Fetch = Callable[[str, Mapping[str, str]], Obj]
+"""GET a server path with query parameters, returning the checked JSON object."""
+
+VERDICT_MARKS = {"pass": "✅ pass", "fail": "❌ fail", "wait": "⏳ wait"}
+
+
+@dataclass(frozen=True, slots=True)
+class ClassRow:
+    """One hardware class: profile ratios (B/A), the gate's verdict and measured latency."""
+
+    hardware_class: str
+    profile_p95: float | None
+    profile_energy: float | None
+    profile_accuracy: float | None
+    """Points (0.05 = 5 points better) on the profiles' labelled samples."""
+    verdict: str | None
+    """pass / fail / wait; None where the version does not run on the class."""
+    fleet_latency: float | None
+    """The gate's estimate of canary / reference latency on the fleet."""
+    failed: tuple[str, ...]
+    compared_with: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class VersionGate:
+    """A version against the established one: the profile summary line, overall verdict,
+    and one row per hardware class either side knows."""
+
+    version: str
+    against: str
+    summary: str
+    verdict: str
+    rows: tuple[ClassRow, ...]
+
+
+def version_gate(fetch: Fetch, model: str, version: str, against: str) -> VersionGate:
+    """Profiles compared and the gate's verdict for ``version`` against ``against``."""
+    profiles = fetch(
+        "/api/v1/profiles/compare", {"model": model, "version": version, "against": against}
+    )
+    gate = fetch(
+        f"/api/v1/rollouts/{quote(model, safe='')}/{quote(version, safe='')}",
+        {"established": against},
+    )
+    return join(profiles, gate, version, against)
+
+
+def join(profiles: Obj, gate: Obj, version: str, against: str) -> VersionGate:
+    """One row per hardware class from the profile comparison and the gate's answer."""
+    profiled = {
+        Obj(c, "hardware class").text("hardware_class"): Obj(c, "hardware class")
+        for c in profiles.items("hardware_classes")
+    }
+    gated = {
+        Obj(c, "hardware class").text("hardware_class"): Obj(c, "hardware class")
+        for c in gate.items("hardware_classes")
+    }
+    rows = []
+    for hw in sorted(profiled.keys() | gated.keys()):
+        p, g = profiled.get(hw), gated.get(hw)
+        latency = None
+        if g is not None:
+            for s in g.items("signals"):
+                signal = Obj(s, "signal")
+                if signal.text("signal") == "latency":
+                    latency = signal.opt_number("estimate")
+        rows.append(
+            ClassRow(
+                hw,
+                None if p is None else p.opt_number("p95_ratio"),
+                None if p is None else p.opt_number("energy_ratio"),
+                None if p is None else p.opt_number("accuracy_change"),
+                None if g is None else g.text("verdict"),
+                latency,
+                tuple(
+                    Obj(s, "signal").text("signal")
+                    for s in ([] if g is None else g.items("signals"))
+                    if Obj(s, "signal").text("verdict") == "fail"
+                ),
+                None if g is None else g.opt_text("compared_with"),
+            )
+        )
+    return VersionGate(
+        version, against, profiles.text("summary"), gate.text("verdict"), tuple(rows)
+    )
+
+
+def _ratio(x: float | None) -> str:
+    return "—" if x is None else f"{x:.2f}x"
+
+
+def table(gate: VersionGate) -> dict[str, list[str]]:
+    """The rows as columns for a dataframe."""
+    rows: Sequence[ClassRow] = gate.rows
+    return {
+        "hardware class": [r.hardware_class for r in rows],
+        "profile p95": [_ratio(r.profile_p95) for r in rows],
+        "profile energy": [_ratio(r.profile_energy) for r in rows],
+        "profile accuracy": [
+            "—" if r.profile_accuracy is None else f"{r.profile_accuracy * 100:+.1f} pt"
+            for r in rows
+        ],
+        "fleet latency": [_ratio(r.fleet_latency) for r in rows],
+        "gate": [
+            "not running" if r.verdict is None else VERDICT_MARKS.get(r.verdict, r.verdict)
+            for r in rows
+        ],
+        "failed signals": [", ".join(r.failed) or "—" for r in rows],
+        "compared with": [r.compared_with or "—" for r in rows],
+    }
+
+
+def headline(gate: VersionGate) -> str:
+    """``v2.1 vs v1 — gate: fail`` and the profile summary."""
+    mark = VERDICT_MARKS.get(gate.verdict, gate.verdict)
+    return f"**{gate.version}** vs {gate.against} — rollout gate: {mark}. {gate.summary}"
+
+
+__all__ = ["ClassRow", "VersionGate", "headline", "join", "table", "version_gate"]

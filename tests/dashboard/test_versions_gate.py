@@ -1,0 +1,43 @@
+"""The Versions page's per hardware class rows: profile ratios joined with the gate's answer."""
+
+from __future__ import annotations
+
+from edgewatch.dashboard._parse import Obj
+from edgewatch.dashboard._versions_gate import headline, join, table
+
+PROFILES = {
+    "summary": "v2 vs v1: p95 1.4x on rpi4, 1.0x on jetson-nano; energy 1.2x",
+    "hardware_classes": [
+        {"hardware_class": "jetson-nano", "p95_ratio": 1.02, "energy_ratio": 1.2,
+         "accuracy_change": 0.01},
+        {"hardware_class": "rpi4", "p95_ratio": 1.4, "energy_ratio": 1.2,
+         "accuracy_change": None},
+    ],
+}  # fmt: skip
+GATE = {
+    "verdict": "fail",
+    "hardware_classes": [
+        {"hardware_class": "rpi4", "verdict": "fail", "compared_with": "v1",
+         "signals": [{"signal": "latency", "verdict": "fail", "estimate": 1.38},
+                     {"signal": "errors", "verdict": "pass", "estimate": 0.9}]},
+        {"hardware_class": "x86", "verdict": "wait", "compared_with": None, "signals": []},
+    ],
+}  # fmt: skip
+
+
+def test_each_class_either_side_knows_gets_a_row() -> None:
+    gate = join(Obj(PROFILES, "profiles"), Obj(GATE, "gate"), "v2", "v1")
+    assert table(gate) == {
+        "hardware class": ["jetson-nano", "rpi4", "x86"],
+        "profile p95": ["1.02x", "1.40x", "—"],
+        "profile energy": ["1.20x", "1.20x", "—"],
+        "profile accuracy": ["+1.0 pt", "—", "—"],
+        "fleet latency": ["—", "1.38x", "—"],
+        "gate": ["not running", "❌ fail", "⏳ wait"],
+        "failed signals": ["—", "latency", "—"],
+        "compared with": ["—", "v1", "—"],
+    }
+    assert headline(gate) == (
+        "**v2** vs v1 — rollout gate: ❌ fail. "
+        "v2 vs v1: p95 1.4x on rpi4, 1.0x on jetson-nano; energy 1.2x"
+    )
