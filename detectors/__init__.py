@@ -113,6 +113,7 @@ from edgewatch.detectors._rollout import RolloutSignals, compare_rollout
 from edgewatch.detectors._seasonal import (
     SECONDS_PER_DAY,
     SECONDS_PER_WEEK,
+    drift_in_both,
     same_time_windows,
     seasonal_expected,
 )
@@ -194,6 +195,7 @@ __all__ = [
     "detector_names",
     "downscale",
     "drift",
+    "drift_in_both",
     "empty",
     "estimate_accuracy",
     "evaluate_gate",

@@ -89,6 +89,16 @@ _WINDOW_S = _p(
     scales="time",
 )
 
+_SEASON: dict[str, Param] = {
+    "season": _p(
+        "str",
+        "also judge against the member's own data at the same time of 'day' or 'week' over"
+        " past periods: drift only when new there too ('none': the baseline alone)",
+        choices=("day", "week", "none"),
+    ),
+    "seasons": _p("int", "past days (weeks) pooled as the same-time reference", low=1),
+}
+
 _STREAMING_COMMON: dict[str, Param] = {
     "threshold": _p(
         "float", "limit of the statistic, warm-up standard deviations", low=0, low_open=True
@@ -118,6 +128,7 @@ _DRIFT: dict[str, Param] = {
         "drift method ('auto' chooses as Evidently)",
         choices=("auto", *sorted(DRIFT_METHODS)),
     ),
+    **_SEASON,
 }
 
 PARAMS: Mapping[str, Mapping[str, Param]] = {
@@ -186,6 +197,7 @@ PARAMS: Mapping[str, Mapping[str, Param]] = {
             high_open=True,
         ),
         "min_samples": _MIN_SAMPLES,
+        **_SEASON,
     },
     "load_matched_rise": {
         "load_signal": _p("str", "the load that power follows, summed per minute"),
