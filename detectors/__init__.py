@@ -119,11 +119,13 @@ from edgewatch.detectors._seasonal import (
 )
 from edgewatch.detectors._sequential import Interval, confidence_sequence, half_width
 from edgewatch.detectors._streaming import (
+    DEFAULT_MIN_RELATIVE_STD,
     STREAMING_DETECTORS,
     Cusum,
     EwmaChart,
     PageHinkley,
     StreamingDetector,
+    std_floor,
 )
 
 __all__ = [
@@ -132,6 +134,7 @@ __all__ = [
     "DEFAULT_FDR",
     "DEFAULT_MAX_BUCKETS",
     "DEFAULT_MAX_CATEGORIES",
+    "DEFAULT_MIN_RELATIVE_STD",
     "DEFAULT_MIN_SAMPLES",
     "DEFAULT_RULES",
     "DEGRADATION_TESTS",
@@ -228,6 +231,7 @@ __all__ = [
     "screened_drift",
     "seasonal_expected",
     "shared_grid",
+    "std_floor",
     "to_dict",
     "trend",
     "validate",

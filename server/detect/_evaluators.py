@@ -281,7 +281,12 @@ def _streaming(ctx: Context, rule: Rule, member: Member, window: Window) -> list
     min_points = int(rule.params.get("min_points", 5))
     if t.size < min_points:
         return [Finding(_insufficient(rule.detector, f"{t.size} minutes with data"))]
-    detector = get_streaming_detector(rule.detector, **_params(rule, "min_points"))
+    params = _params(rule, "min_points")
+    if den is not None and "resolution" not in params:
+        # A share of n per minute moves in steps of 1/n: one event in a median minute is
+        # the resolution, so an error-free warm-up does not make one error 10⁹ σ.
+        params["resolution"] = 1.0 / float(np.median([totals[x] for x in t.tolist()]))
+    detector = get_streaming_detector(rule.detector, **params)
     fired = None
     for x in v.tolist():
         detector.update(float(x))

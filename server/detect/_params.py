@@ -106,7 +106,18 @@ _STREAMING_COMMON: dict[str, Param] = {
     "warmup": _p("int", "values that estimate the in-control mean and std", low=2),
     "mean": _p("float", "known in-control mean (with std)"),
     "std": _p("float", "known in-control std (with mean)", low=0, low_open=True),
-    "min_std": _p("float", "floor of the warm-up std", low=0, low_open=True),
+    "min_std": _p("float", "absolute floor of the in-control std", low=0, low_open=True),
+    "resolution": _p(
+        "float",
+        "the values' resolution: the std is at least resolution/√12 (1 for counts; default for"
+        " a ratio a/b: one event in a median minute, 1/median(b))",
+        low=0,
+    ),
+    "min_relative_std": _p(
+        "float",
+        "relative floor of the in-control std, a share of the mean's magnitude (default 0.001)",
+        low=0,
+    ),
     "min_points": _p("int", "fewest minutes with data to judge", low=1),
 }
 _STREAMING_OWN: dict[str, dict[str, Param]] = {
