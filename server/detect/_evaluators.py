@@ -162,6 +162,26 @@ def _merged(samples: list[Sample], numeric: bool) -> Sample:
     return merge_counts(*(s for s in samples if isinstance(s, CategoricalCounts)))
 
 
+def _first_seen(ctx: Context, member: Member) -> float:
+    """When the first of the member's devices reported: no past window before it is read."""
+    if member.device is not None:
+        return member.device.first_seen_s
+    sel = member.selection
+    wanted = {
+        "device_id": sel.device_id,
+        "fleet": sel.fleet,
+        "model_name": sel.model_name,
+        "model_version": sel.model_version,
+        "hardware": sel.hardware,
+    }
+    seen = [
+        d.first_seen_s
+        for d in ctx.devices
+        if all(v is None or getattr(d, k) == v for k, v in wanted.items())
+    ]
+    return min(seen, default=-math.inf)
+
+
 def _same_time(
     ctx: Context, rule: Rule, member: Member, window: Window, fetch: Fetch, numeric: bool
 ) -> tuple[Mapping[str | None, Sample], str] | None:
@@ -173,7 +193,7 @@ def _same_time(
         return None
     period = ctx.scale.day_s if season == "day" else ctx.scale.week_s
     periods = int(rule.params.get("seasons", 7 if season == "day" else 4))
-    first_seen = member.device.first_seen_s if member.device is not None else -math.inf
+    first_seen = _first_seen(ctx, member)
     parts: dict[str | None, list[Sample]] = {}
     used = 0
     for start, end in same_time_windows(window.start_s, window.end_s, period, periods):

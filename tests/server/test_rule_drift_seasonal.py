@@ -25,7 +25,7 @@ NIGHT_SHIFT = 0.7
 """Inputs at night sit 0.7 σ above the (daytime) baseline: PSI ≈ 0.5 against it."""
 
 
-def _device(i: int) -> Device:
+def _device(i: int, first_seen_days: float = 8) -> Device:
     return Device(
         device_id=f"cam-{i:02d}",
         fleet="f",
@@ -38,7 +38,7 @@ def _device(i: int) -> Device:
         service_name=None,
         power_sources=None,
         attributes={},
-        first_seen_s=NIGHT.timestamp() - 8 * DAY,
+        first_seen_s=NIGHT.timestamp() - first_seen_days * DAY,
         last_seen_s=NIGHT.timestamp(),
         last_batch_key=None,
         clock_skew_s=None,
@@ -78,7 +78,7 @@ class NightShiftContext(Context):
     def histograms(
         self, member: Member, signal: Signal, by: str, window: Window
     ) -> dict[str, ExpHistogram]:
-        device = str(member.get("device"))
+        device = str(member.get("device") or "version-00")
         rng = np.random.default_rng([int(window.end_s), int(device[-2:])])
         mid = (window.start_s + window.end_s) / 2
         return {f: from_values(rng.normal(self._mean(device, f, mid), 1, 600)) for f in FEATURES}
@@ -112,3 +112,14 @@ def test_the_evidence_names_both_references() -> None:
     (hit,) = [f for _, f in findings if f.result.verdict is Verdict.DRIFT]
     assert "against the same time over 7 past day(s)" in hit.result.explanation
     assert "drift in both" in hit.result.explanation
+
+
+def test_a_version_reads_no_past_day_before_its_first_device_reported() -> None:
+    rule = next(r for r in load_default_rules().rules if r.name == "FeatureDrift")
+    ctx = NightShiftContext(None)
+    ctx.devices = tuple(_device(i, first_seen_days=2.5) for i in range(20))
+    findings = evaluate_rule(ctx, rule, NIGHT)
+    assert [f.feature for _, f in findings] == list(FEATURES)
+    for _, f in findings:
+        assert f.result.verdict is Verdict.NO_DRIFT
+        assert "against the same time over 2 past day(s)" in f.result.explanation
