@@ -115,16 +115,19 @@ from edgewatch.detectors._rollout import RolloutSignals, compare_rollout
 from edgewatch.detectors._seasonal import (
     SECONDS_PER_DAY,
     SECONDS_PER_WEEK,
+    drift_in_both,
     same_time_windows,
     seasonal_expected,
 )
 from edgewatch.detectors._sequential import Interval, confidence_sequence, half_width
 from edgewatch.detectors._streaming import (
+    DEFAULT_MIN_RELATIVE_STD,
     STREAMING_DETECTORS,
     Cusum,
     EwmaChart,
     PageHinkley,
     StreamingDetector,
+    std_floor,
 )
 
 __all__ = [
@@ -133,6 +136,7 @@ __all__ = [
     "DEFAULT_FDR",
     "DEFAULT_MAX_BUCKETS",
     "DEFAULT_MAX_CATEGORIES",
+    "DEFAULT_MIN_RELATIVE_STD",
     "DEFAULT_MIN_SAMPLES",
     "DEFAULT_RULES",
     "DEGRADATION_TESTS",
@@ -197,6 +201,7 @@ __all__ = [
     "detector_names",
     "downscale",
     "drift",
+    "drift_in_both",
     "empty",
     "estimate_accuracy",
     "evaluate_gate",
@@ -230,6 +235,7 @@ __all__ = [
     "screened_drift",
     "seasonal_expected",
     "shared_grid",
+    "std_floor",
     "to_dict",
     "trend",
     "validate",

@@ -5,8 +5,11 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from dataclasses import replace
 
 import numpy as np
+
+from edgewatch.detectors._result import DriftResult, Verdict
 
 SECONDS_PER_DAY = 86_400.0
 SECONDS_PER_WEEK = 7 * SECONDS_PER_DAY
@@ -37,3 +40,34 @@ def seasonal_expected(same_time_counts: Sequence[float]) -> float:
     if values.ndim != 1 or not np.all(np.isfinite(values)) or np.any(values < 0):
         raise ValueError("same_time_counts must be a 1-D sequence of finite counts >= 0")
     return float(np.median(values)) if values.size else math.nan
+
+
+def drift_in_both(
+    against_baseline: DriftResult, against_same_time: DriftResult, history: str
+) -> DriftResult:
+    """Drift only when a window departs from the baseline *and* from the member's own data at
+    the same time of day (or week) in past periods — an intersection–union test (Berger
+    1982): its p-value is the larger of the two, so a fixed level (or the FDR control over a
+    family) holds for the combination. A night whose inputs always shift is no drift; a new
+    shift is. Without same-time history (``history`` says why) the baseline alone decides.
+    Example: ``drift_in_both(vs_baseline, vs_past_nights, "7 past days").verdict``."""
+    b, s = against_baseline, against_same_time
+    if b.verdict is Verdict.INSUFFICIENT_DATA:
+        return b
+    if s.verdict is Verdict.INSUFFICIENT_DATA:
+        return replace(
+            b,
+            explanation=f"{b.explanation} (no same-time history: {history}; baseline alone)",
+        )
+    both = b.verdict is Verdict.DRIFT and s.verdict is Verdict.DRIFT
+    shown = b if b.verdict is Verdict.NO_DRIFT or both else s
+    p_values = [p for p in (b.p_value, s.p_value) if p is not None]
+    return replace(
+        shown,
+        verdict=Verdict.DRIFT if both else Verdict.NO_DRIFT,
+        p_value=max(p_values) if p_values else None,
+        explanation=(
+            f"against the baseline: {b.explanation}; against the same time over {history}: "
+            f"{s.explanation} → {'drift in both' if both else 'no new drift'}"
+        ),
+    )

@@ -6,6 +6,12 @@ detector learns the in-control mean and standard deviation from its first ``warm
 (unless given ``mean`` and ``std``) and works in units of that standard deviation, so the
 defaults fit latency in seconds as well as memory in bytes. After a detection the next
 ``update`` starts over, warm-up included: the new level becomes the baseline.
+
+The standard deviation has a floor: a warm-up without variance (no errors at all, a gauge
+that never moved) would otherwise make the first different value an astronomic outlier.
+The floor is the largest of ``min_std``, ``resolution / √12`` (the spread rounding to the
+measurement's resolution adds: 1 for counts, 1/n for a share of n) and ``min_relative_std``
+× |mean| (a minimum relative spread).
 """
 
 from __future__ import annotations
@@ -20,7 +26,13 @@ DEFAULT_WARMUP = 200
 """Values used to estimate the in-control mean and standard deviation (200 keeps the
 estimate's error from dominating the false-alarm rate)."""
 DEFAULT_MIN_STD = 1e-9
-"""Floor for the warm-up standard deviation, so a constant warm-up still yields finite scores."""
+"""Absolute floor for the warm-up standard deviation, so a constant warm-up of zeros still
+yields finite scores."""
+DEFAULT_MIN_RELATIVE_STD = 1e-3
+"""Relative floor: the standard deviation is at least 0.1 % of |mean|, so a gauge that never
+moved in its warm-up is not paged for a change in its fourth digit."""
+_SQRT12 = math.sqrt(12.0)
+"""A value rounded to resolution r carries a uniform rounding error of std r/√12 (Sheppard)."""
 
 
 class StreamingDetector(Protocol):
@@ -46,6 +58,22 @@ class StreamingDetector(Protocol):
         ...
 
 
+def _non_negative(name: str, value: float) -> float:
+    v = float(value)
+    if not (math.isfinite(v) and v >= 0):
+        raise ValueError(f"{name} must be finite and >= 0, got {value!r}")
+    return v
+
+
+def std_floor(mean: float, *, min_std: float, resolution: float, min_relative_std: float) -> float:
+    """The smallest in-control standard deviation a detector works with: the largest of
+    ``min_std``, ``resolution / √12`` and ``min_relative_std · |mean|``.
+    Example: ``std_floor(0.0, min_std=1e-9, resolution=1.0, min_relative_std=1e-3)`` ≈ 0.289
+    (a warm-up of zero error counts: one error is then 3.5 σ, not 10⁹ σ).
+    Reference: Sheppard (1898) on the variance of grouped (rounded) values."""
+    return max(min_std, resolution / _SQRT12, min_relative_std * abs(mean))
+
+
 def _positive(name: str, value: float) -> float:
     v = float(value)
     if not (math.isfinite(v) and v > 0):
@@ -59,7 +87,15 @@ class _Standardised(ABC):
     name: ClassVar[str]
     label: ClassVar[str]
 
-    def __init__(self, warmup: int, mean: float | None, std: float | None, min_std: float) -> None:
+    def __init__(
+        self,
+        warmup: int,
+        mean: float | None,
+        std: float | None,
+        min_std: float,
+        resolution: float,
+        min_relative_std: float,
+    ) -> None:
         if isinstance(warmup, bool) or not isinstance(warmup, int) or warmup < 2:
             raise ValueError(f"warmup must be an int >= 2, got {warmup!r}")
         if mean is not None and not math.isfinite(mean):
@@ -70,6 +106,8 @@ class _Standardised(ABC):
         self.mean = mean
         self.std = None if std is None else _positive("std", std)
         self.min_std = _positive("min_std", min_std)
+        self.resolution = _non_negative("resolution", resolution)
+        self.min_relative_std = _non_negative("min_relative_std", min_relative_std)
         self.reset()
 
     def reset(self) -> None:
@@ -118,10 +156,27 @@ class _Standardised(ABC):
             self._w_m2 += delta * (v - self._w_mean)
             if self._n >= self.warmup:
                 self._mu = self._w_mean
-                self._sigma = max(math.sqrt(self._w_m2 / (self._n - 1)), self.min_std)
+                self._sigma = math.sqrt(self._w_m2 / (self._n - 1))
             return
         self._n += 1
-        self._drift = self._step((v - self._mu) / max(self._sigma, self.min_std))
+        self._drift = self._step((v - self._mu) / self._floored(self._mu, self._sigma))
+
+    def _floored(self, mean: float, std: float) -> float:
+        floor = std_floor(
+            mean,
+            min_std=self.min_std,
+            resolution=self.resolution,
+            min_relative_std=self.min_relative_std,
+        )
+        return max(std, floor)
+
+    @property
+    def in_control_std(self) -> float | None:
+        """The standard deviation values are measured in (after its floor); None while
+        warming up."""
+        if self._mu is None or self._sigma is None:
+            return None
+        return self._floored(self._mu, self._sigma)
 
     def result(self) -> DriftResult:
         """The current statistic against its limit, in standard deviations of the warm-up."""
@@ -135,6 +190,8 @@ class _Standardised(ABC):
                 current_count=self._n,
             )
         score = self._score()
+        std = self._floored(self._mu, self._sigma)
+        floored = " (its floor)" if std > self._sigma else ""
         verdict = Verdict.DRIFT if self._drift else Verdict.NO_DRIFT
         word = "change detected" if self._drift else "in control"
         return DriftResult(
@@ -144,7 +201,7 @@ class _Standardised(ABC):
             verdict=verdict,
             explanation=(
                 f"{self.label}: statistic {fmt(score)} vs limit {fmt(self._limit)} → {word} "
-                f"(baseline mean {fmt(self._mu)}, std {fmt(self._sigma)}, {self._n} values)"
+                f"(baseline mean {fmt(self._mu)}, std {fmt(std)}{floored}, {self._n} values)"
             ),
             current_count=self._n,
         )
@@ -176,10 +233,12 @@ class Cusum(_Standardised):
         mean: float | None = None,
         std: float | None = None,
         min_std: float = DEFAULT_MIN_STD,
+        resolution: float = 0.0,
+        min_relative_std: float = DEFAULT_MIN_RELATIVE_STD,
     ) -> None:
         self.slack = _positive("slack", slack)
         self.threshold = _positive("threshold", threshold)
-        super().__init__(warmup, mean, std, min_std)
+        super().__init__(warmup, mean, std, min_std, resolution, min_relative_std)
 
     def _restart_stat(self) -> None:
         self._upper = 0.0
@@ -220,10 +279,12 @@ class PageHinkley(_Standardised):
         mean: float | None = None,
         std: float | None = None,
         min_std: float = DEFAULT_MIN_STD,
+        resolution: float = 0.0,
+        min_relative_std: float = DEFAULT_MIN_RELATIVE_STD,
     ) -> None:
         self.delta = _positive("delta", delta)
         self.threshold = _positive("threshold", threshold)
-        super().__init__(warmup, mean, std, min_std)
+        super().__init__(warmup, mean, std, min_std, resolution, min_relative_std)
 
     def _restart_stat(self) -> None:
         self._count = 0
@@ -271,12 +332,14 @@ class EwmaChart(_Standardised):
         mean: float | None = None,
         std: float | None = None,
         min_std: float = DEFAULT_MIN_STD,
+        resolution: float = 0.0,
+        min_relative_std: float = DEFAULT_MIN_RELATIVE_STD,
     ) -> None:
         if not (math.isfinite(smoothing) and 0 < smoothing <= 1):
             raise ValueError(f"smoothing must be in (0, 1], got {smoothing!r}")
         self.smoothing = float(smoothing)
         self.width = _positive("width", width)
-        super().__init__(warmup, mean, std, min_std)
+        super().__init__(warmup, mean, std, min_std, resolution, min_relative_std)
 
     def _restart_stat(self) -> None:
         self._steps = 0

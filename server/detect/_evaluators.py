@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import Any, TypeAlias
 
 import numpy as np
 import numpy.typing as npt
@@ -26,10 +26,13 @@ from edgewatch.detectors import (
     Verdict,
     count_increase,
     drift,
+    drift_in_both,
     empty,
     from_values,
     get_streaming_detector,
     load_matched_rise,
+    merge_all,
+    merge_counts,
     missing_heartbeat,
     peer_outliers,
     quantile,
@@ -119,7 +122,7 @@ Judge = Callable[[Any, Any], DriftResult]
 
 
 def _drift(ctx: Context, rule: Rule, member: Member, window: Window) -> list[Finding]:
-    params = _params(rule)
+    params = _params(rule, "season", "seasons")
     method = str(params.pop("method", rule.detector))
     threshold = params.pop("threshold", None)
     min_samples = int(params.pop("min_samples", DEFAULT_MIN_SAMPLES))
@@ -142,47 +145,119 @@ def _drift_fdr(ctx: Context, rule: Rule, member: Member, window: Window) -> list
     return _against_baseline(ctx, rule, member, window, judge, "drift_fdr")
 
 
+Sample: TypeAlias = ExpHistogram | CategoricalCounts
+Fetch: TypeAlias = Callable[[Window], Mapping[str | None, Sample]]
+"""The member's data in a window, by feature (``None`` for a signal without features)."""
+
+
+def _fetch(ctx: Context, rule: Rule, member: Member) -> Fetch:
+    """How the rule's signal is read for the member: every feature in one query grouped by
+    feature (a query per feature cost seconds per tick), else the one histogram or counts."""
+    signal, _ = parse_signal(rule.signal)
+
+    def fetch(w: Window) -> Mapping[str | None, Sample]:
+        if signal.metric == semconv.FEATURE_VALUE:
+            return dict(ctx.histograms(member, Signal(signal.metric), FEATURE_KEY, w))
+        if signal.metric == semconv.FEATURE_CATEGORY_COUNT:
+            return dict(ctx.counts_by(member, signal.metric, CATEGORY_KEY, FEATURE_KEY, w))
+        if signal.metric == semconv.PREDICTION_CLASS_COUNT:
+            return {None: ctx.counts(member, signal.metric, CLASS_KEY, w)}
+        return {None: ctx.histogram(member, signal, w)}
+
+    return fetch
+
+
+def _merged(samples: list[Sample], numeric: bool) -> Sample:
+    if numeric:
+        return merge_all([s for s in samples if isinstance(s, ExpHistogram)])
+    return merge_counts(*(s for s in samples if isinstance(s, CategoricalCounts)))
+
+
+def _first_seen(ctx: Context, member: Member) -> float:
+    """When the first of the member's devices reported: no past window before it is read."""
+    if member.device is not None:
+        return member.device.first_seen_s
+    sel = member.selection
+    wanted = {
+        "device_id": sel.device_id,
+        "fleet": sel.fleet,
+        "model_name": sel.model_name,
+        "model_version": sel.model_version,
+        "hardware": sel.hardware,
+    }
+    seen = [
+        d.first_seen_s
+        for d in ctx.devices
+        if all(v is None or getattr(d, k) == v for k, v in wanted.items())
+    ]
+    return min(seen, default=-math.inf)
+
+
+def _same_time(
+    ctx: Context, rule: Rule, member: Member, window: Window, fetch: Fetch, numeric: bool
+) -> tuple[Mapping[str | None, Sample], str] | None:
+    """The member's own data at the window's time of day (``season: day``) or week over the
+    past ``seasons`` periods since it first reported, pooled per feature, and those periods in
+    words; None without ``season`` (or with ``season: none``)."""
+    season = str(rule.params.get("season", "none"))
+    if season == "none":
+        return None
+    period = ctx.scale.day_s if season == "day" else ctx.scale.week_s
+    periods = int(rule.params.get("seasons", 7 if season == "day" else 4))
+    first_seen = _first_seen(ctx, member)
+    parts: dict[str | None, list[Sample]] = {}
+    used = 0
+    for start, end in same_time_windows(window.start_s, window.end_s, period, periods):
+        if end <= first_seen:
+            break
+        used += 1
+        for feature, sample in fetch(Window(start, end)).items():
+            parts.setdefault(feature, []).append(sample)
+    pooled = {f: _merged(samples, numeric) for f, samples in parts.items()}
+    return pooled, f"{used} past {season}(s)"
+
+
 def _against_baseline(
     ctx: Context, rule: Rule, member: Member, window: Window, judge_samples: Judge, method: str
 ) -> list[Finding]:
+    """Each feature (or the one signal) against the version's baseline; with ``season``,
+    drift must also be new against the member's own data at the same time of day."""
     signal, _ = parse_signal(rule.signal)
-
-    def judge(ref: Any, cur: Any, baseline_id: str, feature: str | None) -> Finding:
-        return Finding(judge_samples(ref, cur), feature, None, baseline_id)
-
+    numeric = signal.metric not in (
+        semconv.FEATURE_CATEGORY_COUNT,
+        semconv.PREDICTION_CLASS_COUNT,
+    )
     if signal.metric in (semconv.FEATURE_VALUE, semconv.FEATURE_CATEGORY_COUNT):
-        numeric = signal.metric == semconv.FEATURE_VALUE
         kind = NUMERIC if numeric else CATEGORICAL
         refs = {f: ctx.reference(member, f, (kind,)) for f in ctx.features(member, signal.metric)}
-        # Every feature's current data in one query grouped by feature (a query per feature
-        # cost seconds per tick); none at all when no feature has a baseline to judge against.
-        current: Mapping[str, ExpHistogram | CategoricalCounts] = {}
-        if any(ref is not None for ref in refs.values()):
-            current = (
-                ctx.histograms(member, Signal(signal.metric), FEATURE_KEY, window)
-                if numeric
-                else ctx.counts_by(member, signal.metric, CATEGORY_KEY, FEATURE_KEY, window)
-            )
-        nothing = empty() if numeric else CategoricalCounts({})
-        findings = []
-        for feature, ref in refs.items():
-            if ref is None:
-                reason = f"no baseline with a {kind} profile of {feature!r}"
-                findings.append(Finding(_insufficient(method, reason), feature))
-            else:
-                findings.append(judge(ref[0], current.get(feature, nothing), ref[1], feature))
-        return findings
-    if signal.metric == semconv.PREDICTION_CLASS_COUNT:
-        ref = ctx.reference(member, "prediction", (PREDICTION,))
-        cur = ctx.counts(member, signal.metric, CLASS_KEY, window)
+        missing = f"no baseline with a {kind} profile of {{}}"
     else:
-        ref = ctx.reference(member, signal.metric, (SCORE, METRIC))
-        if ref is None and signal.metric == semconv.PREDICTION_SCORE:
-            ref = ctx.reference(member, "score", (SCORE,))
-        cur = ctx.histogram(member, signal, window)
-    if ref is None:
-        return [Finding(_insufficient(method, "no baseline"))]
-    return [judge(ref[0], cur, ref[1], None)]
+        if signal.metric == semconv.PREDICTION_CLASS_COUNT:
+            ref = ctx.reference(member, "prediction", (PREDICTION,))
+        else:
+            ref = ctx.reference(member, signal.metric, (SCORE, METRIC))
+            if ref is None and signal.metric == semconv.PREDICTION_SCORE:
+                ref = ctx.reference(member, "score", (SCORE,))
+        refs = {None: ref}
+        missing = "no baseline"
+    if all(ref is None for ref in refs.values()):  # then no query at all
+        return [Finding(_insufficient(method, missing.format(repr(f))), f) for f in refs]
+    fetch = _fetch(ctx, rule, member)
+    current = fetch(window)
+    history = _same_time(ctx, rule, member, window, fetch, numeric)
+    nothing: Sample = empty() if numeric else CategoricalCounts({})
+    findings = []
+    for feature, ref in refs.items():
+        if ref is None:
+            findings.append(Finding(_insufficient(method, missing.format(repr(feature))), feature))
+            continue
+        cur = current.get(feature, nothing)
+        result = judge_samples(ref[0], cur)
+        if history is not None:
+            past, how = history
+            result = drift_in_both(result, judge_samples(past.get(feature, nothing), cur), how)
+        findings.append(Finding(result, feature, None, ref[1]))
+    return findings
 
 
 def _reference_histogram(
@@ -260,7 +335,12 @@ def _streaming(ctx: Context, rule: Rule, member: Member, window: Window) -> list
     min_points = int(rule.params.get("min_points", 5))
     if t.size < min_points:
         return [Finding(_insufficient(rule.detector, f"{t.size} minutes with data"))]
-    detector = get_streaming_detector(rule.detector, **_params(rule, "min_points"))
+    params = _params(rule, "min_points")
+    if den is not None and "resolution" not in params:
+        # A share of n per minute moves in steps of 1/n: one event in a median minute is
+        # the resolution, so an error-free warm-up does not make one error 10⁹ σ.
+        params["resolution"] = 1.0 / float(np.median([totals[x] for x in t.tolist()]))
+    detector = get_streaming_detector(rule.detector, **params)
     fired = None
     for x in v.tolist():
         detector.update(float(x))

@@ -89,6 +89,16 @@ _WINDOW_S = _p(
     scales="time",
 )
 
+_SEASON: dict[str, Param] = {
+    "season": _p(
+        "str",
+        "also judge against the member's own data at the same time of 'day' or 'week' over"
+        " past periods: drift only when new there too ('none': the baseline alone)",
+        choices=("day", "week", "none"),
+    ),
+    "seasons": _p("int", "past days (weeks) pooled as the same-time reference", low=1),
+}
+
 _STREAMING_COMMON: dict[str, Param] = {
     "threshold": _p(
         "float", "limit of the statistic, warm-up standard deviations", low=0, low_open=True
@@ -96,7 +106,18 @@ _STREAMING_COMMON: dict[str, Param] = {
     "warmup": _p("int", "values that estimate the in-control mean and std", low=2),
     "mean": _p("float", "known in-control mean (with std)"),
     "std": _p("float", "known in-control std (with mean)", low=0, low_open=True),
-    "min_std": _p("float", "floor of the warm-up std", low=0, low_open=True),
+    "min_std": _p("float", "absolute floor of the in-control std", low=0, low_open=True),
+    "resolution": _p(
+        "float",
+        "the values' resolution: the std is at least resolution/√12 (1 for counts; default for"
+        " a ratio a/b: one event in a median minute, 1/median(b))",
+        low=0,
+    ),
+    "min_relative_std": _p(
+        "float",
+        "relative floor of the in-control std, a share of the mean's magnitude (default 0.001)",
+        low=0,
+    ),
     "min_points": _p("int", "fewest minutes with data to judge", low=1),
 }
 _STREAMING_OWN: dict[str, dict[str, Param]] = {
@@ -118,6 +139,7 @@ _DRIFT: dict[str, Param] = {
         "drift method ('auto' chooses as Evidently)",
         choices=("auto", *sorted(DRIFT_METHODS)),
     ),
+    **_SEASON,
 }
 
 PARAMS: Mapping[str, Mapping[str, Param]] = {
@@ -186,6 +208,7 @@ PARAMS: Mapping[str, Mapping[str, Param]] = {
             high_open=True,
         ),
         "min_samples": _MIN_SAMPLES,
+        **_SEASON,
     },
     "load_matched_rise": {
         "load_signal": _p("str", "the load that power follows, summed per minute"),

@@ -150,19 +150,38 @@ class Fleet:
             kv("edgewatch.site", spec.site),
         ]
 
-    def _metrics(self, spec: Spec, end_s: float) -> list:  # type: ignore[type-arg]
-        minute_index = int(end_s // 60)
-        rng = np.random.default_rng([self.seed, int(spec.device_id[-2:]), minute_index])
-        inc = self.incident(spec.device_id, end_s)
-        kind = inc.kind if inc is not None else None
-        stamp = end_s - (CLOCK_SKEW_S if spec.device_id == SKEWED else 0.0)
-        end_ns, start_ns = int(stamp * 1e9), int((stamp - 60) * 1e9)
+    def _rng(self, spec: Spec, end_s: float) -> np.random.Generator:
+        return np.random.default_rng([self.seed, int(spec.device_id[-2:]), int(end_s // 60)])
+
+    def _traffic(
+        self, spec: Spec, end_s: float, rng: np.random.Generator, kind: str | None
+    ) -> tuple[int, int]:
+        """Inferences and errors of the minute: day/night rate, 2 % of minutes a burst, the
+        throughput drop and the error burst (the first draws of the minute's generator)."""
         rate = spec.peak_per_min * self.activity(spec, end_s)
         if rng.uniform() < 0.02:
             rate *= rng.uniform(2.0, 3.5)  # a burst
         if kind == "throughput_drop":
             rate *= 0.2
         n = int(rng.poisson(rate))
+        error_rate = 0.05 if kind == "error_burst" else spec.base_error_rate
+        return n, int(rng.binomial(n, error_rate))
+
+    def counts(self, spec: Spec, end_s: float) -> tuple[int, int] | None:
+        """The minute's (inferences, errors) exactly as its export carries them; None when
+        the device does not report that minute (offline or restarting)."""
+        if self.offline(spec, end_s) or self.restarting(spec, end_s):
+            return None
+        inc = self.incident(spec.device_id, end_s)
+        return self._traffic(spec, end_s, self._rng(spec, end_s), inc.kind if inc else None)
+
+    def _metrics(self, spec: Spec, end_s: float) -> list:  # type: ignore[type-arg]
+        rng = self._rng(spec, end_s)
+        inc = self.incident(spec.device_id, end_s)
+        kind = inc.kind if inc is not None else None
+        stamp = end_s - (CLOCK_SKEW_S if spec.device_id == SKEWED else 0.0)
+        end_ns, start_ns = int(stamp * 1e9), int((stamp - 60) * 1e9)
+        n, errors = self._traffic(spec, end_s, rng, kind)
         hour = ((end_s / 3600.0) + spec.zone_h) % 24
         night_shift = 0.15 if not 6 <= hour < 22 else 0.0
         version = self.version(spec, end_s)
@@ -171,8 +190,6 @@ class Fleet:
         conf_a, conf_b = (7.1, 2.9) if kind == "confidence_drop" else (8.6, 1.4)
         if version == "v3":
             conf_a, conf_b = 7.6, 2.4
-        error_rate = 0.05 if kind == "error_burst" else spec.base_error_rate
-        errors = int(rng.binomial(n, error_rate))
         metrics = []
         if n:
             metrics.append(
