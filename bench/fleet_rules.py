@@ -46,11 +46,11 @@ sys.path[:0] = [str(ROOT / "tests"), str(ROOT / "tests" / "e2e")]
 from messy_fleet import Fleet, Incident, Spec, fleet  # noqa: E402
 
 from edgewatch.server.alert import Rule, ScopeLevel, load_default_rules  # noqa: E402
+from edgewatch.server.alerting._scheduler import _observation  # noqa: E402
 from edgewatch.server.detect import REAL_TIME  # noqa: E402
 from edgewatch.server.detect._context import Signal, Window  # noqa: E402
 from edgewatch.server.detect._evaluators import EVALUATORS  # noqa: E402
 from edgewatch.server.detect._members import Member  # noqa: E402
-from edgewatch.server.alerting._scheduler import _observation  # noqa: E402
 from edgewatch.server.store import Selection  # noqa: E402
 
 DAY_S = 86_400.0

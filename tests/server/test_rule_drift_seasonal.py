@@ -13,9 +13,9 @@ import numpy as np
 
 from edgewatch.detectors import ExpHistogram, Verdict, from_values
 from edgewatch.server.alert import load_default_rules
+from edgewatch.server.alerting._scheduler import evaluate_rule
 from edgewatch.server.detect._context import Context, Signal, Window
 from edgewatch.server.detect._members import Member
-from edgewatch.server.alerting._scheduler import evaluate_rule
 from edgewatch.server.store import Device, DeviceStatus
 
 DAY = 86_400.0
