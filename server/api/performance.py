@@ -8,9 +8,10 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, UploadFile
 
+from edgewatch.contract import PerformanceOut
 from edgewatch.server.api.bounds import MAX_SPAN_S
 from edgewatch.server.api.deps import AdminDep, SelectionDep, SettingsDep, StoreDep, WindowDep
-from edgewatch.server.api.performance_schemas import PerformanceOut, performance_out
+from edgewatch.server.api.performance_schemas import performance_out
 from edgewatch.server.api.uploads import read_upload
 from edgewatch.server.detect._upload import read_table
 from edgewatch.server.performance import (

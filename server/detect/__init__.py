@@ -1,11 +1,10 @@
 """Detection: the scheduler over the pure detectors, baselines, and alerting wired to the
-store (DuckDB-backed alert state and delivery queue)."""
+store (DuckDB-backed alert state and delivery queue). Its REST answers live in ``api``."""
 
 from __future__ import annotations
 
-from edgewatch.server.detect import _views as views
 from edgewatch.server.detect._baselines import pin_baseline, upload_baseline
-from edgewatch.server.detect._compare import compare_versions
+from edgewatch.server.detect._context import CLASS_KEY, Context, Signal, Window
 from edgewatch.server.detect._evaluators import EVALUATORS, Finding
 from edgewatch.server.detect._members import Member, members
 from edgewatch.server.detect._persistence import DuckAlertingStore, DuckDeliveryQueue
@@ -16,19 +15,22 @@ from edgewatch.server.detect._time_scale import REAL_TIME, TimeScale, scale_rule
 from edgewatch.server.detect._upload import BaselineUploadError, UploadProblem
 
 __all__ = [
+    "CLASS_KEY",
     "EVALUATORS",
     "REAL_TIME",
     "AlertingService",
     "BaselineUploadError",
+    "Context",
     "DuckAlertingStore",
     "DuckDeliveryQueue",
     "Finding",
     "FiringHook",
     "Member",
     "Scheduler",
+    "Signal",
     "TimeScale",
     "UploadProblem",
-    "compare_versions",
+    "Window",
     "histogram_from_dict",
     "load_ruleset",
     "members",
@@ -36,5 +38,4 @@ __all__ = [
     "scale_ruleset",
     "unsupported_rules",
     "upload_baseline",
-    "views",
 ]
