@@ -59,6 +59,8 @@ from edgewatch.contract._client import (
     ENV_SERVER,
     ENV_TOKEN,
     ApiClient,
+    error_detail,
+    segment,
 )
 from edgewatch.contract._errors import (
     AlertingDisabledError,
@@ -220,7 +222,9 @@ __all__ = [
     "VersionCompareOut",
     "VersionSummaryOut",
     "WindowOut",
+    "error_detail",
     "format_rfc3339",
     "from_unix_s",
     "parse_instant",
+    "segment",
 ]

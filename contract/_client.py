@@ -10,8 +10,10 @@ can give answers a real server never gives.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from typing import Any, Self, TypeVar
+from urllib.parse import quote
 
 import httpx
 from pydantic import BaseModel, TypeAdapter, ValidationError
@@ -38,6 +40,11 @@ ALERTING_OFF = "alerting is not running"
 
 M = TypeVar("M", bound=BaseModel)
 Params = Mapping[str, Any]
+
+
+def segment(value: str) -> str:
+    """``value`` escaped as one URL path segment."""
+    return quote(value, safe="")
 
 
 def _transport_reason(e: httpx.TransportError) -> str:
@@ -236,6 +243,29 @@ class ApiClient:
                 f"the server at {self.server_url} sent an answer this client cannot read "
                 f"({what}: {where}: {first.get('msg')}). Are client and server the same "
                 "edgewatch version?"
+            ) from None
+
+    @contextmanager
+    def stream(
+        self, method: str, path: str, *, params: Params | None = None
+    ) -> Iterator[httpx.Response]:
+        """The answer with its body not yet read (for large downloads); error statuses and
+        transport failures raise ``ApiError``s like :meth:`request`."""
+        clean = [(k, v) for k, v in (params or {}).items() if v is not None and v != ""]
+        what = f"{method} {path}"
+        try:
+            with self._http.stream(method, path, params=clean) as r:
+                if r.status_code >= 400:
+                    r.read()
+                    raise self._error(r, what)
+                yield r
+        except httpx.TimeoutException:
+            raise ServerUnreachableError(
+                f"the edgewatch server at {self.server_url} did not answer {what} in time"
+            ) from None
+        except httpx.TransportError as e:
+            raise ServerUnreachableError(
+                f"cannot reach the edgewatch server at {self.server_url} ({_transport_reason(e)})"
             ) from None
 
     def ready(self) -> httpx.Response:
