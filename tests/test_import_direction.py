@@ -1,6 +1,6 @@
-"""The import direction of DESIGN.md: detectors import nothing of edgewatch; the collector
-imports only the detectors; the server may import the collector's wire names only; the
-dashboard reaches the server over HTTP only."""
+"""The import direction of DESIGN.md: detectors and the REST contract import nothing of
+edgewatch; the collector imports only the detectors; the server may import the collector's
+wire names and the contract only; the dashboard reaches the server over HTTP only."""
 
 from __future__ import annotations
 
@@ -13,8 +13,9 @@ ROOT = Path(__file__).resolve().parents[1]
 
 ALLOWED = {
     "detectors": set(),
+    "contract": set(),
     "collector": {"edgewatch.detectors"},
-    "server": {"edgewatch.detectors", "edgewatch.collector.semconv"},
+    "server": {"edgewatch.detectors", "edgewatch.collector.semconv", "edgewatch.contract"},
     "dashboard": set(),
     "demo": {"edgewatch.collector", "edgewatch.detectors"},
 }

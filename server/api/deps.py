@@ -185,8 +185,10 @@ def _window(
 ) -> Window:
     """``from``/``to`` (or the deprecated ``start``/``end``) in either time format, ``to``
     defaulting to now and ``from`` to ``to - span``."""
-    stop = _instant("to", _one("to", to, "end", end)) or utc_now()
-    begin = _instant("from", _one("from", from_, "start", start)) or stop - span
+    stop = _instant("end" if to is None else "to", _one("to", to, "end", end)) or utc_now()
+    begin = _instant("start" if from_ is None else "from", _one("from", from_, "start", start)) or (
+        stop - span
+    )
     if stop <= begin:
         raise InvalidQueryError(
             f"to ({format_rfc3339(stop)}) must be after from ({format_rfc3339(begin)})"

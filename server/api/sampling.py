@@ -33,6 +33,7 @@ def sampling_out(s: SamplingSetting) -> SamplingOut:
     semconv.CONFIG_PATH,
     response_model=DeviceConfigOut,
     summary="A device's configuration (its sampling budget); device token or admin",
+    responses={401: {}, 403: {}, 429: {}, 503: {}},
 )
 def device_config(
     request: Request, store: StoreDep, settings: SettingsDep, device_id: str
