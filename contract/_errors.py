@@ -41,16 +41,17 @@ class RequestRejectedError(ApiError):
     """The server refused what was asked (400, 409, 413, 415, 422); the message says why."""
 
 
-class ThrottledError(ApiError):
-    """The server asked to come back later (429, or 503 with ``Retry-After``)."""
+class ServerError(ApiError):
+    """The server failed (5xx) or answered something the client cannot read."""
+
+
+class ThrottledError(ServerError):
+    """The server cannot answer now and asks to come back later (429, or 503 with
+    ``Retry-After``: the store is closed or busy)."""
 
     def __init__(self, message: str, *, retry_after_s: float | None = None) -> None:
         super().__init__(message)
         self.retry_after_s = retry_after_s
-
-
-class ServerError(ApiError):
-    """The server failed (5xx) or answered something the client cannot read."""
 
 
 class AlertingDisabledError(ServerError):

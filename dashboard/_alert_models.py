@@ -390,7 +390,7 @@ def baseline_of(o: Obj) -> Baseline:
             p95=s.opt_number("p95"),
             missing=s.opt_integer("missing"),
         )
-        for s in (o.objs("summary") if o.has("summary") else [])
+        for s in (o.objs("summary") if o.get("summary") is not None else [])
     )
     return Baseline(
         id=o.ident("id"),

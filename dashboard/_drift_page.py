@@ -9,11 +9,11 @@ from datetime import timedelta
 import pandas as pd
 import streamlit as st
 
+from edgewatch.contract import RequestRejectedError
 from edgewatch.dashboard import _charts as charts
 from edgewatch.dashboard import _format as fmt
 from edgewatch.dashboard._alert_models import PREDICTIONS, DriftResult
 from edgewatch.dashboard._analysis import latest_per_feature
-from edgewatch.dashboard._errors import RequestRejectedError
 from edgewatch.dashboard._models import ClassCounts
 from edgewatch.dashboard._page import PageContext, optional, run_page
 from edgewatch.dashboard._selection import ModelSelection, pick_model

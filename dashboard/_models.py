@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from edgewatch.dashboard._errors import MalformedResponseError
+from edgewatch.contract import MalformedResponseError
 from edgewatch.dashboard._parse import Obj
 
 DEVICE_STATUSES = ("online", "stale", "offline")

@@ -6,10 +6,10 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
+from edgewatch.contract import AlertingDisabledError, ApiError, NotFoundError
 from edgewatch.dashboard import _format as fmt
 from edgewatch.dashboard._alert_models import Receiver
 from edgewatch.dashboard._client import Client
-from edgewatch.dashboard._errors import AlertingDisabledError, ApiError, NotFoundError
 from edgewatch.dashboard._page import ALERTING_OFF, NO_ALERTING, PageContext, run_page, show_error
 
 # Problems first: the deliveries someone opening this page wants to see.

@@ -1,6 +1,7 @@
 """The import direction of DESIGN.md: detectors and the REST contract import nothing of
 edgewatch; the collector imports only the detectors; the server may import the collector's
-wire names and the contract only; the dashboard reaches the server over HTTP only."""
+wire names and the contract only; the dashboard reaches the server over HTTP only, through
+the contract (and the collector's wire names)."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ ALLOWED = {
     "contract": set(),
     "collector": {"edgewatch.detectors"},
     "server": {"edgewatch.detectors", "edgewatch.collector.semconv", "edgewatch.contract"},
-    "dashboard": set(),
+    "dashboard": {"edgewatch.contract", "edgewatch.collector.semconv"},
     "demo": {"edgewatch.collector", "edgewatch.detectors"},
 }
 
