@@ -84,6 +84,17 @@ def error_detail(r: httpx.Response) -> str:
     return str(detail)
 
 
+def _query(params: Params | Iterable[tuple[str, Any]] | None) -> list[tuple[str, Any]]:
+    """Query pairs without ``None`` or empty values; a list value repeats its parameter."""
+    items = params.items() if isinstance(params, Mapping) else (params or ())
+    pairs: list[tuple[str, Any]] = []
+    for key, value in items:
+        for v in value if isinstance(value, list | tuple) else (value,):
+            if v is not None and v != "":
+                pairs.append((key, v))
+    return pairs
+
+
 def _retry_after_s(r: httpx.Response) -> float | None:
     try:
         return float(r.headers.get("retry-after", ""))
@@ -157,8 +168,7 @@ class ApiClient:
     ) -> httpx.Response:
         """The server's answer; transport failures and error statuses raise ``ApiError``s.
         ``None`` and empty parameters are left out."""
-        items = params.items() if isinstance(params, Mapping) else (params or ())
-        clean = [(k, v) for k, v in items if v is not None and v != ""]
+        clean = _query(params)
         what = f"{method} {path}"
         try:
             r = self._http.request(
@@ -232,17 +242,19 @@ class ApiClient:
         """``GET path`` read as ``model``."""
         return self.call(model, "GET", path, params=params)
 
-    def parse(self, model: type[M], data: Any, what: str) -> M:
-        """``data`` read as ``model``, or ``MalformedResponseError`` naming the field."""
+    def parse(self, model: Any, data: Any, what: str) -> Any:
+        """``data`` read as ``model`` (a model class or a type such as ``list[TokenOut]``),
+        or ``MalformedResponseError`` naming the field, what it should be and what came."""
         try:
             return TypeAdapter(model).validate_python(data)
         except ValidationError as e:
             first = e.errors()[0]
-            where = ".".join(str(x) for x in first.get("loc", ())) or "answer"
+            where = "".join(f"[{x}]" if isinstance(x, int) else f".{x}" for x in first["loc"])
+            got = f", got {first['input']!r}" if "input" in first else ""
             raise MalformedResponseError(
                 f"the server at {self.server_url} sent an answer this client cannot read "
-                f"({what}: {where}: {first.get('msg')}). Are client and server the same "
-                "edgewatch version?"
+                f"({what}: answer{where}: {first['msg']}{got}). Are client and server the "
+                "same edgewatch version?"
             ) from None
 
     @contextmanager
@@ -251,10 +263,9 @@ class ApiClient:
     ) -> Iterator[httpx.Response]:
         """The answer with its body not yet read (for large downloads); error statuses and
         transport failures raise ``ApiError``s like :meth:`request`."""
-        clean = [(k, v) for k, v in (params or {}).items() if v is not None and v != ""]
         what = f"{method} {path}"
         try:
-            with self._http.stream(method, path, params=clean) as r:
+            with self._http.stream(method, path, params=_query(params)) as r:
                 if r.status_code >= 400:
                     r.read()
                     raise self._error(r, what)

@@ -17,6 +17,8 @@ import httpx
 
 from edgewatch.contract import (
     ApiClient,
+    DeviceDetail,
+    DeviceList,
     MalformedResponseError,
     NotFoundError,
     format_rfc3339,
@@ -121,14 +123,13 @@ class Client:
             "version": version,
             "limit": limit,
         }
-        obj = self._get(path, params)
-        return self._parsed(path, lambda: [m.device_of(d) for d in obj.objs("devices")])
+        return list(self._api.get(DeviceList, path, params).devices)
 
     def device(self, device_id: str, *, readings_since_s: float = 86_400.0) -> m.DeviceDetail:
         """One device with the newest value of each gauge it sent."""
         path = f"/api/v1/devices/{segment(device_id)}"
-        obj = self._get(path, {"readings_since_s": readings_since_s})
-        return self._parsed(path, m.device_detail_of, obj)
+        answer = self._api.get(DeviceDetail, path, {"readings_since_s": readings_since_s})
+        return m.DeviceDetail.of(answer)
 
     def series(
         self,
@@ -183,12 +184,11 @@ class Client:
             **_selection(device, fleet, model, version),
         }
         try:
-            obj = self._get("/api/v1/distributions", params)
+            return self._api.get(m.Distribution, "/api/v1/distributions", params)
         except NotFoundError as e:
             if e.endpoint_missing:
                 raise
             return None
-        return self._parsed("GET /api/v1/distributions", m.distribution_of, obj)
 
     def prediction_classes(
         self,
@@ -206,29 +206,19 @@ class Client:
             "to": format_rfc3339(end),
             **_selection(device, fleet, model, version),
         }
-        obj = self._get("/api/v1/predictions/classes", params)
-        return self._parsed("GET /api/v1/predictions/classes", m.class_counts_of, obj)
+        return self._api.get(m.ClassCounts, "/api/v1/predictions/classes", params)
 
     def fleet_summary(
         self, start: datetime, end: datetime, *, fleet: str | None = None
     ) -> m.FleetSummary:
         """Devices per model version with rates and latency quantiles."""
         params = {"from": format_rfc3339(start), "to": format_rfc3339(end), "fleet": fleet}
-        obj = self._get("/api/v1/fleet/summary", params)
-        return self._parsed("GET /api/v1/fleet/summary", m.fleet_summary_of, obj)
+        return self._api.get(m.FleetSummary, "/api/v1/fleet/summary", params)
 
     def tokens(self) -> list[m.Token]:
         """Every token (never a secret)."""
         data = self._request("GET", "/api/v1/tokens")
-        if not isinstance(data, list):
-            raise MalformedResponseError(
-                f"the server at {self.server_url} sent an answer the dashboard cannot read "
-                "(GET /api/v1/tokens: expected a list)"
-            )
-        return self._parsed(
-            "GET /api/v1/tokens",
-            lambda: [m.token_of(Obj(t, f"tokens[{i}]")) for i, t in enumerate(data)],
-        )
+        return self._api.parse(list[m.Token], data, "GET /api/v1/tokens")
 
     # -- alerting API ---------------------------------------------------------------------
 

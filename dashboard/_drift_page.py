@@ -163,9 +163,9 @@ def _shown_classes(now: ClassCounts, before: ClassCounts) -> tuple[str, ...]:
     labels = tuple(dict.fromkeys([*now.labels, *before.labels]))
     if len(labels) <= MAX_CLASSES:
         return labels
-    total = {c: n for c, n in now.counts}
-    for c, n in before.counts:
-        total[c] = total.get(c, 0) + n
+    total = {c.label: c.count for c in now.classes}
+    for c in before.classes:
+        total[c.label] = total.get(c.label, 0) + c.count
     top = set(sorted(labels, key=lambda c: -total.get(c, 0))[:MAX_CLASSES])
     return tuple(c for c in labels if c in top)
 

@@ -165,7 +165,7 @@ def _tokens(client: Client) -> None:
                 "device": [t.device_id or "—" for t in tokens],
                 "name": [t.name for t in tokens],
                 "created": [fmt.when(t.created_at) for t in tokens],
-                "state": ["revoked" if t.revoked else "active" for t in tokens],
+                "state": ["revoked" if t.revoked_at is not None else "active" for t in tokens],
             }
         ),
         hide_index=True,
