@@ -17,10 +17,14 @@ import httpx
 
 from edgewatch.contract import (
     ApiClient,
+    DeliveryList,
+    DeliveryOut,
     DeviceDetail,
     DeviceList,
     MalformedResponseError,
     NotFoundError,
+    ReceiverList,
+    ReceiverOut,
     format_rfc3339,
     segment,
 )
@@ -348,18 +352,14 @@ class Client:
         obj = self._obj(self._request("POST", path), f"POST {path}")
         return self._parsed(path, lambda: obj.integer("rules"))
 
-    def receivers(self) -> list[am.Receiver]:
+    def receivers(self) -> list[ReceiverOut]:
         """Receivers with delivery counts; endpoints are reduced to their host."""
-        obj = self._get("/api/v1/receivers")
-        return self._parsed(
-            "GET /api/v1/receivers", lambda: [am.receiver_of(r) for r in obj.objs("receivers")]
-        )
+        return list(self._api.get(ReceiverList, "/api/v1/receivers").receivers)
 
-    def deliveries(self, *, status: str | None = None) -> list[am.Delivery]:
+    def deliveries(self, *, status: str | None = None) -> list[DeliveryOut]:
         """Notification deliveries, optionally by status."""
-        obj = self._get("/api/v1/deliveries", {"status": status})
-        return self._parsed(
-            "GET /api/v1/deliveries", lambda: [am.delivery_of(d) for d in obj.objs("deliveries")]
+        return list(
+            self._api.get(DeliveryList, "/api/v1/deliveries", {"status": status}).deliveries
         )
 
     def baselines(self) -> list[am.Baseline]:

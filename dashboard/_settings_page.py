@@ -7,8 +7,8 @@ import pandas as pd
 import streamlit as st
 
 from edgewatch.contract import AlertingDisabledError, ApiError, NotFoundError
+from edgewatch.contract import ReceiverOut as Receiver
 from edgewatch.dashboard import _format as fmt
-from edgewatch.dashboard._alert_models import Receiver
 from edgewatch.dashboard._client import Client
 from edgewatch.dashboard._page import ALERTING_OFF, NO_ALERTING, PageContext, run_page, show_error
 
