@@ -87,12 +87,15 @@ class ValidationErrorOut(BaseModel):
 
 
 class ProblemOut(BaseModel):
-    """One reason an upload was refused, naming the column or row."""
+    """One reason an upload was refused, naming the column or row when it can."""
 
-    model_config = {"extra": "allow"}
+    column: str | None = None
+    row: int | None = None
+    message: str
 
 
 class ProblemsOut(BaseModel):
-    """The 422 body of a refused upload or rules reload: every problem found."""
+    """The 422 body of a refused upload (problems) or rules reload (reasons as text): every
+    problem found."""
 
     errors: list[ProblemOut | str]
