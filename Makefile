@@ -23,7 +23,7 @@ up: $(STAMP)
 lint: $(STAMP)
 	$(PY) -m ruff format --check .
 	$(PY) -m ruff check .
-	$(PY) -m mypy collector detectors server dashboard demo
+	$(PY) -m mypy collector contract detectors server dashboard demo
 
 ## test: lint + the whole pytest suite (two workers, then the tests marked serial on their own)
 test: lint

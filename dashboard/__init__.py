@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from edgewatch.dashboard._client import Client, DriftReport
-from edgewatch.dashboard._errors import (
+from edgewatch.contract import (
     AlertingDisabledError,
     ApiError,
     MalformedResponseError,
@@ -13,6 +12,7 @@ from edgewatch.dashboard._errors import (
     ServerUnreachableError,
     UnauthorizedError,
 )
+from edgewatch.dashboard._client import Client, DriftReport
 
 __all__ = [
     "AlertingDisabledError",

@@ -156,33 +156,6 @@ class Rule:
 
 
 @dataclass(frozen=True, slots=True)
-class Receiver:
-    """A notification receiver and its delivery health; never its secret or full URL."""
-
-    name: str
-    type: str
-    endpoint_host: str | None
-    delivered: int
-    pending: int
-    failed: int
-    dead: int
-    last_success_at: datetime | None
-    last_error: str | None
-
-
-@dataclass(frozen=True, slots=True)
-class Delivery:
-    """One queued or finished notification."""
-
-    id: str
-    receiver: str | None
-    status: str | None
-    created_at: datetime | None
-    attempts: int
-    last_error: str | None
-
-
-@dataclass(frozen=True, slots=True)
 class FeatureSummary:
     """A baseline's profile of one feature."""
 
@@ -354,32 +327,6 @@ def rule_of(o: Obj) -> Rule:
     )
 
 
-def receiver_of(o: Obj) -> Receiver:
-    return Receiver(
-        name=o.text("name"),
-        type=o.text("type"),
-        endpoint_host=o.opt_text("endpoint_host"),
-        delivered=o.opt_integer("delivered"),
-        pending=o.opt_integer("pending"),
-        failed=o.opt_integer("failed"),
-        dead=o.opt_integer("dead"),
-        last_success_at=o.opt_time("last_success_at"),
-        last_error=o.opt_text("last_error"),
-    )
-
-
-def delivery_of(o: Obj) -> Delivery:
-    attempts = o.get("attempts")
-    return Delivery(
-        id=o.text("id"),
-        receiver=o.opt_text("receiver"),
-        status=o.opt_text("status") or o.opt_text("state"),
-        created_at=o.opt_time("created_at"),
-        attempts=len(attempts) if isinstance(attempts, list) else o.opt_integer("attempts"),
-        last_error=o.opt_text("last_error"),
-    )
-
-
 def baseline_of(o: Obj) -> Baseline:
     summary = tuple(
         FeatureSummary(
@@ -390,7 +337,7 @@ def baseline_of(o: Obj) -> Baseline:
             p95=s.opt_number("p95"),
             missing=s.opt_integer("missing"),
         )
-        for s in (o.objs("summary") if o.has("summary") else [])
+        for s in (o.objs("summary") if o.get("summary") is not None else [])
     )
     return Baseline(
         id=o.ident("id"),

@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
+from edgewatch.contract import ApiError
 from edgewatch.dashboard import _alert_links as links
 from edgewatch.dashboard import _format as fmt
 from edgewatch.dashboard._alert_models import (
@@ -19,7 +20,6 @@ from edgewatch.dashboard._alert_models import (
     Silence,
 )
 from edgewatch.dashboard._client import Client
-from edgewatch.dashboard._errors import ApiError
 from edgewatch.dashboard._page import PageContext, run_page, show_error
 
 SILENCE_DURATIONS_S = (3600.0, 4 * 3600.0, 86_400.0, 7 * 86_400.0)

@@ -1,7 +1,9 @@
-"""The typed client of the edgewatch server's REST API: the dashboard's only way to the data.
+"""The dashboard's typed view of the edgewatch server's REST API: the dashboard's only way
+to the data.
 
-Every failure surfaces as one of the ``ApiError`` subclasses with a message a person can act
-on; answers are checked field by field and returned as frozen dataclasses.
+Requests, the token and every failure go through ``edgewatch.contract.ApiClient`` (one
+exception tree, messages a person can act on); answers are checked field by field and
+returned as frozen values.
 """
 
 from __future__ import annotations
@@ -13,24 +15,24 @@ from typing import Any, Self, TypeVar
 
 import httpx
 
-from edgewatch.dashboard import _alert_models as am
-from edgewatch.dashboard import _models as m
-from edgewatch.dashboard._errors import (
-    AlertingDisabledError,
-    ApiError,
+from edgewatch.contract import (
+    ApiClient,
+    DeliveryList,
+    DeliveryOut,
+    DeviceDetail,
+    DeviceList,
     MalformedResponseError,
     NotFoundError,
-    RequestRejectedError,
-    ServerError,
-    ServerUnreachableError,
-    UnauthorizedError,
+    ReceiverList,
+    ReceiverOut,
+    format_rfc3339,
+    segment,
 )
+from edgewatch.dashboard import _alert_models as am
+from edgewatch.dashboard import _models as m
 from edgewatch.dashboard._parse import Obj
-from edgewatch.dashboard._wire import error_detail, rfc3339, segment, transport_reason
 
 T = TypeVar("T")
-# The server's 503 reason on alerting endpoints when it runs with ``alerting: false``.
-ALERTING_OFF = "alerting is not running"
 Params = Mapping[str, Any]
 
 
@@ -58,20 +60,12 @@ class Client:
         timeout_s: float = 30.0,
         transport: httpx.BaseTransport | None = None,
     ) -> None:
-        url = server_url.strip().rstrip("/")
-        if not url.startswith(("http://", "https://")):
-            raise ValueError(f"server URL {server_url!r} must start with http:// or https://")
-        self.server_url = url
-        self._http = httpx.Client(
-            base_url=url,
-            headers={"Authorization": f"Bearer {token.strip()}", "Accept": "application/json"},
-            timeout=timeout_s,
-            transport=transport,
-        )
+        self._api = ApiClient(server_url, token, timeout_s=timeout_s, transport=transport)
+        self.server_url = self._api.server_url
 
     def close(self) -> None:
         """Close the connection pool."""
-        self._http.close()
+        self._api.close()
 
     def __enter__(self) -> Self:
         return self
@@ -79,68 +73,10 @@ class Client:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    # -- transport and error translation --------------------------------------------------
-
-    def _response(
-        self, method: str, path: str, *, params: Params | None = None, body: Any = None
-    ) -> httpx.Response:
-        """The server's answer, with transport failures and error statuses as ``ApiError``s."""
-        clean = {k: v for k, v in (params or {}).items() if v is not None and v != ""}
-        what = f"{method} {path}"
-        try:
-            r = self._http.request(method, path, params=clean, json=body)
-        except httpx.TimeoutException:
-            raise ServerUnreachableError(
-                f"the edgewatch server at {self.server_url} did not answer {what} in time"
-            ) from None
-        except httpx.TransportError as e:
-            raise ServerUnreachableError(
-                f"cannot reach the edgewatch server at {self.server_url} ({transport_reason(e)}). "
-                "Is it running? Start it with `edgewatch server`, or pass the right --server URL."
-            ) from None
-        if r.status_code >= 400:
-            raise self._error(r, what)
-        return r
-
     def _request(
         self, method: str, path: str, *, params: Params | None = None, body: Any = None
     ) -> Any:
-        r = self._response(method, path, params=params, body=body)
-        if r.status_code == 204 or not r.content:
-            return None
-        try:
-            return r.json()
-        except ValueError:
-            raise MalformedResponseError(
-                f"{self.server_url} answered {method} {path} with something that is not JSON: "
-                "is this URL an edgewatch server?"
-            ) from None
-
-    def _error(self, r: httpx.Response, what: str) -> ApiError:
-        detail = error_detail(r)
-        status = r.status_code
-        if status == 401:
-            return UnauthorizedError(
-                f"the server at {self.server_url} refused the token ({detail}). Pass an admin "
-                "token: create one with `edgewatch token create --admin`."
-            )
-        if status == 403:
-            return UnauthorizedError(
-                f"this token may not read the dashboard's data ({detail}). "
-                "The dashboard needs an admin token, not a device token."
-            )
-        if status == 404:
-            if detail == "Not Found":  # FastAPI's answer for a path it has no route for
-                path = r.request.url.path
-                return NotFoundError(f"this server has no {path} endpoint", missing_endpoint=path)
-            return NotFoundError(detail)
-        if status == 503 and ALERTING_OFF in detail:
-            return AlertingDisabledError(
-                f"the server at {self.server_url} runs with alerting switched off ({detail})"
-            )
-        if status in (400, 409, 422):
-            return RequestRejectedError(f"the server refused {what}: {detail}")
-        return ServerError(f"the server failed on {what} (HTTP {status}): {detail}")
+        return self._api.json(method, path, params=params, json=body)
 
     def _get(self, path: str, params: Params | None = None) -> Obj:
         return self._obj(self._request("GET", path, params=params), f"GET {path}")
@@ -161,23 +97,12 @@ class Client:
 
     def ready(self) -> bool:
         """Whether the server is up with its store open (``/readyz``, no token needed)."""
-        try:
-            r = self._http.get("/readyz")
-        except httpx.TransportError as e:
-            raise ServerUnreachableError(
-                f"cannot reach the edgewatch server at {self.server_url} ({transport_reason(e)})"
-            ) from None
-        return r.status_code == 200
+        return self._api.ready().status_code == 200
 
     def rule_time_scale(self) -> float:
         """The server's rule time scale from ``/readyz`` (1: rules run in real time; the demo
         runs them scaled to its speed); 1 when the server does not say."""
-        try:
-            r = self._http.get("/readyz")
-        except httpx.TransportError as e:
-            raise ServerUnreachableError(
-                f"cannot reach the edgewatch server at {self.server_url} ({transport_reason(e)})"
-            ) from None
+        r = self._api.ready()
         try:
             value = r.json().get("rule_time_scale", 1.0)
         except (ValueError, AttributeError):
@@ -198,18 +123,17 @@ class Client:
         params = {
             "status": status,
             "fleet": fleet,
-            "model_name": model,
-            "model_version": version,
+            "model": model,
+            "version": version,
             "limit": limit,
         }
-        obj = self._get(path, params)
-        return self._parsed(path, lambda: [m.device_of(d) for d in obj.objs("devices")])
+        return list(self._api.get(DeviceList, path, params).devices)
 
     def device(self, device_id: str, *, readings_since_s: float = 86_400.0) -> m.DeviceDetail:
         """One device with the newest value of each gauge it sent."""
         path = f"/api/v1/devices/{segment(device_id)}"
-        obj = self._get(path, {"readings_since_s": readings_since_s})
-        return self._parsed(path, m.device_detail_of, obj)
+        answer = self._api.get(DeviceDetail, path, {"readings_since_s": readings_since_s})
+        return m.DeviceDetail.of(answer)
 
     def series(
         self,
@@ -228,8 +152,8 @@ class Client:
         """One metric bucketed by ``step_s``; an empty series when nothing was ever stored."""
         params: dict[str, Any] = {
             "metric": metric,
-            "start": start.timestamp(),
-            "end": end.timestamp(),
+            "from": format_rfc3339(start),
+            "to": format_rfc3339(end),
             "step": step_s,
             "agg": agg,
             "attr": [f"{k}={v}" for k, v in attributes] or None,
@@ -258,18 +182,17 @@ class Client:
         """The merged histogram of ``metric``; ``None`` when nothing was ever stored for it."""
         params: dict[str, Any] = {
             "metric": metric,
-            "start": start.timestamp(),
-            "end": end.timestamp(),
+            "from": format_rfc3339(start),
+            "to": format_rfc3339(end),
             "feature": feature,
             **_selection(device, fleet, model, version),
         }
         try:
-            obj = self._get("/api/v1/distributions", params)
+            return self._api.get(m.Distribution, "/api/v1/distributions", params)
         except NotFoundError as e:
             if e.endpoint_missing:
                 raise
             return None
-        return self._parsed("GET /api/v1/distributions", m.distribution_of, obj)
 
     def prediction_classes(
         self,
@@ -283,33 +206,23 @@ class Client:
     ) -> m.ClassCounts:
         """The class labels the selection reported, with their prediction counts in the window."""
         params: dict[str, Any] = {
-            "start": start.timestamp(),
-            "end": end.timestamp(),
+            "from": format_rfc3339(start),
+            "to": format_rfc3339(end),
             **_selection(device, fleet, model, version),
         }
-        obj = self._get("/api/v1/predictions/classes", params)
-        return self._parsed("GET /api/v1/predictions/classes", m.class_counts_of, obj)
+        return self._api.get(m.ClassCounts, "/api/v1/predictions/classes", params)
 
     def fleet_summary(
         self, start: datetime, end: datetime, *, fleet: str | None = None
     ) -> m.FleetSummary:
         """Devices per model version with rates and latency quantiles."""
-        params = {"start": start.timestamp(), "end": end.timestamp(), "fleet": fleet}
-        obj = self._get("/api/v1/fleet/summary", params)
-        return self._parsed("GET /api/v1/fleet/summary", m.fleet_summary_of, obj)
+        params = {"from": format_rfc3339(start), "to": format_rfc3339(end), "fleet": fleet}
+        return self._api.get(m.FleetSummary, "/api/v1/fleet/summary", params)
 
     def tokens(self) -> list[m.Token]:
         """Every token (never a secret)."""
         data = self._request("GET", "/api/v1/tokens")
-        if not isinstance(data, list):
-            raise MalformedResponseError(
-                f"the server at {self.server_url} sent an answer the dashboard cannot read "
-                "(GET /api/v1/tokens: expected a list)"
-            )
-        return self._parsed(
-            "GET /api/v1/tokens",
-            lambda: [m.token_of(Obj(t, f"tokens[{i}]")) for i, t in enumerate(data)],
-        )
+        return self._api.parse(list[m.Token], data, "GET /api/v1/tokens")
 
     # -- alerting API ---------------------------------------------------------------------
 
@@ -395,8 +308,8 @@ class Client:
             "version": version,
             "device": device,
             "feature": feature,
-            "from": rfc3339(start),
-            "to": rfc3339(end),
+            "from": format_rfc3339(start),
+            "to": format_rfc3339(end),
         }
         obj = self._get(path, params)
         return self._parsed(path, lambda: [am.drift_result_of(r) for r in obj.objs("results")])
@@ -418,10 +331,10 @@ class Client:
             "model": model,
             "version": version,
             "device": device,
-            "from": rfc3339(start),
-            "to": rfc3339(end),
+            "from": format_rfc3339(start),
+            "to": format_rfc3339(end),
         }
-        r = self._response("GET", "/api/v1/reports/drift", params=params)
+        r = self._api.request("GET", "/api/v1/reports/drift", params=params)
         return DriftReport(
             html=r.content,
             reference_rows=int(r.headers.get("X-Edgewatch-Reference-Rows", "0")),
@@ -439,18 +352,14 @@ class Client:
         obj = self._obj(self._request("POST", path), f"POST {path}")
         return self._parsed(path, lambda: obj.integer("rules"))
 
-    def receivers(self) -> list[am.Receiver]:
+    def receivers(self) -> list[ReceiverOut]:
         """Receivers with delivery counts; endpoints are reduced to their host."""
-        obj = self._get("/api/v1/receivers")
-        return self._parsed(
-            "GET /api/v1/receivers", lambda: [am.receiver_of(r) for r in obj.objs("receivers")]
-        )
+        return list(self._api.get(ReceiverList, "/api/v1/receivers").receivers)
 
-    def deliveries(self, *, status: str | None = None) -> list[am.Delivery]:
+    def deliveries(self, *, status: str | None = None) -> list[DeliveryOut]:
         """Notification deliveries, optionally by status."""
-        obj = self._get("/api/v1/deliveries", {"status": status})
-        return self._parsed(
-            "GET /api/v1/deliveries", lambda: [am.delivery_of(d) for d in obj.objs("deliveries")]
+        return list(
+            self._api.get(DeliveryList, "/api/v1/deliveries", {"status": status}).deliveries
         )
 
     def baselines(self) -> list[am.Baseline]:
@@ -470,11 +379,17 @@ class Client:
     ) -> am.VersionComparison:
         """Version ``b`` against ``a`` over the window, with the rollout verdict."""
         path = "/api/v1/versions/compare"
-        params = {"model": model, "a": a, "b": b, "from": rfc3339(start), "to": rfc3339(end)}
+        params = {
+            "model": model,
+            "a": a,
+            "b": b,
+            "from": format_rfc3339(start),
+            "to": format_rfc3339(end),
+        }
         return self._parsed(path, am.comparison_of, self._get(path, params))
 
 
 def _selection(
     device: str | None, fleet: str | None, model: str | None, version: str | None
 ) -> dict[str, str | None]:
-    return {"device_id": device, "fleet": fleet, "model_name": model, "model_version": version}
+    return {"device": device, "fleet": fleet, "model": model, "version": version}

@@ -77,7 +77,7 @@ def _header(detail: DeviceDetail) -> None:
         "Memory (process)", fmt.size_bytes(memory.value if memory else None), help=note(memory)
     )
     top[1].metric("CPU", fmt.percent(cpu.value if cpu else None), help=note(cpu))
-    if d.power_sources == ():
+    if d.power_sources == []:
         top[2].metric("Power", "no power sensor")
     else:
         source = power.attributes.get(POWER_SOURCE, "?") if power else None
@@ -136,7 +136,7 @@ def lost_on_device(dropped: Dropped | None) -> str:
 
 def _power_source(d: Device, power: Reading | None) -> str:
     """Where the power figure comes from, or why there is none."""
-    if d.power_sources == ():
+    if d.power_sources == []:
         return "none"
     if power is not None and POWER_SOURCE in power.attributes:
         return str(power.attributes[POWER_SOURCE])
@@ -221,7 +221,7 @@ def _charts(ctx: PageContext, detail: DeviceDetail, alerts: list[Alert]) -> None
     with left:
         chart("Inference latency", latency, "ms", 1e3)
         chart("Memory", memory, "MiB", 1 / 2**20)
-        if d.power_sources == () or not sources:
+        if d.power_sources == [] or not sources:
             st.markdown("**Power**")
             st.info("No power sensor on this device: power and energy are not measured.")
         else:

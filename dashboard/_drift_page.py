@@ -9,11 +9,11 @@ from datetime import timedelta
 import pandas as pd
 import streamlit as st
 
+from edgewatch.contract import RequestRejectedError
 from edgewatch.dashboard import _charts as charts
 from edgewatch.dashboard import _format as fmt
 from edgewatch.dashboard._alert_models import PREDICTIONS, DriftResult
 from edgewatch.dashboard._analysis import latest_per_feature
-from edgewatch.dashboard._errors import RequestRejectedError
 from edgewatch.dashboard._models import ClassCounts
 from edgewatch.dashboard._page import PageContext, optional, run_page
 from edgewatch.dashboard._selection import ModelSelection, pick_model
@@ -163,9 +163,9 @@ def _shown_classes(now: ClassCounts, before: ClassCounts) -> tuple[str, ...]:
     labels = tuple(dict.fromkeys([*now.labels, *before.labels]))
     if len(labels) <= MAX_CLASSES:
         return labels
-    total = {c: n for c, n in now.counts}
-    for c, n in before.counts:
-        total[c] = total.get(c, 0) + n
+    total = {c.label: c.count for c in now.classes}
+    for c in before.classes:
+        total[c.label] = total.get(c.label, 0) + c.count
     top = set(sorted(labels, key=lambda c: -total.get(c, 0))[:MAX_CLASSES])
     return tuple(c for c in labels if c in top)
 

@@ -10,15 +10,15 @@ from typing import TypeVar
 
 import streamlit as st
 
-from edgewatch.dashboard._client import Client
-from edgewatch.dashboard._config import ENV_SERVER, ENV_TOKEN, config_from_env
-from edgewatch.dashboard._errors import (
+from edgewatch.contract import (
     AlertingDisabledError,
     ApiError,
     NotFoundError,
     ServerUnreachableError,
     UnauthorizedError,
 )
+from edgewatch.dashboard._client import Client
+from edgewatch.dashboard._config import ENV_SERVER, ENV_TOKEN, config_from_env
 from edgewatch.dashboard._format import ago, duration
 
 T = TypeVar("T")

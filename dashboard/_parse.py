@@ -6,7 +6,7 @@ import math
 from datetime import UTC, datetime
 from typing import Any
 
-from edgewatch.dashboard._errors import MalformedResponseError
+from edgewatch.contract import MalformedResponseError
 
 
 class Obj:

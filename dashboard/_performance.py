@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from edgewatch.contract import format_rfc3339
 from edgewatch.dashboard._client import Client
 from edgewatch.dashboard._parse import Obj
 
@@ -107,11 +108,11 @@ def fetch_performance(
 ) -> Performance:
     """Realized and estimated performance of the selection over the window."""
     params = {
-        "start": start.timestamp(),
-        "end": end.timestamp(),
+        "from": format_rfc3339(start),
+        "to": format_rfc3339(end),
         "step": step_s,
-        "model_name": model,
-        "model_version": version,
+        "model": model,
+        "version": version,
         "fleet": fleet,
     }
     obj = client._get(PATH, {k: v for k, v in params.items() if v is not None})

@@ -6,10 +6,10 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
+from edgewatch.contract import AlertingDisabledError, ApiError, NotFoundError
+from edgewatch.contract import ReceiverOut as Receiver
 from edgewatch.dashboard import _format as fmt
-from edgewatch.dashboard._alert_models import Receiver
 from edgewatch.dashboard._client import Client
-from edgewatch.dashboard._errors import AlertingDisabledError, ApiError, NotFoundError
 from edgewatch.dashboard._page import ALERTING_OFF, NO_ALERTING, PageContext, run_page, show_error
 
 # Problems first: the deliveries someone opening this page wants to see.
@@ -165,7 +165,7 @@ def _tokens(client: Client) -> None:
                 "device": [t.device_id or "—" for t in tokens],
                 "name": [t.name for t in tokens],
                 "created": [fmt.when(t.created_at) for t in tokens],
-                "state": ["revoked" if t.revoked else "active" for t in tokens],
+                "state": ["revoked" if t.revoked_at is not None else "active" for t in tokens],
             }
         ),
         hide_index=True,

@@ -12,9 +12,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import httpx
+from edgewatch.contract import ENV_TOKEN, ApiClient, ApiError, MatcherIn, SilenceIn, segment
 
-DEFAULT_SERVER = "http://127.0.0.1:4318"
 _CHUNK = 256 * 1024
 
 
@@ -50,16 +49,7 @@ def add_parsers(sub: Any) -> None:
     a_list.add_argument("--device")
 
     for parser in (upload, b_list, b_delete, create, s_sub.choices["list"], expire, a_list):
-        parser.add_argument(
-            "--server",
-            default=os.environ.get("EDGEWATCH_SERVER", DEFAULT_SERVER),
-            help=f"server URL (default $EDGEWATCH_SERVER or {DEFAULT_SERVER})",
-        )
-        parser.add_argument(
-            "--token",
-            default=os.environ.get("EDGEWATCH_TOKEN"),
-            help="admin token (default $EDGEWATCH_TOKEN)",
-        )
+        add_server_args(parser)
         parser.add_argument("--json", action="store_true", help="print the API's JSON answer")
 
 
@@ -67,35 +57,16 @@ class CliError(Exception):
     """A failed request, with the server's explanation."""
 
 
-def _client(args: argparse.Namespace) -> httpx.Client:
-    if not args.token:
-        raise CliError("an admin token is needed: pass --token or set EDGEWATCH_TOKEN")
-    return httpx.Client(
-        base_url=args.server.rstrip("/"),
-        headers={"Authorization": f"Bearer {args.token}"},
-        timeout=httpx.Timeout(30.0, write=300.0),
-    )
+def add_server_args(parser: argparse.ArgumentParser) -> None:
+    """``--server`` and ``--token``, defaulting to ``$EDGEWATCH_SERVER``/``$EDGEWATCH_TOKEN``
+    (read by the contract's client, the one place that knows them)."""
+    parser.add_argument("--server", help="server URL (default $EDGEWATCH_SERVER or local)")
+    parser.add_argument("--token", help="admin token (default $EDGEWATCH_TOKEN)")
 
 
-def _check(r: httpx.Response) -> Any:
-    if r.status_code >= 400:
-        try:
-            body = r.json()
-        except ValueError:
-            raise CliError(f"HTTP {r.status_code}: {r.text[:500]}") from None
-        if "errors" in body:
-            lines = []
-            for e in body["errors"]:
-                if isinstance(e, dict):
-                    where = ", ".join(
-                        f"{k} {e[k]}" for k in ("column", "row") if e.get(k) is not None
-                    )
-                    lines.append(f"  - {e['message']}" + (f" ({where})" if where else ""))
-                else:
-                    lines.append(f"  - {e}")
-            raise CliError(f"HTTP {r.status_code}:\n" + "\n".join(lines))
-        raise CliError(f"HTTP {r.status_code}: {body.get('detail', body)}")
-    return r.json()
+def client_of(args: argparse.Namespace, *, timeout_s: float = 30.0) -> ApiClient:
+    """The API client for ``--server``/``--token`` (or their environment variables)."""
+    return ApiClient.from_env(args.server, args.token, timeout_s=timeout_s, write_timeout_s=300.0)
 
 
 def _upload_body(path: Path, boundary: str, advance: Any) -> Iterator[bytes]:
@@ -111,7 +82,7 @@ def _upload_body(path: Path, boundary: str, advance: Any) -> Iterator[bytes]:
     yield f"\r\n--{boundary}--\r\n".encode()
 
 
-def _upload(args: argparse.Namespace, client: httpx.Client) -> Any:
+def _upload(args: argparse.Namespace, client: ApiClient) -> Any:
     from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TransferSpeedColumn
 
     path: Path = args.file
@@ -128,13 +99,13 @@ def _upload(args: argparse.Namespace, client: httpx.Client) -> Any:
     ) as progress:
         task = progress.add_task(path.name, total=path.stat().st_size)
         body = _upload_body(path, boundary, lambda n: progress.advance(task, n))
-        r = client.post(
+        return client.json(
+            "POST",
             "/api/v1/baselines",
             params={"model": args.model, "version": args.version},
             content=body,
             headers={"Content-Type": f"multipart/form-data; boundary={boundary}"},
         )
-    return _check(r)
 
 
 def _print_baseline(b: dict[str, Any]) -> None:
@@ -154,19 +125,17 @@ def _silence_body(args: argparse.Namespace) -> dict[str, Any]:
         except MatcherError as e:
             raise CliError(str(e)) from None
         matchers.append(
-            {
-                "name": m.name,
-                "value": m.value,
-                "is_regex": m.op in (MatchOp.REGEX, MatchOp.NOT_REGEX),
-                "is_equal": m.op in (MatchOp.EQUAL, MatchOp.REGEX),
-            }
+            MatcherIn(
+                name=m.name,
+                value=m.value,
+                is_regex=m.op in (MatchOp.REGEX, MatchOp.NOT_REGEX),
+                is_equal=m.op in (MatchOp.EQUAL, MatchOp.REGEX),
+            )
         )
-    return {
-        "matchers": matchers,
-        "duration_s": args.duration,
-        "created_by": args.author,
-        "comment": args.comment,
-    }
+    body = SilenceIn(
+        matchers=matchers, duration_s=args.duration, created_by=args.author, comment=args.comment
+    )
+    return body.model_dump(mode="json", exclude_none=True)
 
 
 def _matchers_text(s: dict[str, Any]) -> str:
@@ -176,23 +145,22 @@ def _matchers_text(s: dict[str, Any]) -> str:
     )
 
 
-def _run(args: argparse.Namespace, client: httpx.Client) -> Any:
+def _run(args: argparse.Namespace, client: ApiClient) -> Any:
     cmd = args.command
     if cmd == "baseline":
         if args.baseline_command == "upload":
             return _upload(args, client)
         if args.baseline_command == "list":
-            params = {"model": args.model} if args.model else {}
-            return _check(client.get("/api/v1/baselines", params=params))
-        return _check(client.delete(f"/api/v1/baselines/{args.baseline_id}"))
+            return client.json("GET", "/api/v1/baselines", params={"model": args.model})
+        return client.json("DELETE", f"/api/v1/baselines/{segment(args.baseline_id)}")
     if cmd == "silence":
         if args.silence_command == "create":
-            return _check(client.post("/api/v1/silences", json=_silence_body(args)))
+            return client.json("POST", "/api/v1/silences", json=_silence_body(args))
         if args.silence_command == "list":
-            return _check(client.get("/api/v1/silences"))
-        return _check(client.delete(f"/api/v1/silences/{args.silence_id}"))
-    params = {k: getattr(args, k) for k in ("state", "severity", "device") if getattr(args, k)}
-    return _check(client.get("/api/v1/alerts", params=params))
+            return client.json("GET", "/api/v1/silences")
+        return client.json("DELETE", f"/api/v1/silences/{segment(args.silence_id)}")
+    params = {k: getattr(args, k) for k in ("state", "severity", "device")}
+    return client.json("GET", "/api/v1/alerts", params=params)
 
 
 def _show(args: argparse.Namespace, answer: Any) -> None:
@@ -228,13 +196,12 @@ def _show(args: argparse.Namespace, answer: Any) -> None:
 def run_remote(args: argparse.Namespace) -> int:
     """Run one remote admin command; 1 with the server's explanation on failure."""
     try:
-        with _client(args) as client:
+        if not args.token and not os.environ.get(ENV_TOKEN):
+            raise CliError(f"an admin token is needed: pass --token or set {ENV_TOKEN}")
+        with client_of(args) as client:
             answer = _run(args, client)
-    except CliError as e:
+    except (CliError, ApiError, ValueError) as e:
         print(f"edgewatch {args.command}: {e}", file=sys.stderr)
-        return 1
-    except httpx.HTTPError as e:
-        print(f"edgewatch {args.command}: cannot reach {args.server}: {e}", file=sys.stderr)
         return 1
     _show(args, answer)
     return 0

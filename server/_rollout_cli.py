@@ -8,7 +8,6 @@ timeout came first (or the server could not be asked); 3 bad usage or token.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import re
 import sys
@@ -16,9 +15,17 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-import httpx
-
-from edgewatch.server._remote_cli import DEFAULT_SERVER
+from edgewatch.contract import (
+    ENV_TOKEN,
+    ApiClient,
+    ApiError,
+    NotFoundError,
+    RequestRejectedError,
+    RolloutVerdictOut,
+    UnauthorizedError,
+    segment,
+)
+from edgewatch.server._remote_cli import add_server_args, client_of
 
 EXIT_PASS, EXIT_FAIL, EXIT_TIMEOUT, EXIT_USAGE = 0, 1, 2, 3
 _UNITS_S = {"": 1.0, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
@@ -50,34 +57,25 @@ def add_parsers(sub: Any) -> None:
         p.add_argument(
             "--min-devices", type=int, default=2, help="canary devices per hardware class to pass"
         )
-        p.add_argument(
-            "--server",
-            default=os.environ.get("EDGEWATCH_SERVER", DEFAULT_SERVER),
-            help=f"server URL (default $EDGEWATCH_SERVER or {DEFAULT_SERVER})",
-        )
-        p.add_argument("--token", default=os.environ.get("EDGEWATCH_TOKEN"), help="admin token")
+        add_server_args(p)
         p.add_argument("--json", action="store_true", help="print the final verdict's JSON")
 
 
-def _summary(v: dict[str, Any]) -> str:
+def _summary(v: RolloutVerdictOut) -> str:
     classes = ", ".join(
-        f"{c['hardware_class']} {c['verdict']} ({c['canary_devices']} devices, "
-        f"{c['canary_device_hours']} device-hours vs {c['compared_with'] or 'nothing yet'})"
-        for c in v.get("hardware_classes", [])
+        f"{c.hardware_class} {c.verdict} ({c.canary_devices} devices, "
+        f"{c.canary_device_hours} device-hours vs {c.compared_with or 'nothing yet'})"
+        for c in v.hardware_classes
     )
-    failed = f"; failed: {', '.join(v['failed'])}" if v.get("failed") else ""
-    return f"{v['model']} {v['version']}: {v['verdict']}{failed} [{classes or 'no canary data'}]"
+    failed = f"; failed: {', '.join(v.failed)}" if v.failed else ""
+    return f"{v.model} {v.version}: {v.verdict}{failed} [{classes or 'no canary data'}]"
 
 
-def fetch_verdict(client: httpx.Client, args: argparse.Namespace) -> dict[str, Any]:
-    """One verdict from the server; ``httpx.HTTPError`` when it cannot be had."""
-    params: dict[str, Any] = {"min_devices": args.min_devices}
-    if args.established:
-        params["established"] = args.established
-    r = client.get(f"/api/v1/rollouts/{args.model}/{args.version}", params=params)
-    r.raise_for_status()
-    answer: dict[str, Any] = r.json()
-    return answer
+def fetch_verdict(client: ApiClient, args: argparse.Namespace) -> RolloutVerdictOut:
+    """One verdict from the server; an ``ApiError`` when it cannot be had."""
+    params: dict[str, Any] = {"min_devices": args.min_devices, "established": args.established}
+    path = f"/api/v1/rollouts/{segment(args.model)}/{segment(args.version)}"
+    return client.get(RolloutVerdictOut, path, params)
 
 
 def run_rollout(
@@ -86,44 +84,40 @@ def run_rollout(
     sleep: Callable[[float], None] = time.sleep,
 ) -> int:
     """``rollout wait`` / ``rollout status``; the exit code."""
-    if not args.token:
+    if not (args.token or os.environ.get(ENV_TOKEN)):
         print(
-            "edgewatch rollout: an admin token is needed (--token or EDGEWATCH_TOKEN)",
+            f"edgewatch rollout: an admin token is needed (--token or {ENV_TOKEN})",
             file=sys.stderr,
         )
         return EXIT_USAGE
     deadline = clock() + (args.timeout if args.rollout_command == "wait" else 0.0)
-    last: dict[str, Any] | None = None
-    with httpx.Client(
-        base_url=args.server.rstrip("/"),
-        headers={"Authorization": f"Bearer {args.token}"},
-        timeout=30.0,
-    ) as client:
+    last: RolloutVerdictOut | None = None
+    try:
+        client = client_of(args)
+    except ValueError as e:
+        print(f"edgewatch rollout: {e}", file=sys.stderr)
+        return EXIT_USAGE
+    with client:
         while True:
             try:
                 last = fetch_verdict(client, args)
-            except httpx.HTTPStatusError as e:
-                if e.response.status_code in (401, 403, 404, 422):
-                    print(
-                        f"edgewatch rollout: {e.response.status_code} {e.response.text}",
-                        file=sys.stderr,
-                    )
-                    return EXIT_USAGE
+            except (UnauthorizedError, RequestRejectedError, NotFoundError) as e:
                 print(f"edgewatch rollout: {e}", file=sys.stderr)
-            except httpx.TransportError as e:  # the server may be restarting: keep asking
-                print(f"edgewatch rollout: {e!r}", file=sys.stderr)
+                return EXIT_USAGE
+            except ApiError as e:  # unreachable or busy: the server may be restarting, ask again
+                print(f"edgewatch rollout: {e}", file=sys.stderr)
             if last is not None:
                 print(_summary(last), file=sys.stderr, flush=True)
-                if last["verdict"] in ("pass", "fail") or args.rollout_command == "status":
+                if last.verdict in ("pass", "fail") or args.rollout_command == "status":
                     break
             remaining = deadline - clock()
             if remaining <= 0:
                 break
             sleep(min(args.interval, remaining))
     if args.json and last is not None:
-        print(json.dumps(last, indent=2))
-    if last is None or last["verdict"] == "wait":
+        print(last.model_dump_json(indent=2))
+    if last is None or last.verdict == "wait":
         if args.rollout_command == "wait":
             print("edgewatch rollout wait: timed out before a final verdict", file=sys.stderr)
         return EXIT_TIMEOUT
-    return EXIT_PASS if last["verdict"] == "pass" else EXIT_FAIL
+    return EXIT_PASS if last.verdict == "pass" else EXIT_FAIL

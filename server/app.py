@@ -16,6 +16,7 @@ from edgewatch.server.alert import RulesError
 from edgewatch.server.alerting import AlertingService, FiringHook, load_ruleset
 from edgewatch.server.api import ROUTERS
 from edgewatch.server.api import errors as api_errors
+from edgewatch.server.api import openapi as api_openapi
 from edgewatch.server.api.auth_limit import AuthFailureLimiter
 from edgewatch.server.api.health import HealthFastPath
 from edgewatch.server.api.ingest import IngestFastPath
@@ -175,9 +176,10 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.auth_limiter = AuthFailureLimiter(
         per_minute=settings.auth_failures_per_minute, burst=settings.auth_failure_burst
     )
-    api_errors.install(app, retry_after_s=settings.retry_after_s)
+    api_errors.install(app, ROUTERS, retry_after_s=settings.retry_after_s)
     app.add_middleware(IngestFastPath)
     app.add_middleware(HealthFastPath, owner=app)  # added last: runs first
     for router in ROUTERS:
         app.include_router(router)
+    api_openapi.install(app, ROUTERS)
     return app

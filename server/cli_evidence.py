@@ -3,23 +3,13 @@
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from pathlib import Path
 from typing import Any
 
-import httpx
-
+from edgewatch.contract import ApiError, SamplingIn, SamplingOut, segment
+from edgewatch.server._remote_cli import add_server_args, client_of
 from edgewatch.server.alert import DurationError, parse_duration
-
-DEFAULT_SERVER = "http://127.0.0.1:4318"
-TOKEN_ENV = "EDGEWATCH_TOKEN"
-SERVER_ENV = "EDGEWATCH_SERVER"
-
-
-def _client_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--server", help=f"server URL (default ${SERVER_ENV} or {DEFAULT_SERVER})")
-    p.add_argument("--token", help=f"admin token (default ${TOKEN_ENV})")
 
 
 def add_parsers(sub: Any) -> None:
@@ -31,33 +21,17 @@ def add_parsers(sub: Any) -> None:
     raise_.add_argument("--rows-per-hour", type=int, required=True, help="budget while raised")
     raise_.add_argument("--for", dest="for_", default="1h", help="how long, e.g. 30m, 1h, 1d")
     raise_.add_argument("--reason", default="operator", help="a note shown in the device config")
-    _client_args(raise_)
+    add_server_args(raise_)
 
     report = sub.add_parser("report", help="Evidently drift report of sampled rows (HTML)")
     report.add_argument("--model", required=True)
     report.add_argument("--version", required=True)
     report.add_argument("--device", help="one device (default: every device of the version)")
-    report.add_argument("--from", dest="from_", help="unix seconds or ISO 8601 (default to-24h)")
-    report.add_argument("--to", help="unix seconds or ISO 8601 (default now)")
+    report.add_argument("--from", dest="from_", help="RFC 3339 or unix seconds (default to-24h)")
+    report.add_argument("--to", help="RFC 3339 or unix seconds (default now)")
     report.add_argument("--out", type=Path, default=Path("report.html"), help="HTML file")
     report.add_argument("--timeout", type=float, default=300.0, help="seconds to wait")
-    _client_args(report)
-
-
-def _connection(args: argparse.Namespace) -> tuple[str, dict[str, str]]:
-    server = (args.server or os.environ.get(SERVER_ENV) or DEFAULT_SERVER).rstrip("/")
-    if not server.startswith(("http://", "https://")):
-        raise ValueError(f"--server must be an http(s) URL, got {server!r}")
-    token = args.token or os.environ.get(TOKEN_ENV)
-    return server, ({"Authorization": f"Bearer {token}"} if token else {})
-
-
-def _detail(response: httpx.Response) -> str:
-    try:
-        body = response.json()
-    except ValueError:
-        return response.text[:500]
-    return str(body.get("detail", body)) if isinstance(body, dict) else str(body)
+    add_server_args(report)
 
 
 def sampling_raise(args: argparse.Namespace) -> int:
@@ -65,23 +39,16 @@ def sampling_raise(args: argparse.Namespace) -> int:
     for_s = parse_duration(args.for_)
     if for_s <= 0 or args.rows_per_hour < 0:
         raise ValueError("--for must be > 0 and --rows-per-hour >= 0")
-    server, headers = _connection(args)
-    response = httpx.put(
-        f"{server}/api/v1/devices/{args.device}/sampling",
-        json={"rows_per_hour": args.rows_per_hour, "for_s": for_s, "reason": args.reason},
-        headers=headers,
-        timeout=30.0,
-    )
-    if response.status_code != 200:
-        print(
-            f"edgewatch sampling raise: HTTP {response.status_code}: {_detail(response)}",
-            file=sys.stderr,
+    body = SamplingIn(rows_per_hour=args.rows_per_hour, for_s=for_s, reason=args.reason)
+    with client_of(args) as client:
+        s = client.call(
+            SamplingOut,
+            "PUT",
+            f"/api/v1/devices/{segment(args.device)}/sampling",
+            json=body.model_dump(mode="json", exclude_none=True),
         )
-        return 1
-    s = response.json()
-    print(
-        f"device {args.device}: {s['rows_per_hour']} rows/h until {s['expires_at_unix']:.0f} (unix s)"
-    )
+    until = "-" if s.expires_at_unix is None else f"{s.expires_at_unix:.0f}"
+    print(f"device {args.device}: {s.rows_per_hour} rows/h until {until} (unix s)")
     return 0
 
 
@@ -89,11 +56,13 @@ def report(args: argparse.Namespace) -> int:
     """GET the report with a progress indicator while the server builds it; write ``--out``."""
     from rich.progress import BarColumn, DownloadColumn, Progress, SpinnerColumn, TextColumn
 
-    server, headers = _connection(args)
-    params = {"model": args.model, "version": args.version}
-    for key, value in (("device", args.device), ("from", args.from_), ("to", args.to)):
-        if value:
-            params[key] = value
+    params = {
+        "model": args.model,
+        "version": args.version,
+        "device": args.device,
+        "from": args.from_,
+        "to": args.to,
+    }
     with (
         Progress(
             SpinnerColumn(),
@@ -103,20 +72,10 @@ def report(args: argparse.Namespace) -> int:
             transient=True,
             console=_stderr_console(),
         ) as progress,
-        httpx.Client(timeout=args.timeout) as client,
+        client_of(args, timeout_s=args.timeout) as client,
     ):
         task = progress.add_task("server is building the report", total=None)
-        with client.stream(
-            "GET", f"{server}/api/v1/reports/drift", params=params, headers=headers
-        ) as response:
-            if response.status_code != 200:
-                response.read()
-                progress.stop()
-                print(
-                    f"edgewatch report: HTTP {response.status_code}: {_detail(response)}",
-                    file=sys.stderr,
-                )
-                return 1
+        with client.stream("GET", "/api/v1/reports/drift", params=params) as response:
             size = response.headers.get("content-length")
             progress.update(task, description="downloading", total=int(size) if size else None)
             tmp = args.out.with_name(args.out.name + ".part")
@@ -146,6 +105,6 @@ def run(args: argparse.Namespace) -> int:
     except (ValueError, DurationError) as e:
         print(f"edgewatch {args.command}: {e}", file=sys.stderr)
         return 2
-    except httpx.HTTPError as e:
-        print(f"edgewatch {args.command}: cannot reach the server: {e}", file=sys.stderr)
+    except ApiError as e:
+        print(f"edgewatch {args.command}: {e}", file=sys.stderr)
         return 1

@@ -3,15 +3,15 @@ and delete. Uploaded rows are profiled and dropped; only the profile is stored."
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, UploadFile
-from pydantic import BaseModel, Field
 
-from edgewatch.server.api.bounds import Instant
+from edgewatch.contract import BaselineDeleted, BaselineList, BaselineOut, PinIn, ProblemsOut
+from edgewatch.server.api import views
 from edgewatch.server.api.deps import AdminDep, SettingsDep, StoreDep, utc_now
 from edgewatch.server.api.uploads import read_upload
-from edgewatch.server.detect import pin_baseline, upload_baseline, views
+from edgewatch.server.detect import pin_baseline, upload_baseline
 from edgewatch.server.evidence import save_reference_sample
 
 router = APIRouter(prefix="/api/v1/baselines", tags=["baselines"])
@@ -19,29 +19,25 @@ _MULTIPART_OVERHEAD = 64 * 1024
 """Room for multipart headers around the file when judging Content-Length up front."""
 
 
-class PinIn(BaseModel):
-    """A production window to use as the baseline of a model version (or one device)."""
-
-    model: str = Field(min_length=1)
-    version: str = Field(min_length=1)
-    device: str | None = None
-    from_: Instant = Field(alias="from")
-    to: Instant
-
-
-@router.get("", summary="List baselines")
+@router.get("", response_model=BaselineList, summary="List baselines")
 def list_baselines(
     _: AdminDep,
     store: StoreDep,
     model: Annotated[str | None, Query()] = None,
     version: Annotated[str | None, Query()] = None,
-) -> dict[str, Any]:
+) -> BaselineList:
     """Baselines newest first, optionally for one model (version)."""
     found = store.baselines.list(model, version)
-    return {"baselines": [views.baseline_view(b) for b in found]}
+    return BaselineList(baselines=[views.baseline_view(b) for b in found])
 
 
-@router.post("", status_code=201, summary="Upload a reference dataset (CSV or Parquet)")
+@router.post(
+    "",
+    response_model=BaselineOut,
+    status_code=201,
+    summary="Upload a reference dataset (CSV or Parquet)",
+    responses={422: {"model": ProblemsOut, "description": "the file cannot be used; why"}},
+)
 async def upload(
     request: Request,
     _: AdminDep,
@@ -50,7 +46,7 @@ async def upload(
     file: UploadFile,
     model: Annotated[str, Query(min_length=1)],
     version: Annotated[str, Query(min_length=1)],
-) -> dict[str, Any]:
+) -> BaselineOut:
     """Validate the file against the features the model's devices report and profile it."""
     limit = settings.max_baseline_bytes
     data = await read_upload(
@@ -71,8 +67,13 @@ async def upload(
     return views.baseline_view(info, summary=True)
 
 
-@router.post("/pin", status_code=201, summary="Pin a production window as the baseline")
-def pin(_: AdminDep, store: StoreDep, body: PinIn) -> dict[str, Any]:
+@router.post(
+    "/pin",
+    response_model=BaselineOut,
+    status_code=201,
+    summary="Pin a production window as the baseline",
+)
+def pin(_: AdminDep, store: StoreDep, body: PinIn) -> BaselineOut:
     """Profile what the devices reported between ``from`` and ``to``."""
     info = pin_baseline(
         store,
@@ -86,14 +87,18 @@ def pin(_: AdminDep, store: StoreDep, body: PinIn) -> dict[str, Any]:
     return views.baseline_view(info, summary=True)
 
 
-@router.get("/{baseline_id}", summary="One baseline with its per-feature summary")
-def show(_: AdminDep, store: StoreDep, baseline_id: str) -> dict[str, Any]:
+@router.get(
+    "/{baseline_id}",
+    response_model=BaselineOut,
+    summary="One baseline with its per-feature summary",
+)
+def show(_: AdminDep, store: StoreDep, baseline_id: str) -> BaselineOut:
     """Count, mean, p50, p95 and missing values of each feature."""
     return views.baseline_view(store.baselines.get(baseline_id), summary=True)
 
 
-@router.delete("/{baseline_id}", summary="Delete a baseline")
-def delete(_: AdminDep, store: StoreDep, baseline_id: str) -> dict[str, Any]:
+@router.delete("/{baseline_id}", response_model=BaselineDeleted, summary="Delete a baseline")
+def delete(_: AdminDep, store: StoreDep, baseline_id: str) -> BaselineDeleted:
     """Remove the baseline; later evaluations use the next newest one, if any."""
     store.baselines.delete(baseline_id)
-    return {"deleted": baseline_id}
+    return BaselineDeleted(deleted=baseline_id)

@@ -2,18 +2,15 @@
 
 from __future__ import annotations
 
-import math
-import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
 from fastapi import Depends, Query, Request
 
-from edgewatch.server.alert import format_time, parse_time
+from edgewatch.contract import format_rfc3339, parse_instant
 from edgewatch.server.alerting import AlertingService
 from edgewatch.server.api.auth_limit import AuthFailureLimiter
-from edgewatch.server.api.bounds import MAX_UNIX_S, MIN_UNIX_S, check_instant
 from edgewatch.server.api.errors import AlertingDisabledError, ForbiddenError, UnauthorizedError
 from edgewatch.server.ingest import CardinalityLimiter
 from edgewatch.server.metrics import ServerMetrics
@@ -118,15 +115,35 @@ def admin_principal(request: Request, store: StoreDep, settings: SettingsDep) ->
 AdminDep = Annotated[Principal, Depends(admin_principal)]
 
 
+def _one(new: str, value: str | None, old: str, legacy: str | None) -> str | None:
+    """A parameter given by its name or by its deprecated alias, not both."""
+    if value is not None and legacy is not None and value != legacy:
+        raise InvalidQueryError(f"give {new} or its deprecated alias {old}, not both")
+    return value if value is not None else legacy
+
+
+def _deprecated(new: str) -> Any:
+    return Query(deprecated=True, description=f"deprecated alias of {new}; removed next release")
+
+
 def selection(
-    device_id: Annotated[str | None, Query(description="one device")] = None,
-    fleet: Annotated[str | None, Query()] = None,
-    model_name: Annotated[str | None, Query()] = None,
-    model_version: Annotated[str | None, Query()] = None,
-    hardware: Annotated[str | None, Query()] = None,
+    device: Annotated[str | None, Query(description="one device (the alert label device)")] = None,
+    fleet: Annotated[str | None, Query(description="one fleet")] = None,
+    model: Annotated[str | None, Query(description="one model name")] = None,
+    version: Annotated[str | None, Query(description="one model version")] = None,
+    hardware: Annotated[str | None, Query(description="one hardware class")] = None,
+    device_id: Annotated[str | None, _deprecated("device")] = None,
+    model_name: Annotated[str | None, _deprecated("model")] = None,
+    model_version: Annotated[str | None, _deprecated("version")] = None,
 ) -> Selection:
-    """Which devices a query covers (unset = all)."""
-    return Selection(device_id, fleet, model_name, model_version, hardware)
+    """Which devices a query covers, in the alert labels' vocabulary (unset = all)."""
+    return Selection(
+        _one("device", device, "device_id", device_id),
+        fleet,
+        _one("model", model, "model_name", model_name),
+        _one("version", version, "model_version", model_version),
+        hardware,
+    )
 
 
 SelectionDep = Annotated[Selection, Depends(selection)]
@@ -134,30 +151,79 @@ SelectionDep = Annotated[Selection, Depends(selection)]
 
 @dataclass(frozen=True, slots=True)
 class Window:
-    """A query's time range in unix seconds."""
+    """A query's time range: aware UTC datetimes, ``end`` after ``start``."""
 
-    start_s: float
-    end_s: float
+    start: datetime
+    end: datetime
+
+    @property
+    def start_s(self) -> float:
+        return self.start.timestamp()
+
+    @property
+    def end_s(self) -> float:
+        return self.end.timestamp()
 
 
-def _unix_query(description: str) -> Any:
-    """A unix-seconds query parameter within the range ``bounds`` supports (422 otherwise)."""
-    return Query(ge=MIN_UNIX_S, le=MAX_UNIX_S, allow_inf_nan=False, description=description)
+def _instant(name: str, text: str | None) -> datetime | None:
+    if text is None or not text.strip():
+        return None
+    try:
+        return parse_instant(text)
+    except ValueError as e:
+        raise InvalidQueryError(f"{name}: {e}") from None
 
 
-def window(
-    start: Annotated[float | None, _unix_query("unix seconds; default end - 1 h")] = None,
-    end: Annotated[float | None, _unix_query("unix seconds; default now")] = None,
+_TIME = "RFC 3339 (2026-01-31T12:00:00Z) or unix seconds"
+_To = Annotated[str | None, Query(description=f"{_TIME}; default now")]
+_Start = Annotated[str | None, _deprecated("from")]
+_End = Annotated[str | None, _deprecated("to")]
+
+
+def _window(
+    from_: str | None, to: str | None, start: str | None, end: str | None, span: timedelta
 ) -> Window:
-    """The query window, validated."""
-    end_s = time.time() if end is None else end
-    start_s = end_s - 3600.0 if start is None else start
-    if not (math.isfinite(start_s) and math.isfinite(end_s)) or end_s <= start_s:
-        raise InvalidQueryError(f"end ({end_s}) must be after start ({start_s})")
-    return Window(start_s, end_s)
+    """``from``/``to`` (or the deprecated ``start``/``end``) in either time format, ``to``
+    defaulting to now and ``from`` to ``to - span``."""
+    stop = _instant("end" if to is None else "to", _one("to", to, "end", end)) or utc_now()
+    begin = _instant("start" if from_ is None else "from", _one("from", from_, "start", start)) or (
+        stop - span
+    )
+    if stop <= begin:
+        raise InvalidQueryError(
+            f"to ({format_rfc3339(stop)}) must be after from ({format_rfc3339(begin)})"
+        )
+    return Window(begin, stop)
 
 
-WindowDep = Annotated[Window, Depends(window)]
+def hour_window(
+    from_: Annotated[
+        str | None, Query(alias="from", description=f"{_TIME}; default to - 1 h")
+    ] = None,
+    to: _To = None,
+    start: _Start = None,
+    end: _End = None,
+) -> Window:
+    """The query window, defaulting to the last hour."""
+    return _window(from_, to, start, end, timedelta(hours=1))
+
+
+def day_window(
+    from_: Annotated[
+        str | None, Query(alias="from", description=f"{_TIME}; default to - 24 h")
+    ] = None,
+    to: _To = None,
+    start: _Start = None,
+    end: _End = None,
+) -> Window:
+    """The query window, defaulting to the last 24 hours."""
+    return _window(from_, to, start, end, timedelta(days=1))
+
+
+WindowDep = Annotated[Window, Depends(hour_window)]
+"""A window defaulting to the last hour (series, distributions, the fleet summary)."""
+DayWindowDep = Annotated[Window, Depends(day_window)]
+"""A window defaulting to the last 24 hours (drift results, comparisons, reports)."""
 
 
 def attribute_filters(
@@ -193,45 +259,3 @@ AlertingDep = Annotated[AlertingService, Depends(get_alerting)]
 def utc_now() -> datetime:
     """The request's notion of now (UTC)."""
     return datetime.now(UTC)
-
-
-def _time(name: str, text: str | None) -> datetime | None:
-    if text is None:
-        return None
-    try:
-        at = parse_time(text)
-    except ValueError:
-        raise InvalidQueryError(
-            f"{name} {text!r} must be an RFC 3339 time with a zone, e.g. 2026-01-31T12:00:00Z"
-        ) from None
-    try:
-        return check_instant(name, at)
-    except ValueError as e:
-        raise InvalidQueryError(str(e)) from None
-
-
-@dataclass(frozen=True, slots=True)
-class TimeRange:
-    """A query's time range as aware datetimes."""
-
-    start: datetime
-    end: datetime
-
-
-def time_range(
-    from_: Annotated[
-        str | None, Query(alias="from", description="RFC 3339; default to - 24 h")
-    ] = None,
-    to: Annotated[str | None, Query(description="RFC 3339; default now")] = None,
-) -> TimeRange:
-    """``from``/``to`` validated, defaulting to the last 24 hours."""
-    end = _time("to", to) or utc_now()
-    start = _time("from", from_) or end - timedelta(days=1)
-    if end <= start:
-        raise InvalidQueryError(
-            f"to ({format_time(end)}) must be after from ({format_time(start)})"
-        )
-    return TimeRange(start, end)
-
-
-TimeRangeDep = Annotated[TimeRange, Depends(time_range)]

@@ -7,15 +7,10 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query
 
+from edgewatch.contract import DeviceDetail, DeviceList
 from edgewatch.server.api.bounds import MAX_OFFSET, MAX_SPAN_S
 from edgewatch.server.api.deps import AdminDep, SelectionDep, StoreDep
-from edgewatch.server.api.schemas import (
-    DeviceDetail,
-    DeviceList,
-    DeviceOut,
-    DroppedOut,
-    ReadingOut,
-)
+from edgewatch.server.api.schemas import device_detail, device_out
 from edgewatch.server.store import DeviceStatus
 
 router = APIRouter(prefix="/api/v1/devices", tags=["devices"])
@@ -37,7 +32,7 @@ def list_devices(
         limit=limit,
         offset=offset,
     )
-    return DeviceList(devices=[DeviceOut.of(d) for d in devices], count=len(devices))
+    return DeviceList(devices=[device_out(d) for d in devices], count=len(devices))
 
 
 @router.get("/{device_id}", response_model=DeviceDetail, summary="One device with latest readings")
@@ -54,8 +49,4 @@ def get_device(
     device = store.get_device(device_id)
     readings = store.latest_readings(device_id, since_s=time.time() - readings_since_s)
     drops = store.device_drops(device_id)
-    return DeviceDetail(
-        **DeviceOut.of(device).model_dump(),
-        readings=[ReadingOut.of(r) for r in readings],
-        dropped=None if drops is None else DroppedOut.of(drops),
-    )
+    return device_detail(device, readings, drops)

@@ -5,12 +5,16 @@ from __future__ import annotations
 import json
 import logging
 import math
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 
 import duckdb
-from fastapi import FastAPI, Request
+from fastapi import APIRouter, FastAPI, Request
 from fastapi.encoders import jsonable_encoder
+from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
+from fastapi.routing import APIRoute
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from edgewatch.server.alert import AckError, MatcherError, SilenceError
 from edgewatch.server.detect import BaselineUploadError
@@ -30,6 +34,7 @@ from edgewatch.server.store import (
 )
 
 log = logging.getLogger("edgewatch.server.api")
+ExceptionHandler = Callable[[Request, Exception], Awaitable[Response]]
 
 
 class UnauthorizedError(Exception):
@@ -149,8 +154,27 @@ async def _validation_handler(request: Request, exc: Exception) -> Response:
     return JSONResponse({"detail": detail}, status_code=422)
 
 
-def install(app: FastAPI, *, retry_after_s: float) -> None:
-    """Answer domain errors raised by REST routes as ``{"detail": message}`` JSON."""
+def _method_not_allowed(routes: Sequence[APIRoute]) -> ExceptionHandler:
+    """Starlette's own HTTP answers, with a 405's ``Allow`` naming every method the path has
+    (routing stops at the first route whose path matches, and names that route's only)."""
+
+    async def handler(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, StarletteHTTPException)
+        if exc.status_code != 405:
+            return await http_exception_handler(request, exc)
+        path = request.url.path
+        allowed = sorted({m for r in routes if r.path_regex.match(path) for m in r.methods or ()})
+        return JSONResponse(
+            {"detail": exc.detail}, status_code=405, headers={"Allow": ", ".join(allowed)}
+        )
+
+    return handler
+
+
+def install(app: FastAPI, routers: Iterable[APIRouter], *, retry_after_s: float) -> None:
+    """Answer domain errors raised by REST routes as ``{"detail": message}`` JSON, and a
+    405 with every allowed method of the path."""
+    routes = [r for router in routers for r in router.routes if isinstance(r, APIRoute)]
 
     async def handler(request: Request, exc: Exception) -> Response:
         http, _ = status_of(exc)
@@ -165,6 +189,7 @@ def install(app: FastAPI, *, retry_after_s: float) -> None:
         return JSONResponse({"errors": [p.to_dict() for p in exc.problems]}, status_code=422)
 
     app.add_exception_handler(RequestValidationError, _validation_handler)
+    app.add_exception_handler(StarletteHTTPException, _method_not_allowed(routes))
     for kind in (
         InvalidQueryError,
         UnauthorizedError,

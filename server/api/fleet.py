@@ -6,8 +6,9 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
+from edgewatch.contract import FleetSummaryOut
 from edgewatch.server.api.deps import AdminDep, StoreDep, WindowDep
-from edgewatch.server.api.schemas import FleetSummaryOut
+from edgewatch.server.api.schemas import fleet_summary_out
 
 router = APIRouter(prefix="/api/v1/fleet", tags=["fleet"])
 
@@ -20,6 +21,6 @@ def fleet_summary(
     fleet: Annotated[str | None, Query()] = None,
 ) -> FleetSummaryOut:
     """Devices per model version with inference rate, error rate and latency quantiles."""
-    return FleetSummaryOut.of(
+    return fleet_summary_out(
         store.fleet_summary(start_s=time_window.start_s, end_s=time_window.end_s, fleet=fleet)
     )

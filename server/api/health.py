@@ -10,10 +10,11 @@ from __future__ import annotations
 import json
 
 from fastapi import APIRouter, Request
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from edgewatch.contract import HealthOut, ReadyOut
 from edgewatch.server.api.deps import MetricsDep
 
 router = APIRouter(tags=["operations"])
@@ -39,19 +40,29 @@ def _readyz_response(ready: bool, rule_time_scale: float) -> Response:
     return JSONResponse({"status": "not ready"}, status_code=503, headers={"Retry-After": "1"})
 
 
-@router.get(HEALTHZ, summary="The process is up")
-async def healthz() -> dict[str, str]:
+@router.get(HEALTHZ, response_model=HealthOut, summary="The process is up")
+async def healthz() -> HealthOut:
     """Always ``ok`` while the process serves requests."""
-    return {"status": "ok"}
+    return HealthOut(status="ok")
 
 
-@router.get(READYZ, summary="The store is open and its writer alive")
+@router.get(
+    READYZ,
+    response_model=ReadyOut,
+    summary="The store is open and its writer alive",
+    responses={503: {"model": ReadyOut, "description": "not ready yet; see Retry-After"}},
+)
 async def readyz(request: Request) -> Response:
     """200 when ready to ingest (with the rule time scale), else 503."""
     return _readyz_response(_ready(request.app), _time_scale(request.app))
 
 
-@router.get("/metrics", summary="Prometheus metrics")
+@router.get(
+    "/metrics",
+    response_class=PlainTextResponse,
+    summary="Prometheus metrics",
+    responses={200: {"content": {"text/plain": {"schema": {"type": "string"}}}}},
+)
 def prometheus_metrics(metrics: MetricsDep) -> Response:
     """Text exposition format of this app's registry."""
     return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)

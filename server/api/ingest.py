@@ -7,7 +7,7 @@ import re
 import time
 from collections.abc import Callable
 from concurrent.futures import Executor
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
@@ -151,10 +151,51 @@ async def _commit(store: StoreProtocol, settings: Settings, batch: Batch) -> Wri
         raise StoreError("the writer did not commit in time; resend later") from None
 
 
+def _otlp(request: str, response: str) -> dict[str, Any]:
+    """OpenAPI of an OTLP/HTTP export: the request and answer as protobuf or OTLP JSON, and
+    each error status with its ``google.rpc.Status`` body encoded like the request."""
+    binary = {"schema": {"type": "string", "format": "binary"}}
+    both = {
+        "application/x-protobuf": binary,
+        "application/json": {"schema": {"type": "object", "additionalProperties": True}},
+    }
+    status = {
+        "application/x-protobuf": binary,
+        "application/json": {
+            "schema": {
+                "type": "object",
+                "properties": {"code": {"type": "integer"}, "message": {"type": "string"}},
+            }
+        },
+    }
+    errors = {
+        400: "the body does not decode, or a point is invalid",
+        401: "no device token, or an unknown, wrong or revoked one",
+        403: "the token may not write this device's data",
+        413: "the body (or its gunzipped form) exceeds max_body_bytes",
+        415: "Content-Type is neither application/x-protobuf nor application/json",
+        429: "too many failed authentications from this address; see Retry-After",
+        503: "the store is busy or closed; retry after Retry-After",
+    }
+    return {
+        "requestBody": {
+            "required": True,
+            "description": f"an OTLP {request} (Content-Encoding: gzip allowed)",
+            "content": both,
+        },
+        "responses": {
+            "200": {"description": f"an OTLP {response}", "content": both},
+            **{str(k): {"description": v, "content": status} for k, v in errors.items()},
+        },
+        "security": [{"bearer": []}],
+    }
+
+
 @router.post(
     semconv.METRICS_PATH,
     summary="OTLP/HTTP metrics export (protobuf or JSON, optionally gzip)",
     response_class=Response,
+    openapi_extra=_otlp("ExportMetricsServiceRequest", "ExportMetricsServiceResponse"),
 )
 async def export_metrics(request: Request) -> Response:
     """Decode, authorise, validate per point, commit, then answer (see docs/api.md).
@@ -200,6 +241,7 @@ async def export_metrics(request: Request) -> Response:
     semconv.LOGS_PATH,
     summary="OTLP/HTTP logs export: sampled rows (event.name edgewatch.sample)",
     response_class=Response,
+    openapi_extra=_otlp("ExportLogsServiceRequest", "ExportLogsServiceResponse"),
 )
 async def export_logs(
     request: Request, store: StoreDep, settings: SettingsDep, metrics: MetricsDep

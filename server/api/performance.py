@@ -8,9 +8,10 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, UploadFile
 
+from edgewatch.contract import PerformanceOut, ProblemsOut
 from edgewatch.server.api.bounds import MAX_SPAN_S
 from edgewatch.server.api.deps import AdminDep, SelectionDep, SettingsDep, StoreDep, WindowDep
-from edgewatch.server.api.performance_schemas import PerformanceOut, performance_out
+from edgewatch.server.api.performance_schemas import performance_out
 from edgewatch.server.api.uploads import read_upload
 from edgewatch.server.detect._upload import read_table
 from edgewatch.server.performance import (
@@ -23,7 +24,11 @@ from edgewatch.server.performance import (
 router = APIRouter(prefix="/api/v1", tags=["performance"])
 
 
-@router.get("/performance", summary="Realized and estimated model performance")
+@router.get(
+    "/performance",
+    response_model=PerformanceOut,
+    summary="Realized and estimated model performance",
+)
 def performance(
     _: AdminDep,
     store: StoreDep,
@@ -62,7 +67,12 @@ def performance(
     return performance_out(report)
 
 
-@router.post("/performance/evaluate", summary="Evaluate a labelled evaluation set (a field test)")
+@router.post(
+    "/performance/evaluate",
+    response_model=PerformanceOut,
+    summary="Evaluate a labelled evaluation set (a field test)",
+    responses={422: {"model": ProblemsOut, "description": "the file cannot be read; why"}},
+)
 async def evaluate(
     request: Request,
     _: AdminDep,

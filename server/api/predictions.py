@@ -6,8 +6,9 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from edgewatch.collector import semconv
+from edgewatch.contract import PredictionClassesOut
 from edgewatch.server.api.deps import AdminDep, SelectionDep, StoreDep, WindowDep
-from edgewatch.server.api.schemas import PredictionClassesOut
+from edgewatch.server.api.schemas import prediction_classes_out
 
 router = APIRouter(prefix="/api/v1/predictions", tags=["predictions"])
 
@@ -26,4 +27,4 @@ def prediction_classes(
     counts = reader.category_counts(
         metric, key, start_s=time_window.start_s, end_s=time_window.end_s, selection=selection
     )
-    return PredictionClassesOut.of(time_window.start_s, time_window.end_s, labels, counts)
+    return prediction_classes_out(time_window.start_s, time_window.end_s, labels, counts)

@@ -3,11 +3,12 @@ and hardware class, the baseline of that version on that hardware before product
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, ConfigDict, Field
 
+from edgewatch.contract import HardwareCompareOut, ProfileCompareOut, ProfileList, ProfileOut
 from edgewatch.server.api.deps import AdminDep, StoreDep, utc_now
 from edgewatch.server.gate import compare_versions
 from edgewatch.server.store import ModelProfile
@@ -65,29 +66,32 @@ class ProfileIn(BaseModel):
     report: ReportIn
 
 
-def profile_view(p: ModelProfile, report: bool = False) -> dict[str, Any]:
-    """A profile as JSON: the compared figures, and the whole report when asked."""
-    out: dict[str, Any] = {
-        "model": p.model_name,
-        "version": p.model_version,
-        "hardware_class": p.hardware_class,
-        "created_at": p.created_at.isoformat(),
-        "latency_mean_s": p.latency_mean_s,
-        "latency_p50_s": p.latency_p50_s,
-        "latency_p95_s": p.latency_p95_s,
-        "latency_p99_s": p.latency_p99_s,
-        "energy_j": p.energy_j,
-        "energy_source": p.energy_source,
-        "energy_relative_error": p.energy_relative_error,
-        "accuracy": p.accuracy,
-    }
-    if report:
-        out["report"] = p.report
-    return out
+def profile_view(p: ModelProfile, report: bool = False) -> ProfileOut:
+    """A profile: the compared figures, and the whole report when asked."""
+    return ProfileOut(
+        model=p.model_name,
+        version=p.model_version,
+        hardware_class=p.hardware_class,
+        created_at=p.created_at,
+        latency_mean_s=p.latency_mean_s,
+        latency_p50_s=p.latency_p50_s,
+        latency_p95_s=p.latency_p95_s,
+        latency_p99_s=p.latency_p99_s,
+        energy_j=p.energy_j,
+        energy_source=p.energy_source,
+        energy_relative_error=p.energy_relative_error,
+        accuracy=p.accuracy,
+        report=p.report if report else None,
+    )
 
 
-@router.post("", status_code=201, summary="Store a device profile of a model version")
-def upload_profile(_: AdminDep, store: StoreDep, body: ProfileIn) -> dict[str, Any]:
+@router.post(
+    "",
+    response_model=ProfileOut,
+    status_code=201,
+    summary="Store a device profile of a model version",
+)
+def upload_profile(_: AdminDep, store: StoreDep, body: ProfileIn) -> ProfileOut:
     """Insert or replace the profile of (model, version, hardware class)."""
     r = body.report
     profile = ModelProfile(
@@ -109,40 +113,50 @@ def upload_profile(_: AdminDep, store: StoreDep, body: ProfileIn) -> dict[str, A
     return profile_view(profile)
 
 
-@router.get("", summary="Profiles of a model, side by side per version and hardware class")
+@router.get(
+    "",
+    response_model=ProfileList,
+    summary="Profiles of a model, side by side per version and hardware class",
+)
 def list_profiles(
     _: AdminDep,
     store: StoreDep,
     model: Annotated[str, Query(min_length=1)],
     version: Annotated[str | None, Query()] = None,
     report: Annotated[bool, Query(description="include each whole JSON report")] = False,
-) -> dict[str, Any]:
+) -> ProfileList:
     """Every profile of ``model`` (one version with ``version``)."""
-    return {"profiles": [profile_view(p, report) for p in store.profiles.list(model, version)]}
+    return ProfileList(
+        profiles=[profile_view(p, report) for p in store.profiles.list(model, version)]
+    )
 
 
-@router.get("/compare", summary="A version against another, side by side per hardware class")
+@router.get(
+    "/compare",
+    response_model=ProfileCompareOut,
+    summary="A version against another, side by side per hardware class",
+)
 def compare(
     _: AdminDep,
     store: StoreDep,
     model: Annotated[str, Query(min_length=1)],
     version: Annotated[str, Query(min_length=1)],
     against: Annotated[str, Query(min_length=1, description="the version to compare with")],
-) -> dict[str, Any]:
+) -> ProfileCompareOut:
     """p95 latency and energy ratios and the accuracy change on every class both profiled."""
     c = compare_versions(store.profiles.list(model), model, version, against)
-    return {
-        "model": c.model_name,
-        "version": c.version,
-        "against": c.against,
-        "summary": c.summary,
-        "hardware_classes": [
-            {
-                "hardware_class": k.hardware_class,
-                "p95_ratio": k.p95_ratio,
-                "energy_ratio": k.energy_ratio,
-                "accuracy_change": k.accuracy_change,
-            }
+    return ProfileCompareOut(
+        model=c.model_name,
+        version=c.version,
+        against=c.against,
+        summary=c.summary,
+        hardware_classes=[
+            HardwareCompareOut(
+                hardware_class=k.hardware_class,
+                p95_ratio=k.p95_ratio,
+                energy_ratio=k.energy_ratio,
+                accuracy_change=k.accuracy_change,
+            )
             for k in c.classes
         ],
-    }
+    )

@@ -2,41 +2,16 @@
 
 from __future__ import annotations
 
-import time
-from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Query
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 
-from edgewatch.server.api.bounds import check_unix_s
-from edgewatch.server.api.deps import AdminDep, SettingsDep, StoreDep
+from edgewatch.server.api.deps import AdminDep, DayWindowDep, SettingsDep, StoreDep
 from edgewatch.server.evidence import NotEnoughRowsError, ReportRequest, build_drift_report
-from edgewatch.server.store import InvalidQueryError
 
 router = APIRouter(prefix="/api/v1/reports", tags=["reports"])
-DEFAULT_WINDOW_S = 86_400.0
 ROWS_HEADERS = ("X-Edgewatch-Reference-Rows", "X-Edgewatch-Current-Rows")
-
-
-def parse_time(name: str, value: str | None, default: float) -> float:
-    """Unix seconds or ISO 8601 (with a zone, or UTC) as unix seconds."""
-    if value is None or not value.strip():
-        return default
-    try:
-        seconds = float(value)
-    except ValueError:
-        try:
-            when = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
-        except ValueError:
-            raise InvalidQueryError(
-                f"{name} must be unix seconds or ISO 8601, got {value!r}"
-            ) from None
-        seconds = (when if when.tzinfo else when.replace(tzinfo=UTC)).timestamp()
-    try:
-        return check_unix_s(name, seconds)
-    except ValueError as e:
-        raise InvalidQueryError(str(e)) from None
 
 
 def remedy(device: str | None) -> str:
@@ -60,17 +35,13 @@ def drift_report(
     _: AdminDep,
     store: StoreDep,
     settings: SettingsDep,
+    window: DayWindowDep,
     model: Annotated[str, Query(min_length=1)],
     version: Annotated[str, Query(min_length=1)],
     device: Annotated[str | None, Query(min_length=1)] = None,
-    from_: Annotated[str | None, Query(alias="from", description="unix s or ISO 8601")] = None,
-    to: Annotated[str | None, Query(description="unix s or ISO 8601; default now")] = None,
 ) -> Response:
     """Rows per side are capped at ``report_max_rows``; headers say how many each side had."""
-    end_s = parse_time("to", to, time.time())
-    start_s = parse_time("from", from_, end_s - DEFAULT_WINDOW_S)
-    if end_s <= start_s:
-        raise InvalidQueryError(f"to ({end_s}) must be after from ({start_s})")
+    start_s, end_s = window.start_s, window.end_s
     request = ReportRequest(model, version, device, start_s, end_s)
     limit = settings.report_max_rows
     reference = store.samples.reference(model, version, limit=limit)

@@ -4,10 +4,11 @@ per hardware class and overall, with the evidence behind it."""
 from __future__ import annotations
 
 import math
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
 
+from edgewatch.contract import GateClassOut, GateSignalOut, RolloutVerdictOut
 from edgewatch.detectors import GateConfig, SignalResult
 from edgewatch.server.api.bounds import MAX_DEVICES, MAX_SPAN_S
 from edgewatch.server.api.deps import AdminDep, StoreDep, utc_now
@@ -21,49 +22,53 @@ def _number(x: float) -> float | None:
     return x if math.isfinite(x) else None
 
 
-def _signal(s: SignalResult) -> dict[str, Any]:
-    return {
-        "signal": s.signal,
-        "verdict": s.outcome.value,
-        "estimate": _number(s.estimate),
-        "lower": _number(s.lower),
-        "upper": _number(s.upper),
-        "canary_device_hours": s.canary_device_hours,
-        "reference_device_hours": s.reference_device_hours,
-        "detail": s.detail,
-    }
+def _signal(s: SignalResult) -> GateSignalOut:
+    return GateSignalOut(
+        signal=s.signal,
+        verdict=s.outcome.value,
+        estimate=_number(s.estimate),
+        lower=_number(s.lower),
+        upper=_number(s.upper),
+        canary_device_hours=s.canary_device_hours,
+        reference_device_hours=s.reference_device_hours,
+        detail=s.detail,
+    )
 
 
-def verdict_view(v: RolloutVerdict) -> dict[str, Any]:
-    """The verdict as JSON: overall, failed signals, and each hardware class's evidence."""
+def verdict_view(v: RolloutVerdict) -> RolloutVerdictOut:
+    """The verdict: overall, failed signals, and each hardware class's evidence."""
     plans = {p.hardware_class: p for p in v.plans}
-    return {
-        "model": v.model_name,
-        "version": v.model_version,
-        "verdict": v.result.outcome.value,
-        "failed": v.result.failed,
-        "evaluated_at": v.evaluated_at.isoformat(),
-        "window_s": v.window_s,
-        "alpha": v.result.alpha,
-        "test_alpha": v.result.test_alpha,
-        "method": "mixture SPRT confidence sequences per hardware class and signal "
+    return RolloutVerdictOut(
+        model=v.model_name,
+        version=v.model_version,
+        verdict=v.result.outcome.value,
+        failed=v.result.failed,
+        evaluated_at=v.evaluated_at,
+        window_s=v.window_s,
+        alpha=v.result.alpha,
+        test_alpha=v.result.test_alpha,
+        method="mixture SPRT confidence sequences per hardware class and signal "
         "(always valid under repeated checks; false-fail rate at most alpha)",
-        "hardware_classes": [
-            {
-                "hardware_class": c.hardware_class,
-                "verdict": c.outcome.value,
-                "compared_with": plans[c.hardware_class].reference,
-                "canary_devices": c.canary_devices,
-                "canary_device_hours": plans[c.hardware_class].canary_device_hours,
-                "reference_devices": plans[c.hardware_class].reference_devices,
-                "signals": [_signal(s) for s in c.signals],
-            }
+        hardware_classes=[
+            GateClassOut(
+                hardware_class=c.hardware_class,
+                verdict=c.outcome.value,
+                compared_with=plans[c.hardware_class].reference,
+                canary_devices=c.canary_devices,
+                canary_device_hours=plans[c.hardware_class].canary_device_hours,
+                reference_devices=plans[c.hardware_class].reference_devices,
+                signals=[_signal(s) for s in c.signals],
+            )
             for c in v.result.classes
         ],
-    }
+    )
 
 
-@router.get("/{model}/{version}", summary="Rollout gate verdict: pass, fail or wait")
+@router.get(
+    "/{model}/{version}",
+    response_model=RolloutVerdictOut,
+    summary="Rollout gate verdict: pass, fail or wait",
+)
 def get_rollout(
     request: Request,
     _: AdminDep,
@@ -88,7 +93,7 @@ def get_rollout(
     alpha: Annotated[
         float, Query(gt=0, lt=1, allow_inf_nan=False, description="overall false-fail rate")
     ] = 0.05,
-) -> dict[str, Any]:
+) -> RolloutVerdictOut:
     """Evaluate the gate now over the last ``window_s`` of device-hours. On a server whose
     rules run at a time scale (the demo's compressed fleet), an hour and the default week are
     of the fleet's time, as for the ``BadRollout`` rule."""

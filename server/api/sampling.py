@@ -6,12 +6,10 @@ lasting (``enabled``, ``rows_per_hour``, ``bytes_per_day``) or raised for ``for_
 
 from __future__ import annotations
 
-from typing import Annotated
-
 from fastapi import APIRouter, Request
-from pydantic import BaseModel, Field
 
 from edgewatch.collector import semconv
+from edgewatch.contract import DeviceConfigOut, SamplingIn, SamplingOut
 from edgewatch.server.api.deps import AdminDep, SettingsDep, StoreDep, authenticate
 from edgewatch.server.api.errors import ForbiddenError
 from edgewatch.server.store import InvalidQueryError, SamplingSetting
@@ -20,50 +18,22 @@ router = APIRouter(tags=["sampling"])
 CONFIG_POLL_INTERVAL_S = 300.0
 
 
-class SamplingOut(BaseModel):
-    """The budget in force; ``null`` values mean "the device's own budget"."""
-
-    enabled: bool
-    rows_per_hour: int | None
-    bytes_per_day: int | None
-    expires_at_unix: float | None = Field(
-        description="when a temporary raise ends (the device then returns to its own budget)"
+def sampling_out(s: SamplingSetting) -> SamplingOut:
+    """The budget in force as the contract's ``SamplingOut``."""
+    return SamplingOut(
+        enabled=s.enabled,
+        rows_per_hour=s.rows_per_hour,
+        bytes_per_day=s.bytes_per_day,
+        expires_at_unix=s.expires_at_s,
+        reason=s.reason,
     )
-    reason: str | None
-
-    @classmethod
-    def of(cls, s: SamplingSetting) -> SamplingOut:
-        return cls(
-            enabled=s.enabled,
-            rows_per_hour=s.rows_per_hour,
-            bytes_per_day=s.bytes_per_day,
-            expires_at_unix=s.expires_at_s,
-            reason=s.reason,
-        )
-
-
-class DeviceConfigOut(BaseModel):
-    """What a device's collector polls."""
-
-    device_id: str
-    sampling: SamplingOut
-    poll_interval_s: float
-
-
-class SamplingIn(BaseModel):
-    """A lasting budget, or with ``for_s`` a temporary raise of ``rows_per_hour``."""
-
-    enabled: bool = True
-    rows_per_hour: Annotated[int | None, Field(ge=0)] = None
-    bytes_per_day: Annotated[int | None, Field(ge=0)] = None
-    for_s: Annotated[float | None, Field(gt=0, le=30 * 86_400, allow_inf_nan=False)] = None
-    reason: Annotated[str, Field(max_length=500)] = "operator"
 
 
 @router.get(
     semconv.CONFIG_PATH,
     response_model=DeviceConfigOut,
     summary="A device's configuration (its sampling budget); device token or admin",
+    responses={401: {}, 403: {}, 429: {}, 503: {}},
 )
 def device_config(
     request: Request, store: StoreDep, settings: SettingsDep, device_id: str
@@ -76,7 +46,7 @@ def device_config(
         )
     return DeviceConfigOut(
         device_id=device_id,
-        sampling=SamplingOut.of(store.samples.setting(device_id)),
+        sampling=sampling_out(store.samples.setting(device_id)),
         poll_interval_s=CONFIG_POLL_INTERVAL_S,
     )
 
@@ -95,7 +65,7 @@ def set_sampling(_: AdminDep, store: StoreDep, device_id: str, body: SamplingIn)
             rows_per_hour=body.rows_per_hour,
             bytes_per_day=body.bytes_per_day,
         )
-        return SamplingOut.of(setting)
+        return sampling_out(setting)
     if body.rows_per_hour is None:
         raise InvalidQueryError("a raise (for_s) needs rows_per_hour")
     (setting,) = store.samples.raise_budget(
@@ -105,4 +75,4 @@ def set_sampling(_: AdminDep, store: StoreDep, device_id: str, body: SamplingIn)
         for_s=body.for_s,
         reason=body.reason,
     )
-    return SamplingOut.of(setting)
+    return sampling_out(setting)

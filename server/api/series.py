@@ -7,9 +7,10 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from edgewatch.collector import semconv
+from edgewatch.contract import DistributionOut, SeriesOut
 from edgewatch.server.api.bounds import MAX_SPAN_S
 from edgewatch.server.api.deps import AdminDep, AttributesDep, SelectionDep, StoreDep, WindowDep
-from edgewatch.server.api.schemas import DistributionOut, SeriesOut
+from edgewatch.server.api.schemas import distribution_out, series_out
 from edgewatch.server.store import SERIES_AGGS, InvalidQueryError, SeriesQuery
 
 router = APIRouter(prefix="/api/v1", tags=["series"])
@@ -46,7 +47,7 @@ def series(
             agg=agg,
         )
     )
-    return SeriesOut.of(result)
+    return series_out(result)
 
 
 @router.get("/distributions", response_model=DistributionOut, summary="Merged histogram")
@@ -69,4 +70,4 @@ def distribution(
         selection=selection,
         attributes=attributes,
     )
-    return DistributionOut.of(result)
+    return distribution_out(result)

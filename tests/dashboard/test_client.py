@@ -36,8 +36,8 @@ def test_devices_and_fleet_summary_match_what_devices_sent(seeded_server: Seeded
         assert sorted(devices) == ["dev-a", "dev-b", "dev-c", "dev-d", "dev-e", "dev-f"]
         assert devices["dev-e"].status == "stale"
         assert devices["dev-f"].status == "offline"
-        assert devices["dev-c"].power_sources == ()
-        assert devices["dev-a"].power_sources == ("battery",)
+        assert devices["dev-c"].power_sources == []
+        assert devices["dev-a"].power_sources == ["battery"]
         summary = client.fleet_summary(*_window())
     by_version = {v.model_version: v for v in summary.versions}
     assert by_version["1.0.0"].devices == 4
@@ -63,7 +63,11 @@ def test_device_detail_series_and_distribution(seeded_server: SeededServer) -> N
         assert client.series("no.such.metric", start, end, step_s=30).values == ()
         assert client.distribution("no.such.metric", start, end) is None
         classes = client.prediction_classes(start, end, device="dev-a")
-        assert classes.counts == (("bird", 3000), ("cat", 9000), ("dog", 6000))
+        assert [(c.label, c.count) for c in classes.classes] == [
+            ("bird", 3000),
+            ("cat", 9000),
+            ("dog", 6000),
+        ]
         assert classes.shares(("cat",)) == [0.5]
 
 
@@ -107,6 +111,10 @@ def test_malformed_answers_name_the_field() -> None:
         "devices": [
             {
                 "device_id": "d",
+                **dict.fromkeys(("fleet", "model_name", "model_version", "hardware", "runtime")),
+                **dict.fromkeys(("host_arch", "os_type", "service_name", "power_sources")),
+                **dict.fromkeys(("last_batch_key", "clock_skew_s")),
+                "attributes": {},
                 "first_seen": 1.0,
                 "last_seen": 2.0,
                 "status": "sleeping",

@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from edgewatch.contract import BucketsOut
 from edgewatch.dashboard import _format as fmt
 from edgewatch.dashboard._alert_links import by_urgency, evidence_url, subject_url
 from edgewatch.dashboard._alert_models import Alert, DriftResult, Evidence, comparison_of
@@ -48,11 +49,24 @@ def test_numbers_carry_units(shown: str, expected: str) -> None:
     assert shown == expected
 
 
-def _device(status: str, last_seen: datetime) -> Device:
+def _device(
+    status: str, last_seen: datetime, first_seen: datetime | None = None, device_id: str = "d"
+) -> Device:
+    none = dict.fromkeys(
+        ("fleet", "model_name", "model_version", "hardware", "runtime", "host_arch", "os_type")
+    )
     return Device(
-        "d", None, None, None, None, None, None, None, (), {}, T0 - timedelta(days=1),
-        last_seen, None, status,
-    )  # fmt: skip
+        device_id=device_id,
+        **none,
+        service_name=None,
+        power_sources=[],
+        attributes={},
+        first_seen=first_seen or T0 - timedelta(days=1),
+        last_seen=last_seen,
+        last_batch_key=None,
+        clock_skew_s=None,
+        status=status,
+    )
 
 
 def _every_minute(*spans: tuple[int, int]) -> Series:
@@ -102,15 +116,10 @@ def test_time_axis_fits_the_data_not_the_whole_window() -> None:
 def test_rates_are_over_the_time_devices_reported_within_the_window() -> None:
     end = T0 + timedelta(hours=1)
     old = _device("online", end)  # first seen a day before the window
-    new = Device(
-        "n", None, None, None, None, None, None, None, (), {}, end - timedelta(minutes=5),
-        end, None, "online",
-    )  # fmt: skip
+    new = _device("online", end, end - timedelta(minutes=5), "n")
     assert reporting_s([old, new], start=T0, end=end) == 3600.0
     assert reporting_s([new], start=T0, end=end) == 300.0  # the demo started five minutes ago
-    just_now = Device(
-        "j", None, None, None, None, None, None, None, (), {}, end, end, None, "online"
-    )  # fmt: skip
+    just_now = _device("online", end, end, "j")
     assert reporting_s([just_now], start=T0, end=end) == 60.0  # one export, not a burst
     assert reporting_s([], start=T0, end=end) == 3600.0
 
@@ -166,11 +175,12 @@ def test_histogram_buckets_follow_the_otlp_exponential_layout() -> None:
     h = Histogram(
         scale=0,
         zero_count=1,
-        positive_offset=1,
-        positive_counts=(2, 0, 3),
-        negative_offset=0,
-        negative_counts=(4,),
+        positive=BucketsOut(offset=1, bucket_counts=[2, 0, 3]),
+        negative=BucketsOut(offset=0, bucket_counts=[4]),
         count=10,
+        sum=None,
+        min=None,
+        max=None,
     )
     assert h.buckets() == [(-2.0, -1.0, 4), (0.0, 0.0, 1), (2.0, 4.0, 2), (8.0, 16.0, 3)]
 

@@ -1,9 +1,15 @@
-"""docs/reference/ is the server's API as it is: regenerate it with ``make docs-api``."""
+"""docs/reference/ is the server's API as it is (regenerate it with ``make docs-api``), and
+that API says what it answers: a schema for every success body, every error status an
+operation can produce with its body, the bearer scheme, the deprecated parameter names."""
 
 from __future__ import annotations
 
 import importlib.util
 from pathlib import Path
+from typing import Any
+
+from edgewatch.server.app import create_app
+from edgewatch.server.settings import Settings
 
 REFERENCE = Path(__file__).resolve().parents[2] / "docs" / "reference"
 
@@ -15,3 +21,84 @@ def test_generated_api_reference_is_current() -> None:
     spec.loader.exec_module(module)
     for name, text in module.rendered().items():
         assert (REFERENCE / name).read_text() == text, f"{name} is stale: run make docs-api"
+
+
+def _spec() -> dict[str, Any]:
+    return create_app(Settings()).openapi()
+
+
+def _resolve(spec: dict[str, Any], schema: dict[str, Any]) -> dict[str, Any]:
+    ref = schema.get("$ref")
+    return spec["components"]["schemas"][ref.rsplit("/", 1)[-1]] if ref else schema
+
+
+def _operations(spec: dict[str, Any]) -> list[tuple[str, str, dict[str, Any]]]:
+    return [
+        (path, method, op)
+        for path, ops in spec["paths"].items()
+        for method, op in ops.items()
+        if path.startswith("/api/v1/")
+    ]
+
+
+def test_no_api_operation_answers_a_bare_object() -> None:
+    spec = _spec()
+    bare = []
+    for path, method, op in _operations(spec):
+        ok = [v for k, v in op["responses"].items() if k.startswith("2")]
+        for response in ok:
+            for media, content in response.get("content", {}).items():
+                schema = _resolve(spec, content.get("schema", {}))
+                if media == "application/json" and not (
+                    schema.get("properties") or schema.get("items")
+                ):
+                    bare.append(f"{method.upper()} {path}: {schema}")
+        assert ok, f"{method.upper()} {path} declares no success answer"
+    assert bare == []
+
+
+def test_every_api_operation_declares_the_errors_it_can_answer() -> None:
+    """Admin operations: 401/403/429 from the token check, 503 from the store; a path id:
+    404; parameters or a body: 400 (the store's checks) and 422 (validation). Each error
+    body has a schema: ``ErrorOut``, or ``ValidationErrorOut`` for 422."""
+    spec = _spec()
+    missing = []
+    for path, method, op in _operations(spec):
+        params = op.get("parameters", [])
+        expected = {"401", "403", "429", "503"}
+        if any(p["in"] == "path" for p in params):
+            expected.add("404")
+        if any(p["in"] == "query" for p in params) or "requestBody" in op:
+            expected |= {"400", "422"}
+        lacking = expected - set(op["responses"])
+        if lacking:
+            missing.append(f"{method.upper()} {path}: {sorted(lacking)}")
+        for status, response in op["responses"].items():
+            if status >= "400":
+                schema = response["content"]["application/json"]["schema"]
+                refs = [s.get("$ref", "") for s in schema.get("anyOf", [schema])]
+                wanted = "ValidationErrorOut" if status == "422" else "ErrorOut"
+                assert any(r.endswith(("/" + wanted, "/ProblemsOut")) for r in refs), (
+                    f"{method.upper()} {path} {status}: {schema}"
+                )
+        assert op.get("security") == [{"bearer": []}], f"{method.upper()} {path}"
+    assert missing == []
+    assert spec["components"]["securitySchemes"]["bearer"]["scheme"] == "bearer"
+
+
+def test_old_parameter_names_are_marked_deprecated() -> None:
+    spec = _spec()
+    series = {p["name"]: p for p in spec["paths"]["/api/v1/series"]["get"]["parameters"]}
+    for old, new in (("start", "from"), ("end", "to"), ("device_id", "device")):
+        assert series[old].get("deprecated") is True
+        assert "deprecated" not in series[new]
+    for new in ("model", "version", "fleet"):
+        assert new in series
+
+
+def test_otlp_bodies_and_the_metrics_exposition_are_described() -> None:
+    spec = _spec()
+    for path in ("/v1/metrics", "/v1/logs"):
+        body = spec["paths"][path]["post"]["requestBody"]["content"]
+        assert set(body) == {"application/x-protobuf", "application/json"}
+    assert set(spec["paths"]["/metrics"]["get"]["responses"]["200"]["content"]) == {"text/plain"}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from datetime import UTC, datetime
 
 import httpx
 import numpy as np
@@ -134,7 +135,7 @@ def test_series_aggregates_over_a_selection(fleet) -> None:
             400,
             "attr 'novalue' must look like key=value",
         ),
-        ({"metric": semconv.HW_POWER, "start": 10, "end": 5}, 400, "must be after start"),
+        ({"metric": semconv.HW_POWER, "start": 10, "end": 5}, 400, "must be after from"),
         ({"metric": semconv.HW_POWER, "step": 0.001}, 400, "more than 5000 buckets"),
     ],
 )
@@ -244,3 +245,31 @@ def test_token_admin_api(live_server) -> None:
         ).status_code
         == 404
     )
+
+
+def test_one_time_format_and_one_selection_vocabulary(fleet) -> None:
+    """``from``/``to`` take RFC 3339 or unix seconds alike; ``device``/``model``/``version``
+    select like the deprecated ``device_id``/``model_name``/``model_version``."""
+    server, now = fleet
+    start, end = now - 3600, now + 60
+    rfc = {
+        "from": datetime.fromtimestamp(start, UTC).isoformat().replace("+00:00", "Z"),
+        "to": datetime.fromtimestamp(end, UTC).isoformat().replace("+00:00", "Z"),
+    }
+    by_unix = get(server, "/api/v1/fleet/summary", **{"from": start, "to": end}).json()
+    by_rfc = get(server, "/api/v1/fleet/summary", **rfc).json()
+    by_old = get(server, "/api/v1/fleet/summary", start=start, end=end).json()
+    assert by_unix["versions"] == by_rfc["versions"] == by_old["versions"]
+    assert by_rfc["start"] == pytest.approx(start, abs=1e-6)
+    new = get(server, "/api/v1/devices", model="classifier", version="2.0.0").json()
+    old = get(server, "/api/v1/devices", model_name="classifier", model_version="2.0.0").json()
+    assert (
+        [d["device_id"] for d in new["devices"]]
+        == ["dev-b"]
+        == [d["device_id"] for d in old["devices"]]
+    )
+    assert get(server, "/api/v1/devices", device="dev-a").json()["count"] == 1
+    naive = get(server, "/api/v1/fleet/summary", **{"from": "2026-01-01T00:00:00"})
+    assert naive.status_code == 400 and "time zone" in naive.json()["detail"]
+    both = get(server, "/api/v1/devices", device="dev-a", device_id="dev-b")
+    assert both.status_code == 400 and "not both" in both.json()["detail"]

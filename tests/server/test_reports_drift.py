@@ -170,7 +170,7 @@ def test_bad_windows_and_missing_auth(live_server) -> None:
         headers={"Authorization": f"Bearer {live_server.tokens.device_a}"},
     )
     assert backwards.status_code == 400 and "after" in backwards.json()["detail"]
-    assert garbage.status_code == 400 and "ISO 8601" in garbage.json()["detail"]
+    assert garbage.status_code == 400 and "RFC 3339" in garbage.json()["detail"]
     assert no_model.status_code == 422
     assert device.status_code == 403
 

@@ -1,18 +1,22 @@
-"""Version A against version B of one model over a window (``/api/v1/versions/compare``)."""
+"""Version A against version B of one model over a window (``/api/v1/versions/compare``),\nfrom the detectors' rollout signals."""
 
 from __future__ import annotations
 
 import math
 from datetime import datetime
-from typing import Any
 
 from edgewatch.collector import semconv
+from edgewatch.contract import (
+    CompareVerdict,
+    SignalCompareOut,
+    VersionAccuracyOut,
+    VersionCompareOut,
+)
 from edgewatch.detectors import RolloutSignals, Verdict, compare_rollout, quantile
 from edgewatch.server.alert import ScopeLevel
-from edgewatch.server.detect._context import CLASS_KEY, Context, Signal, Window
-from edgewatch.server.detect._members import Member
+from edgewatch.server.detect import CLASS_KEY, Context, Member, Signal, Window
 from edgewatch.server.performance import version_accuracy
-from edgewatch.server.store import Selection, Store
+from edgewatch.server.store import Selection, StoreProtocol
 
 
 def _member(model: str, version: str) -> Member:
@@ -45,8 +49,8 @@ def _value(name: str, sig: RolloutSignals) -> float | None:
 
 
 def compare_versions(
-    store: Store, *, model: str, a: str, b: str, start: datetime, end: datetime
-) -> dict[str, Any]:
+    store: StoreProtocol, *, model: str, a: str, b: str, start: datetime, end: datetime
+) -> VersionCompareOut:
     """``b_worse`` when any signal of B regressed against A, ``b_better`` when A regressed
     against B and B did not, else ``no_difference``; insufficient data when nothing could be
     judged."""
@@ -56,6 +60,7 @@ def compare_versions(
     sig_b = _signals(ctx, _member(model, b), window)
     forward = compare_rollout(sig_a, sig_b)
     backward = compare_rollout(sig_b, sig_a)
+    verdict: CompareVerdict
     if forward.verdict is Verdict.INSUFFICIENT_DATA:
         verdict = "insufficient_data"
     elif forward.verdict is Verdict.DRIFT:
@@ -67,6 +72,7 @@ def compare_versions(
     signals = []
     for name, result in forward.signals.items():
         back = backward.signals.get(name)
+        word: CompareVerdict
         if result.verdict is Verdict.DRIFT:
             word = "b_worse"
         elif back is not None and back.verdict is Verdict.DRIFT and name != "predictions":
@@ -76,17 +82,21 @@ def compare_versions(
         else:
             word = "no_difference"
         signals.append(
-            {
-                "signal": name,
-                "a": _value(name, sig_a),
-                "b": _value(name, sig_b),
-                "change": _number(result.score),
-                "verdict": word,
-                "explanation": result.explanation,
-            }
+            SignalCompareOut(
+                signal=name,
+                a=_value(name, sig_a),
+                b=_value(name, sig_b),
+                change=_number(result.score),
+                verdict=word,
+                explanation=result.explanation,
+            )
         )
-    accuracy = {
-        side: version_accuracy(store, model, v, start_s=window.start_s, end_s=window.end_s)
-        for side, v in (("a", a), ("b", b))
-    }
-    return {"verdict": verdict, "signals": signals, "accuracy": accuracy}
+
+    def accuracy(version: str) -> VersionAccuracyOut:
+        return VersionAccuracyOut.model_validate(
+            version_accuracy(store, model, version, start_s=window.start_s, end_s=window.end_s)
+        )
+
+    return VersionCompareOut(
+        verdict=verdict, signals=signals, accuracy={"a": accuracy(a), "b": accuracy(b)}
+    )

@@ -1,0 +1,88 @@
+"""The contract's two wire forms of an instant, both aware ``datetime`` in Python.
+
+``UnixTime`` travels as unix seconds (the query API's readings, windows and registry times);
+``Timestamp`` travels as RFC 3339 with a ``Z`` suffix (the alerting API, as Alertmanager writes
+times). Query parameters take either form: :func:`parse_instant`.
+"""
+
+from __future__ import annotations
+
+import math
+from datetime import UTC, datetime
+from typing import Annotated, Any
+
+from pydantic import AwareDatetime, BeforeValidator, PlainSerializer, WithJsonSchema
+
+MIN_UNIX_S = 0.0
+"""Earliest instant the API accepts: 1970-01-01T00:00:00Z."""
+MAX_UNIX_S = 32_503_680_000.0
+"""Latest instant the API accepts: 3000-01-01T00:00:00Z (far below datetime's year 9999, so
+adding a day or a duration to it cannot overflow)."""
+MAX_SPAN_S = 100 * 366 * 86_400.0
+"""Longest duration a parameter may give (a silence, a look-back): about a century."""
+
+
+def format_rfc3339(at: datetime) -> str:
+    """``at`` as RFC 3339 UTC text with a ``Z`` suffix; naive times are refused."""
+    if at.tzinfo is None or at.utcoffset() is None:
+        raise ValueError(f"{at.isoformat()} carries no time zone")
+    return at.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+def from_unix_s(seconds: float) -> datetime:
+    """Unix seconds as an aware UTC datetime; ``ValueError`` when not finite or out of range."""
+    if isinstance(seconds, bool) or not math.isfinite(seconds):
+        raise ValueError(f"{seconds!r} is not a finite number of unix seconds")
+    if not MIN_UNIX_S <= seconds <= MAX_UNIX_S:
+        raise ValueError(
+            f"unix seconds must be between {MIN_UNIX_S:.0f} and {MAX_UNIX_S:.0f}, got {seconds!r}"
+        )
+    return datetime.fromtimestamp(seconds, UTC)
+
+
+def parse_instant(text: str) -> datetime:
+    """An instant written as RFC 3339 with a zone or as unix seconds (``1767225600``,
+    ``1767225600.5``), as the Prometheus HTTP API takes it; aware UTC, ``ValueError`` naming
+    the accepted forms otherwise."""
+    value = text.strip()
+    try:
+        seconds = float(value)
+    except ValueError:
+        pass
+    else:
+        return from_unix_s(seconds)
+    try:
+        at = datetime.fromisoformat(value.replace("Z", "+00:00").replace("z", "+00:00"))
+    except ValueError:
+        raise ValueError(
+            f"{text!r} is neither RFC 3339 (e.g. 2026-01-31T12:00:00Z) nor unix seconds"
+        ) from None
+    if at.tzinfo is None or at.utcoffset() is None:
+        raise ValueError(f"{text!r} must carry a time zone (e.g. a Z suffix)")
+    return from_unix_s(at.timestamp())
+
+
+def _unix_in(value: Any) -> Any:
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return from_unix_s(float(value))
+    return value
+
+
+def _unix_out(at: datetime) -> float:
+    return at.timestamp()
+
+
+UnixTime = Annotated[
+    AwareDatetime,
+    BeforeValidator(_unix_in),
+    PlainSerializer(_unix_out, return_type=float, when_used="json"),
+    WithJsonSchema({"type": "number", "description": "unix seconds"}),
+]
+"""An aware instant that travels as unix seconds."""
+
+Timestamp = Annotated[
+    AwareDatetime,
+    PlainSerializer(format_rfc3339, return_type=str, when_used="json"),
+    WithJsonSchema({"type": "string", "format": "date-time", "description": "RFC 3339"}),
+]
+"""An aware instant that travels as RFC 3339 text."""
