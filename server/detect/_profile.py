@@ -26,12 +26,15 @@ from edgewatch.server.store import ProfileRow
 
 PREDICTION_COLUMN = "prediction"
 SCORE_COLUMN = "score"
+LATENCY_COLUMN = "latency_s"
+"""An uploaded baseline's inference latencies, seconds: its ``ml.inference.duration`` profile."""
 NUMERIC = "numeric"
 CATEGORICAL = "categorical"
 PREDICTION = "prediction"
 SCORE = "score"
 METRIC = "metric"
-"""Kind of a profiled histogram metric (latency, energy) of a pinned window."""
+"""Kind of a profiled histogram metric (latency, energy) of a pinned window or an upload's
+``latency_s`` column."""
 
 
 def histogram_from_dict(data: Mapping[str, Any]) -> ExpHistogram:
