@@ -180,7 +180,12 @@ class SimulatedDevice:
         # device's inference has the processor to itself.
         started = self._timer()
         try:
-            labels, scores = self._infer(model, frame.pixels, self.conditions.slowdown(t_s))
+            labels, scores = self._infer(
+                model,
+                frame.pixels,
+                self.conditions.slowdown(t_s),
+                self.conditions.extra_work_s(t_s),
+            )
         except Exception:
             monitor.record(frame.pixels, latency_s=self._timer() - started, error=True)
             raise
@@ -207,15 +212,19 @@ class SimulatedDevice:
             self.labels_sent += 1
 
     def _infer(
-        self, model: Classifier, pixels: npt.NDArray[np.float32], slowdown: float
+        self,
+        model: Classifier,
+        pixels: npt.NDArray[np.float32],
+        slowdown: float,
+        extra_s: float,
     ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float32]]:
         """Run the model; when throttled, redo the same real work until the call has taken
-        ``slowdown`` times as long as one run did."""
+        ``slowdown`` times as long as one run did, plus ``extra_s`` seconds."""
         started = self._timer()
         result = model.predict(pixels)
-        if slowdown > 1.0:
+        if slowdown > 1.0 or extra_s > 0.0:
             first_done = self._timer()
-            until = first_done + (first_done - started) * (slowdown - 1.0)
+            until = first_done + (first_done - started) * (slowdown - 1.0) + extra_s
             while self._timer() < until:
                 model.predict(pixels)
         return result

@@ -61,7 +61,16 @@ class DeviceConditions:
     def slowdown(self, t_s: float) -> float:
         """How many times the normal work each inference takes (1 when not throttled)."""
         return max(
-            (inc.params["slowdown"] for inc in self._active("latency_regression", t_s)), default=1.0
+            (inc.params.get("slowdown", 1.0) for inc in self._active("latency_regression", t_s)),
+            default=1.0,
+        )
+
+    def extra_work_s(self, t_s: float) -> float:
+        """Seconds of extra work each inference does on top of its ``slowdown`` (0 when not
+        throttled)."""
+        return sum(
+            inc.params.get("extra_ms", 0.0) / 1000.0
+            for inc in self._active("latency_regression", t_s)
         )
 
     def power_factor(self, t_s: float) -> float:

@@ -120,10 +120,18 @@ class UnseenClassFile(_IncidentFile):
 
 
 class LatencyRegressionFile(_IncidentFile):
-    """The device is throttled: each inference takes ``slowdown`` times as much real work."""
+    """The device is throttled: each inference takes ``slowdown`` times as much real work, plus
+    ``extra_ms`` milliseconds more of it (the model run again until that much has passed)."""
 
     kind: Literal["latency_regression"]
-    slowdown: float = Field(default=3.0, gt=1, le=100)
+    slowdown: float = Field(default=1.0, ge=1, le=100)
+    extra_ms: float = Field(default=0.0, ge=0, le=1000)
+
+    @model_validator(mode="after")
+    def _does_something(self) -> LatencyRegressionFile:
+        if self.slowdown == 1 and self.extra_ms == 0:
+            raise ValueError("set slowdown above 1 or extra_ms above 0")
+        return self
 
 
 class MemoryLeakFile(_IncidentFile):

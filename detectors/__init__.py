@@ -50,6 +50,7 @@ from edgewatch.detectors._fdr import (
     bh_adjusted,
     fdr_control,
     pool_rare,
+    sampling_bias,
     screened_drift,
 )
 from edgewatch.detectors._fleet import peer_outliers, robust_z
@@ -232,6 +233,7 @@ __all__ = [
     "regression_metrics",
     "robust_z",
     "same_time_windows",
+    "sampling_bias",
     "screened_drift",
     "seasonal_expected",
     "shared_grid",

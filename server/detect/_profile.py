@@ -26,6 +26,8 @@ from edgewatch.server.store import ModelProfile, ProfileRow
 
 PREDICTION_COLUMN = "prediction"
 SCORE_COLUMN = "score"
+LATENCY_COLUMN = "latency_s"
+"""An uploaded baseline's inference latencies, seconds: its ``ml.inference.duration`` profile."""
 NUMERIC = "numeric"
 CATEGORICAL = "categorical"
 PREDICTION = "prediction"
@@ -34,7 +36,8 @@ PROFILE_BASELINE = "profile:"
 """Prefix of the baseline id of a finding judged against an on-device profile
 (``profile:VERSION@HARDWARE``) rather than a stored baseline."""
 METRIC = "metric"
-"""Kind of a profiled histogram metric (latency, energy) of a pinned window."""
+"""Kind of a profiled histogram metric (latency, energy) of a pinned window or an upload's
+``latency_s`` column."""
 
 
 def histogram_from_dict(data: Mapping[str, Any]) -> ExpHistogram:

@@ -13,7 +13,10 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from edgewatch.collector import semconv
 from edgewatch.server.detect._profile import (
+    LATENCY_COLUMN,
+    METRIC,
     PREDICTION,
     PREDICTION_COLUMN,
     SCORE,
@@ -29,7 +32,7 @@ from edgewatch.server.performance import (
 )
 from edgewatch.server.store import ProfileRow
 
-_SPECIAL = (PREDICTION_COLUMN, SCORE_COLUMN, LABEL_COLUMN)
+_SPECIAL = (PREDICTION_COLUMN, SCORE_COLUMN, LABEL_COLUMN, LATENCY_COLUMN)
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,6 +141,24 @@ def _check_column(
     return problems
 
 
+def _latency_problems(column: pd.Series) -> list[UploadProblem]:
+    """``latency_s`` holds seconds: numbers, none negative or infinite."""
+    if not pd.api.types.is_numeric_dtype(column):
+        row = _first_non_numeric(column)
+        return [UploadProblem("column 'latency_s' must be numeric (seconds)", LATENCY_COLUMN, row)]
+    values = column.to_numpy(np.float64, na_value=np.nan)
+    bad = np.flatnonzero(~np.isnan(values) & ~(np.isfinite(values) & (values >= 0)))
+    if bad.size:
+        return [
+            UploadProblem(
+                f"column 'latency_s' must hold seconds >= 0, got {float(values[bad[0]])!r}",
+                LATENCY_COLUMN,
+                int(bad[0]) + 1,
+            )
+        ]
+    return []
+
+
 def profile_upload(
     frame: pd.DataFrame,
     *,
@@ -182,6 +203,8 @@ def profile_upload(
     if SCORE_COLUMN in names and not pd.api.types.is_numeric_dtype(frame[SCORE_COLUMN]):
         row = _first_non_numeric(frame[SCORE_COLUMN])
         problems.append(UploadProblem("column 'score' must be numeric", SCORE_COLUMN, row))
+    if LATENCY_COLUMN in names:
+        problems += _latency_problems(frame[LATENCY_COLUMN])
     if problems:
         raise BaselineUploadError(problems)
     profiles = []
@@ -200,6 +223,9 @@ def profile_upload(
     if SCORE_COLUMN in names:
         values = frame[SCORE_COLUMN].to_numpy(np.float64, na_value=np.nan)
         profiles.append(numeric_profile(SCORE_COLUMN, values, kind=SCORE))
+    if LATENCY_COLUMN in names:
+        values = frame[LATENCY_COLUMN].to_numpy(np.float64, na_value=np.nan)
+        profiles.append(numeric_profile(semconv.INFERENCE_DURATION, values, kind=METRIC))
     calibration = calibration_profile(frame)
     if calibration is not None:
         profiles.append(calibration)

@@ -27,6 +27,8 @@ class Observed:
     score: float | None = None
     t_s: float = 0.0
     """Scenario time of the observation, when the recorder was given a clock."""
+    latency_s: float | None = None
+    """The latency the device reported with ``record`` (None through ``observe``)."""
 
 
 class _Observation:
@@ -89,7 +91,9 @@ class RecordingMonitor:
         if self.closed:
             raise AssertionError("record() after close()")
         t_s = self.clock() if self.clock is not None else 0.0
-        self.observed.append(Observed(np.array(features, copy=True), prediction, score, t_s))
+        self.observed.append(
+            Observed(np.array(features, copy=True), prediction, score, t_s, latency_s)
+        )
         if self.inner is None:
             return len(self.observed) - 1
         return self.inner.record(

@@ -92,7 +92,7 @@ def test_sensor_drift_brightens_its_device_after_the_ramp(run: Run) -> None:
 def test_unseen_digits_lower_confidence_only_in_their_window(
     run: Run,
 ) -> None:
-    observed = run.observed["demo-south-1"]
+    observed = run.observed["demo-north-2"]
     during = mean_score(window(observed, 30, 90))
     assert mean_score(window(observed, 0, 30)) - during > 0.05
     assert mean_score(window(observed, 90, 120)) - during > 0.05

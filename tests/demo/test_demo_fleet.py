@@ -159,6 +159,23 @@ def test_latency_regression_repeats_the_real_work(models: ModelSet, data_dir: Pa
     dev.close(1.0)
 
 
+def test_latency_regression_extra_work_is_real_work_measured_by_the_timer(
+    models: ModelSet, data_dir: Path
+) -> None:
+    counting = _CountingModel(models[V1])  # every run advances its timer by 1 ms
+    recorder = MonitorRecorder()
+    now = [150.0]
+    slow = Incident("latency_regression", ("demo-east-0",), 100.0, 200.0, {"extra_ms": 8.0})
+    dev = device(
+        models, recorder, data_dir, (slow,), now, model_map={V1: counting}, timer=counting.timer
+    )
+    dev.open()
+    dev.step()
+    dev.close(1.0)
+    assert counting.calls == 9  # the inference, then 8 ms of runs of the same model
+    assert [o.latency_s for o in recorder.monitors[0].observed] == [pytest.approx(0.009)]
+
+
 def test_a_bad_rollout_switches_the_monitor_to_v2_1_and_back(
     models: ModelSet, data_dir: Path
 ) -> None:

@@ -111,7 +111,9 @@ def test_each_incident_kind_acts_only_inside_its_window() -> None:
     conditions = DeviceConditions(
         V1,
         [
-            Incident("latency_regression", ("d",), params={"slowdown": 4.0}, **window),
+            Incident(
+                "latency_regression", ("d",), params={"slowdown": 4.0, "extra_ms": 8.0}, **window
+            ),
             Incident("memory_leak", ("d",), params={"rate_mb_per_h": 360.0}, **window),
             Incident("power_increase", ("d",), params={"factor": 1.5}, **window),
             Incident("offline", ("d",), **window),
@@ -120,6 +122,7 @@ def test_each_incident_kind_acts_only_inside_its_window() -> None:
     )
     inside, outside = 150.0, (0.0, 99.0, 200.0, 300.0)
     assert conditions.slowdown(inside) == 4.0
+    assert conditions.extra_work_s(inside) == pytest.approx(0.008)
     assert conditions.leaked_bytes(inside) == pytest.approx(360 * 2**20 * 50 / 3600)
     assert conditions.power_factor(inside) == 1.5
     assert conditions.offline(inside)
@@ -133,6 +136,7 @@ def test_each_incident_kind_acts_only_inside_its_window() -> None:
     }
     for t in outside:
         assert conditions.slowdown(t) == 1.0
+        assert conditions.extra_work_s(t) == 0.0
         assert conditions.leaked_bytes(t) == 0.0
         assert conditions.power_factor(t) == 1.0
         assert not conditions.offline(t)

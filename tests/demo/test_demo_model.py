@@ -112,6 +112,8 @@ def test_csv_baselines_hold_held_out_features_predictions_and_labels(
     labels, _ = models[V1].predict(models.data.test_x)
     assert [int(r[64]) for r in rows[1:]] == labels.tolist()
     assert [int(r[66]) for r in rows[1:]] == models.data.test_y.tolist()
+    latencies = [float(r[67]) for r in rows[1:]]
+    assert all(0 < s < 1 for s in latencies)  # one image's measured inference, in seconds
 
 
 def test_parquet_baselines_read_back(models: ModelSet, tmp_path: Path) -> None:

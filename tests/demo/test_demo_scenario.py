@@ -186,8 +186,12 @@ def test_each_mistake_is_named_with_file_incident_and_field(
             "incidents[0].fraction: Input should be greater than 0",
         ),
         (
+            {"kind": "latency_regression", "slowdown": 0.5},
+            "incidents[0].slowdown: Input should be greater than or equal to 1",
+        ),
+        (
             {"kind": "latency_regression", "slowdown": 1},
-            "incidents[0].slowdown: Input should be greater than 1",
+            "incidents[0]: set slowdown above 1 or extra_ms above 0",
         ),
         (
             {"kind": "memory_leak", "rate_mb_per_h": 0},

@@ -18,8 +18,10 @@ from edgewatch.detectors import (
     fdr_control,
     from_values,
     pool_rare,
+    sampling_bias,
     screened_drift,
 )
+from edgewatch.detectors._drift import js_distance
 
 P_VALUES = st.lists(st.floats(0.0, 1.0), min_size=1, max_size=200)
 
@@ -83,6 +85,34 @@ def test_screened_drift_on_histograms_and_categories() -> None:
     assert result.verdict is Verdict.DRIFT and result.method == "chisquare+jensenshannon"
     with pytest.raises(ValueError, match="min_effect"):
         screened_drift(ref, ref, min_effect=0)
+
+
+def test_js_sampling_bias_matches_simulated_chance_and_small_windows_need_a_real_shift() -> None:
+    rng = np.random.default_rng(9)
+    shares = np.full(10, 0.1)
+    chance = [
+        js_distance(rng.multinomial(5000, shares), rng.multinomial(75, shares)) ** 2
+        for _ in range(400)
+    ]
+    assert np.mean(chance) == pytest.approx(sampling_bias("jensenshannon", 10, 5000, 75), rel=0.1)
+    classes = [str(i) for i in range(10)]
+    base = categorical_counts(list(rng.choice(classes, 5000)))
+    # 75 predictions of the same mix: a raw distance around 0.12, above a 0.1 floor by chance
+    # in most windows; beyond the bias, a few; with the family's FDR control, none.
+    raw, results = [], []
+    for _ in range(40):
+        window = categorical_counts(list(rng.choice(classes, 75)))
+        counts = [np.array([c.counts.get(k, 0) for k in classes]) for c in (base, window)]
+        raw.append(js_distance(*counts))
+        results.append(screened_drift(base, window, min_effect=0.1))
+    over = sum(r.verdict is Verdict.DRIFT for r in results)
+    assert sum(d >= 0.1 for d in raw) >= 20 and over <= 12
+    assert all(r.verdict is not Verdict.DRIFT for r in fdr_control(results))
+    # Half of the 75 a class the baseline never saw is still drift.
+    unseen = categorical_counts(list(rng.choice(classes, 38)) + ["new"] * 37)
+    assert screened_drift(base, unseen, min_effect=0.1).verdict is Verdict.DRIFT
+    with pytest.raises(ValueError, match="sampling_bias knows"):
+        sampling_bias("ks", 10, 10, 10)
 
 
 def test_rare_categories_are_pooled_before_the_chi_square() -> None:

@@ -47,12 +47,13 @@ def stop_process(proc: subprocess.Popen[bytes], timeout_s: float = 15.0) -> int:
 
 @contextmanager
 def server_process(
-    db: Path, port: int, rules: Path, log: Path, env: Mapping[str, str]
+    db: Path, port: int, log: Path, env: Mapping[str, str], *extra: str
 ) -> Iterator[subprocess.Popen[bytes]]:
-    """``edgewatch server`` with ``rules`` and extra ``EDGEWATCH_*`` settings, ready on return;
-    stopped (and waited for) when the block ends."""
+    """``edgewatch server`` (the built-in rules unless ``extra`` names others) with extra
+    options and ``EDGEWATCH_*`` settings, ready on return; stopped (and waited for) when the
+    block ends."""
     argv = [sys.executable, "-m", "edgewatch.server.cli", "server", "--db", str(db)]
-    argv += ["--host", "127.0.0.1", "--port", str(port), "--rules", str(rules)]
+    argv += ["--host", "127.0.0.1", "--port", str(port), *extra]
     with log.open("ab") as out:
         proc = subprocess.Popen(
             argv, stdout=out, stderr=subprocess.STDOUT, env={**os.environ, **env}, cwd=ROOT

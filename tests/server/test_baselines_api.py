@@ -132,6 +132,26 @@ def test_each_validation_error_names_column_and_row(server: AlertingServer) -> N
     }
 
 
+def test_latency_column_is_the_versions_latency_reference(server: AlertingServer) -> None:
+    frame = _frame()
+    frame["latency_s"] = np.random.default_rng(4).lognormal(np.log(0.02), 0.2, len(frame))
+    r = _upload(server, "ref.csv", frame.to_csv(index=False).encode())
+    assert r.status_code == 201, r.text
+    assert "latency_s" not in r.json()["features"]
+    summary = {s["feature"]: s for s in r.json()["summary"]}
+    latency = summary["ml.inference.duration"]
+    assert latency["kind"] == "metric" and latency["count"] == len(frame)
+    assert latency["p95"] == pytest.approx(np.quantile(frame["latency_s"], 0.95), rel=1e-9)
+
+    frame.loc[3, "latency_s"] = -0.001
+    [err] = _errors(_upload(server, "ref.csv", frame.to_csv(index=False).encode()))
+    assert err == {
+        "column": "latency_s",
+        "row": 4,
+        "message": "column 'latency_s' must hold seconds >= 0, got -0.001",
+    }
+
+
 def test_pin_production_window(server: AlertingServer) -> None:
     now = time.time()
     for i in range(5):
