@@ -385,7 +385,9 @@ class Writer:
             # differs from what it ran, starts a version span at the minute of its first data
             # point in this group (data time, as rollup buckets are), else at receive time.
             # Found first on the two small tables, so the common group without a switch
-            # never reads the points.
+            # never reads the points. A second switch within the minute of the first (a
+            # device switching right after its first report, or a compressed demo fleet)
+            # replaces that minute's version: the later version ran that minute's end.
             changed = [
                 r[0]
                 for r in self._cur.execute(
@@ -411,7 +413,8 @@ class Writer:
                            u.model_name, u.model_version
                     FROM _writer_devices u
                     WHERE u.device_id IN (SELECT unnest($changed::VARCHAR[]))
-                    ON CONFLICT DO NOTHING
+                    ON CONFLICT (device_id, since) DO UPDATE SET
+                        model_name = excluded.model_name, model_version = excluded.model_version
                     """,
                     {"seq": seq, "changed": changed},
                 )

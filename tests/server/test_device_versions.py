@@ -128,3 +128,18 @@ def test_short_periods_of_a_compressed_fleet_line_up_with_the_data(tmp_path: Pat
         whole = [h for h in hours if h.complete]
         assert len(whole) >= 5 and all(h.reported for h in whole)
         assert all(h.hour.timestamp() % 420 == 0 for h in hours)
+
+
+def test_a_switch_in_the_minute_of_the_first_report_is_kept(tmp_path: Path) -> None:
+    """A device that reports on v1 and switches to v2 within the same minute (the demo's
+    compressed rollout did) is on v2 from then on, not on v1 for ever."""
+    with Store.open(tmp_path / "db.duckdb", StoreConfig(maintenance=False)) as store:
+        _write(store, "quick", "v1", T0 + 10)
+        _write(store, "quick", "v2", T0 + 40)
+        _write(store, "quick", "v2", T0 + 600)
+        spans = store.version_spans("classifier")
+        assert [s.model_version for s in spans] == ["v2"]
+        store.roll_up()
+        end = datetime.fromtimestamp(T0 + 3600, UTC)
+        hours = store.device_hours("classifier", datetime.fromtimestamp(T0, UTC), end)
+        assert {h.model_version for h in hours if h.inferences} == {"v2"}
