@@ -24,7 +24,7 @@ def test_writes_and_lists_baseline_files(tmp_path: Path) -> None:
     for _, _, path in lines:
         with open(path, newline="") as f:
             header = next(csv.reader(f))
-        assert header == [*FEATURE_NAMES, "prediction", "score", "label"]
+        assert header == [*FEATURE_NAMES, "prediction", "score", "label", "latency_s"]
 
 
 def test_unwritable_folder_is_a_clear_error(tmp_path: Path) -> None:

@@ -213,4 +213,5 @@ def test_a_device_new_on_its_version_is_judged_against_the_hardware_profile(
         fired = [a for a in server.alerts() if a["rule"] == "LatencyP95"]
         assert [a["labels"]["device"] for a in fired] == ["new-0"]
         evidence = server.get(f"/api/v1/alerts/{fired[0]['fingerprint']}")["evidence"]
-        assert evidence["baseline"] == {"profile": "2.0.0@raspberry-pi-5"}
+        baseline = evidence["baseline"]
+        assert (baseline["profile"], baseline["source"]) == ("2.0.0@raspberry-pi-5", "profile")
