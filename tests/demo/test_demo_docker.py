@@ -48,7 +48,9 @@ def test_dockerfiles_are_slim_non_root_with_healthcheck(extra: str) -> None:
     assert re.search(r"^FROM python:3\.11-slim$", text, re.M)
     installs = f'pip install --no-cache-dir ".[{extra}]"' in text
     # The server image takes its extras as a build argument (EXTRAS=server,scale for a lake).
-    parameterised = f"ARG EXTRAS={extra}" in text and 'pip install --no-cache-dir ".[${EXTRAS}]"' in text
+    parameterised = (
+        f"ARG EXTRAS={extra}" in text and 'pip install --no-cache-dir ".[${EXTRAS}]"' in text
+    )
     assert installs or parameterised
     user = re.findall(r"^USER (\S+)$", text, re.M)
     assert user and user[-1].split(":")[0] not in ("root", "0")
