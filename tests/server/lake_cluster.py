@@ -18,17 +18,16 @@ from pathlib import Path
 
 from live_server import free_port, server_command, wait_ready
 
-PG_BINDIRS = ("/usr/lib/postgresql/15/bin", "/usr/lib/postgresql/16/bin")
+PG_ROOT = Path("/usr/lib/postgresql")
+"""Where Debian installs each PostgreSQL major version (15 on bookworm, 17 on trixie), off PATH."""
 
 
 def _pg_bin(name: str) -> str | None:
     found = shutil.which(name)
     if found:
         return found
-    for d in PG_BINDIRS:
-        if Path(d, name).exists():
-            return str(Path(d, name))
-    return None
+    versions = sorted(PG_ROOT.glob("*/bin"), key=lambda d: d.parent.name, reverse=True)
+    return next((str(d / name) for d in versions if (d / name).exists()), None)
 
 
 def unavailable() -> str | None:
