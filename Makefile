@@ -4,6 +4,11 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 
+# mypy reads the packages under their import names (edgewatch.server, ...) from a tree of
+# links, so types are checked across packages, not only inside each folder.
+PACKAGES := collector contract detectors server dashboard demo
+TYPECHECK := $(VENV)/typecheck
+
 .PHONY: up test lint check bench clean screenshots docs-api
 
 $(PY):
@@ -23,7 +28,9 @@ up: $(STAMP)
 lint: $(STAMP)
 	$(PY) -m ruff format --check .
 	$(PY) -m ruff check .
-	$(PY) -m mypy collector contract detectors server dashboard demo
+	rm -rf $(TYPECHECK) && mkdir -p $(TYPECHECK)/edgewatch && touch $(TYPECHECK)/edgewatch/__init__.py
+	for p in $(PACKAGES); do ln -s $(CURDIR)/$$p $(TYPECHECK)/edgewatch/$$p; done
+	cd $(TYPECHECK) && $(CURDIR)/$(PY) -m mypy --config-file $(CURDIR)/pyproject.toml -p edgewatch
 
 ## test: lint + the whole pytest suite (two workers, then the tests marked serial on their own)
 test: lint

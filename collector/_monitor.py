@@ -19,6 +19,7 @@ import time
 import urllib.parse
 import weakref
 from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
 from types import TracebackType
 from typing import Any, TypeVar
 
@@ -66,7 +67,7 @@ def default_samplers(root: str | os.PathLike[str] = "/") -> list[Sampler]:
         samplers.append(TemperatureSampler())
     if BatteryChargeSampler.available():
         samplers.append(BatteryChargeSampler())
-    samplers.extend(detect_power_samplers(root))
+    samplers.extend(detect_power_samplers(Path(root)))
     return samplers
 
 
@@ -91,7 +92,7 @@ class Observation:
         """The inference's id (the first row's for a batch); None before the block ends or when
         the observation was dropped."""
         ids = self._ids
-        if type(ids) is tuple:
+        if isinstance(ids, tuple):
             return ids[0] if ids else None
         return None if ids == NO_ID else int(ids)
 
@@ -99,7 +100,7 @@ class Observation:
     def ids(self) -> tuple[int, ...]:
         """One id per recorded row (a batch has several)."""
         ids = self._ids
-        if type(ids) is tuple:
+        if isinstance(ids, tuple):
             return ids
         return () if ids == NO_ID else (int(ids),)
 
@@ -289,7 +290,7 @@ class Monitor:
         """Label the newest inference recorded by any thread (or each row of the newest batch,
         ``truth`` then holding one outcome per row). In multi-threaded code use ``label``."""
         ids = self._last_ids
-        if type(ids) is not tuple:
+        if not isinstance(ids, tuple):
             return self.label(ids, truth)
         try:
             truths = list(truth)

@@ -3,6 +3,7 @@ about. Every page that lists alerts (Fleet, Device, Alerts) links them the same 
 
 from __future__ import annotations
 
+from typing import Any
 from urllib.parse import quote
 
 import pandas as pd
@@ -71,10 +72,10 @@ def by_urgency(alerts: list[Alert]) -> list[Alert]:
 
 def link_columns(
     *, subject: bool = True, subject_label: str = "on", subject_text: str = _SUBJECT_TEXT
-) -> dict[str, object]:
+) -> dict[str, Any]:
     """Column settings that turn the ``evidence`` (and ``on``) cells into links; the ``on``
     column shows the device id or version unless ``subject_text`` says otherwise."""
-    columns: dict[str, object] = {
+    columns: dict[str, Any] = {
         "evidence": st.column_config.LinkColumn(
             "evidence", display_text="evidence ›", help="detector, score, window and baseline"
         )

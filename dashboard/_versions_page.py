@@ -4,6 +4,10 @@ error rate, prediction classes) with the server's verdict: continue or roll back
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from functools import partial
+from typing import Any
+
 import pandas as pd
 import streamlit as st
 
@@ -81,18 +85,15 @@ def _per_hardware_class(ctx: PageContext, model: str, a: str, versions: list[str
     """Each other version against ``a`` on every hardware class: profile ratios beside the
     rollout gate's verdict and the latency the fleet measured."""
     st.subheader(f"Rollout verdict per hardware class, against {a}")
+
+    def fetch(path: str, params: Mapping[str, str]) -> Any:
+        # The shared client has no typed call for these two endpoints yet.
+        return ctx.client._get(path, dict(params))
+
     for v in versions:
         if v == a:
             continue
-        gate = optional(
-            lambda v=v: version_gate(
-                # The shared client has no typed call for these two endpoints yet.
-                lambda path, params: ctx.client._get(path, dict(params)),
-                model,
-                v,
-                a,
-            )
-        )
+        gate = optional(partial(version_gate, fetch, model, v, a))
         if gate is None:
             st.warning(NO_ALERTING.format(what=f"/api/v1/rollouts/{model}/{v}"))
             continue

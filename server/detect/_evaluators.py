@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
-from typing import Any, TypeAlias
+from typing import Any, TypeAlias, cast
 
 import numpy as np
 import numpy.typing as npt
@@ -156,10 +156,13 @@ def _fetch(ctx: Context, rule: Rule, member: Member) -> Fetch:
     signal, _ = parse_signal(rule.signal)
 
     def fetch(w: Window) -> Mapping[str | None, Sample]:
+        by_feature: dict[str | None, Sample] = {}
         if signal.metric == semconv.FEATURE_VALUE:
-            return dict(ctx.histograms(member, Signal(signal.metric), FEATURE_KEY, w))
+            by_feature.update(ctx.histograms(member, Signal(signal.metric), FEATURE_KEY, w))
+            return by_feature
         if signal.metric == semconv.FEATURE_CATEGORY_COUNT:
-            return dict(ctx.counts_by(member, signal.metric, CATEGORY_KEY, FEATURE_KEY, w))
+            by_feature.update(ctx.counts_by(member, signal.metric, CATEGORY_KEY, FEATURE_KEY, w))
+            return by_feature
         if signal.metric == semconv.PREDICTION_CLASS_COUNT:
             return {None: ctx.counts(member, signal.metric, CLASS_KEY, w)}
         return {None: ctx.histogram(member, signal, w)}
@@ -229,7 +232,9 @@ def _against_baseline(
     )
     if signal.metric in (semconv.FEATURE_VALUE, semconv.FEATURE_CATEGORY_COUNT):
         kind = NUMERIC if numeric else CATEGORICAL
-        refs = {f: ctx.reference(member, f, (kind,)) for f in ctx.features(member, signal.metric)}
+        refs: dict[str | None, tuple[Sample, str] | None] = {
+            f: ctx.reference(member, f, (kind,)) for f in ctx.features(member, signal.metric)
+        }
         missing = f"no baseline with a {kind} profile of {{}}"
     else:
         if signal.metric == semconv.PREDICTION_CLASS_COUNT:
@@ -455,7 +460,7 @@ def _p95(ctx: Context, member: Member, window: Window, metric: str) -> float | N
     if key not in ctx.memo:
         h = ctx.histogram(member, parse_signal(metric)[0], window)
         ctx.memo[key] = quantile(h, 0.95) if h.count >= 30 else None
-    value = ctx.memo[key]
+    value = cast(float | None, ctx.memo[key])
     return None if value is None else float(value)
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 from datetime import UTC, datetime
+from typing import cast
 
 from edgewatch.detectors import (
     ClassVerdict,
@@ -53,7 +54,7 @@ def _hours(ctx: Context, model: str, window: Window, period_s: float) -> list[De
             datetime.fromtimestamp(window.end_s, UTC),
             period_s=period_s,
         )
-    hours: list[DeviceHour] = ctx.memo[key]
+    hours = cast(list[DeviceHour], ctx.memo[key])
     return hours
 
 

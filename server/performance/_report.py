@@ -321,10 +321,21 @@ def performance_report(
         raise InvalidQueryError(f"step_s must give at most {MAX_BUCKETS} buckets, got {step_s}")
     b = _Builder(store, selection, start_s, end_s, max_drift_share)
     reader = b.reader
-    whole = {"start_s": start_s, "end_s": end_s, "step_s": width, "selection": selection}
-    cells = reader.confusion(**whole, group="none")
-    errors = reader.errors(**whole, group="none")
-    counts = reader.inferences(**whole, group="none")
+    whole: dict[str, Any] = {
+        "start_s": start_s,
+        "end_s": end_s,
+        "step_s": width,
+        "selection": selection,
+    }
+    cells = reader.confusion(
+        start_s=start_s, end_s=end_s, step_s=width, selection=selection, group="none"
+    )
+    errors = reader.errors(
+        start_s=start_s, end_s=end_s, step_s=width, selection=selection, group="none"
+    )
+    counts = reader.inferences(
+        start_s=start_s, end_s=end_s, step_s=width, selection=selection, group="none"
+    )
     total = b.row(
         start_s=start_s,
         end_s=end_s,

@@ -20,6 +20,8 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable
+from datetime import datetime
+from typing import cast
 
 import duckdb
 
@@ -62,8 +64,8 @@ def _info(row: tuple[object, ...]) -> TokenInfo:
         role=str(row[1]),
         device_id=None if row[2] is None else str(row[2]),
         name=str(row[3]),
-        created_at_s=unix_seconds(row[4]),
-        revoked_at_s=None if row[5] is None else unix_seconds(row[5]),
+        created_at_s=unix_seconds(cast(datetime, row[4])),
+        revoked_at_s=None if row[5] is None else unix_seconds(cast(datetime, row[5])),
     )
 
 
