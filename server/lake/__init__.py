@@ -4,8 +4,15 @@ embedded DuckDB file stays the default. See docs/scale-out.md."""
 
 from __future__ import annotations
 
-from edgewatch.server.lake._connect import LakeConfig, connect, extensions_available
+from edgewatch.server.lake._connect import LakeConfig, S3Settings, connect, extensions_available
 from edgewatch.server.lake._lease import SchedulerLease
 from edgewatch.server.lake._store import LakeStore
 
-__all__ = ["LakeConfig", "LakeStore", "SchedulerLease", "connect", "extensions_available"]
+__all__ = [
+    "LakeConfig",
+    "LakeStore",
+    "S3Settings",
+    "SchedulerLease",
+    "connect",
+    "extensions_available",
+]

@@ -51,12 +51,40 @@ class Postgres:
     def url(self, db: str = "edgewatch") -> str:
         return f"postgresql://edgewatch@127.0.0.1:{self.port}/{db}"
 
+    def cpu_s(self) -> float:
+        """CPU seconds (user + system) the cluster has used so far: the postmaster with the
+        backends it has reaped, plus those still running (benchmarks count PostgreSQL's work
+        as the servers' own, since replicas move work into it)."""
+        head = (self.root / "data" / "postmaster.pid").read_text().split("\n", 1)[0]
+        postmaster = int(head)
+        total = _proc_cpu_s(postmaster, children=True)
+        for stat in Path("/proc").glob("[0-9]*/stat"):
+            try:
+                text = stat.read_text()
+            except OSError:  # exited while we looked
+                continue
+            if int(text.rsplit(")", 1)[1].split()[1]) == postmaster:
+                total += _cpu_fields(text, children=False)
+        return total
+
     def create_database(self, name: str) -> str:
         import psycopg
 
         with psycopg.connect(self.url("postgres"), autocommit=True) as pg:
             pg.execute(f'CREATE DATABASE "{name}"')
         return self.url(name)
+
+
+def _cpu_fields(stat: str, *, children: bool) -> float:
+    fields = stat.rsplit(")", 1)[1].split()
+    ticks = int(fields[11]) + int(fields[12])  # utime, stime
+    if children:
+        ticks += int(fields[13]) + int(fields[14])  # cutime, cstime: reaped children
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
+def _proc_cpu_s(pid: int, *, children: bool) -> float:
+    return _cpu_fields(Path(f"/proc/{pid}/stat").read_text(), children=children)
 
 
 def _as_unprivileged(cmd: list[str]) -> list[str]:
@@ -126,17 +154,29 @@ class Replica:
                 self.proc.wait(5)
 
 
-def start_replica(catalog: str, data_path: Path, workdir: Path, *args: str) -> Replica:
-    """A replica on a free port, ready to serve."""
+def start_replica(
+    catalog: str,
+    data_path: Path | str,
+    workdir: Path,
+    *args: str,
+    env: dict[str, str] | None = None,
+) -> Replica:
+    """A replica on a free port, ready to serve; ``env`` adds to its environment (the
+    object store's settings, for one)."""
     port = free_port()
     log = workdir / f"replica-{port}.log"
     cmd = server_command(
         workdir / "unused.duckdb", port, "--insecure-dev", "--log-level", "warning"
     )
     cmd += ["--store", "ducklake", "--catalog", catalog, "--data-path", str(data_path), *args]
-    env = {**os.environ, "EDGEWATCH_LEASE_POLL_S": "0.5", "EDGEWATCH_ROLLUP_INTERVAL_S": "1"}
+    full_env = {
+        **os.environ,
+        "EDGEWATCH_LEASE_POLL_S": "0.5",
+        "EDGEWATCH_ROLLUP_INTERVAL_S": "1",
+        **(env or {}),
+    }
     with log.open("wb") as out:
-        proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, env=env)
+        proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, env=full_env)
     url = f"http://127.0.0.1:{port}"
     wait_ready(url, proc, timeout_s=60.0, log=log)
     return Replica(proc, url, log)
