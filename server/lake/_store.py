@@ -22,7 +22,7 @@ from edgewatch.server.lake._connect import LAKE, LakeConfig, connect, search
 from edgewatch.server.lake._lease import SchedulerLease
 from edgewatch.server.lake._schema import ensure_schema
 from edgewatch.server.lake._writer import LakeWriter
-from edgewatch.server.store import Store, StoreConfig, StoreError
+from edgewatch.server.store import FleetSummary, Store, StoreConfig, StoreError, _fleet
 from edgewatch.server.store._writer import CommitObserver
 
 log = logging.getLogger(__name__)
@@ -111,6 +111,30 @@ class LakeStore(Store):
         if not self._closed and self.lease._thread.is_alive():
             self.lease.stop()
         super().close()
+
+    def fleet_summary(
+        self, *, start_s: float, end_s: float, fleet: str | None = None, now_s: float | None = None
+    ) -> FleetSummary:
+        """The embedded store's fleet summary, read in one transaction: one lake snapshot for
+        all its queries (each query on its own would look up the newest snapshot in the
+        catalog again), with the explicit histograms scanned once."""
+
+        def summary(cur: duckdb.DuckDBPyConnection) -> FleetSummary:
+            cur.begin()
+            try:
+                return _fleet.fleet_summary(
+                    cur,
+                    start_s=start_s,
+                    end_s=end_s,
+                    now_s=time.time() if now_s is None else now_s,
+                    thresholds=self.config.thresholds,
+                    fleet=fleet,
+                    scan_once=True,
+                )
+            finally:
+                cur.rollback()
+
+        return self._db.read(summary)
 
     def enforce_retention(self, now_s: float | None = None) -> None:
         """Retention of the lake's tables, then of the claims past the idempotency window."""

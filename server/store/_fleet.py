@@ -22,6 +22,8 @@ from edgewatch.server.store._types import (
     StatusThresholds,
 )
 
+_EXPLICIT_TEMP = "fleet_summary_explicit"
+
 
 def fleet_summary(
     cur: duckdb.DuckDBPyConnection,
@@ -31,8 +33,11 @@ def fleet_summary(
     now_s: float,
     thresholds: StatusThresholds,
     fleet: str | None = None,
+    scan_once: bool = False,
 ) -> FleetSummary:
-    """Summary of every model version in the window (optionally one fleet)."""
+    """Summary of every model version in the window (optionally one fleet). With
+    ``scan_once`` the explicit histograms, which two queries read, are read once into a
+    temporary table: on a lake that saves a second pass over their Parquet files."""
     res = resolution_for_window(end_s - start_s)
     fleet_clause, fleet_params = ("fleet = ?", [fleet]) if fleet is not None else ("TRUE", [])
     online_cut, offline_cut = (
@@ -83,14 +88,24 @@ def fleet_summary(
         ["model_name", "model_version"],
     )
     explicit_cols = ", ".join(f"h.{c.strip()}" for c in EXPLICIT_COLUMNS.split(","))
-    explicit = merge_explicit(
-        cur,
+    explicit_src = (
         f"SELECT d.model_name, d.model_version, {explicit_cols}"
         f" FROM histograms h JOIN ({devices_sel}) d USING (device_id)"
-        " WHERE h.metric = ? AND h.ts >= ? AND h.ts < ? AND h.temporality = 'delta'",
-        [*fleet_params, semconv.INFERENCE_DURATION, *window],
-        ["model_name", "model_version"],
+        " WHERE h.metric = ? AND h.ts >= ? AND h.ts < ? AND h.temporality = 'delta'"
     )
+    explicit_params: list[object] = [*fleet_params, semconv.INFERENCE_DURATION, *window]
+    if scan_once:
+        cur.execute(
+            f"CREATE OR REPLACE TEMP TABLE {_EXPLICIT_TEMP} AS {explicit_src}", explicit_params
+        )
+        explicit_src, explicit_params = f"SELECT * FROM temp.main.{_EXPLICIT_TEMP}", []
+    try:
+        explicit = merge_explicit(
+            cur, explicit_src, explicit_params, ["model_name", "model_version"]
+        )
+    finally:
+        if scan_once:
+            cur.execute(f"DROP TABLE IF EXISTS temp.main.{_EXPLICIT_TEMP}")
     window_s = end_s - start_s
     versions = []
     for name, version, total, online, stale in device_rows:

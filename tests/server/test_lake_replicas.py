@@ -251,6 +251,29 @@ def test_lake_migrate_copies_an_embedded_file_and_its_idempotency_keys(
     assert main(args) == 1  # a lake with devices is not a migration target
 
 
+def test_the_lake_fleet_summary_is_the_embedded_one(cluster: Postgres, tmp_path: Path) -> None:
+    from edgewatch.server.lake import LakeConfig, LakeStore
+
+    now = time.time()
+    batches = [_embedded_batch(f"f-{i}", now - 300 + 60 * i, f"fk-{i}") for i in range(4)]
+    lake = LakeConfig(cluster.create_database(f"lake_{secrets.token_hex(4)}"), str(tmp_path / "l"))
+    config = StoreConfig(maintenance=False)
+    with (
+        Store.open(tmp_path / "e.duckdb", config) as embedded,
+        LakeStore.open_lake(lake, config, scheduler=False) as on_lake,
+    ):
+        summaries = []
+        for store in (embedded, on_lake):
+            for b in batches:
+                assert store.submit(b).result(30) is WriteOutcome.STORED
+            store.roll_up()
+            summaries.append(store.fleet_summary(start_s=now - 3600, end_s=now + 60, now_s=now))
+            summaries.append(store.fleet_summary(start_s=now - 86400, end_s=now + 60, now_s=now))
+    assert summaries[2:] == summaries[:2]
+    assert summaries[0].devices == 4 and summaries[0].versions[0].inferences > 0
+    assert summaries[0].versions[0].latency_s
+
+
 def test_a_firing_alert_is_notified_once_across_a_leader_kill(
     cluster: Postgres, tmp_path: Path, sink: Sink
 ) -> None:
