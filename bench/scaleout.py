@@ -4,8 +4,9 @@ DuckDB server, same run, same machine; then the fleet overview query on both sto
 
 Run: ``.venv/bin/python bench/scaleout.py`` (needs the PostgreSQL binaries and the [scale]
 extra; about a minute). Each row prints points/s, server CPU-seconds per million points (all
-server processes together), p99 latency, and for the lake the Parquet files committed per
-minute; then the ratios the budget judges: lake CPU per point over embedded (aim <= 1.5x),
+server processes together, and for the lake PostgreSQL's own CPU too: replicas move work into
+it), p99 latency, and for the lake the Parquet files committed per minute; ``--before REF``
+adds rows for the lake replicas of git revision REF (a commit, a branch), same run; then the ratios the budget judges: lake CPU per point over embedded (aim <= 1.5x),
 and 2 replicas' throughput over 1 (aim >= 1.6x where cores allow: on 2 cores replicas add
 no cores, so per-core efficiency is printed too).
 """
@@ -16,6 +17,7 @@ import argparse
 import json
 import os
 import secrets
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -30,7 +32,7 @@ sys.path.insert(0, str(ROOT / "tests" / "server"))
 sys.path.insert(0, str(ROOT / "bench"))
 
 import ingest  # noqa: E402
-from lake_cluster import postgres, start_replica, unavailable  # noqa: E402
+from lake_cluster import Postgres, postgres, start_replica, unavailable  # noqa: E402
 from live_server import free_port, server_command, wait_ready  # noqa: E402
 
 from edgewatch.server.lake import LakeConfig, LakeStore  # noqa: E402
@@ -40,6 +42,8 @@ LOAD_S = 8.0
 DEVICES = 200
 CONNECTIONS = 48
 """In flight at once, split evenly over the replicas."""
+BEFORE: str | None = None
+"""A git revision whose lake replicas also run, for a before/after comparison."""
 QUERY_DEVICES = 100
 """Devices x 7 days for the query comparison (the ingest bench's 1,000 take ~30 s to seed
 per store; ``--query-devices 1000`` runs the full size)."""
@@ -73,11 +77,14 @@ def _load(urls: list[str]) -> dict:
     }
 
 
-def _row(label: str, pids: list[int], urls: list[str], files: Path | None) -> dict:
+def _row(
+    label: str, pids: list[int], urls: list[str], files: Path | None, pg: Postgres | None = None
+) -> dict:
+    """One load run; CPU counts ``pids`` and, for the lake, the PostgreSQL cluster."""
     before_files = len(list(files.rglob("*.parquet"))) if files else 0
-    cpu = _cpu_s(pids)
+    cpu = _cpu_s(pids) + (pg.cpu_s() if pg else 0.0)
     result = _load(urls)
-    result["server_cpu_s"] = _cpu_s(pids) - cpu
+    result["server_cpu_s"] = _cpu_s(pids) + (pg.cpu_s() if pg else 0.0) - cpu
     result["points_per_s"] = result["acked_points"] / result["elapsed_s"]
     result["cpu_s_per_m"] = 1e6 * result["server_cpu_s"] / max(result["acked_points"], 1)
     new_files = (len(list(files.rglob("*.parquet"))) - before_files) if files else None
@@ -92,7 +99,24 @@ def _row(label: str, pids: list[int], urls: list[str], files: Path | None) -> di
     return result
 
 
-def bench_ingest(tmp: Path, catalog_of: Callable[[str], str]) -> dict[str, dict]:
+def _source_tree(ref: str, tmp: Path) -> Path:
+    """A checkout of ``ref`` laid out as the ``edgewatch`` package (links to its folders), to
+    put first on PYTHONPATH: replicas started with it run that revision's code."""
+    src = tmp / f"src-{secrets.token_hex(3)}"
+    subprocess.run(["git", "-C", str(ROOT), "worktree", "add", "--detach", "-q", str(src), ref],
+                   check=True)  # fmt: skip
+    tree = tmp / f"pkg-{secrets.token_hex(3)}" / "edgewatch"
+    tree.mkdir(parents=True)
+    (tree / "__init__.py").write_text("")
+    for name in ("collector", "contract", "detectors", "server", "dashboard", "demo"):
+        if (src / name).is_dir():
+            (tree / name).symlink_to(src / name)
+    return tree.parent
+
+
+def bench_ingest(
+    tmp: Path, pg: Postgres, catalog_of: Callable[[str], str], before: Path | None
+) -> dict[str, dict]:
     print(
         f"== ingest: {DEVICES} devices, {CONNECTIONS} connections, {LOAD_S:.0f} s per row, loopback"
     )
@@ -111,16 +135,22 @@ def bench_ingest(tmp: Path, catalog_of: Callable[[str], str]) -> dict[str, dict]
     finally:
         embedded.terminate()
         embedded.wait(30)
-    for n in (1, 2, 3):
+    runs: list[tuple[str, int, dict[str, str]]] = [("", n, {}) for n in (1, 2, 3)]
+    if before is not None:
+        env_before = {"PYTHONPATH": f"{before}{os.pathsep}{os.environ.get('PYTHONPATH', '')}"}
+        runs += [("before ", n, env_before) for n in (1, 2)]
+    for prefix, n, extra_env in runs:
         catalog = catalog_of(f"bench_{n}_{secrets.token_hex(3)}")
-        data = tmp / f"lake-{n}"
+        data = tmp / f"lake-{secrets.token_hex(3)}"
         with ThreadPoolExecutor(n) as pool:
-            futures = [pool.submit(start_replica, catalog, data, tmp) for _ in range(n)]
+            futures = [
+                pool.submit(start_replica, catalog, data, tmp, env=extra_env) for _ in range(n)
+            ]
             replicas = [f.result() for f in futures]
         try:
-            rows[f"lake x{n}"] = _row(
-                f"lake, {n} replica{'s' if n > 1 else ''}",
-                [r.proc.pid for r in replicas], [r.url for r in replicas], data,
+            rows[f"{prefix}lake x{n}"] = _row(
+                f"{prefix}lake, {n} replica{'s' if n > 1 else ''}",
+                [r.proc.pid for r in replicas], [r.url for r in replicas], data, pg,
             )  # fmt: skip
         finally:
             for r in replicas:
@@ -154,10 +184,21 @@ def main() -> int:
         print(f"bench/scaleout.py: {reason}")
         return 1
     cores = os.cpu_count() or 1
-    print(f"machine: {cores} cores (os.cpu_count), PostgreSQL 15 on the same host, fsync off")
+    print(
+        f"machine: {cores} cores (os.cpu_count), PostgreSQL on the same host, fsync off;"
+        " lake CPU includes PostgreSQL's"
+    )
     with tempfile.TemporaryDirectory() as tmp_name, postgres() as pg:
         tmp = Path(tmp_name)
-        rows = bench_ingest(tmp, pg.create_database)
+        before = _source_tree(BEFORE, tmp) if BEFORE else None
+        try:
+            rows = bench_ingest(tmp, pg, pg.create_database, before)
+        finally:
+            if before is not None:
+                for src in tmp.glob("src-*"):
+                    subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force",
+                                    str(src)], check=False)  # fmt: skip
+                    shutil.rmtree(src, ignore_errors=True)
         base, one, two = rows["embedded"], rows["lake x1"], rows["lake x2"]
         print(
             f"  lake CPU per point / embedded:    {one['cpu_s_per_m'] / base['cpu_s_per_m']:.2f}x (aim <= 1.5x)"
@@ -165,6 +206,12 @@ def main() -> int:
         print(
             f"  2 replicas / 1 replica points/s:  {two['points_per_s'] / one['points_per_s']:.2f}x (aim >= 1.6x where cores allow)"
         )
+        if "before lake x1" in rows:
+            old = rows["before lake x1"]
+            print(
+                f"  lake CPU per point now / {BEFORE}: {one['cpu_s_per_m'] / old['cpu_s_per_m']:.2f}x;"
+                f" before / embedded {old['cpu_s_per_m'] / base['cpu_s_per_m']:.2f}x"
+            )
         for name, r in rows.items():
             busy = r["server_cpu_s"] / r["elapsed_s"]
             print(
@@ -183,6 +230,11 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser()
     parser.add_argument("--query-devices", type=int, default=QUERY_DEVICES)
     parser.add_argument("--seconds", type=float, default=LOAD_S, help="load per row")
+    parser.add_argument(
+        "--connections", type=int, default=CONNECTIONS, help="in flight, over all servers"
+    )
+    parser.add_argument("--before", metavar="REF", help="also run the lake rows of git REF")
     args = parser.parse_args()
-    QUERY_DEVICES, LOAD_S = args.query_devices, args.seconds
+    QUERY_DEVICES, LOAD_S, CONNECTIONS = args.query_devices, args.seconds, args.connections
+    BEFORE = args.before
     sys.exit(main())

@@ -73,7 +73,7 @@ def claim(claims: psycopg.Connection, seq: int, keys: Sequence[Key]) -> set[Key]
     with claims.transaction():
         won = claims.execute(
             "INSERT INTO ew_claims (device_id, batch_key, seq)"
-            " SELECT d, k, %s FROM unnest(%s::text[], %s::text[]) AS u(d, k) ORDER BY d, k"
+            " SELECT d, k, %s FROM unnest(%b::text[], %b::text[]) AS u(d, k) ORDER BY d, k"
             " ON CONFLICT DO NOTHING RETURNING device_id, batch_key",
             [seq, [k[0] for k in ordered], [k[1] for k in ordered]],
         ).fetchall()

@@ -206,7 +206,7 @@ class LakeWriter(Writer):
         if devices:
             self._state_pg.execute(
                 "SELECT pg_advisory_xact_lock(%s + (hashtext(d)::bigint & 2147483647))"
-                " FROM unnest(%s::text[]) AS u(d) ORDER BY d",
+                " FROM unnest(%b::text[]) AS u(d) ORDER BY d",
                 [DEVICE_LOCK_BASE, devices],
             )
             rows = self._state_pg.execute(
@@ -231,8 +231,8 @@ class LakeWriter(Writer):
             keys = sorted(state)
             pg.execute(
                 "INSERT INTO cumulative_state (device_id, metric, attrs, kind, ts, state)"
-                " SELECT * FROM unnest(%s::text[], %s::text[], %s::text[], %s::text[],"
-                " %s::timestamp[], %s::text[])"
+                " SELECT * FROM unnest(%b::text[], %b::text[], %b::text[], %b::text[],"
+                " %b::timestamp[], %b::text[])"
                 " ON CONFLICT (device_id, metric, attrs, kind)"
                 " DO UPDATE SET ts = excluded.ts, state = excluded.state",
                 [
@@ -269,7 +269,7 @@ def _upsert_registry(pg: psycopg.Connection, batches: list[Batch], kinds: KindsU
         rows = [metrics[k] for k in sorted(metrics)]
         pg.execute(
             "INSERT INTO metrics (metric, kind, unit, description)"
-            " SELECT * FROM unnest(%s::text[], %s::text[], %s::text[], %s::text[])"
+            " SELECT * FROM unnest(%b::text[], %b::text[], %b::text[], %b::text[])"
             " ON CONFLICT DO NOTHING",
             [[m.metric for m in rows], [m.kind for m in rows], [m.unit for m in rows],
              [m.description for m in rows]],
@@ -279,7 +279,7 @@ def _upsert_registry(pg: psycopg.Connection, batches: list[Batch], kinds: KindsU
         keys = sorted(series)
         pg.execute(
             "INSERT INTO series (device_id, metric, attrs, first_seen)"
-            " SELECT * FROM unnest(%s::text[], %s::text[], %s::text[], %s::timestamp[])"
+            " SELECT * FROM unnest(%b::text[], %b::text[], %b::text[], %b::timestamp[])"
             " ON CONFLICT DO NOTHING",
             [[k[0] for k in keys], [k[1] for k in keys], [k[2] for k in keys],
              [utc_datetime(series[k] / 1e6) for k in keys]],
@@ -288,8 +288,8 @@ def _upsert_registry(pg: psycopg.Connection, batches: list[Batch], kinds: KindsU
         ks = sorted(kinds.entries)
         pg.execute(
             "INSERT INTO series_kinds (device_id, metric, attrs, kind, temporality, first_seen)"
-            " SELECT * FROM unnest(%s::text[], %s::text[], %s::text[], %s::text[], %s::text[],"
-            " %s::timestamp[]) ON CONFLICT DO NOTHING",
+            " SELECT * FROM unnest(%b::text[], %b::text[], %b::text[], %b::text[], %b::text[],"
+            " %b::timestamp[]) ON CONFLICT DO NOTHING",
             [*([k[i] for k in ks] for i in range(5)),
              [utc_datetime(kinds.entries[k] / 1e6) for k in ks]],
         )  # fmt: skip
@@ -306,8 +306,8 @@ def _upsert_registry(pg: psycopg.Connection, batches: list[Batch], kinds: KindsU
     pg.execute(
         "INSERT INTO devices (device_id, " + ", ".join(cols) + ", attributes, first_seen,"
         " last_seen, last_batch_key, clock_skew_s) SELECT * FROM unnest("
-        + ", ".join(["%s::text[]"] * (len(cols) + 2))
-        + ", %s::timestamp[], %s::timestamp[], %s::text[], %s::float8[])"
+        + ", ".join(["%b::text[]"] * (len(cols) + 2))
+        + ", %b::timestamp[], %b::timestamp[], %b::text[], %b::float8[])"
         " ON CONFLICT (device_id) DO UPDATE SET "
         + ", ".join(f"{c} = excluded.{c}" for c in cols)
         + ", attributes = excluded.attributes,"
