@@ -42,6 +42,9 @@ LOAD_S = 8.0
 DEVICES = 200
 CONNECTIONS = 48
 """In flight at once, split evenly over the replicas."""
+SERVER_DEFAULTS = {"EDGEWATCH_ROLLUP_INTERVAL_S": "10", "EDGEWATCH_LEASE_POLL_S": "2"}
+"""Replicas run with the server's default schedule, as the embedded server does (the tests'
+replicas roll up every second)."""
 BEFORE: str | None = None
 """A git revision whose lake replicas also run, for a before/after comparison."""
 QUERY_DEVICES = 100
@@ -135,9 +138,10 @@ def bench_ingest(
     finally:
         embedded.terminate()
         embedded.wait(30)
-    runs: list[tuple[str, int, dict[str, str]]] = [("", n, {}) for n in (1, 2, 3)]
+    runs: list[tuple[str, int, dict[str, str]]] = [("", n, SERVER_DEFAULTS) for n in (1, 2, 3)]
     if before is not None:
-        env_before = {"PYTHONPATH": f"{before}{os.pathsep}{os.environ.get('PYTHONPATH', '')}"}
+        path = f"{before}{os.pathsep}{os.environ.get('PYTHONPATH', '')}"
+        env_before = {**SERVER_DEFAULTS, "PYTHONPATH": path}
         runs += [("before ", n, env_before) for n in (1, 2)]
     for prefix, n, extra_env in runs:
         catalog = catalog_of(f"bench_{n}_{secrets.token_hex(3)}")
