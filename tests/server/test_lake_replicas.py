@@ -274,6 +274,14 @@ def test_the_lake_fleet_summary_is_the_embedded_one(cluster: Postgres, tmp_path:
     assert summaries[0].versions[0].latency_s
 
 
+def _delivered(catalog: str) -> int:
+    import psycopg
+
+    with psycopg.connect(catalog, autocommit=True) as pg:
+        row = pg.execute("SELECT count(*) FROM deliveries WHERE state = 'delivered'").fetchone()
+    return int(row[0]) if row else 0
+
+
 def test_a_firing_alert_is_notified_once_across_a_leader_kill(
     cluster: Postgres, tmp_path: Path, sink: Sink
 ) -> None:
@@ -320,6 +328,11 @@ def test_a_firing_alert_is_notified_once_across_a_leader_kill(
             return [b for b in sent if b.get("status") == "firing"]
 
         wait_for(lambda: len(firing()) >= 1, 30.0, "the offline device's notification")
+        # Kill only once the leader has recorded the notification as delivered: killed between
+        # the receiver's 200 and that record, the new leader sends it again (at least once,
+        # with the same delivery id in signed webhooks; docs/scale-out.md, "Not yet covered"),
+        # which is not the handover this test judges.
+        wait_for(lambda: _delivered(catalog) >= 1, 10.0, "the delivery recorded")
         leader_pid = lease_holder_pid(catalog)
         leader, follower = replicas if replicas[0].proc.pid == leader_pid else replicas[::-1]
         leader.kill()
