@@ -120,8 +120,7 @@ class LakeConfig:
             )
         if not self.data_path:
             raise StoreError("data_path is empty: give a directory or an s3:// URL")
-        scheme = _OBJECT_STORE.match(self.data_path)
-        if scheme and not self.data_path.lower().startswith("s3://"):
+        if _OBJECT_STORE.match(self.data_path) and not self.on_object_store:
             raise StoreError(
                 f"data_path {self.data_path!r}: only local directories and s3:// URLs are"
                 " supported (Google Cloud Storage and R2 through their S3-compatible"
