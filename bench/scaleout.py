@@ -3,7 +3,7 @@ catalog in a throwaway PostgreSQL, Parquet in a temporary directory) beside the 
 DuckDB server, same run, same machine; then the fleet overview query on both stores.
 
 Run: ``.venv/bin/python bench/scaleout.py`` (needs the PostgreSQL binaries and the [scale]
-extra; about a minute). Each row prints points/s, server CPU-seconds per million points (all
+extra; about three minutes). Each row prints points/s, server CPU-seconds per million points (all
 server processes together, and for the lake PostgreSQL's own CPU too: replicas move work into
 it), p99 latency, and for the lake the Parquet files committed per minute; ``--before REF``
 adds rows for the lake replicas of git revision REF (a commit, a branch), same run; then the ratios the budget judges: lake CPU per point over embedded (aim <= 1.5x),
@@ -47,9 +47,9 @@ SERVER_DEFAULTS = {"EDGEWATCH_ROLLUP_INTERVAL_S": "10", "EDGEWATCH_LEASE_POLL_S"
 replicas roll up every second)."""
 BEFORE: str | None = None
 """A git revision whose lake replicas also run, for a before/after comparison."""
-QUERY_DEVICES = 100
-"""Devices x 7 days for the query comparison (the ingest bench's 1,000 take ~30 s to seed
-per store; ``--query-devices 1000`` runs the full size)."""
+QUERY_DEVICES = 1_000
+"""Devices x 7 days for the query comparison, the issue's size (about 30 s to seed per
+store; ``--query-devices 100`` for a quick look)."""
 
 
 def _cpu_s(pids: list[int]) -> float:
