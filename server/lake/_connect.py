@@ -177,6 +177,7 @@ def connect(
         if s3 is not None:
             _load_extension(con, "httpfs")
             con.execute(s3.create_secret_sql())
+            _probe(con, config.data_dir)
         # The first ATTACH creates DuckLake's catalog tables; replicas starting together on
         # a fresh catalog would race on them, so attaching takes turns.
         with psycopg.connect(config.catalog, autocommit=True) as pg:
@@ -188,10 +189,25 @@ def connect(
             )
         con.execute(f"ATTACH '{_quoted(config.catalog)}' AS {PG} (TYPE postgres)")
         search(con)
+    except StoreError:
+        con.close()
+        raise
     except (duckdb.Error, psycopg.Error) as e:
         con.close()
         raise StoreError(f"cannot open the lake at {config.catalog}: {e}") from e
     return con
+
+
+def _probe(con: duckdb.DuckDBPyConnection, data_dir: str) -> None:
+    """List the object-store data path once at start, so a missing bucket or refused
+    credentials stop the replica with a message instead of failing every commit later."""
+    try:
+        con.execute(f"SELECT count(*) FROM glob('{_quoted(data_dir)}*')").fetchall()
+    except duckdb.Error as e:
+        raise StoreError(
+            f"cannot list the data path {data_dir} (does the bucket exist; are the AWS_*"
+            f" credentials and endpoint right?): {e}"
+        ) from e
 
 
 def search(cur: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyConnection:

@@ -114,3 +114,15 @@ def test_a_replica_on_an_s3_data_path_stores_parquet_in_the_bucket_and_answers_f
         assert not any(tmp_path.rglob("*.parquet"))
     finally:
         replica.stop()
+
+
+def test_a_missing_bucket_or_wrong_endpoint_stops_the_replica_at_start(s3: str) -> None:
+    from edgewatch.server.lake import LakeConfig, connect
+    from edgewatch.server.store import StoreError
+
+    # The data path is checked before the catalog is touched: no PostgreSQL needed here.
+    lake = LakeConfig("postgresql://edgewatch@127.0.0.1:1/none", "s3://no-such-bucket/lake/")
+    with pytest.raises(StoreError, match=r"cannot list the data path s3://no-such-bucket/lake/"):
+        connect(lake, {**CREDENTIALS, "AWS_ENDPOINT_URL": s3})
+    with pytest.raises(StoreError, match="AWS_SECRET_ACCESS_KEY not set"):
+        connect(lake, {"AWS_ACCESS_KEY_ID": "x", "AWS_ENDPOINT_URL": s3})
