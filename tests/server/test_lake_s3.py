@@ -126,3 +126,38 @@ def test_a_missing_bucket_or_wrong_endpoint_stops_the_replica_at_start(s3: str) 
         connect(lake, {**CREDENTIALS, "AWS_ENDPOINT_URL": s3})
     with pytest.raises(StoreError, match="AWS_SECRET_ACCESS_KEY not set"):
         connect(lake, {"AWS_ACCESS_KEY_ID": "x", "AWS_ENDPOINT_URL": s3})
+
+
+def test_compaction_merges_the_bucket_s_files_and_keeps_every_row(
+    s3: str, cluster: Postgres, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from edgewatch.server.ingest import CardinalityLimiter, IngestLimits, convert
+    from edgewatch.server.lake import LakeConfig, LakeStore
+    from edgewatch.server.store import StoreConfig, WriteOutcome
+
+    for name, value in {**CREDENTIALS, "AWS_ENDPOINT_URL": s3}.items():
+        monkeypatch.setenv(name, value)
+    lake = LakeConfig(cluster.create_database(f"lake_{secrets.token_hex(4)}"), f"s3://{BUCKET}/c/")
+    limiter = CardinalityLimiter(max_series_per_metric=100, max_series_per_device=1000)
+    with LakeStore.open_lake(lake, StoreConfig(maintenance=False), scheduler=False) as store:
+        for i in range(3):  # one group each: three files per table
+            request = device_batch(f"c-{i}", end_ns=time.time_ns(), features=2)
+            batch = convert(
+                request, received_s=time.time(), limits=IngestLimits(), limiter=limiter,
+                batch_key=f"ck-{i}",
+            ).batch  # fmt: skip
+            assert store.submit(batch).result(30) is WriteOutcome.STORED
+
+        def current_files() -> list[str]:
+            rows = store._db.read(
+                lambda cur: cur.execute("FROM ducklake_list_files('lake', 'points')").fetchall()
+            )
+            return [str(r[0]) for r in rows]
+
+        before, counts = current_files(), store.row_counts()
+        store.compact()
+        after = current_files()
+        assert len(before) == 3 and len(after) == 1
+        assert store.row_counts()["points"] == counts["points"]
+    listed = _client(s3).list_objects_v2(Bucket=BUCKET, Prefix="c/")
+    assert after[0].removeprefix(f"s3://{BUCKET}/") in {o["Key"] for o in listed["Contents"]}
