@@ -15,12 +15,12 @@ sums at the cap, so one device's rows never fail or blow up a query over every d
 
 from __future__ import annotations
 
-import itertools
 from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from edgewatch.detectors import ExpHistogram, merge_arrays
 
@@ -38,14 +38,14 @@ def merge_groups(
     ).to_arrow_table()
     if table.num_rows == 0:
         return {}
-    keys = list(zip(*(table.column(i).to_pylist() for i in range(k)), strict=True))
-    columns = {name: _numbers(table.column(name)) for name in _NUMERIC}
+    bounds = _group_bounds([table.column(i) for i in range(k)])
+    starts = pa.array(bounds[:-1])
+    keys = zip(*(table.column(i).take(starts).to_pylist() for i in range(k)), strict=True)
+    columns = {name: table.column(name).to_numpy() for name in _NUMERIC}  # NULL min/max: NaN
     pos_flat, pos_bounds = _flat(table.column("pos_counts"))
     neg_flat, neg_bounds = _flat(table.column("neg_counts"))
     merged: dict[tuple[Any, ...], ExpHistogram] = {}
-    start = 0
-    for key, rows in itertools.groupby(keys):
-        stop = start + sum(1 for _ in rows)
+    for key, start, stop in zip(keys, bounds[:-1], bounds[1:], strict=True):
         part = {name: column[start:stop] for name, column in columns.items()}
         merged[key] = merge_arrays(
             part["scale"],
@@ -62,16 +62,24 @@ def merge_groups(
             negative_lengths=np.diff(neg_bounds[start : stop + 1]),
             stored=True,
         )
-        start = stop
     return merged
 
 
 _NUMERIC = ("scale", "zero_count", "pos_offset", "neg_offset", "count", "sum", "min", "max")
 
 
-def _numbers(column: pa.ChunkedArray) -> np.ndarray[Any, Any]:
-    """One scalar column as numpy; NULL (an absent min or max) becomes NaN."""
-    return column.to_numpy()
+def _group_bounds(columns: list[pa.ChunkedArray]) -> list[int]:
+    """Where each group of rows sorted by ``columns`` starts, and where the last one ends: the
+    rows at which any group column changes (NULL differs from every value, equals NULL)."""
+    n = len(columns[0])
+    changed = np.zeros(max(n - 1, 0), dtype=bool)
+    for column in columns:
+        values = column.combine_chunks()
+        after, before = values.slice(1), values.slice(0, n - 1)
+        differs = pc.fill_null(pc.not_equal(after, before), False)
+        null_differs = pc.xor(pc.is_null(after), pc.is_null(before))
+        changed |= pc.or_(differs, null_differs).to_numpy(zero_copy_only=False)
+    return [0, *(np.flatnonzero(changed) + 1).tolist(), n]
 
 
 def _flat(column: pa.ChunkedArray) -> tuple[np.ndarray[Any, Any], np.ndarray[Any, Any]]:
