@@ -33,6 +33,8 @@ def merge_groups(
     """One merged histogram per group of ``source_sql`` (which yields groups + HISTOGRAM_COLUMNS)."""
     g = ", ".join(group_columns)
     k = len(group_columns)
+    if not k:
+        raise ValueError("at least one group column is required")
     table = cur.execute(
         f"SELECT {g}, {_READ} FROM ({source_sql}) ORDER BY {g}", params
     ).to_arrow_table()
@@ -86,8 +88,6 @@ def _flat(column: pa.ChunkedArray) -> tuple[np.ndarray[Any, Any], np.ndarray[Any
     """A list column's values end to end as int64, and where each row starts (and the last
     ends) in them."""
     lists = column.combine_chunks()
-    if isinstance(lists, pa.ChunkedArray):  # an empty table
-        lists = pa.concat_arrays(lists.chunks) if lists.chunks else pa.array([], lists.type)
     offsets = lists.offsets.to_numpy().astype(np.int64)
     values = lists.values.to_numpy(zero_copy_only=False).astype(np.int64, copy=False)
     return values[offsets[0] : offsets[-1]], offsets - offsets[0]
