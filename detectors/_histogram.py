@@ -462,6 +462,7 @@ def merge_arrays(
     max_buckets: int = DEFAULT_MAX_BUCKETS,
     positive_lengths: npt.ArrayLike | None = None,
     negative_lengths: npt.ArrayLike | None = None,
+    stored: bool = False,
 ) -> ExpHistogram:
     """Merge N histograms given as columns, one entry per histogram in ``ExpHistogram``'s field
     order, without building N ``ExpHistogram`` objects: for rows read from a store.
@@ -474,6 +475,13 @@ def merge_arrays(
     in int64), ``sum`` by the same left-to-right float additions. Rows of one scale are summed
     at that scale with ``np.add.at`` in cache-sized chunks, then each scale's sum is downscaled
     once, so the Python work per histogram is a few list operations.
+
+    ``stored=True`` is for rows a store wrote without checking them (older servers did): the
+    counts, zero counts and per-bucket sums at the common scale are held at 2**63 - 1 instead
+    of wrapping (each stored point is valid on its own; their total need not fit), and bucket
+    indexes are clamped into ``index_range`` of the common scale before any dense array is
+    built, so one device's rows cannot make a fleet-wide merge fail or allocate without bound.
+    On rows whose totals fit in int64 and whose indexes are floats' it changes nothing.
     """
     scale_arr = _column(scales, np.int64, "scales")
     n = scale_arr.size
@@ -499,22 +507,20 @@ def merge_arrays(
         return empty()
     # merge(empty(), h) starts the fold at MAX_SCALE, so the result is never finer than that.
     scale = min(MAX_SCALE, int(scale_arr.min()))
-    pos_idx, pos_w = _side_at_scale(
-        scale_arr, scale, positive_offsets, positive_counts, positive_lengths
-    )
-    neg_idx, neg_w = _side_at_scale(
-        scale_arr, scale, negative_offsets, negative_counts, negative_lengths
-    )
+    side = _stored_side_at_scale if stored else _side_at_scale
+    pos_idx, pos_w = side(scale_arr, scale, positive_offsets, positive_counts, positive_lengths)
+    neg_idx, neg_w = side(scale_arr, scale, negative_offsets, negative_counts, negative_lengths)
+    total_of = _saturated_sum if stored else _plain_sum
     # The fold adds sums one at a time from 0.0; accumulate is that same sequential loop.
     sum_arr = np.concatenate([[0.0], _column(sums, np.float64, "sums")])
     with np.errstate(over="ignore", invalid="ignore"):  # inf/NaN sums propagate as in the fold
         total = float(np.add.accumulate(sum_arr)[-1])
     return from_bucket_sums(
         scale,
-        int(_column(zero_counts, np.int64, "zero_counts").sum()),
+        total_of(_column(zero_counts, np.int64, "zero_counts")),
         (pos_idx, pos_w),
         (neg_idx, neg_w),
-        count=int(_column(counts, np.int64, "counts").sum()),
+        count=total_of(_column(counts, np.int64, "counts")),
         sum=total,
         min=float(np.fmin.reduce(_column(mins, np.float64, "mins"))),  # NaN means "no values"
         max=float(np.fmax.reduce(_column(maxs, np.float64, "maxs"))),
@@ -639,6 +645,58 @@ def _side_at_scale(
         indexes.append((nonzero + low[level]) >> (int(levels[level]) - scale))
         totals.append(sums[level][nonzero])
     return np.concatenate(indexes), np.concatenate(totals)
+
+
+_INT64_MAX = (1 << 63) - 1
+_SAFE_TOTAL = float(1 << 62)
+"""Below this float total (at most 2**-40 relative error over < 2**21 terms), an int64 sum
+cannot overflow."""
+_LOW_BITS = 31
+
+
+def _plain_sum(values: npt.NDArray[np.int64]) -> int:
+    return int(values.sum())
+
+
+def _saturated_sum(values: npt.NDArray[np.int64]) -> int:
+    """The exact sum of int64 values, held at 2**63 - 1."""
+    if float(np.abs(values, dtype=np.float64).sum()) < _SAFE_TOTAL:
+        return int(values.sum())
+    return min(sum(values.tolist()), _INT64_MAX)
+
+
+def _stored_side_at_scale(
+    scales: npt.NDArray[np.int64],
+    scale: int,
+    offsets: npt.ArrayLike,
+    arrays: Sequence[npt.ArrayLike] | npt.NDArray[np.integer[Any]],
+    flat_lengths: npt.ArrayLike | None,
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+    """``_side_at_scale`` for stored rows: each index's sum held at 2**63 - 1 and every index
+    clamped into ``index_range(scale)``. Offsets stay within int32 in storage, so shifting
+    them cannot overflow; only sums near the cap take the exact (slower) path, which sums
+    the high and low bits of every count apart and adds them as Python integers."""
+    offsets = np.asarray(offsets, dtype=np.int64)
+    if flat_lengths is None:
+        flat = _concat_counts(cast(Sequence[npt.ArrayLike], arrays))
+        lengths = np.fromiter(map(len, arrays), dtype=np.int64, count=len(arrays))
+    else:
+        flat, lengths = _flat_counts(arrays, flat_lengths, scales.size)
+    lowest, highest = index_range(max(scale, MIN_SCALE))
+    if float(np.abs(flat, dtype=np.float64).sum()) < _SAFE_TOTAL:
+        index, weight = _side_at_scale(scales, scale, offsets, flat, lengths)
+        return np.clip(index, lowest, highest), weight
+    parts = [
+        _side_at_scale(scales, scale, offsets, part, lengths)
+        for part in (flat >> _LOW_BITS, flat & ((1 << _LOW_BITS) - 1))
+    ]
+    index = np.clip(np.concatenate([i for i, _ in parts]), lowest, highest)
+    unique, where = np.unique(index, return_inverse=True)
+    totals = np.zeros(unique.size, dtype=object)
+    np.add.at(totals, where[: parts[0][0].size], parts[0][1].astype(object) << _LOW_BITS)
+    np.add.at(totals, where[parts[0][0].size :], parts[1][1].astype(object))
+    weight = np.array([min(int(t), _INT64_MAX) for t in totals], dtype=np.int64)
+    return unique, weight
 
 
 def _flat_counts(

@@ -1,15 +1,16 @@
-"""Merged histograms for queries: DuckDB sums bucket counts, the library's
-``from_bucket_sums`` (the last step of ``merge_arrays``) fits and densifies the few results.
+"""Merged histograms for queries: the source's rows are read as Arrow columns (bucket counts
+stay one flat int64 array per side) and each group's rows are merged by the library's
+``merge_arrays`` — the one merge rule — with ``stored=True``.
 
-The rollups need dense lists written back by SQL (``_histsql``); a query needs only a handful
-of merged histograms, so it fetches sparse ``(group, index, count)`` sums and builds the
-arrays with the library, which avoids the grid join and is several times faster over 100k+
-histograms. Both give ``merge_all`` of the same rows (``tests/server/test_store_merge_rule.py``).
+No bucket is unnested in SQL: DuckDB unnesting millions of per-device bucket counts into
+(index, count) rows, summing them and handing them to Python was nearly all of a fleet-drift
+query's time (``bench/drift.py``). Reading the list columns as Arrow is a copy of their
+values; the merge is ``np.add.at`` over them.
 
 Rows stored by older servers may hold bucket indexes far beyond any float (the issue #12
-rows: one bucket at +2**31 and one at -2**31). Indexes are clamped into ``index_range`` and
-the scale is lowered until each side spans at most ``DEFAULT_MAX_BUCKETS`` before any dense
-array is built, so a merge allocates at most that many buckets per side whatever is stored.
+rows: one bucket at +2**31 and one at -2**31) or counts whose sum passes 2**63 - 1:
+``stored=True`` clamps indexes into ``index_range`` before any dense array is built and holds
+sums at the cap, so one device's rows never fail or blow up a query over every device.
 """
 
 from __future__ import annotations
@@ -18,23 +19,12 @@ from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
 
-from edgewatch.detectors import (
-    MIN_SCALE,
-    BucketSums,
-    ExpHistogram,
-    from_bucket_sums,
-    index_range,
-)
+from edgewatch.detectors import ExpHistogram, merge_arrays
 
-_EMPTY = np.zeros(0, dtype=np.int64)
-_INT64_MAX = 2**63 - 1
-
-
-def _saturated(column: str) -> str:
-    """``sum(column)`` as BIGINT, held at 2**63 - 1: counts that add up past it (each point
-    is valid on its own) must not fail a query over every device."""
-    return f"least(sum({column}), {_INT64_MAX})::BIGINT"
+_READ = "scale, zero_count, pos_offset, pos_counts, neg_offset, neg_counts, count, sum, min, max"
 
 
 def merge_groups(
@@ -43,58 +33,61 @@ def merge_groups(
     """One merged histogram per group of ``source_sql`` (which yields groups + HISTOGRAM_COLUMNS)."""
     g = ", ".join(group_columns)
     k = len(group_columns)
-    rows = cur.execute(
-        f"""
-        WITH src AS ({source_sql}),
-        s2 AS (SELECT *, min(scale) OVER (PARTITION BY {g}) AS tscale FROM src)
-        SELECT {g}, min(scale), {_saturated("zero_count")}, {_saturated("count")}, sum(sum),
-               min(min), max(max), NULL, NULL, NULL FROM s2 GROUP BY {g}
-        UNION ALL
-        SELECT {g}, NULL, NULL, NULL, NULL, NULL, NULL, side, idx, c FROM (
-            SELECT {g}, side, i >> sh AS idx, {_saturated("c")} AS c FROM (
-                SELECT {g}, 1 AS side, scale - tscale AS sh,
-                       unnest(range(pos_offset::BIGINT, pos_offset + len(pos_counts))) AS i,
-                       unnest(pos_counts) AS c FROM s2
-                UNION ALL
-                SELECT {g}, -1 AS side, scale - tscale AS sh,
-                       unnest(range(neg_offset::BIGINT, neg_offset + len(neg_counts))) AS i,
-                       unnest(neg_counts) AS c FROM s2
-            ) WHERE c > 0 GROUP BY ALL
-        )
-        """,
-        params,
-    ).fetchall()
-    stats: dict[tuple[Any, ...], tuple[Any, ...]] = {}
-    buckets: dict[tuple[Any, ...], dict[int, tuple[list[int], list[int]]]] = {}
-    for row in rows:
-        key = tuple(row[:k])
-        if row[k + 6] is None:
-            stats[key] = row[k : k + 6]
-        else:
-            idx, counts = buckets.setdefault(key, {}).setdefault(row[k + 6], ([], []))
-            idx.append(row[k + 7])
-            counts.append(row[k + 8])
-    merged = {}
-    for key, (scale, zero, count, total, lo, hi) in stats.items():
-        sides = buckets.get(key, {})
-        scale = max(int(scale), MIN_SCALE)
-        merged[key] = from_bucket_sums(
-            scale,
-            int(zero),
-            _clamped(sides.get(1), scale),
-            _clamped(sides.get(-1), scale),
-            count=int(count),
-            sum=float(total),
-            min=float("nan") if lo is None else float(lo),
-            max=float("nan") if hi is None else float(hi),
+    if not k:
+        raise ValueError("at least one group column is required")
+    table = cur.execute(
+        f"SELECT {g}, {_READ} FROM ({source_sql}) ORDER BY {g}", params
+    ).to_arrow_table()
+    if table.num_rows == 0:
+        return {}
+    bounds = _group_bounds([table.column(i) for i in range(k)])
+    starts = pa.array(bounds[:-1])
+    keys = zip(*(table.column(i).take(starts).to_pylist() for i in range(k)), strict=True)
+    columns = {name: table.column(name).to_numpy() for name in _NUMERIC}  # NULL min/max: NaN
+    pos_flat, pos_bounds = _flat(table.column("pos_counts"))
+    neg_flat, neg_bounds = _flat(table.column("neg_counts"))
+    merged: dict[tuple[Any, ...], ExpHistogram] = {}
+    for key, start, stop in zip(keys, bounds[:-1], bounds[1:], strict=True):
+        part = {name: column[start:stop] for name, column in columns.items()}
+        merged[key] = merge_arrays(
+            part["scale"],
+            part["zero_count"],
+            part["pos_offset"],
+            pos_flat[pos_bounds[start] : pos_bounds[stop]],
+            part["neg_offset"],
+            neg_flat[neg_bounds[start] : neg_bounds[stop]],
+            part["count"],
+            part["sum"],
+            part["min"],
+            part["max"],
+            positive_lengths=np.diff(pos_bounds[start : stop + 1]),
+            negative_lengths=np.diff(neg_bounds[start : stop + 1]),
+            stored=True,
         )
     return merged
 
 
-def _clamped(side: tuple[list[int], list[int]] | None, scale: int) -> BucketSums:
-    """(index, count) arrays of one side with every index moved into ``index_range(scale)``."""
-    if not side:
-        return _EMPTY, _EMPTY
-    lowest, highest = index_range(scale)
-    index = np.clip(np.asarray(side[0], dtype=np.int64), lowest, highest)
-    return index, np.asarray(side[1], dtype=np.int64)
+_NUMERIC = ("scale", "zero_count", "pos_offset", "neg_offset", "count", "sum", "min", "max")
+
+
+def _group_bounds(columns: list[pa.ChunkedArray]) -> list[int]:
+    """Where each group of rows sorted by ``columns`` starts, and where the last one ends: the
+    rows at which any group column changes (NULL differs from every value, equals NULL)."""
+    n = len(columns[0])
+    changed = np.zeros(max(n - 1, 0), dtype=bool)
+    for column in columns:
+        values = column.combine_chunks()
+        after, before = values.slice(1), values.slice(0, n - 1)
+        differs = pc.fill_null(pc.not_equal(after, before), False)
+        null_differs = pc.xor(pc.is_null(after), pc.is_null(before))
+        changed |= pc.or_(differs, null_differs).to_numpy(zero_copy_only=False)
+    return [0, *(np.flatnonzero(changed) + 1).tolist(), n]
+
+
+def _flat(column: pa.ChunkedArray) -> tuple[np.ndarray[Any, Any], np.ndarray[Any, Any]]:
+    """A list column's values end to end as int64, and where each row starts (and the last
+    ends) in them."""
+    lists = column.combine_chunks()
+    offsets = lists.offsets.to_numpy().astype(np.int64)
+    values = lists.values.to_numpy(zero_copy_only=False).astype(np.int64, copy=False)
+    return values[offsets[0] : offsets[-1]], offsets - offsets[0]

@@ -99,12 +99,14 @@ def _columns(histograms: list[ExpHistogram], form: str = "arrays") -> dict[str, 
 
 
 @settings(max_examples=80, deadline=None)
-@given(parts, st.integers(4, 200), st.sampled_from(["arrays", "lists", "flat"]))
+@given(parts, st.integers(4, 200), st.sampled_from(["arrays", "lists", "flat"]), st.booleans())
 def test_merge_arrays_on_columns_equals_the_fold(
-    raw: list[tuple[np.ndarray, int]], max_buckets: int, form: str
+    raw: list[tuple[np.ndarray, int]], max_buckets: int, form: str, stored: bool
 ) -> None:
+    """Also with ``stored=True`` (saturating sums, clamped indexes), which changes nothing on
+    histograms whose totals fit in int64 and whose buckets hold floats."""
     histograms = [from_values(values, max_buckets=b) for values, b in raw]
-    merged = merge_arrays(**_columns(histograms, form), max_buckets=max_buckets)
+    merged = merge_arrays(**_columns(histograms, form), max_buckets=max_buckets, stored=stored)
     assert merged == _fold(histograms, max_buckets)
     fast = merge_all(histograms, max_buckets=max_buckets)
     np.testing.assert_array_equal(merged.positive_counts, fast.positive_counts)

@@ -132,3 +132,67 @@ def test_the_sql_and_query_merges_are_the_library_merge(
         want = merge_all(group)
         _same(rolled[k], want)
         _same(queried[k], want)
+
+
+_CAP = 2**63 - 1
+
+
+@st.composite
+def near_cap_rows(draw: st.DrawFn) -> list[tuple[int, int, list[int]]]:
+    """Rows (scale, positive offset, counts) whose counts lie near 2**63 - 1: each valid alone,
+    their sums past what int64 holds."""
+    return draw(
+        st.lists(
+            st.tuples(
+                st.integers(-2, 3),
+                st.integers(-20, 20),
+                st.lists(st.integers(0, _CAP) | st.integers(2**61, _CAP), min_size=0, max_size=4),
+            ),
+            min_size=1,
+            max_size=6,
+        )
+    )
+
+
+def _capped_oracle(rows: list[tuple[int, int, list[int]]]) -> tuple[int, dict[int, int]]:
+    """Common scale and per-bucket sums in Python integers, held at 2**63 - 1."""
+    scale = min(s for s, _, _ in rows)
+    sums: dict[int, int] = {}
+    for s, offset, counts in rows:
+        for j, c in enumerate(counts):
+            if c:
+                i = (offset + j) >> (s - scale)
+                sums[i] = sums.get(i, 0) + c
+    return scale, {i: min(c, _CAP) for i, c in sums.items()}
+
+
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(near_cap_rows(), st.lists(histograms(), min_size=1, max_size=4))
+def test_query_merge_holds_sums_at_the_int64_cap_and_leaves_other_groups_alone(
+    con: duckdb.DuckDBPyConnection,
+    rows: list[tuple[int, int, list[int]]],
+    others: list[ExpHistogram],
+) -> None:
+    """Group 0 holds one device's rows whose counts add up past int64; group 1 ordinary rows.
+    Group 0's buckets, zero count and count are the exact sums held at 2**63 - 1 (no error, no
+    wrap-around); group 1 is exactly ``merge_all`` of its rows, as if group 0 were absent."""
+    _load(con, [[], others])
+    for scale, offset, counts in rows:
+        con.execute(
+            "INSERT INTO t VALUES (0, ?, ?, ?, ?, 0, []::BIGINT[], ?, 1.0, 0.5, 2.0)",
+            [scale, _CAP, offset, counts, _CAP],
+        )
+    merged = merge_groups(con, _SOURCE, [], ["k"])
+    _same(merged[(1,)], merge_all(others))
+    got = merged[(0,)]
+    scale, sums = _capped_oracle(rows)
+    assert (got.scale, got.zero_count, got.count) == (
+        scale,
+        min(_CAP * len(rows), _CAP),
+        min(_CAP * len(rows), _CAP),
+    )
+    buckets = {got.positive_offset + j: int(c) for j, c in enumerate(got.positive_counts) if c}
+    assert buckets == sums
+    assert got.negative_counts.size == 0
