@@ -14,6 +14,7 @@ from otlp_wire import device_batch, exp_metric, exp_point
 
 from edgewatch.collector import semconv
 from edgewatch.detectors import GateOutcome, SignalResult, from_values
+from edgewatch.server.api.rollouts import verdict_view
 from edgewatch.server.gate import RolloutVerdict, rollout_verdict
 from edgewatch.server.ingest import CardinalityLimiter, IngestLimits, convert
 from edgewatch.server.performance import calibration_profile
@@ -93,6 +94,11 @@ def test_a_less_accurate_canary_fails_without_labels(tmp_path: Path) -> None:
         assert "accuracy" not in signals  # no labels: nothing measured
         (acc,) = v.accuracy
         assert acc.source == "estimated" and acc.value == pytest.approx(0.8 - 0.12, abs=0.03)
+        shown = verdict_view(v).model_dump(mode="json")  # what GET /api/v1/rollouts answers
+        (cls,) = shown["hardware_classes"]
+        assert cls["accuracy_source"] == "estimated" and cls["notes"] == []
+        assert cls["fleet_accuracy"] == pytest.approx(acc.value)
+        assert f"{cls['hardware_class']}/estimated_accuracy" in shown["failed"]
 
 
 def test_equally_accurate_versions_do_not_fail_on_the_estimate(tmp_path: Path) -> None:
@@ -116,6 +122,7 @@ def test_a_version_without_calibration_has_no_estimate_and_says_why(tmp_path: Pa
         assert "estimated_accuracy" not in signals
         (acc,) = v.accuracy
         assert acc.value is None and acc.source is None
+        assert verdict_view(v).hardware_classes[0].notes == list(acc.notes)
         assert acc.notes == (
             "estimated_accuracy: no calibration for v2 (upload a baseline with a label column);"
             " the signal is left out",
