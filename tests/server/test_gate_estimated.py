@@ -4,6 +4,7 @@ its evidence, for a fleet that sends no labels."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -18,7 +19,7 @@ from edgewatch.server.api.rollouts import verdict_view
 from edgewatch.server.gate import RolloutVerdict, rollout_verdict
 from edgewatch.server.ingest import CardinalityLimiter, IngestLimits, convert
 from edgewatch.server.performance import calibration_profile
-from edgewatch.server.store import Store, StoreConfig
+from edgewatch.server.store import InvalidQueryError, Resolution, Selection, Store, StoreConfig
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -127,3 +128,28 @@ def test_a_version_without_calibration_has_no_estimate_and_says_why(tmp_path: Pa
             "estimated_accuracy: no calibration for v2 (upload a baseline with a label column);"
             " the signal is left out",
         )
+
+
+def test_histograms_by_period_equal_one_merged_histogram_per_device_and_hour(
+    tmp_path: Path,
+) -> None:
+    """Oracle: ``merged_histogram`` of each device over each hour, one query apiece."""
+    with Store.open(tmp_path / "g.duckdb", StoreConfig(maintenance=False)) as store:
+        _fleet(store)
+        sel = Selection(model_name="classifier", model_version="v2")
+        grouped = store.histograms_by_period(
+            semconv.PREDICTION_SCORE, start_s=T0, end_s=T0 + HOURS * HOUR_S, period_s=HOUR_S,
+            selection=sel,
+        )  # fmt: skip
+        assert set(grouped) == {(d, T0 + k * HOUR_S) for d in DEVICES["v2"] for k in range(HOURS)}
+        for (device, start), h in grouped.items():
+            one = store.merged_histogram(
+                semconv.PREDICTION_SCORE, start_s=start, end_s=start + HOUR_S,
+                selection=replace(sel, device_id=device), resolution=Resolution.MINUTE,
+            )  # fmt: skip
+            assert (h.count, h.sum, h.scale) == (one.count, pytest.approx(one.sum), one.scale)
+            assert h.bucket_counts()[2].tolist() == one.bucket_counts()[2].tolist()
+        with pytest.raises(InvalidQueryError, match="minute"):
+            store.histograms_by_period(
+                semconv.PREDICTION_SCORE, start_s=T0, end_s=T0 + HOUR_S, period_s=1.0
+            )
