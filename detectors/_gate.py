@@ -1,7 +1,7 @@
 """The rollout gate: a sequential pass / fail / wait verdict for a canary model version.
 
 Each signal (latency, energy per inference, errors, throughput, heartbeats, confidence,
-accuracy) compares the canary with a reference on the same hardware class: the established
+accuracy measured from labels or estimated without them) compares the canary with a reference on the same hardware class: the established
 version on comparable devices, or a fixed figure from the hardware class's profile. Evidence
 arrives in device-hours (one summary per device per hour); the effect's always-valid
 confidence sequence (``_sequential``) decides:

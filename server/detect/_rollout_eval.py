@@ -124,9 +124,12 @@ def rollout_findings(
         hours=hours,
     )
     plans = {p.hardware_class: p for p in result.plans}
+    notes = {a.hardware_class: a.notes for a in result.accuracy}
     out: list[tuple[str | None, DriftResult]] = []
     for c in result.result.classes:
         text = class_explanation(c, plans[c.hardware_class], version)
+        # Why estimated accuracy is absent or flagged (no calibration, covariate shift).
+        text = "; ".join((text, *notes.get(c.hardware_class, ())))
         score = float(len(c.failed))
         out.append(
             (
