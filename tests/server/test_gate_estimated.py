@@ -30,7 +30,14 @@ NOW = datetime.fromtimestamp(T0 + HOURS * HOUR_S, UTC)
 DEVICES = {"v1": ("a1", "a2", "a3"), "v2": ("b1", "b2", "b3")}
 
 
-def _write(store: Store, device: str, version: str, end_s: float, rng: np.random.Generator) -> None:
+def _write(
+    store: Store,
+    device: str,
+    version: str,
+    end_s: float,
+    rng: np.random.Generator,
+    beta: tuple[float, float] = (8, 2),
+) -> None:
     request = device_batch(
         device, end_ns=int(end_s * 1e9), features=1, inferences=800, errors=0,
         model_version=version, rng=rng,
@@ -38,8 +45,8 @@ def _write(store: Store, device: str, version: str, end_s: float, rng: np.random
     start_ns = int((end_s - 60) * 1e9)
     metrics = request.resource_metrics[0].scope_metrics[0].metrics
     for i, metric in enumerate(metrics):
-        if metric.name == semconv.PREDICTION_SCORE:  # the same scores on both versions
-            point = exp_point(from_values(rng.beta(8, 2, 800)), start_ns, int(end_s * 1e9))
+        if metric.name == semconv.PREDICTION_SCORE:  # Beta(8, 2) on both versions by default
+            point = exp_point(from_values(rng.beta(*beta, 800)), start_ns, int(end_s * 1e9))
             metrics[i].CopyFrom(exp_metric(semconv.PREDICTION_SCORE, "1", [point]))
     batch = convert(
         request,
@@ -65,12 +72,13 @@ def _baseline(store: Store, version: str, accuracy_drop: float, rng: np.random.G
     )  # fmt: skip
 
 
-def _fleet(store: Store) -> None:
+def _fleet(store: Store, canary_beta: tuple[float, float] = (8, 2)) -> None:
     rng = np.random.default_rng(7)
     for k in range(HOURS):
         for version, devices in DEVICES.items():
             for d in devices:
-                _write(store, d, version, T0 + k * HOUR_S + 1800, rng)
+                beta = canary_beta if version == "v2" else (8, 2)
+                _write(store, d, version, T0 + k * HOUR_S + 1800, rng, beta)
     store.roll_up()
 
 
@@ -153,3 +161,19 @@ def test_histograms_by_period_equal_one_merged_histogram_per_device_and_hour(
             store.histograms_by_period(
                 semconv.PREDICTION_SCORE, start_s=T0, end_s=T0 + HOUR_S, period_s=1.0
             )
+
+
+def test_canary_scores_beyond_the_calibration_flag_the_estimate(tmp_path: Path) -> None:
+    """Covariate shift shows as scores the baseline never had: the estimate is still judged,
+    and the class says it may be wrong."""
+    rng = np.random.default_rng(4)
+    with Store.open(tmp_path / "g.duckdb", StoreConfig(maintenance=False)) as store:
+        _fleet(store, canary_beta=(1.5, 12))  # mostly below the baseline's lowest score
+        _baseline(store, "v1", 0.0, rng)
+        _baseline(store, "v2", 0.0, rng)
+        v, signals = _verdict(store)
+        assert "estimated_accuracy" in signals
+        (acc,) = v.accuracy
+        (note,) = acc.notes
+        assert note.startswith("estimated_accuracy: ") and "of v2's scores lie beyond" in note
+        assert "covariate shift" in note
