@@ -13,6 +13,7 @@ Run: ``.venv/bin/python bench/rollout_gate.py`` (options: ``--help``).
 from __future__ import annotations
 
 import argparse
+import math
 import statistics
 import sys
 import time
@@ -30,8 +31,12 @@ BAD = {
     "latency 1.3x": Canary(latency=1.3),
     "energy 1.3x": Canary(energy=1.3),
     "accuracy -5 points": Canary(accuracy_drop=0.05),
+    "accuracy -5 no labels": Canary(accuracy_drop=0.05, labels=False),
     "error rate 3x": Canary(error_rate=3.0),
 }
+"""``no labels``: accuracy is estimated (CBPE on each device-hour's score histogram, each version
+calibrated on its own 10,000-row labelled baseline), the fleet sending no labels at all; beside
+the measured case in the same run, the ratio of device-hours each needed is printed."""
 
 
 def main() -> int:
@@ -54,6 +59,11 @@ def main() -> int:
         for seed in range(args.healthy)
     ]
     fails = sum(o is GateOutcome.FAIL for o, _, _ in healthy)
+    unlabelled = [
+        run_canary(Canary(**shape, labels=False), seed, args.hours, stop_at_pass=False)
+        for seed in range(args.healthy)
+    ]
+    unlabelled_fails = sum(o is GateOutcome.FAIL for o, _, _ in unlabelled)
     passed = [
         h
         for o, h, _ in (run_canary(Canary(**shape), s, args.hours) for s in range(args.bad))
@@ -63,22 +73,34 @@ def main() -> int:
         f"healthy: {fails}/{len(healthy)} failed over {args.hours} hourly looks "
         f"({fails / len(healthy):.1%}; stated bound {DEFAULT_ALPHA:.0%})"
     )
+    print(
+        f"healthy, no labels (estimated accuracy): {unlabelled_fails}/{len(unlabelled)} failed "
+        f"({unlabelled_fails / len(unlabelled):.1%}; stated bound {DEFAULT_ALPHA:.0%}); "
+        f"{sum(o is GateOutcome.PASS for o, _, _ in unlabelled)} passed"
+    )
     if passed:
         print(
             f"healthy: {len(passed)}/{args.bad} passed; canary device-hours to pass: "
             f"median {statistics.median(passed):g}, max {max(passed)}"
         )
-    print(f"{'bad canary':<20} {'failed':>8} {'device-hours median':>20} {'p90':>6} {'max':>6}")
+    print(f"{'bad canary':<22} {'failed':>8} {'device-hours median':>20} {'p90':>6} {'max':>6}")
+    medians: dict[str, float] = {}
     for name, canary in BAD.items():
         runs = [
             run_canary(replace(canary, **shape), 10_000 + s, args.hours) for s in range(args.bad)
         ]
         hours = sorted(h for o, h, _ in runs if o is GateOutcome.FAIL)
         p90 = hours[min(len(hours) - 1, int(0.9 * len(hours)))] if hours else 0
+        medians[name] = statistics.median(hours) if hours else math.nan
         print(
-            f"{name:<20} {len(hours):>4}/{len(runs):<3} {statistics.median(hours) if hours else 0:>20g}"
+            f"{name:<22} {len(hours):>4}/{len(runs):<3} {medians[name]:>20g}"
             f" {p90:>6} {max(hours, default=0):>6}"
         )
+    measured, estimated = medians["accuracy -5 points"], medians["accuracy -5 no labels"]
+    print(
+        f"accuracy -5 points: median device-hours to fail without labels / with labels = "
+        f"{estimated:g} / {measured:g} = {estimated / measured:.2f}x"
+    )
     print(f"({time.perf_counter() - t0:.0f} s)")
     return 0
 

@@ -394,6 +394,11 @@ class GateClassOut(_Out):
     canary_device_hours: float
     reference_devices: int
     signals: list[GateSignalOut]
+    fleet_accuracy: float | None = None
+    """The canary's correct share on this class: from labels, or estimated without them."""
+    accuracy_source: Literal["labels", "estimated"] | None = None
+    notes: list[str] = []
+    """Why a signal is absent (a version without calibration) or flagged (covariate shift)."""
 
 
 class RolloutVerdictOut(_Out):

@@ -32,6 +32,10 @@ class ClassRow:
     """The gate's estimate of canary / reference latency on the fleet."""
     failed: tuple[str, ...]
     compared_with: str | None
+    fleet_accuracy: float | None = None
+    """The canary's accuracy on the fleet, from labels or estimated without them."""
+    accuracy_source: str | None = None
+    """labels / estimated / None."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,6 +95,8 @@ def join(profiles: Obj, gate: Obj, version: str, against: str) -> VersionGate:
                     if Obj(s, "signal").text("verdict") == "fail"
                 ),
                 None if g is None else g.opt_text("compared_with"),
+                None if g is None else g.opt_number("fleet_accuracy"),
+                None if g is None else g.opt_text("accuracy_source"),
             )
         )
     return VersionGate(
@@ -100,6 +106,13 @@ def join(profiles: Obj, gate: Obj, version: str, against: str) -> VersionGate:
 
 def _ratio(x: float | None) -> str:
     return "—" if x is None else f"{x:.2f}x"
+
+
+def _accuracy(r: ClassRow) -> str:
+    if r.fleet_accuracy is None:
+        return "—"
+    shown = f"{r.fleet_accuracy * 100:.1f} %"
+    return f"{shown} (estimated)" if r.accuracy_source == "estimated" else shown
 
 
 def table(gate: VersionGate) -> dict[str, list[str]]:
@@ -114,6 +127,7 @@ def table(gate: VersionGate) -> dict[str, list[str]]:
             for r in rows
         ],
         "fleet latency": [_ratio(r.fleet_latency) for r in rows],
+        "fleet accuracy": [_accuracy(r) for r in rows],
         "gate": [
             "not running" if r.verdict is None else VERDICT_MARKS.get(r.verdict, r.verdict)
             for r in rows

@@ -14,6 +14,7 @@ from edgewatch.detectors._calibration import (
     fit_calibration,
     fit_one_vs_rest_calibration,
     pool_adjacent_violators,
+    pooled_map_variance,
 )
 from edgewatch.detectors._categorical import (
     DEFAULT_MAX_CATEGORIES,
@@ -226,6 +227,7 @@ __all__ = [
     "peer_outliers",
     "pool_adjacent_violators",
     "pool_rare",
+    "pooled_map_variance",
     "quantile",
     "quantile_regression",
     "rank_cohorts",

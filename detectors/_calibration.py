@@ -16,7 +16,7 @@ Example::
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -97,6 +97,9 @@ class AccuracyEstimate:
     high: float
     outside: float = 0.0
     """Share of the scores beyond the reference's range, where the map only extrapolates."""
+    map_variance: float = 0.0
+    """The part of ``std**2`` due to the calibration map's error. Unlike the sampling part it is
+    shared by every window judged with the same map, so it does not shrink as windows add up."""
 
 
 def pool_adjacent_violators(
@@ -214,7 +217,7 @@ def estimate_accuracy(
         raise ValueError(f"points_per_bucket must be >= 1, got {points_per_bucket}")
     nan = float("nan")
     if scores.count == 0:
-        return AccuracyEstimate(0, nan, nan, nan, nan, nan)
+        return AccuracyEstimate(0, nan, nan, nan, nan, nan, nan)
     lower, upper, counts = scores.bucket_counts()
     lower = np.maximum(lower, scores.min) if math.isfinite(scores.min) else lower
     upper = np.minimum(upper, scores.max) if math.isfinite(scores.max) else upper
@@ -245,4 +248,20 @@ def estimate_accuracy(
         low=max(0.0, accuracy - z * std),
         high=min(1.0, accuracy + z * std),
         outside=outside,
+        map_variance=map_var,
     )
+
+
+def pooled_map_variance(estimates: Sequence[AccuracyEstimate]) -> float:
+    """Map variance of the count-weighted mean accuracy of several windows judged with one map.
+
+    The map's error is one draw shared by all of them, so it does not average away: its
+    standard deviation for the pooled windows is at most the count-weighted mean of theirs
+    (each is a weighted norm of the window's mass per knot, and a norm is convex), which is
+    returned squared. 0 without counts.
+    """
+    parts = [e for e in estimates if e.count > 0 and math.isfinite(e.map_variance)]
+    n = sum(e.count for e in parts)
+    if n == 0:
+        return 0.0
+    return (sum(e.count * math.sqrt(max(e.map_variance, 0.0)) for e in parts) / n) ** 2

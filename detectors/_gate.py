@@ -1,7 +1,7 @@
 """The rollout gate: a sequential pass / fail / wait verdict for a canary model version.
 
 Each signal (latency, energy per inference, errors, throughput, heartbeats, confidence,
-accuracy) compares the canary with a reference on the same hardware class: the established
+accuracy measured from labels or estimated without them) compares the canary with a reference on the same hardware class: the established
 version on comparable devices, or a fixed figure from the hardware class's profile. Evidence
 arrives in device-hours (one summary per device per hour); the effect's always-valid
 confidence sequence (``_sequential``) decides:
@@ -83,9 +83,12 @@ DEFAULT_RULES: Mapping[str, SignalRule] = {
     "errors": SignalRule(SignalKind.RATE, True, 0.25, 1.0),
     "accuracy": SignalRule(SignalKind.PROPORTION, False, 0.01, 0.03),
     "heartbeats": SignalRule(SignalKind.PROPORTION, True, 0.02, 0.05),
+    "estimated_accuracy": SignalRule(SignalKind.PROPORTION, False, 0.01, 0.03),
 }
 """Signals by name. ``heartbeats`` counts missed heartbeats per expected one; ``accuracy`` is
-measured where labels arrive and estimated (CBPE on score histograms) where they do not."""
+measured where labels arrive; ``estimated_accuracy`` is estimated (CBPE on score histograms,
+each version with its own calibration) where they do not, its arms carrying the calibration
+maps' error as ``Arm.shared_variance``."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,8 +102,14 @@ class Arm:
     events: tuple[float, ...] = ()
     exposure: tuple[float, ...] = ()
     devices: tuple[str, ...] = ()
+    shared_variance: float = 0.0
+    """Variance on the effect's scale that every device-hour of the arm shares and more hours do
+    not average away: an estimated accuracy's calibration-map error (one map judges them all).
+    It is added to the arm's sampling variance, keeping the confidence sequence valid."""
 
     def __post_init__(self) -> None:
+        if not (math.isfinite(self.shared_variance) and self.shared_variance >= 0.0):
+            raise ValueError(f"shared_variance must be finite and >= 0, got {self.shared_variance}")
         if len(self.events) != len(self.exposure):
             raise ValueError(f"events ({len(self.events)}) and exposure ({len(self.exposure)})")
         if self.devices and len(self.devices) != self.device_hours:
@@ -313,6 +322,9 @@ def evaluate_signal(
             f"waiting for {config.min_device_hours} device-hours on each side",
         )
     effect, variance = _EFFECTS[rule.kind](canary, reference)
+    variance += canary.shared_variance
+    if isinstance(reference, Arm):
+        variance += reference.shared_variance
     if not rule.higher_is_worse:
         effect = -effect
     cs = confidence_sequence(effect, variance, alpha, config.mixing_sd)

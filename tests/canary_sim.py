@@ -7,7 +7,18 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from edgewatch.detectors import Arm, ClassEvidence, GateConfig, GateOutcome, evaluate_gate
+from edgewatch.detectors import (
+    AccuracyEstimate,
+    Arm,
+    ClassEvidence,
+    GateConfig,
+    GateOutcome,
+    estimate_accuracy,
+    evaluate_gate,
+    fit_calibration,
+    from_values,
+    pooled_map_variance,
+)
 
 LATENCY_S = 0.02
 ENERGY_J = 0.05
@@ -33,16 +44,47 @@ class Canary:
     labelled_per_hour: int = 60
     error_rate_base: float = 0.002
     accuracy_base: float = 0.93
+    labels: bool = True
+    """False: no labels arrive; accuracy is estimated from each device-hour's score histogram
+    and each version's calibration (the ``estimated_accuracy`` signal) instead of measured."""
+    baseline_rows: int = 10_000
+    """Labelled baseline rows each version's calibration is fitted on (without labels)."""
+    score_concentration: float = 20.0
+    """Scores are Beta with mean the version's accuracy and this a + b: a calibrated model
+    whose accuracy drop shows in its confidence, which is all CBPE can see."""
+
+
+POOL_HOURS = 32
+"""Score histograms estimated per version and run; each device-hour draws one of them (so a
+run costs 64 estimates, not one per device-hour: the hours stay independent draws)."""
+
+
+class _EstimatePool:
+    """One version's calibration, fitted once per run on its own labelled baseline (so its error
+    is one draw shared by every hour), and estimates of device-hours of its scores."""
+
+    def __init__(self, c: Canary, accuracy: float, rng: np.random.Generator) -> None:
+        a, b = accuracy * c.score_concentration, (1 - accuracy) * c.score_concentration
+        scores = rng.beta(a, b, c.baseline_rows)
+        calibration = fit_calibration(scores, rng.random(scores.size) < scores)
+        self.pool = [
+            estimate_accuracy(from_values(rng.beta(a, b, c.inferences_per_hour)), calibration)
+            for _ in range(POOL_HOURS)
+        ]
 
 
 class _Arm:
     """Accumulates one version's device-hours."""
 
-    def __init__(self, devices: int, name: str, rng: np.random.Generator) -> None:
+    def __init__(
+        self, devices: int, name: str, rng: np.random.Generator, pool: _EstimatePool | None
+    ) -> None:
         self.ids = [f"{name}{i}" for i in range(devices)]
         self.offset = rng.normal(0.0, DEVICE_SD, size=(devices, 2))
         self.rows: dict[str, list[float]] = {k: [] for k in _SIGNALS}
         self.devices: list[str] = []
+        self.pool = pool
+        self.estimates: list[AccuracyEstimate] = []
 
     def add_hour(self, c: Canary, canary: bool, rng: np.random.Generator) -> None:
         n = len(self.ids)
@@ -58,6 +100,8 @@ class _Arm:
         self.rows["errors"] += list(rng.poisson(err * c.inferences_per_hour, n).astype(float))
         self.rows["accuracy"] += list(rng.binomial(c.labelled_per_hour, acc, n).astype(float))
         self.rows["heartbeats"] += list(rng.binomial(60, 0.01, n).astype(float))
+        if self.pool is not None:
+            self.estimates += [self.pool.pool[i] for i in rng.integers(0, POOL_HOURS, n)]
         self.devices += self.ids
 
     def arms(self, c: Canary) -> dict[str, Arm]:
@@ -71,6 +115,14 @@ class _Arm:
         }
         for k, n in exposure.items():
             out[k] = Arm(events=tuple(self.rows[k]), exposure=(n,) * hours, devices=devices)
+        if not c.labels:
+            del out["accuracy"]
+            out["estimated_accuracy"] = Arm(
+                events=tuple(e.accuracy * e.count for e in self.estimates),
+                exposure=tuple(float(e.count) for e in self.estimates),
+                devices=devices,
+                shared_variance=pooled_map_variance(self.estimates),
+            )
         return out
 
 
@@ -89,8 +141,14 @@ def run_canary(
     canary device-hours it took, and the signals that failed. With ``stop_at_pass`` false a
     pass does not end the run: only a fail does, which is the harshest use of repeated looks."""
     rng = np.random.default_rng(seed)
-    new = _Arm(c.canary_devices, "new", rng)
-    old = _Arm(c.established_devices, "old", rng)
+    pools = (None, None)
+    if not c.labels:
+        pools = (
+            _EstimatePool(c, c.accuracy_base - c.accuracy_drop, rng),
+            _EstimatePool(c, c.accuracy_base, rng),
+        )
+    new = _Arm(c.canary_devices, "new", rng, pools[0])
+    old = _Arm(c.established_devices, "old", rng, pools[1])
     for hour in range(1, max_hours + 1):
         new.add_hour(c, True, rng)
         old.add_hour(c, False, rng)

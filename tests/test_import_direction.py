@@ -65,7 +65,7 @@ SERVER_ALLOWED = {
     "ingest": {"store"},
     "performance": {"store"},
     "evidence": {"store"},
-    "gate": {"store"},
+    "gate": {"store", "performance"},
     "detect": {"alert", "store", "performance", "evidence", "gate"},
     "alerting": {"alert", "detect", "store"},
 }

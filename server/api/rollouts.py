@@ -38,6 +38,7 @@ def _signal(s: SignalResult) -> GateSignalOut:
 def verdict_view(v: RolloutVerdict) -> RolloutVerdictOut:
     """The verdict: overall, failed signals, and each hardware class's evidence."""
     plans = {p.hardware_class: p for p in v.plans}
+    accuracy = {a.hardware_class: a for a in v.accuracy}
     return RolloutVerdictOut(
         model=v.model_name,
         version=v.model_version,
@@ -58,6 +59,9 @@ def verdict_view(v: RolloutVerdict) -> RolloutVerdictOut:
                 canary_device_hours=plans[c.hardware_class].canary_device_hours,
                 reference_devices=plans[c.hardware_class].reference_devices,
                 signals=[_signal(s) for s in c.signals],
+                fleet_accuracy=a.value if (a := accuracy.get(c.hardware_class)) else None,
+                accuracy_source=a.source if a else None,
+                notes=list(a.notes) if a else [],
             )
             for c in v.result.classes
         ],

@@ -59,10 +59,11 @@ def _hours(ctx: Context, model: str, window: Window, period_s: float) -> list[De
 
 
 def _figure(s: SignalResult) -> str:
-    """``latency 1.52x [1.31, 1.77]`` (ratios), or points for accuracy and heartbeats."""
+    """``latency 1.52x [1.31, 1.77]`` (ratios), or points for (estimated) accuracy and
+    heartbeats."""
     if not math.isfinite(s.estimate):
         return f"{s.signal} n/a"
-    if s.signal in ("accuracy", "heartbeats"):
+    if s.signal in ("accuracy", "estimated_accuracy", "heartbeats"):
         return f"{s.signal} {s.estimate:+.3f} [{s.lower:+.3f}, {s.upper:+.3f}]"
     return f"{s.signal} {s.estimate:.2f}x [{s.lower:.2f}, {s.upper:.2f}]"
 
@@ -123,9 +124,12 @@ def rollout_findings(
         hours=hours,
     )
     plans = {p.hardware_class: p for p in result.plans}
+    notes = {a.hardware_class: a.notes for a in result.accuracy}
     out: list[tuple[str | None, DriftResult]] = []
     for c in result.result.classes:
         text = class_explanation(c, plans[c.hardware_class], version)
+        # Why estimated accuracy is absent or flagged (no calibration, covariate shift).
+        text = "; ".join((text, *notes.get(c.hardware_class, ())))
         score = float(len(c.failed))
         out.append(
             (

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from edgewatch.server.gate._estimated import ClassAccuracy
 from edgewatch.server.gate._evidence import (
     REFERENCE_PROFILE,
     ClassPlan,
@@ -24,6 +25,7 @@ __all__ = [
     "DEFAULT_WINDOW_S",
     "HOUR_S",
     "REFERENCE_PROFILE",
+    "ClassAccuracy",
     "ClassComparison",
     "ClassPlan",
     "RolloutVerdict",

@@ -10,9 +10,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from edgewatch.collector import semconv
 from edgewatch.detectors import GateConfig, GateResult, evaluate_gate
+from edgewatch.server.gate._estimated import ClassAccuracy, Histograms, add_estimated_accuracy
 from edgewatch.server.gate._evidence import ClassPlan, build_evidence
-from edgewatch.server.store import DeviceHour, StoreProtocol
+from edgewatch.server.performance import version_calibration
+from edgewatch.server.store import DeviceHour, Selection, StoreProtocol
 
 HOUR_S = 3600.0
 DEFAULT_WINDOW_S = 7 * 24 * HOUR_S
@@ -30,6 +33,8 @@ class RolloutVerdict:
     window_s: float
     result: GateResult
     plans: tuple[ClassPlan, ...]
+    accuracy: tuple[ClassAccuracy, ...] = ()
+    """The canary's accuracy per class (measured, or estimated without labels) and notes."""
 
 
 def rollout_verdict(
@@ -48,10 +53,28 @@ def rollout_verdict(
 
     ``period_s`` is the evidence unit (an hour of the fleet's time); ``hours`` are the
     model's device-hours over the window when the caller has already read them."""
+    start = now - timedelta(seconds=window_s)
     if hours is None:
-        start = now - timedelta(seconds=window_s)
         hours = store.device_hours(model_name, start, now, period_s=period_s)
     profiles = store.profiles.list(model_name)
     evidence, plans = build_evidence(hours, model_version, profiles, established)
+
+    def histograms_of(version: str) -> Histograms:
+        return store.histograms_by_period(
+            semconv.PREDICTION_SCORE,
+            start_s=min((h.hour for h in hours), default=start).timestamp(),
+            end_s=now.timestamp(),
+            period_s=period_s,
+            selection=Selection(model_name=model_name, model_version=version),
+        )
+
+    evidence, accuracy = add_estimated_accuracy(
+        evidence,
+        plans,
+        hours,
+        model_version,
+        lambda version: version_calibration(store, model_name, version),
+        histograms_of,
+    )
     result = evaluate_gate(evidence, config)
-    return RolloutVerdict(model_name, model_version, now, window_s, result, tuple(plans))
+    return RolloutVerdict(model_name, model_version, now, window_s, result, tuple(plans), accuracy)

@@ -114,7 +114,8 @@ def _combine(
     std = math.sqrt(sum((p.count / n) ** 2 * p.std**2 for p in parts))
     outside = sum(p.count * p.outside for p in parts) / n
     low, high = max(0.0, accuracy - z * std), min(1.0, accuracy + z * std)
-    return AccuracyEstimate(n, accuracy, std, low, high, outside)
+    map_variance = sum((p.count / n) ** 2 * p.map_variance for p in parts)
+    return AccuracyEstimate(n, accuracy, std, low, high, outside, map_variance)
 
 
 class _Builder:

@@ -198,3 +198,39 @@ def _devices(
         f"SELECT count(DISTINCT device_id) FROM ({exp_sql} UNION ALL {hist_sql})", list(sources)
     ).fetchone()
     return int(row[0]) if row else 0
+
+
+def histograms_by_period(
+    cur: duckdb.DuckDBPyConnection,
+    metric: str,
+    *,
+    start_s: float,
+    end_s: float,
+    period_s: float,
+    selection: Selection,
+) -> dict[tuple[str, float], ExpHistogram]:
+    """``merged_histogram`` per (device, period start in epoch seconds), in one query per
+    histogram kind: the rollout gate's score histogram of each device-hour. It reads the
+    1-minute rollups (kept a month; the hourly ones lag ingest by up to an hour) and periods are
+    aligned to the epoch, as the device-hours are."""
+    if end_s <= start_s:
+        raise InvalidQueryError("end must be after start")
+    if period_s < 60:
+        raise InvalidQueryError(f"period_s must be at least a minute, got {period_s}")
+    res = Resolution.MINUTE
+    group = "device_id, floor(epoch({t}) / ?) * ? AS p"
+    src, params = window_source(
+        "exp", res, metric, start_s, end_s, selection, (),
+        f"{group.format(t='bucket')}, {HISTOGRAM_COLUMNS}", [period_s, period_s],
+    )  # fmt: skip
+    groups = merge_groups(cur, src, params, ["device_id", "p"])
+    merged = {(str(d), float(p)): h for (d, p), h in groups.items()}
+    if "histogram" in kinds_of(cur, metric, selection, ()):
+        src, params = explicit_source(
+            metric, start_s, end_s, selection, (),
+            f"{group.format(t='ts')}, {EXPLICIT_COLUMNS}", [period_s, period_s],
+        )  # fmt: skip
+        for (d, p), explicit in merge_explicit(cur, src, params, ["device_id", "p"]).items():
+            key = (str(d), float(p))
+            merged[key] = _with_explicit(merged.get(key), explicit)
+    return merged

@@ -407,6 +407,17 @@ class QueryStore(Protocol):
     ) -> dict[str, ExpHistogram]:
         """The merged histogram per value of the point attribute ``by``."""
 
+    def histograms_by_period(
+        self,
+        metric: str,
+        *,
+        start_s: float,
+        end_s: float,
+        period_s: float,
+        selection: Selection = ...,
+    ) -> dict[tuple[str, float], ExpHistogram]:
+        """The merged histogram per (device, period start in epoch seconds)."""
+
     def fleet_summary(
         self, *, start_s: float, end_s: float, fleet: str | None = None, now_s: float | None = None
     ) -> FleetSummary:

@@ -431,6 +431,23 @@ class Store:
         )
         return [(r[0], r[1], r[2]) for r in rows]
 
+    def histograms_by_period(
+        self,
+        metric: str,
+        *,
+        start_s: float,
+        end_s: float,
+        period_s: float,
+        selection: Selection = ALL_DEVICES,
+    ) -> dict[tuple[str, float], ExpHistogram]:
+        """The merged histogram of ``metric`` per (device, period start in epoch seconds), in
+        one query per histogram kind (the rollout gate's score histogram per device-hour)."""
+        return self._db.read(
+            lambda cur: _distributions.histograms_by_period(
+                cur, metric, start_s=start_s, end_s=end_s, period_s=period_s, selection=selection
+            )
+        )
+
     def device_hours(
         self,
         model_name: str,

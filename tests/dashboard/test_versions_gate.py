@@ -18,9 +18,11 @@ GATE = {
     "verdict": "fail",
     "hardware_classes": [
         {"hardware_class": "rpi4", "verdict": "fail", "compared_with": "v1",
+         "fleet_accuracy": 0.8712, "accuracy_source": "estimated",
          "signals": [{"signal": "latency", "verdict": "fail", "estimate": 1.38},
                      {"signal": "errors", "verdict": "pass", "estimate": 0.9}]},
-        {"hardware_class": "x86", "verdict": "wait", "compared_with": None, "signals": []},
+        {"hardware_class": "x86", "verdict": "wait", "compared_with": None, "signals": [],
+         "fleet_accuracy": 0.9, "accuracy_source": "labels"},
     ],
 }  # fmt: skip
 
@@ -33,6 +35,7 @@ def test_each_class_either_side_knows_gets_a_row() -> None:
         "profile energy": ["1.20x", "1.20x", "—"],
         "profile accuracy": ["+1.0 pt", "—", "—"],
         "fleet latency": ["—", "1.38x", "—"],
+        "fleet accuracy": ["—", "87.1 % (estimated)", "90.0 %"],
         "gate": ["not running", "❌ fail", "⏳ wait"],
         "failed signals": ["—", "latency", "—"],
         "compared with": ["—", "v1", "—"],

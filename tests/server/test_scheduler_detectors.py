@@ -170,6 +170,8 @@ def test_a_slower_new_version_is_a_bad_rollout_and_the_established_one_is_not(
         description = fired[0]["annotations"]["description"]
         assert description.startswith("1.1.0 on raspberry-pi-5 failed against 1.0.0: latency 2.")
         assert "2 canary devices, 4 device-hours" in description
+        # No labels and no calibrated baseline: the alert says why accuracy was not judged.
+        assert "estimated_accuracy: no calibration for 1.1.0 and 1.0.0" in description
         verdict = server.get("/api/v1/rollouts/classifier/1.1.0")
         assert verdict["verdict"] == "fail" and verdict["failed"] == ["raspberry-pi-5/latency"]
 
