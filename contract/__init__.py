@@ -8,6 +8,10 @@ dashboard and the CLI read them, so a field is added in one place.
 from __future__ import annotations
 
 from edgewatch.contract._alerting import (
+    ALERT_STATES,
+    P_VALUE_METHODS,
+    PREDICTIONS,
+    SEVERITIES,
     AckIn,
     AckOut,
     AlertDetailOut,
@@ -123,6 +127,7 @@ from edgewatch.contract._time import (
 )
 
 __all__ = [
+    "ALERT_STATES",
     "DEFAULT_SERVER",
     "DEVICE_STATUSES",
     "ENV_SERVER",
@@ -130,6 +135,9 @@ __all__ = [
     "MAX_SPAN_S",
     "MAX_UNIX_S",
     "MIN_UNIX_S",
+    "PREDICTIONS",
+    "P_VALUE_METHODS",
+    "SEVERITIES",
     "AckIn",
     "AckOut",
     "AlertDetailOut",

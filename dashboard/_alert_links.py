@@ -9,8 +9,9 @@ from urllib.parse import quote
 import pandas as pd
 import streamlit as st
 
+from edgewatch.contract import SEVERITIES
+from edgewatch.contract import AlertOut as Alert
 from edgewatch.dashboard import _format as fmt
-from edgewatch.dashboard._alert_models import SEVERITIES, Alert
 
 ALERTS_PAGE = "_alerts_page.py"
 DEVICE_PAGE = "_device_page.py"

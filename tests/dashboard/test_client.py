@@ -169,7 +169,7 @@ def test_alerting_api_round_trip(seeded_server: SeededServer) -> None:
         assert offline.rule == "DeviceOffline" and offline.severity == "critical"
         detail = client.alert(offline.fingerprint)
         assert detail.evidence is not None and detail.evidence.detector == "missing_heartbeat"
-        assert [s for s, _ in detail.history][-1] == "firing"
+        assert [h.state for h in detail.history][-1] == "firing"
         rules = {r.name: r for r in client.rules()}
         assert rules["FeatureDrift"].scope == "version" and rules["FeatureDrift"].interval_s == 3
         (receiver,) = client.receivers()
