@@ -64,7 +64,7 @@ def subject_link(a: Alert) -> None:
 
 def by_urgency(alerts: list[Alert]) -> list[Alert]:
     """Critical first, then warning, info; the longest-firing first within a severity."""
-    rank = {s: i for i, s in enumerate(SEVERITIES)}
+    rank: dict[str, int] = {s: i for i, s in enumerate(SEVERITIES)}
     return sorted(
         alerts,
         key=lambda a: (rank.get(a.severity, len(rank)), (a.fired_at or a.active_at).timestamp()),

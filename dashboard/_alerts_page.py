@@ -4,6 +4,8 @@ acknowledge it, silence it (matchers prefilled from its labels), expire silences
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 import pandas as pd
 import streamlit as st
@@ -23,7 +25,9 @@ PICK_KEY = "alert_pick"
 _SELECTED_KEY = "ew_alert_row"
 
 
-def _fetch(client: Client, states: list[str], severities: list[str], **labels: str) -> list[Alert]:
+def _fetch(
+    client: Client, states: Sequence[str], severities: Sequence[str], **labels: str
+) -> list[Alert]:
     """Alerts in any of ``states`` and ``severities`` (the API filters one value at a time)."""
     alerts = client.alerts(
         state=states[0] if len(states) == 1 else None,

@@ -94,7 +94,7 @@ def _baseline_summary(
     if not matching:
         return None
     newest = max(matching, key=lambda b: b.created_at)
-    for s in ctx.client.baseline(newest.id).summary:
+    for s in ctx.client.baseline(newest.id).summary or []:
         if s.feature == feature:
             return {"p50": s.p50, "p95": s.p95}
     return None

@@ -80,7 +80,7 @@ def _table(rows: list[PerformanceRow], key: str, by: str) -> None:
                     else "-"
                     for r in rows
                 ],
-                "macro-F1": [fmt.number(r.realized and r.realized.macro_f1) for r in rows],
+                "macro-F1": [fmt.number(r.realized.macro_f1 if r.realized else None) for r in rows],
                 "estimated": [fmt.percent(estimated(r)[0], 1) for r in rows],
                 "estimate reliable": [
                     "-"
@@ -88,8 +88,8 @@ def _table(rows: list[PerformanceRow], key: str, by: str) -> None:
                     else ("yes" if r.estimated.reliable else "no (drift)")
                     for r in rows
                 ],
-                "MAE": [fmt.number(r.realized and r.realized.mae) for r in rows],
-                "RMSE": [fmt.number(r.realized and r.realized.rmse) for r in rows],
+                "MAE": [fmt.number(r.realized.mae if r.realized else None) for r in rows],
+                "RMSE": [fmt.number(r.realized.rmse if r.realized else None) for r in rows],
             }
         ),
         hide_index=True,
