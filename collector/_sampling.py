@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 MAX_ROUND_DIGITS = 12
@@ -155,18 +156,40 @@ class RemoteSampling:
             raise ValueError(f"sampling.enabled must be a boolean, got {enabled!r}")
         rows = s.get("rows_per_hour")
         per_day = s.get("bytes_per_day")
-        expires = s.get("expires_at_unix")
         if rows is not None:
             _count("rows_per_hour", rows)
         if per_day is not None:
             _count("bytes_per_day", per_day)
-        if expires is not None and (
-            isinstance(expires, bool)
-            or not isinstance(expires, int | float)
-            or not math.isfinite(expires)
-        ):
-            raise ValueError(f"sampling.expires_at_unix must be a number, got {expires!r}")
-        return cls(enabled, rows, per_day, None if expires is None else float(expires))
+        expires = _expires_at(s)
+        return cls(enabled, rows, per_day, expires)
+
+
+def _expires_at(s: Mapping[str, Any]) -> float | None:
+    """``expires_at`` (RFC 3339) as unix seconds, else the deprecated ``expires_at_unix`` that
+    servers of the previous release send; ``ValueError`` names the bad field."""
+    text = s.get("expires_at")
+    if text is not None:
+        if not isinstance(text, str):
+            raise ValueError(f"sampling.expires_at must be an RFC 3339 time, got {text!r}")
+        try:
+            at = datetime.fromisoformat(text.replace("Z", "+00:00"))
+        except ValueError:
+            raise ValueError(
+                f"sampling.expires_at must be an RFC 3339 time, got {text!r}"
+            ) from None
+        if at.tzinfo is None:
+            raise ValueError(f"sampling.expires_at must carry a time zone, got {text!r}")
+        return at.timestamp()
+    expires = s.get("expires_at_unix")
+    if expires is None:
+        return None
+    if (
+        isinstance(expires, bool)
+        or not isinstance(expires, int | float)
+        or not math.isfinite(expires)
+    ):
+        raise ValueError(f"sampling.expires_at_unix must be a number, got {expires!r}")
+    return float(expires)
 
 
 def effective_budget(

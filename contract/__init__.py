@@ -8,6 +8,10 @@ dashboard and the CLI read them, so a field is added in one place.
 from __future__ import annotations
 
 from edgewatch.contract._alerting import (
+    ALERT_STATES,
+    P_VALUE_METHODS,
+    PREDICTIONS,
+    SEVERITIES,
     AckIn,
     AckOut,
     AlertDetailOut,
@@ -117,13 +121,13 @@ from edgewatch.contract._time import (
     MAX_UNIX_S,
     MIN_UNIX_S,
     Timestamp,
-    UnixTime,
     format_rfc3339,
     from_unix_s,
     parse_instant,
 )
 
 __all__ = [
+    "ALERT_STATES",
     "DEFAULT_SERVER",
     "DEVICE_STATUSES",
     "ENV_SERVER",
@@ -131,6 +135,9 @@ __all__ = [
     "MAX_SPAN_S",
     "MAX_UNIX_S",
     "MIN_UNIX_S",
+    "PREDICTIONS",
+    "P_VALUE_METHODS",
+    "SEVERITIES",
     "AckIn",
     "AckOut",
     "AlertDetailOut",
@@ -215,7 +222,6 @@ __all__ = [
     "TokenCreate",
     "TokenOut",
     "UnauthorizedError",
-    "UnixTime",
     "ValidationErrorOut",
     "ValidationIssueOut",
     "VersionAccuracyOut",

@@ -14,6 +14,14 @@ AlertState = Literal["pending", "firing", "resolved"]
 Severity = Literal["critical", "warning", "info"]
 DeliveryStatus = Literal["pending", "delivered", "failed", "dead", "superseded"]
 CompareVerdict = Literal["b_worse", "b_better", "no_difference", "insufficient_data"]
+ALERT_STATES: tuple[AlertState, ...] = ("pending", "firing", "resolved")
+SEVERITIES: tuple[Severity, ...] = ("critical", "warning", "info")
+"""Most urgent first."""
+P_VALUE_METHODS = frozenset({"ks", "chisquare", "z"})
+"""Drift methods that are significance tests (the detectors' KolmogorovSmirnov, ChiSquare,
+ZTest): their score is the p-value and drift means score < threshold."""
+PREDICTIONS = "(predicted classes)"
+"""How a drift result about the prediction mix (``feature`` null) is named to people."""
 
 
 class _Out(BaseModel):
@@ -58,6 +66,11 @@ class AlertOut(_Out):
     silenced_by: list[str]
     inhibited: bool
 
+    @property
+    def summary(self) -> str:
+        """The alert's one-line summary, or its rule name when it has none."""
+        return self.annotations.get("summary") or self.rule
+
 
 class AlertList(_Out):
     alerts: list[AlertOut]
@@ -95,6 +108,12 @@ class EvidenceOut(_Out):
     window: WindowOut
     baseline: BaselineBriefOut | None
 
+    @property
+    def p_value(self) -> float | None:
+        """The p-value behind the verdict: a significance test's score is its p-value (the
+        server sends no separate one); ``None`` for distance methods such as PSI."""
+        return self.score if self.method in P_VALUE_METHODS else None
+
 
 class HistoryOut(_Out):
     state: Literal["pending", "firing", "resolved", "inactive"]
@@ -129,6 +148,13 @@ class MatcherOut(_Out):
     value: str
     is_regex: bool
     is_equal: bool
+
+    def __str__(self) -> str:
+        """As Alertmanager writes a matcher: ``name=~"value"``."""
+        op = (
+            ("=~" if self.is_regex else "=") if self.is_equal else ("!~" if self.is_regex else "!=")
+        )
+        return f'{self.name}{op}"{self.value}"'
 
 
 class SilenceIn(BaseModel):
@@ -252,6 +278,11 @@ class DriftRowOut(_Out):
     score: float | None
     threshold: float | None
     verdict: str
+
+    @property
+    def subject(self) -> str:
+        """The feature judged, or :data:`PREDICTIONS` for the prediction mix."""
+        return self.feature or PREDICTIONS
 
 
 class DriftResults(_Out):

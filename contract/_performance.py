@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from edgewatch.contract._time import UnixTime
+from edgewatch.contract._time import Timestamp
 
 
 class _Out(BaseModel):
@@ -54,8 +54,8 @@ class EstimateOut(_Out):
 
 
 class PerformanceRowOut(_Out):
-    start: UnixTime
-    end: UnixTime
+    start: Timestamp
+    end: Timestamp
     device_id: str | None = None
     model_version: str | None = None
     inferences: int
@@ -66,8 +66,8 @@ class PerformanceRowOut(_Out):
 
 
 class PerformanceOut(_Out):
-    start: UnixTime
-    end: UnixTime
+    start: Timestamp
+    end: Timestamp
     step_s: float
     task: str = Field(description="classification, regression or none (no labels)")
     labels: list[str] = Field(description="class order of the confusion matrix")

@@ -1,14 +1,15 @@
 """Bodies of the query and admin API: devices, series, distributions, the fleet summary,
-prediction classes, tokens and sampling budgets. Times are aware ``datetime`` (``UnixTime``
-on the wire)."""
+prediction classes, tokens and sampling budgets. Times are aware ``datetime`` (``Timestamp``
+, RFC 3339 on the wire)."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from edgewatch.contract._time import UnixTime
+from edgewatch.contract._time import Timestamp
 
 Resolution = Literal["raw", "1m", "1h"]
 DeviceStatus = Literal["online", "stale", "offline"]
@@ -37,8 +38,8 @@ class DeviceOut(_Out):
         description="power sources found; [] when none, null when the device never said"
     )
     attributes: dict[str, Any]
-    first_seen: UnixTime
-    last_seen: UnixTime
+    first_seen: Timestamp
+    last_seen: Timestamp
     last_batch_key: str | None
     clock_skew_s: float | None = Field(
         description="newest point time of the last batch minus its receive time"
@@ -57,7 +58,7 @@ class ReadingOut(_Out):
     metric: str
     attributes: dict[str, Any]
     value: float
-    time: UnixTime
+    time: Timestamp
 
 
 class DroppedOut(_Out):
@@ -67,8 +68,8 @@ class DroppedOut(_Out):
     batches: dict[str, int] = Field(description="spooled batches lost on the device, by reason")
     inferences_total: int
     batches_total: int
-    last_drop_at: UnixTime | None = Field(description="the last loss")
-    reported_at: UnixTime = Field(
+    last_drop_at: Timestamp | None = Field(description="the last loss")
+    reported_at: Timestamp = Field(
         description="point time (device clock) of the last batch received that carried these totals"
     )
 
@@ -95,7 +96,17 @@ class SeriesOut(_Out):
     agg: str
     resolution: Resolution
     step_s: float
-    points: list[tuple[float, float]] = Field(description="[bucket start (unix s), value]")
+    points: list[tuple[Timestamp, float]] = Field(description="[bucket start, value]")
+
+    @property
+    def times(self) -> tuple[datetime, ...]:
+        """Bucket starts, in order."""
+        return tuple(t for t, _ in self.points)
+
+    @property
+    def values(self) -> tuple[float, ...]:
+        """Bucket values, in the order of :attr:`times`."""
+        return tuple(v for _, v in self.points)
 
 
 class BucketsOut(_Out):
@@ -148,8 +159,8 @@ class DistributionOut(_Out):
 
     metric: str
     resolution: Resolution
-    start: UnixTime
-    end: UnixTime
+    start: Timestamp
+    end: Timestamp
     devices: int
     count: int
     mean: float | None
@@ -185,8 +196,8 @@ class VersionSummaryOut(_Out):
 class FleetSummaryOut(_Out):
     """Devices per model version over a window."""
 
-    start: UnixTime
-    end: UnixTime
+    start: Timestamp
+    end: Timestamp
     resolution: Resolution
     devices: int
     online: int
@@ -201,8 +212,8 @@ class ClassCountOut(_Out):
 class PredictionClassesOut(_Out):
     """Predictions per class label over a window."""
 
-    start: UnixTime
-    end: UnixTime
+    start: Timestamp
+    end: Timestamp
     total: int = Field(description="predictions of any class in the window")
     classes: list[ClassCountOut] = Field(
         description="every class label the selection ever reported, numeric labels in number "
@@ -226,8 +237,8 @@ class TokenOut(_Out):
     role: Literal["admin", "device"]
     device_id: str | None
     name: str
-    created_at: UnixTime
-    revoked_at: UnixTime | None
+    created_at: Timestamp
+    revoked_at: Timestamp | None
 
 
 class TokenCreate(BaseModel):
@@ -248,9 +259,15 @@ class SamplingOut(_Out):
     enabled: bool
     rows_per_hour: int | None
     bytes_per_day: int | None
+    expires_at: Timestamp | None = Field(
+        None,
+        description="when a temporary raise ends (the device then returns to its own budget)",
+    )
     expires_at_unix: float | None = Field(
-        description="when a temporary raise ends, unix seconds (the device then returns to "
-        "its own budget)"
+        None,
+        deprecated=True,
+        description="deprecated, removed in the next release: expires_at as unix seconds, "
+        "for collectors that predate expires_at",
     )
     reason: str | None
 

@@ -1,17 +1,15 @@
-"""The contract's two wire forms of an instant, both aware ``datetime`` in Python.
-
-``UnixTime`` travels as unix seconds (the query API's readings, windows and registry times);
-``Timestamp`` travels as RFC 3339 with a ``Z`` suffix (the alerting API, as Alertmanager writes
-times). Query parameters take either form: :func:`parse_instant`.
+"""The contract's one wire form of an instant: ``Timestamp``, an aware ``datetime`` in Python
+that travels as RFC 3339 with a ``Z`` suffix in every ``/api/v1`` answer (as Alertmanager
+writes times). Query parameters take RFC 3339 or unix seconds: :func:`parse_instant`.
 """
 
 from __future__ import annotations
 
 import math
 from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import Annotated
 
-from pydantic import AwareDatetime, BeforeValidator, PlainSerializer, WithJsonSchema
+from pydantic import AwareDatetime, PlainSerializer, WithJsonSchema
 
 MIN_UNIX_S = 0.0
 """Earliest instant the API accepts: 1970-01-01T00:00:00Z."""
@@ -61,24 +59,6 @@ def parse_instant(text: str) -> datetime:
         raise ValueError(f"{text!r} must carry a time zone (e.g. a Z suffix)")
     return from_unix_s(at.timestamp())
 
-
-def _unix_in(value: Any) -> Any:
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        return from_unix_s(float(value))
-    return value
-
-
-def _unix_out(at: datetime) -> float:
-    return at.timestamp()
-
-
-UnixTime = Annotated[
-    AwareDatetime,
-    BeforeValidator(_unix_in),
-    PlainSerializer(_unix_out, return_type=float, when_used="json"),
-    WithJsonSchema({"type": "number", "description": "unix seconds"}),
-]
-"""An aware instant that travels as unix seconds."""
 
 Timestamp = Annotated[
     AwareDatetime,

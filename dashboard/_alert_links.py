@@ -9,8 +9,9 @@ from urllib.parse import quote
 import pandas as pd
 import streamlit as st
 
+from edgewatch.contract import SEVERITIES
+from edgewatch.contract import AlertOut as Alert
 from edgewatch.dashboard import _format as fmt
-from edgewatch.dashboard._alert_models import SEVERITIES, Alert
 
 ALERTS_PAGE = "_alerts_page.py"
 DEVICE_PAGE = "_device_page.py"
@@ -63,7 +64,7 @@ def subject_link(a: Alert) -> None:
 
 def by_urgency(alerts: list[Alert]) -> list[Alert]:
     """Critical first, then warning, info; the longest-firing first within a severity."""
-    rank = {s: i for i, s in enumerate(SEVERITIES)}
+    rank: dict[str, int] = {s: i for i, s in enumerate(SEVERITIES)}
     return sorted(
         alerts,
         key=lambda a: (rank.get(a.severity, len(rank)), (a.fired_at or a.active_at).timestamp()),

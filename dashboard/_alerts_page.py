@@ -4,21 +4,18 @@ acknowledge it, silence it (matchers prefilled from its labels), expire silences
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 import pandas as pd
 import streamlit as st
 
-from edgewatch.contract import ApiError
+from edgewatch.contract import ALERT_STATES, SEVERITIES, ApiError, BaselineBriefOut, MatcherIn
+from edgewatch.contract import AlertDetailOut as AlertDetail
+from edgewatch.contract import AlertOut as Alert
+from edgewatch.contract import SilenceOut as Silence
 from edgewatch.dashboard import _alert_links as links
 from edgewatch.dashboard import _format as fmt
-from edgewatch.dashboard._alert_models import (
-    ALERT_STATES,
-    SEVERITIES,
-    Alert,
-    AlertDetail,
-    Matcher,
-    Silence,
-)
 from edgewatch.dashboard._client import Client
 from edgewatch.dashboard._page import PageContext, run_page, show_error
 
@@ -28,7 +25,9 @@ PICK_KEY = "alert_pick"
 _SELECTED_KEY = "ew_alert_row"
 
 
-def _fetch(client: Client, states: list[str], severities: list[str], **labels: str) -> list[Alert]:
+def _fetch(
+    client: Client, states: Sequence[str], severities: Sequence[str], **labels: str
+) -> list[Alert]:
     """Alerts in any of ``states`` and ``severities`` (the API filters one value at a time)."""
     alerts = client.alerts(
         state=states[0] if len(states) == 1 else None,
@@ -78,7 +77,7 @@ def _table(alerts: list[Alert]) -> str | None:
 
 
 def _detail(detail: AlertDetail) -> None:
-    a = detail.alert
+    a = detail
     st.markdown(f"### {a.summary}")
     st.markdown(
         f"**{a.state}** · severity **{a.severity}** · rule `{a.rule}` · fingerprint `{a.fingerprint}`"
@@ -105,12 +104,12 @@ def _detail(detail: AlertDetail) -> None:
             pd.DataFrame(
                 {
                     "detector": [e.detector],
-                    "method": [e.method],
+                    "method": [e.method or ""],
                     "score": [fmt.number(e.score, 4)],
                     "p-value": [fmt.number(e.p_value, 4)],
                     "threshold": [fmt.number(e.threshold, 4)],
                     "verdict": [e.verdict],
-                    "window": [f"{fmt.when(e.window_from)} → {fmt.when(e.window_to)}"],
+                    "window": [f"{fmt.when(e.window.from_)} → {fmt.when(e.window.to)}"],
                     "baseline": [_baseline(e.baseline)],
                 }
             ),
@@ -138,8 +137,8 @@ def _detail(detail: AlertDetail) -> None:
         st.dataframe(
             pd.DataFrame(
                 {
-                    "state": [s for s, _ in detail.history],
-                    "at": [fmt.when(t) for _, t in detail.history],
+                    "state": [h.state for h in detail.history],
+                    "at": [fmt.when(h.at) for h in detail.history],
                 }
             ),
             hide_index=True,
@@ -149,21 +148,20 @@ def _detail(detail: AlertDetail) -> None:
         st.caption(f"Link to this alert: {detail.dashboard_url}")
 
 
-def _baseline(baseline: dict[str, object] | None) -> str:
+def _baseline(baseline: BaselineBriefOut | None) -> str:
     """The baseline the detector judged against, in one cell: its source, size, age and id."""
-    if not baseline:
+    if baseline is None:
         return "—"
-    if baseline.get("deleted"):
-        return f"{baseline.get('id')} (deleted since)"
-    parts = [str(baseline.get("source") or "baseline")]
-    if baseline.get("rows") is not None:
-        parts.append(f"{baseline['rows']} rows")
-    window = baseline.get("window")
-    if isinstance(window, dict):
-        parts.append(f"window {window.get('from')} → {window.get('to')}")
-    if baseline.get("created_at"):
-        parts.append(f"created {baseline['created_at']}")
-    parts.append(f"id {baseline.get('id')}")
+    if baseline.deleted:
+        return f"{baseline.id} (deleted since)"
+    parts = [baseline.source or baseline.profile or "baseline"]
+    if baseline.rows is not None:
+        parts.append(f"{baseline.rows} rows")
+    if baseline.window is not None:
+        parts.append(f"window {fmt.when(baseline.window.from_)} → {fmt.when(baseline.window.to)}")
+    if baseline.created_at is not None:
+        parts.append(f"created {fmt.when(baseline.created_at)}")
+    parts.append(f"id {baseline.id}")
     return " · ".join(parts)
 
 
@@ -206,7 +204,9 @@ def _silence_form(client: Client, a: Alert) -> None:
         comment = st.text_input("Comment (why)", placeholder="planned maintenance")
         if st.form_submit_button("Silence"):
             matchers = [
-                Matcher(r["name"].strip(), _text(r["value"]), is_regex=_ticked(r["regex"]))
+                MatcherIn(
+                    name=r["name"].strip(), value=_text(r["value"]), is_regex=_ticked(r["regex"])
+                )
                 for r in edited.to_dict("records")
                 if _ticked(r["use"]) and isinstance(r["name"], str) and r["name"].strip()
             ]
@@ -318,9 +318,9 @@ def render(ctx: PageContext) -> None:
         _detail(detail)
         left, right = st.columns(2)
         with left:
-            _ack_form(ctx.client, detail.alert)
+            _ack_form(ctx.client, detail)
         with right:
-            _silence_form(ctx.client, detail.alert)
+            _silence_form(ctx.client, detail)
     _silences(ctx.client)
 
 

@@ -8,9 +8,12 @@ from itertools import pairwise
 
 import pandas as pd
 
+from edgewatch.contract import DeviceOut as Device
+from edgewatch.contract import DriftRowOut as DriftResult
+from edgewatch.contract import SeriesOut as Series
+from edgewatch.contract import VersionAccuracyOut as VersionAccuracy
+from edgewatch.contract import VersionCompareOut as VersionComparison
 from edgewatch.dashboard import _format as fmt
-from edgewatch.dashboard._alert_models import DriftResult, VersionAccuracy, VersionComparison
-from edgewatch.dashboard._models import Device, Series
 
 # A device that sends nothing for this long (or 3 steps, whichever is longer) was offline;
 # the server's default for "stale" is the same 180 s.
@@ -47,9 +50,9 @@ def reporting_s(devices: list[Device], *, start: datetime, end: datetime) -> flo
 def latest_per_feature(results: list[DriftResult]) -> list[DriftResult]:
     """The newest result of each feature per scope (model version, device), most drifted
     first: score relative to its threshold, so PSI, KS and Jensen–Shannon rank together."""
-    newest: dict[tuple[str, str, str | None, str, str], DriftResult] = {}
+    newest: dict[tuple[str, str, str | None, str | None, str | None], DriftResult] = {}
     for r in results:
-        key = (r.feature, r.scope, r.device, r.model, r.version)
+        key = (r.subject, r.scope, r.device, r.model, r.version)
         if key not in newest or r.window_end > newest[key].window_end:
             newest[key] = r
 
@@ -89,7 +92,7 @@ def accuracy_rows(comparison: VersionComparison, a: str, b: str) -> pd.DataFrame
             "labelled": [f"{x.labelled:,}" for x in sides.values()],
             "estimated (from scores)": [
                 _interval(x.estimated, x.estimated_low, x.estimated_high)
-                + ("" if x.estimate_reliable else " — unreliable: inputs drifted")
+                + ("" if x.estimate_reliable is not False else " — unreliable: inputs drifted")
                 for x in sides.values()
             ],
         }

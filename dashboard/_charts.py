@@ -10,9 +10,10 @@ from datetime import datetime, timedelta
 
 import plotly.graph_objects as go
 
-from edgewatch.dashboard._alert_models import DriftResult
+from edgewatch.contract import DriftRowOut as DriftResult
+from edgewatch.contract import HistogramOut as Histogram
+from edgewatch.contract import SeriesOut as Series
 from edgewatch.dashboard._analysis import OFFLINE_AFTER_S
-from edgewatch.dashboard._models import Histogram, Series
 
 SEVERITY_COLOURS = {"critical": "#d62728", "warning": "#ff7f0e", "info": "#1f77b4"}
 STATUS_COLOURS = {"online": "#2ca02c", "stale": "#ff7f0e", "offline": "#7f7f7f"}
@@ -148,7 +149,7 @@ def drift_heatmap(results: Sequence[DriftResult]) -> go.Figure:
     several = len({(r.model, r.version) for r in results}) > 1
 
     def label(r: DriftResult) -> str:
-        return f"{r.feature} · {r.version}" if several else r.feature
+        return f"{r.subject} · {r.version}" if several else r.subject
 
     features = sorted({label(r) for r in results})
     col = {w: i for i, w in enumerate(windows)}

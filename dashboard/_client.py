@@ -2,37 +2,56 @@
 to the data.
 
 Requests, the token and every failure go through ``edgewatch.contract.ApiClient`` (one
-exception tree, messages a person can act on); answers are checked field by field and
-returned as frozen values.
+exception tree, messages a person can act on); answers are read into the contract's frozen
+models, so the dashboard parses nothing by hand.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Self, TypeVar
+from typing import Any, Self
 
 import httpx
 
 from edgewatch.contract import (
+    AlertDetailOut,
+    AlertList,
+    AlertOut,
     ApiClient,
+    BaselineList,
+    BaselineOut,
     DeliveryList,
     DeliveryOut,
     DeviceDetail,
     DeviceList,
-    MalformedResponseError,
+    DeviceOut,
+    DistributionOut,
+    DriftResults,
+    DriftRowOut,
+    FleetSummaryOut,
+    MatcherIn,
     NotFoundError,
+    PerformanceOut,
+    PredictionClassesOut,
+    ProfileCompareOut,
+    ReadyOut,
     ReceiverList,
     ReceiverOut,
+    ReloadOut,
+    RolloutVerdictOut,
+    RuleList,
+    RuleOut,
+    SeriesOut,
+    SilenceList,
+    SilenceOut,
+    TokenOut,
+    VersionCompareOut,
     format_rfc3339,
     segment,
 )
-from edgewatch.dashboard import _alert_models as am
-from edgewatch.dashboard import _models as m
-from edgewatch.dashboard._parse import Obj
 
-T = TypeVar("T")
 Params = Mapping[str, Any]
 
 
@@ -73,26 +92,6 @@ class Client:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def _request(
-        self, method: str, path: str, *, params: Params | None = None, body: Any = None
-    ) -> Any:
-        return self._api.json(method, path, params=params, json=body)
-
-    def _get(self, path: str, params: Params | None = None) -> Obj:
-        return self._obj(self._request("GET", path, params=params), f"GET {path}")
-
-    def _obj(self, data: Any, what: str) -> Obj:
-        return self._parsed(what, Obj, data, "answer")
-
-    def _parsed(self, what: str, fn: Callable[..., T], *args: Any) -> T:
-        try:
-            return fn(*args)
-        except MalformedResponseError as e:
-            raise MalformedResponseError(
-                f"the server at {self.server_url} sent an answer the dashboard cannot read "
-                f"({what}: {e}). Are the dashboard and server the same edgewatch version?"
-            ) from None
-
     # -- query API ------------------------------------------------------------------------
 
     def ready(self) -> bool:
@@ -104,10 +103,10 @@ class Client:
         runs them scaled to its speed); 1 when the server does not say."""
         r = self._api.ready()
         try:
-            value = r.json().get("rule_time_scale", 1.0)
-        except (ValueError, AttributeError):
+            value = ReadyOut.model_validate_json(r.content).rule_time_scale
+        except ValueError:
             return 1.0
-        return float(value) if isinstance(value, int | float) and value > 0 else 1.0
+        return value if value is not None and value > 0 else 1.0
 
     def devices(
         self,
@@ -117,9 +116,8 @@ class Client:
         model: str | None = None,
         version: str | None = None,
         limit: int = 10_000,
-    ) -> list[m.Device]:
+    ) -> list[DeviceOut]:
         """Devices by id, optionally filtered."""
-        path = "/api/v1/devices"
         params = {
             "status": status,
             "fleet": fleet,
@@ -127,13 +125,12 @@ class Client:
             "version": version,
             "limit": limit,
         }
-        return list(self._api.get(DeviceList, path, params).devices)
+        return list(self._api.get(DeviceList, "/api/v1/devices", params).devices)
 
-    def device(self, device_id: str, *, readings_since_s: float = 86_400.0) -> m.DeviceDetail:
+    def device(self, device_id: str, *, readings_since_s: float = 86_400.0) -> DeviceDetail:
         """One device with the newest value of each gauge it sent."""
         path = f"/api/v1/devices/{segment(device_id)}"
-        answer = self._api.get(DeviceDetail, path, {"readings_since_s": readings_since_s})
-        return m.DeviceDetail.of(answer)
+        return self._api.get(DeviceDetail, path, {"readings_since_s": readings_since_s})
 
     def series(
         self,
@@ -148,24 +145,24 @@ class Client:
         version: str | None = None,
         attributes: Iterable[tuple[str, str]] = (),
         agg: str | None = None,
-    ) -> m.Series:
+    ) -> SeriesOut:
         """One metric bucketed by ``step_s``; an empty series when nothing was ever stored."""
         params: dict[str, Any] = {
+            **_window(start, end),
             "metric": metric,
-            "from": format_rfc3339(start),
-            "to": format_rfc3339(end),
             "step": step_s,
             "agg": agg,
             "attr": [f"{k}={v}" for k, v in attributes] or None,
             **_selection(device, fleet, model, version),
         }
         try:
-            obj = self._get("/api/v1/series", params)
+            return self._api.get(SeriesOut, "/api/v1/series", params)
         except NotFoundError as e:
             if e.endpoint_missing:
                 raise
-            return m.Series(metric, agg or "", step_s, (), ())
-        return self._parsed("GET /api/v1/series", m.series_of, obj)
+            return SeriesOut(
+                metric=metric, kind="", agg=agg or "", resolution="raw", step_s=step_s, points=[]
+            )
 
     def distribution(
         self,
@@ -178,17 +175,16 @@ class Client:
         model: str | None = None,
         version: str | None = None,
         feature: str | None = None,
-    ) -> m.Distribution | None:
+    ) -> DistributionOut | None:
         """The merged histogram of ``metric``; ``None`` when nothing was ever stored for it."""
         params: dict[str, Any] = {
+            **_window(start, end),
             "metric": metric,
-            "from": format_rfc3339(start),
-            "to": format_rfc3339(end),
             "feature": feature,
             **_selection(device, fleet, model, version),
         }
         try:
-            return self._api.get(m.Distribution, "/api/v1/distributions", params)
+            return self._api.get(DistributionOut, "/api/v1/distributions", params)
         except NotFoundError as e:
             if e.endpoint_missing:
                 raise
@@ -203,26 +199,40 @@ class Client:
         fleet: str | None = None,
         model: str | None = None,
         version: str | None = None,
-    ) -> m.ClassCounts:
+    ) -> PredictionClassesOut:
         """The class labels the selection reported, with their prediction counts in the window."""
-        params: dict[str, Any] = {
-            "from": format_rfc3339(start),
-            "to": format_rfc3339(end),
-            **_selection(device, fleet, model, version),
-        }
-        return self._api.get(m.ClassCounts, "/api/v1/predictions/classes", params)
+        params = {**_window(start, end), **_selection(device, fleet, model, version)}
+        return self._api.get(PredictionClassesOut, "/api/v1/predictions/classes", params)
 
     def fleet_summary(
         self, start: datetime, end: datetime, *, fleet: str | None = None
-    ) -> m.FleetSummary:
+    ) -> FleetSummaryOut:
         """Devices per model version with rates and latency quantiles."""
-        params = {"from": format_rfc3339(start), "to": format_rfc3339(end), "fleet": fleet}
-        return self._api.get(m.FleetSummary, "/api/v1/fleet/summary", params)
+        params = {**_window(start, end), "fleet": fleet}
+        return self._api.get(FleetSummaryOut, "/api/v1/fleet/summary", params)
 
-    def tokens(self) -> list[m.Token]:
+    def performance(
+        self,
+        start: datetime,
+        end: datetime,
+        *,
+        step_s: float,
+        model: str | None = None,
+        version: str | None = None,
+        fleet: str | None = None,
+    ) -> PerformanceOut:
+        """Realized and estimated performance of the selection over the window."""
+        params = {
+            **_window(start, end),
+            "step": step_s,
+            **_selection(None, fleet, model, version),
+        }
+        return self._api.get(PerformanceOut, "/api/v1/performance", params)
+
+    def tokens(self) -> list[TokenOut]:
         """Every token (never a secret)."""
-        data = self._request("GET", "/api/v1/tokens")
-        return self._api.parse(list[m.Token], data, "GET /api/v1/tokens")
+        data = self._api.json("GET", "/api/v1/tokens")
+        return self._api.parse(list[TokenOut], data, "GET /api/v1/tokens")
 
     # -- alerting API ---------------------------------------------------------------------
 
@@ -235,9 +245,8 @@ class Client:
         model: str | None = None,
         version: str | None = None,
         limit: int = 200,
-    ) -> list[am.Alert]:
+    ) -> list[AlertOut]:
         """Alerts newest first, filtered."""
-        path = "/api/v1/alerts"
         params = {
             "state": state,
             "severity": severity,
@@ -246,50 +255,42 @@ class Client:
             "version": version,
             "limit": limit,
         }
-        obj = self._get(path, params)
-        return self._parsed(path, lambda: [am.alert_of(a) for a in obj.objs("alerts")])
+        return list(self._api.get(AlertList, "/api/v1/alerts", params).alerts)
 
-    def alert(self, fingerprint: str) -> am.AlertDetail:
+    def alert(self, fingerprint: str) -> AlertDetailOut:
         """One alert with its evidence and history."""
-        path = f"/api/v1/alerts/{segment(fingerprint)}"
-        return self._parsed(path, am.alert_detail_of, self._get(path))
+        return self._api.get(AlertDetailOut, f"/api/v1/alerts/{segment(fingerprint)}")
 
-    def ack(self, fingerprint: str, *, author: str, comment: str) -> am.Alert:
+    def ack(self, fingerprint: str, *, author: str, comment: str) -> AlertOut:
         """Acknowledge an alert."""
         path = f"/api/v1/alerts/{segment(fingerprint)}/ack"
-        data = self._request("POST", path, body={"author": author, "comment": comment})
-        return self._parsed(path, am.alert_of, self._obj(data, f"POST {path}"))
+        body = {"author": author, "comment": comment}
+        return self._api.call(AlertOut, "POST", path, json=body)
 
-    def silences(self) -> list[am.Silence]:
+    def silences(self) -> list[SilenceOut]:
         """Every silence: active, pending and expired."""
-        path = "/api/v1/silences"
-        obj = self._get(path)
-        return self._parsed(path, lambda: [am.silence_of(s) for s in obj.objs("silences")])
+        return list(self._api.get(SilenceList, "/api/v1/silences").silences)
 
     def create_silence(
         self,
-        matchers: Iterable[am.Matcher],
+        matchers: Iterable[MatcherIn],
         *,
         duration_s: float,
         created_by: str,
         comment: str,
-    ) -> am.Silence:
+    ) -> SilenceOut:
         """Silence matching alerts from now for ``duration_s`` seconds."""
-        path = "/api/v1/silences"
         body = {
-            "matchers": [x.as_json() for x in matchers],
+            "matchers": [x.model_dump() for x in matchers],
             "duration_s": duration_s,
             "created_by": created_by,
             "comment": comment,
         }
-        data = self._request("POST", path, body=body)
-        return self._parsed(path, am.silence_of, self._obj(data, f"POST {path}"))
+        return self._api.call(SilenceOut, "POST", "/api/v1/silences", json=body)
 
-    def expire_silence(self, silence_id: str) -> am.Silence:
+    def expire_silence(self, silence_id: str) -> SilenceOut:
         """End a silence now."""
-        path = f"/api/v1/silences/{segment(silence_id)}"
-        data = self._request("DELETE", path)
-        return self._parsed(path, am.silence_of, self._obj(data, f"DELETE {path}"))
+        return self._api.call(SilenceOut, "DELETE", f"/api/v1/silences/{segment(silence_id)}")
 
     def drift(
         self,
@@ -300,19 +301,14 @@ class Client:
         version: str | None = None,
         device: str | None = None,
         feature: str | None = None,
-    ) -> list[am.DriftResult]:
+    ) -> list[DriftRowOut]:
         """Drift judgements in the window for a model/version/device selection."""
-        path = "/api/v1/drift"
         params = {
-            "model": model,
-            "version": version,
-            "device": device,
+            **_window(start, end),
+            **_selection(device, None, model, version),
             "feature": feature,
-            "from": format_rfc3339(start),
-            "to": format_rfc3339(end),
         }
-        obj = self._get(path, params)
-        return self._parsed(path, lambda: [am.drift_result_of(r) for r in obj.objs("results")])
+        return list(self._api.get(DriftResults, "/api/v1/drift", params).results)
 
     def drift_report(
         self,
@@ -327,13 +323,7 @@ class Client:
 
         Too few sampled rows is a ``RequestRejectedError`` whose message says how to get more.
         """
-        params = {
-            "model": model,
-            "version": version,
-            "device": device,
-            "from": format_rfc3339(start),
-            "to": format_rfc3339(end),
-        }
+        params = {**_window(start, end), **_selection(device, None, model, version)}
         r = self._api.request("GET", "/api/v1/reports/drift", params=params)
         return DriftReport(
             html=r.content,
@@ -341,16 +331,13 @@ class Client:
             current_rows=int(r.headers.get("X-Edgewatch-Current-Rows", "0")),
         )
 
-    def rules(self) -> list[am.Rule]:
+    def rules(self) -> list[RuleOut]:
         """Loaded alert rules with their last evaluation."""
-        obj = self._get("/api/v1/rules")
-        return self._parsed("GET /api/v1/rules", lambda: [am.rule_of(r) for r in obj.objs("rules")])
+        return list(self._api.get(RuleList, "/api/v1/rules").rules)
 
     def reload_rules(self) -> int:
         """Reload the rules file; the number of rules loaded."""
-        path = "/api/v1/rules/reload"
-        obj = self._obj(self._request("POST", path), f"POST {path}")
-        return self._parsed(path, lambda: obj.integer("rules"))
+        return self._api.call(ReloadOut, "POST", "/api/v1/rules/reload").rules
 
     def receivers(self) -> list[ReceiverOut]:
         """Receivers with delivery counts; endpoints are reduced to their host."""
@@ -362,31 +349,34 @@ class Client:
             self._api.get(DeliveryList, "/api/v1/deliveries", {"status": status}).deliveries
         )
 
-    def baselines(self) -> list[am.Baseline]:
+    def baselines(self) -> list[BaselineOut]:
         """Every baseline (without per-feature summaries)."""
-        obj = self._get("/api/v1/baselines")
-        return self._parsed(
-            "GET /api/v1/baselines", lambda: [am.baseline_of(b) for b in obj.objs("baselines")]
-        )
+        return list(self._api.get(BaselineList, "/api/v1/baselines").baselines)
 
-    def baseline(self, baseline_id: str) -> am.Baseline:
+    def baseline(self, baseline_id: str) -> BaselineOut:
         """One baseline with its per-feature summary."""
-        path = f"/api/v1/baselines/{segment(baseline_id)}"
-        return self._parsed(path, am.baseline_of, self._get(path))
+        return self._api.get(BaselineOut, f"/api/v1/baselines/{segment(baseline_id)}")
 
     def compare_versions(
         self, model: str, a: str, b: str, start: datetime, end: datetime
-    ) -> am.VersionComparison:
+    ) -> VersionCompareOut:
         """Version ``b`` against ``a`` over the window, with the rollout verdict."""
-        path = "/api/v1/versions/compare"
-        params = {
-            "model": model,
-            "a": a,
-            "b": b,
-            "from": format_rfc3339(start),
-            "to": format_rfc3339(end),
-        }
-        return self._parsed(path, am.comparison_of, self._get(path, params))
+        params = {**_window(start, end), "model": model, "a": a, "b": b}
+        return self._api.get(VersionCompareOut, "/api/v1/versions/compare", params)
+
+    def profiles_compare(self, model: str, version: str, against: str) -> ProfileCompareOut:
+        """``version``'s on-device profiles against ``against``'s, per hardware class."""
+        params = {"model": model, "version": version, "against": against}
+        return self._api.get(ProfileCompareOut, "/api/v1/profiles/compare", params)
+
+    def rollout_verdict(self, model: str, version: str, established: str) -> RolloutVerdictOut:
+        """The rollout gate's verdict on ``version`` against the ``established`` one."""
+        path = f"/api/v1/rollouts/{segment(model)}/{segment(version)}"
+        return self._api.get(RolloutVerdictOut, path, {"established": established})
+
+
+def _window(start: datetime, end: datetime) -> dict[str, str]:
+    return {"from": format_rfc3339(start), "to": format_rfc3339(end)}
 
 
 def _selection(

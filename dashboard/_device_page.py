@@ -9,12 +9,16 @@ from datetime import datetime
 import pandas as pd
 import streamlit as st
 
+from edgewatch.contract import AlertOut as Alert
+from edgewatch.contract import DeviceDetail
+from edgewatch.contract import DeviceOut as Device
+from edgewatch.contract import DroppedOut as Dropped
+from edgewatch.contract import ReadingOut as Reading
+from edgewatch.contract import SeriesOut as Series
 from edgewatch.dashboard import _alert_links as links
 from edgewatch.dashboard import _charts as charts
 from edgewatch.dashboard import _format as fmt
-from edgewatch.dashboard._alert_models import Alert
 from edgewatch.dashboard._analysis import offline_gaps
-from edgewatch.dashboard._models import Device, DeviceDetail, Dropped, Reading, Series
 from edgewatch.dashboard._page import PageContext, optional, run_page
 
 DURATION = "ml.inference.duration"
@@ -51,7 +55,7 @@ def _markers(alerts: list[Alert]) -> list[charts.Marker]:
 
 
 def _header(detail: DeviceDetail) -> None:
-    d = detail.device
+    d = detail
     power = detail.reading(POWER)
     temperature = detail.reading(TEMPERATURE)
     battery = detail.reading(BATTERY)
@@ -154,7 +158,7 @@ def _sensor_values(detail: DeviceDetail, metric: str, key: str) -> list[str]:
 
 
 def _charts(ctx: PageContext, detail: DeviceDetail, alerts: list[Alert]) -> None:
-    d = detail.device
+    d = detail
     simulated = _simulated_metrics(detail)
     get = ctx.client.series
 
@@ -267,7 +271,7 @@ def _version_history(ctx: PageContext, d: Device, alerts: list[Alert] | None) ->
     seen: dict[str, list[datetime]] = {}
     drift = optional(lambda: ctx.client.drift(ctx.start, ctx.end, device=d.device_id)) or []
     for r in drift:
-        seen.setdefault(f"{r.model} {r.version}", []).append(r.window_end)
+        seen.setdefault(f"{r.model or '—'} {r.version or '—'}", []).append(r.window_end)
     for a in alerts or []:
         if "version" in a.labels:
             label = f"{a.labels.get('model', d.model_name or '—')} {a.labels['version']}"
@@ -309,7 +313,7 @@ def render(ctx: PageContext) -> None:
     _header(detail)
     _charts(ctx, detail, alerts or [])
     _alert_table(alerts)
-    _version_history(ctx, detail.device, alerts)
+    _version_history(ctx, detail, alerts)
 
 
 run_page("Device", render)

@@ -9,12 +9,12 @@ from datetime import timedelta
 import pandas as pd
 import streamlit as st
 
-from edgewatch.contract import RequestRejectedError
+from edgewatch.contract import PREDICTIONS, RequestRejectedError
+from edgewatch.contract import DriftRowOut as DriftResult
+from edgewatch.contract import PredictionClassesOut as ClassCounts
 from edgewatch.dashboard import _charts as charts
 from edgewatch.dashboard import _format as fmt
-from edgewatch.dashboard._alert_models import PREDICTIONS, DriftResult
 from edgewatch.dashboard._analysis import latest_per_feature
-from edgewatch.dashboard._models import ClassCounts
 from edgewatch.dashboard._page import PageContext, optional, run_page
 from edgewatch.dashboard._selection import ModelSelection, pick_model
 
@@ -29,12 +29,12 @@ def _ranked(results: list[DriftResult]) -> None:
     st.dataframe(
         pd.DataFrame(
             {
-                "feature": [r.feature for r in ranked],
-                "version": [f"{r.model} {r.version}" for r in ranked],
+                "feature": [r.subject for r in ranked],
+                "version": [f"{r.model or ''} {r.version or ''}".strip() for r in ranked],
                 "verdict": [r.verdict.replace("_", " ") for r in ranked],
                 "score": [fmt.number(r.score, 4) for r in ranked],
                 "threshold": [fmt.number(r.threshold, 4) for r in ranked],
-                "method": [r.method for r in ranked],
+                "method": [r.method or "" for r in ranked],
                 "scope": [r.scope + (f" {r.device}" if r.device else "") for r in ranked],
                 "window end": [fmt.when(r.window_end) for r in ranked],
             }
@@ -94,7 +94,7 @@ def _baseline_summary(
     if not matching:
         return None
     newest = max(matching, key=lambda b: b.created_at)
-    for s in ctx.client.baseline(newest.id).summary:
+    for s in ctx.client.baseline(newest.id).summary or []:
         if s.feature == feature:
             return {"p50": s.p50, "p95": s.p95}
     return None
@@ -182,7 +182,7 @@ def render(ctx: PageContext) -> None:
     results = ctx.client.drift(
         ctx.start, ctx.end, model=sel.model, version=sel.version, device=sel.device
     )
-    features = sorted({r.feature for r in results})
+    features = sorted({r.subject for r in results})
     if not results:
         st.info(
             "No drift results for this selection in this window. The server judges drift "
@@ -190,13 +190,13 @@ def render(ctx: PageContext) -> None:
             "Baselines, or widen the time range."
         )
     else:
-        drifting = {r.feature for r in latest_per_feature(results) if r.verdict == "drift"}
+        drifting = {r.subject for r in latest_per_feature(results) if r.verdict == "drift"}
         st.metric("Features drifting now", f"{len(drifting)} of {len(features)}")
         st.subheader("Drift score per feature")
         st.plotly_chart(charts.drift_heatmap(results), key="drift_heatmap")
         _ranked(results)
         ranked = latest_per_feature(results)
-        inputs = list(dict.fromkeys(r.feature for r in ranked if r.feature != PREDICTIONS))
+        inputs = list(dict.fromkeys(r.subject for r in ranked if r.subject != PREDICTIONS))
         if inputs:
             _overlay(ctx, sel, inputs)
     _prediction_shift(ctx, sel)

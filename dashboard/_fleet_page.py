@@ -11,12 +11,14 @@ from urllib.parse import quote
 import pandas as pd
 import streamlit as st
 
+from edgewatch.contract import DEVICE_STATUSES, SEVERITIES
+from edgewatch.contract import DeviceOut as Device
+from edgewatch.contract import FleetSummaryOut as FleetSummary
+from edgewatch.contract import VersionSummaryOut as VersionSummary
 from edgewatch.dashboard import _alert_links as links
 from edgewatch.dashboard import _charts as charts
 from edgewatch.dashboard import _format as fmt
-from edgewatch.dashboard._alert_models import SEVERITIES
 from edgewatch.dashboard._analysis import reporting_s
-from edgewatch.dashboard._models import DEVICE_STATUSES, Device, FleetSummary, VersionSummary
 from edgewatch.dashboard._page import PageContext, optional, run_page
 
 INFERENCE_DURATION = "ml.inference.duration"

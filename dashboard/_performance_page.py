@@ -8,20 +8,35 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
+from edgewatch.contract import PerformanceOut as Performance
+from edgewatch.contract import PerformanceRowOut as PerformanceRow
 from edgewatch.dashboard import _format as fmt
 from edgewatch.dashboard._page import PageContext, run_page
-from edgewatch.dashboard._performance import Performance, PerformanceRow, fetch_performance
 from edgewatch.dashboard._selection import models_of, versions_of
 
 ALL = "all versions"
+Interval = tuple[float | None, float | None, float | None]
 
 
-def _band(fig: go.Figure, rows: list[PerformanceRow], name: str, estimated: bool) -> None:
+def realized(r: PerformanceRow) -> Interval:
+    """Accuracy from the labels with its 95 % interval (``None`` without labels)."""
+    x = r.realized
+    return (None, None, None) if x is None else (x.accuracy, x.accuracy_low, x.accuracy_high)
+
+
+def estimated(r: PerformanceRow) -> Interval:
+    """Accuracy estimated from the scores with its 95 % interval (``None`` uncalibrated)."""
+    x = r.estimated
+    return (None, None, None) if x is None else (x.accuracy, x.low, x.high)
+
+
+def _band(fig: go.Figure, rows: list[PerformanceRow], name: str, from_scores: bool) -> None:
     """One line with its 95 % interval as a shaded band."""
     x = [r.start for r in rows]
-    mid = [r.estimated if estimated else r.accuracy for r in rows]
-    low = [r.estimated_low if estimated else r.accuracy_low for r in rows]
-    high = [r.estimated_high if estimated else r.accuracy_high for r in rows]
+    intervals = [estimated(r) if from_scores else realized(r) for r in rows]
+    mid = [i[0] for i in intervals]
+    low = [i[1] for i in intervals]
+    high = [i[2] for i in intervals]
     if all(v is None for v in mid):
         return
     fig.add_scatter(x=x, y=high, mode="lines", line={"width": 0}, showlegend=False, name=name)
@@ -29,7 +44,7 @@ def _band(fig: go.Figure, rows: list[PerformanceRow], name: str, estimated: bool
         x=x, y=low, mode="lines", line={"width": 0}, fill="tonexty", opacity=0.2,
         showlegend=False, name=name,
     )  # fmt: skip
-    dash = "dash" if estimated else "solid"
+    dash = "dash" if from_scores else "solid"
     fig.add_scatter(x=x, y=mid, mode="lines+markers", line={"dash": dash}, name=name)
 
 
@@ -37,8 +52,8 @@ def _over_time(ctx: PageContext, perf: dict[str, Performance]) -> None:
     fig = go.Figure()
     for version, p in perf.items():
         rows = list(p.series)
-        _band(fig, rows, f"{version} realized", estimated=False)
-        _band(fig, rows, f"{version} estimated", estimated=True)
+        _band(fig, rows, f"{version} realized", from_scores=False)
+        _band(fig, rows, f"{version} estimated", from_scores=True)
     fig.update_layout(
         yaxis={"title": "accuracy", "tickformat": ".0%"},
         xaxis={"range": [ctx.start, ctx.end]},
@@ -48,7 +63,7 @@ def _over_time(ctx: PageContext, perf: dict[str, Performance]) -> None:
     st.plotly_chart(fig, key="performance_over_time")
 
 
-def _table(rows: tuple[PerformanceRow, ...], key: str, by: str) -> None:
+def _table(rows: list[PerformanceRow], key: str, by: str) -> None:
     if not rows:
         return
     st.dataframe(
@@ -58,21 +73,23 @@ def _table(rows: tuple[PerformanceRow, ...], key: str, by: str) -> None:
                 "inferences": [r.inferences for r in rows],
                 "labelled": [r.labelled for r in rows],
                 "coverage": [fmt.percent(r.coverage, 1) for r in rows],
-                "accuracy": [fmt.percent(r.accuracy, 1) for r in rows],
+                "accuracy": [fmt.percent(realized(r)[0], 1) for r in rows],
                 "95 % interval": [
-                    f"{fmt.percent(r.accuracy_low, 1)} – {fmt.percent(r.accuracy_high, 1)}"
-                    if r.accuracy is not None
+                    f"{fmt.percent(realized(r)[1], 1)} – {fmt.percent(realized(r)[2], 1)}"
+                    if realized(r)[0] is not None
                     else "-"
                     for r in rows
                 ],
-                "macro-F1": [fmt.number(r.macro_f1) for r in rows],
-                "estimated": [fmt.percent(r.estimated, 1) for r in rows],
+                "macro-F1": [fmt.number(r.realized.macro_f1 if r.realized else None) for r in rows],
+                "estimated": [fmt.percent(estimated(r)[0], 1) for r in rows],
                 "estimate reliable": [
-                    "-" if r.reliable is None else ("yes" if r.reliable else "no (drift)")
+                    "-"
+                    if r.estimated is None
+                    else ("yes" if r.estimated.reliable else "no (drift)")
                     for r in rows
                 ],
-                "MAE": [fmt.number(r.mae) for r in rows],
-                "RMSE": [fmt.number(r.rmse) for r in rows],
+                "MAE": [fmt.number(r.realized.mae if r.realized else None) for r in rows],
+                "RMSE": [fmt.number(r.realized.rmse if r.realized else None) for r in rows],
             }
         ),
         hide_index=True,
@@ -115,25 +132,25 @@ def render(ctx: PageContext) -> None:
     chosen = versions if choice == ALL else [choice]
     step = max(ctx.step_s, ctx.range_s / 48)
     per_version = {
-        v: fetch_performance(ctx.client, ctx.start, ctx.end, step_s=step, model=model, version=v)
+        v: ctx.client.performance(ctx.start, ctx.end, step_s=step, model=model, version=v)
         for v in chosen
     }
-    whole = fetch_performance(
-        ctx.client, ctx.start, ctx.end, step_s=step, model=model,
-        version=None if choice == ALL else choice,
-    )  # fmt: skip
+    whole = ctx.client.performance(
+        ctx.start, ctx.end, step_s=step, model=model, version=None if choice == ALL else choice
+    )
     t = whole.total
+    accuracy, low, high = realized(t)
     m1, m2, m3, m4 = st.columns(4)
-    m1.metric("Realized accuracy", fmt.percent(t.accuracy, 1))
-    m2.metric("Estimated accuracy", fmt.percent(t.estimated, 1))
+    m1.metric("Realized accuracy", fmt.percent(accuracy, 1))
+    m2.metric("Estimated accuracy", fmt.percent(estimated(t)[0], 1))
     m3.metric("Labelled", f"{t.labelled:,} of {t.inferences:,}")
     m4.metric("Coverage", fmt.percent(t.coverage, 1))
-    if t.accuracy is not None and t.accuracy_low is not None and t.accuracy_high is not None:
+    if accuracy is not None and low is not None and high is not None:
         st.caption(
-            f"Realized accuracy 95 % interval: {fmt.percent(t.accuracy_low, 1)} – "
-            f"{fmt.percent(t.accuracy_high, 1)} from {t.labelled:,} labels."
+            f"Realized accuracy 95 % interval: {fmt.percent(low, 1)} – "
+            f"{fmt.percent(high, 1)} from {t.labelled:,} labels."
         )
-    if t.reliable is False:
+    if t.estimated is not None and not t.estimated.reliable:
         st.warning("Input drift is large in this window: the estimated accuracy is unreliable.")
     missing = [v for v in chosen if v not in whole.calibrated_versions]
     if missing:

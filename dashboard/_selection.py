@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import streamlit as st
 
-from edgewatch.dashboard._models import Device
+from edgewatch.contract import DeviceOut as Device
 
 ALL = "(all)"
 

@@ -39,7 +39,7 @@ def _rules(client: Client) -> None:
                 "rule": [r.name for r in rules],
                 "detector": [r.detector for r in rules],
                 "severity": [r.severity for r in rules],
-                "scope": [r.scope for r in rules],
+                "scope": [r.scope.level for r in rules],
                 "every": [fmt.duration(r.interval_s) for r in rules],
                 "for": [fmt.duration(r.for_s) if r.for_s else "0 s" for r in rules],
                 "last evaluated": [fmt.ago(r.last_evaluated_at) for r in rules],
@@ -137,16 +137,16 @@ def _baselines(client: Client) -> None:
         b.id: f"{b.model} {b.version} ({b.source}, {fmt.when(b.created_at)})" for b in baselines
     }
     chosen = st.selectbox("Baseline", list(labels), format_func=labels.__getitem__)
-    detail = client.baseline(chosen)
+    summary = client.baseline(chosen).summary or []
     st.dataframe(
         pd.DataFrame(
             {
-                "feature": [s.feature for s in detail.summary],
-                "count": [s.count for s in detail.summary],
-                "mean": [fmt.number(s.mean, 4) for s in detail.summary],
-                "p50": [fmt.number(s.p50, 4) for s in detail.summary],
-                "p95": [fmt.number(s.p95, 4) for s in detail.summary],
-                "missing": [s.missing for s in detail.summary],
+                "feature": [s.feature for s in summary],
+                "count": [s.count for s in summary],
+                "mean": [fmt.number(s.mean, 4) for s in summary],
+                "p50": [fmt.number(s.p50, 4) for s in summary],
+                "p95": [fmt.number(s.p95, 4) for s in summary],
+                "missing": [s.missing for s in summary],
             }
         ),
         hide_index=True,

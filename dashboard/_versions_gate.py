@@ -5,14 +5,11 @@ rpi4, 1.0x on jetson-nano; energy 1.2x" sits next to what the fleet measured and
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from urllib.parse import quote
 
-from edgewatch.dashboard._parse import Obj
-
-Fetch = Callable[[str, Mapping[str, str]], Obj]
-"""GET a server path with query parameters, returning the checked JSON object."""
+from edgewatch.contract import ProfileCompareOut, RolloutVerdictOut
+from edgewatch.dashboard._client import Client
 
 VERDICT_MARKS = {"pass": "✅ pass", "fail": "❌ fail", "wait": "⏳ wait"}
 
@@ -50,58 +47,39 @@ class VersionGate:
     rows: tuple[ClassRow, ...]
 
 
-def version_gate(fetch: Fetch, model: str, version: str, against: str) -> VersionGate:
+def version_gate(client: Client, model: str, version: str, against: str) -> VersionGate:
     """Profiles compared and the gate's verdict for ``version`` against ``against``."""
-    profiles = fetch(
-        "/api/v1/profiles/compare", {"model": model, "version": version, "against": against}
-    )
-    gate = fetch(
-        f"/api/v1/rollouts/{quote(model, safe='')}/{quote(version, safe='')}",
-        {"established": against},
-    )
+    profiles = client.profiles_compare(model, version, against)
+    gate = client.rollout_verdict(model, version, against)
     return join(profiles, gate, version, against)
 
 
-def join(profiles: Obj, gate: Obj, version: str, against: str) -> VersionGate:
+def join(
+    profiles: ProfileCompareOut, gate: RolloutVerdictOut, version: str, against: str
+) -> VersionGate:
     """One row per hardware class from the profile comparison and the gate's answer."""
-    profiled = {
-        Obj(c, "hardware class").text("hardware_class"): Obj(c, "hardware class")
-        for c in profiles.items("hardware_classes")
-    }
-    gated = {
-        Obj(c, "hardware class").text("hardware_class"): Obj(c, "hardware class")
-        for c in gate.items("hardware_classes")
-    }
+    profiled = {c.hardware_class: c for c in profiles.hardware_classes}
+    gated = {c.hardware_class: c for c in gate.hardware_classes}
     rows = []
     for hw in sorted(profiled.keys() | gated.keys()):
         p, g = profiled.get(hw), gated.get(hw)
-        latency = None
-        if g is not None:
-            for s in g.items("signals"):
-                signal = Obj(s, "signal")
-                if signal.text("signal") == "latency":
-                    latency = signal.opt_number("estimate")
+        signals = [] if g is None else g.signals
+        latency = next((s.estimate for s in signals if s.signal == "latency"), None)
         rows.append(
             ClassRow(
                 hw,
-                None if p is None else p.opt_number("p95_ratio"),
-                None if p is None else p.opt_number("energy_ratio"),
-                None if p is None else p.opt_number("accuracy_change"),
-                None if g is None else g.text("verdict"),
+                None if p is None else p.p95_ratio,
+                None if p is None else p.energy_ratio,
+                None if p is None else p.accuracy_change,
+                None if g is None else g.verdict,
                 latency,
-                tuple(
-                    Obj(s, "signal").text("signal")
-                    for s in ([] if g is None else g.items("signals"))
-                    if Obj(s, "signal").text("verdict") == "fail"
-                ),
-                None if g is None else g.opt_text("compared_with"),
-                None if g is None else g.opt_number("fleet_accuracy"),
-                None if g is None else g.opt_text("accuracy_source"),
+                tuple(s.signal for s in signals if s.verdict == "fail"),
+                None if g is None else g.compared_with,
+                None if g is None else g.fleet_accuracy,
+                None if g is None else g.accuracy_source,
             )
         )
-    return VersionGate(
-        version, against, profiles.text("summary"), gate.text("verdict"), tuple(rows)
-    )
+    return VersionGate(version, against, profiles.summary, gate.verdict, tuple(rows))
 
 
 def _ratio(x: float | None) -> str:

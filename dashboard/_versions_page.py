@@ -4,18 +4,18 @@ error rate, prediction classes) with the server's verdict: continue or roll back
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from functools import partial
-from typing import Any
 
 import pandas as pd
 import streamlit as st
 
+from edgewatch.contract import DeviceOut as Device
+from edgewatch.contract import DistributionOut as Distribution
+from edgewatch.contract import VersionCompareOut as VersionComparison
+from edgewatch.contract import VersionSummaryOut as VersionSummary
 from edgewatch.dashboard import _charts as charts
 from edgewatch.dashboard import _format as fmt
-from edgewatch.dashboard._alert_models import VersionComparison
 from edgewatch.dashboard._analysis import accuracy_rows, reporting_s
-from edgewatch.dashboard._models import Device, Distribution, VersionSummary
 from edgewatch.dashboard._page import NO_ALERTING, PageContext, optional, run_page
 from edgewatch.dashboard._selection import models_of, versions_of
 from edgewatch.dashboard._versions_gate import headline, table, version_gate
@@ -67,7 +67,7 @@ def _verdict(comparison: VersionComparison, a: str, b: str) -> None:
                     b: [_measured(s.signal, s.b) for s in comparison.signals],
                     "change": [_change(s.signal, s.change) for s in comparison.signals],
                     "verdict": [s.verdict.replace("_", " ") for s in comparison.signals],
-                    "explanation": [s.explanation for s in comparison.signals],
+                    "explanation": [s.explanation or "" for s in comparison.signals],
                 }
             ),
             hide_index=True,
@@ -86,14 +86,10 @@ def _per_hardware_class(ctx: PageContext, model: str, a: str, versions: list[str
     rollout gate's verdict and the latency the fleet measured."""
     st.subheader(f"Rollout verdict per hardware class, against {a}")
 
-    def fetch(path: str, params: Mapping[str, str]) -> Any:
-        # The shared client has no typed call for these two endpoints yet.
-        return ctx.client._get(path, dict(params))
-
     for v in versions:
         if v == a:
             continue
-        gate = optional(partial(version_gate, fetch, model, v, a))
+        gate = optional(partial(version_gate, ctx.client, model, v, a))
         if gate is None:
             st.warning(NO_ALERTING.format(what=f"/api/v1/rollouts/{model}/{v}"))
             continue

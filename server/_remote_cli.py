@@ -4,7 +4,6 @@ DuckDB file): ``baseline``, ``silence`` and ``alerts``."""
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 import uuid
@@ -12,7 +11,23 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from edgewatch.contract import ENV_TOKEN, ApiClient, ApiError, MatcherIn, SilenceIn, segment
+from pydantic import BaseModel
+
+from edgewatch.contract import (
+    ENV_TOKEN,
+    AlertList,
+    ApiClient,
+    ApiError,
+    BaselineDeleted,
+    BaselineList,
+    BaselineOut,
+    MatcherIn,
+    SilenceIn,
+    SilenceList,
+    SilenceOut,
+    format_rfc3339,
+    segment,
+)
 
 _CHUNK = 256 * 1024
 
@@ -82,7 +97,7 @@ def _upload_body(path: Path, boundary: str, advance: Any) -> Iterator[bytes]:
     yield f"\r\n--{boundary}--\r\n".encode()
 
 
-def _upload(args: argparse.Namespace, client: ApiClient) -> Any:
+def _upload(args: argparse.Namespace, client: ApiClient) -> BaselineOut:
     from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TransferSpeedColumn
 
     path: Path = args.file
@@ -99,7 +114,8 @@ def _upload(args: argparse.Namespace, client: ApiClient) -> Any:
     ) as progress:
         task = progress.add_task(path.name, total=path.stat().st_size)
         body = _upload_body(path, boundary, lambda n: progress.advance(task, n))
-        return client.json(
+        return client.call(
+            BaselineOut,
             "POST",
             "/api/v1/baselines",
             params={"model": args.model, "version": args.version},
@@ -108,10 +124,10 @@ def _upload(args: argparse.Namespace, client: ApiClient) -> Any:
         )
 
 
-def _print_baseline(b: dict[str, Any]) -> None:
+def _print_baseline(b: BaselineOut) -> None:
     print(
-        f"{b['id']}\t{b['model']}\t{b['version']}\t{b['source']}\t{b['rows']} rows\t"
-        f"{len(b['features'])} features\t{b['created_at']}"
+        f"{b.id}\t{b.model}\t{b.version}\t{b.source}\t{b.rows} rows\t"
+        f"{len(b.features)} features\t{format_rfc3339(b.created_at)}"
     )
 
 
@@ -138,59 +154,50 @@ def _silence_body(args: argparse.Namespace) -> dict[str, Any]:
     return body.model_dump(mode="json", exclude_none=True)
 
 
-def _matchers_text(s: dict[str, Any]) -> str:
-    ops = {(False, True): "=", (False, False): "!=", (True, True): "=~", (True, False): "!~"}
-    return ",".join(
-        f'{m["name"]}{ops[(m["is_regex"], m["is_equal"])]}"{m["value"]}"' for m in s["matchers"]
-    )
+def _silence_line(s: SilenceOut) -> str:
+    matchers = ",".join(str(m) for m in s.matchers)
+    return f"{s.id}\t{s.status}\t{matchers}\tuntil {format_rfc3339(s.ends_at)}"
 
 
-def _run(args: argparse.Namespace, client: ApiClient) -> Any:
+def _run(args: argparse.Namespace, client: ApiClient) -> BaseModel:
     cmd = args.command
     if cmd == "baseline":
         if args.baseline_command == "upload":
             return _upload(args, client)
         if args.baseline_command == "list":
-            return client.json("GET", "/api/v1/baselines", params={"model": args.model})
-        return client.json("DELETE", f"/api/v1/baselines/{segment(args.baseline_id)}")
+            return client.get(BaselineList, "/api/v1/baselines", {"model": args.model})
+        path = f"/api/v1/baselines/{segment(args.baseline_id)}"
+        return client.call(BaselineDeleted, "DELETE", path)
     if cmd == "silence":
         if args.silence_command == "create":
-            return client.json("POST", "/api/v1/silences", json=_silence_body(args))
+            return client.call(SilenceOut, "POST", "/api/v1/silences", json=_silence_body(args))
         if args.silence_command == "list":
-            return client.json("GET", "/api/v1/silences")
-        return client.json("DELETE", f"/api/v1/silences/{segment(args.silence_id)}")
+            return client.get(SilenceList, "/api/v1/silences")
+        return client.call(SilenceOut, "DELETE", f"/api/v1/silences/{segment(args.silence_id)}")
     params = {k: getattr(args, k) for k in ("state", "severity", "device")}
-    return client.json("GET", "/api/v1/alerts", params=params)
+    return client.get(AlertList, "/api/v1/alerts", params)
 
 
-def _show(args: argparse.Namespace, answer: Any) -> None:
+def _show(args: argparse.Namespace, answer: BaseModel) -> None:
     if args.json:
-        print(json.dumps(answer, indent=2))
-        return
-    if "baselines" in answer:
-        for b in answer["baselines"]:
+        print(answer.model_dump_json(indent=2, by_alias=True))
+    elif isinstance(answer, BaselineList):
+        for b in answer.baselines:
             _print_baseline(b)
-    elif "summary" in answer:
+    elif isinstance(answer, BaselineOut):
         _print_baseline(answer)
-    elif "silences" in answer:
-        for s in answer["silences"]:
-            print(
-                f"{s['id']}\t{s['status']}\t{_matchers_text(s)}\tuntil {s['ends_at']}\t"
-                f"{s['created_by']}: {s['comment']}"
-            )
-    elif "matchers" in answer:
-        print(
-            f"{answer['id']}\t{answer['status']}\t{_matchers_text(answer)}\tuntil {answer['ends_at']}"
-        )
-    elif "alerts" in answer:
-        for a in answer["alerts"]:
-            where = a["labels"].get("device") or a["labels"].get("version", "")
-            summary = a["annotations"].get("summary", "")
-            print(
-                f"{a['state']}\t{a['severity']}\t{a['rule']}\t{where}\t{a['fingerprint']}\t{summary}"
-            )
-    elif "deleted" in answer:
-        print(f"deleted baseline {answer['deleted']}")
+    elif isinstance(answer, SilenceList):
+        for s in answer.silences:
+            print(f"{_silence_line(s)}\t{s.created_by}: {s.comment}")
+    elif isinstance(answer, SilenceOut):
+        print(_silence_line(answer))
+    elif isinstance(answer, AlertList):
+        for a in answer.alerts:
+            where = a.labels.get("device") or a.labels.get("version", "")
+            summary = a.annotations.get("summary", "")
+            print(f"{a.state}\t{a.severity}\t{a.rule}\t{where}\t{a.fingerprint}\t{summary}")
+    elif isinstance(answer, BaselineDeleted):
+        print(f"deleted baseline {answer.deleted}")
 
 
 def run_remote(args: argparse.Namespace) -> int:

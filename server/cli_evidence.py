@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from edgewatch.contract import ApiError, SamplingIn, SamplingOut, segment
+from edgewatch.contract import ApiError, SamplingIn, SamplingOut, format_rfc3339, segment
 from edgewatch.server._remote_cli import add_server_args, client_of
 from edgewatch.server.alert import DurationError, parse_duration
 
@@ -47,8 +47,8 @@ def sampling_raise(args: argparse.Namespace) -> int:
             f"/api/v1/devices/{segment(args.device)}/sampling",
             json=body.model_dump(mode="json", exclude_none=True),
         )
-    until = "-" if s.expires_at_unix is None else f"{s.expires_at_unix:.0f}"
-    print(f"device {args.device}: {s.rows_per_hour} rows/h until {until} (unix s)")
+    until = "-" if s.expires_at is None else format_rfc3339(s.expires_at)
+    print(f"device {args.device}: {s.rows_per_hour} rows/h until {until}")
     return 0
 
 

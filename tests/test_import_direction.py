@@ -52,6 +52,47 @@ def test_imports_point_one_way(package: str) -> None:
     assert offenders == []
 
 
+PARSERS = {"httpx", "json", "pydantic", "requests", "urllib.request"}
+"""What a module needs to fetch or hand-parse an answer, or to model one itself."""
+
+
+def _top_imports(path: Path) -> set[str]:
+    tree = ast.parse(path.read_text(), filename=str(path))
+    found: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            found.update(a.name for a in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+            found.add(node.module)
+    return found
+
+
+def _parsing_outside_the_client(root: Path) -> list[str]:
+    return [
+        f"{path.relative_to(root)} imports {name}"
+        for path in sorted((root / "dashboard").rglob("*.py"))
+        if path.name != "_client.py"
+        for name in sorted(_top_imports(path) & PARSERS)
+    ]
+
+
+def test_the_dashboard_reads_answers_only_as_contract_models() -> None:
+    """Only ``dashboard/_client.py`` talks HTTP, and it reads every answer into the contract's
+    models: no page fetches, parses JSON or defines a model of an answer of its own."""
+    assert _parsing_outside_the_client(ROOT) == []
+    client = _top_imports(ROOT / "dashboard" / "_client.py")
+    assert client & PARSERS == {"httpx"}  # the injectable transport's type only
+
+
+def test_the_dashboard_rule_catches_a_page_parsing_json(tmp_path: Path) -> None:
+    (tmp_path / "dashboard").mkdir()
+    (tmp_path / "dashboard" / "_page.py").write_text("import json\nfrom pydantic import Field\n")
+    assert _parsing_outside_the_client(tmp_path) == [
+        "dashboard/_page.py imports json",
+        "dashboard/_page.py imports pydantic",
+    ]
+
+
 def test_the_rule_catches_a_forbidden_import(tmp_path: Path) -> None:
     bad = tmp_path / "bad.py"
     bad.write_text("from edgewatch.server import store\nimport edgewatch.dashboard\n")

@@ -99,7 +99,7 @@ def series_out(s: SeriesResult) -> SeriesOut:
         agg=s.agg,
         resolution=s.resolution.value,
         step_s=s.step_s,
-        points=list(zip(s.times_s, s.values, strict=True)),
+        points=[(from_unix_s(t), v) for t, v in zip(s.times_s, s.values, strict=True)],
     )
 
 

@@ -17,7 +17,7 @@ from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsSer
 from edgewatch.collector import Monitor, SamplingConfig, Spool, semconv
 from edgewatch.collector._reservoir import RowSampler
 from edgewatch.collector._samples import SampleExporter
-from edgewatch.collector._sampling import effective_budget
+from edgewatch.collector._sampling import RemoteSampling, effective_budget
 
 FEATURES = ["age", "ssn", "income"]
 
@@ -230,7 +230,13 @@ def test_a_raise_beyond_the_device_ceiling_is_clamped_and_ends_on_time(
         assert monitor.stats()["samples.rows_per_hour"] == 600  # clamped to the ceiling
         local = effective_budget(sampling, exporter.poller.current, soon + 1)
         assert local.rows_per_hour == 60  # after the raise the device's own budget is back
-        server.config = {"sampling": {"enabled": True, "rows_per_hour": 900, "expires_at_unix": 1}}
+        server.config = {
+            "sampling": {
+                "enabled": True,
+                "rows_per_hour": 900,
+                "expires_at": "1970-01-01T00:00:01Z",
+            }
+        }
         exporter.poller.next_at = 0.0
         exporter.poll()
         monitor.flush(5.0)  # an expired raise is ignored, even without another poll
@@ -256,3 +262,19 @@ def test_logs_batches_keep_their_signal_across_restarts(tmp_path: Path) -> None:
     assert second is not None and second.signal == "logs"
     with pytest.raises(ValueError, match="signal"):
         again.put(b"x", signal="traces")
+
+
+def test_the_raise_ends_when_the_server_says_in_rfc3339_or_the_older_unix_field() -> None:
+    def parsed(**sampling: object) -> RemoteSampling:
+        return RemoteSampling.parse({"sampling": {"enabled": True, **sampling}})
+
+    at = "2026-12-04T12:00:00Z"
+    assert parsed(expires_at=at).expires_at_unix == 1_796_385_600.0
+    assert parsed(expires_at="2026-12-04T13:00:00+01:00").expires_at_unix == 1_796_385_600.0
+    # expires_at wins; servers of the previous release send only expires_at_unix
+    assert parsed(expires_at=at, expires_at_unix=5.0).expires_at_unix == 1_796_385_600.0
+    assert parsed(expires_at_unix=1_796_385_600).expires_at_unix == 1_796_385_600.0
+    assert parsed().expires_at_unix is None
+    for bad, reason in (("tomorrow", "RFC 3339"), ("2026-12-04T12:00:00", "time zone"), (5, "RFC")):
+        with pytest.raises(ValueError, match=reason):
+            parsed(expires_at=bad)

@@ -14,6 +14,7 @@ from edgewatch.contract import (
     MIN_UNIX_S,
     AckOut,
     DroppedOut,
+    SeriesOut,
     format_rfc3339,
     parse_instant,
 )
@@ -52,14 +53,19 @@ def test_bad_instants_say_what_is_wrong(text: str, reason: str) -> None:
 
 
 @given(SECONDS)
-def test_unix_and_rfc3339_answers_round_trip(seconds: float) -> None:
+def test_every_answer_time_travels_as_rfc3339_and_round_trips(seconds: float) -> None:
     at = datetime.fromtimestamp(seconds, UTC)
     dropped = DroppedOut(
         inferences={}, batches={}, inferences_total=0, batches_total=0, last_drop_at=None,
         reported_at=at,
     )  # fmt: skip
     assert DroppedOut.model_validate_json(dropped.model_dump_json()) == dropped
-    assert isinstance(dropped.model_dump(mode="json")["reported_at"], float)
+    assert dropped.model_dump(mode="json")["reported_at"].endswith("Z")
+    series = SeriesOut(
+        metric="m", kind="gauge", agg="avg", resolution="raw", step_s=60.0, points=[(at, 1.5)]
+    )
+    assert series.model_dump(mode="json")["points"] == [[format_rfc3339(at), 1.5]]
+    assert SeriesOut.model_validate_json(series.model_dump_json()).times == (at,)
     ack = AckOut(author="a", comment="", at=at)
     assert ack.model_dump(mode="json")["at"].endswith("Z")
     assert AckOut.model_validate_json(ack.model_dump_json()) == ack

@@ -169,16 +169,18 @@ def test_alerting_api_round_trip(seeded_server: SeededServer) -> None:
         assert offline.rule == "DeviceOffline" and offline.severity == "critical"
         detail = client.alert(offline.fingerprint)
         assert detail.evidence is not None and detail.evidence.detector == "missing_heartbeat"
-        assert [s for s, _ in detail.history][-1] == "firing"
+        assert [h.state for h in detail.history][-1] == "firing"
         rules = {r.name: r for r in client.rules()}
-        assert rules["FeatureDrift"].scope == "version" and rules["FeatureDrift"].interval_s == 3
+        assert (
+            rules["FeatureDrift"].scope.level == "version" and rules["FeatureDrift"].interval_s == 3
+        )
         (receiver,) = client.receivers()
         assert receiver.endpoint_host is not None and receiver.endpoint_host.startswith(
             "127.0.0.1:"
         )
         baselines = client.baselines()
         assert {b.version for b in baselines} == {"1.0.0", "1.1.0"}
-        summary = client.baseline(baselines[0].id).summary
+        summary = client.baseline(baselines[0].id).summary or []
         assert {s.feature for s in summary} >= {"f00", "f01", "f02"}
         start, end = _window()
         drift = client.drift(start, end, model="classifier", version="1.1.0", feature="f01")

@@ -12,7 +12,6 @@ from streamlit.testing.v1 import AppTest
 
 from edgewatch.dashboard import Client
 from edgewatch.dashboard._format import DASH
-from edgewatch.dashboard._performance import fetch_performance
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -33,8 +32,8 @@ def test_performance_page_without_labels(dashboard_env: SeededServer) -> None:
 def test_client_parses_the_performance_answer(dashboard_env: SeededServer) -> None:
     end = datetime.now(UTC)
     with Client(dashboard_env.url, dashboard_env.admin) as client:
-        perf = fetch_performance(client, end - timedelta(hours=1), end, step_s=600)
+        perf = client.performance(end - timedelta(hours=1), end, step_s=600)
     assert perf.task == "none"
     assert len(perf.series) == 6
     assert perf.total.inferences > 0 and perf.total.labelled == 0
-    assert perf.total.accuracy is None and perf.total.estimated is None
+    assert perf.total.realized is None and perf.total.estimated is None

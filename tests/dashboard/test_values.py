@@ -7,10 +7,13 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from edgewatch.contract import BucketsOut
+from edgewatch.contract import AlertOut as Alert
+from edgewatch.contract import BucketsOut, EvidenceOut, SeriesOut, VersionCompareOut, WindowOut
+from edgewatch.contract import DeviceOut as Device
+from edgewatch.contract import DriftRowOut as DriftResult
+from edgewatch.contract import HistogramOut as Histogram
 from edgewatch.dashboard import _format as fmt
 from edgewatch.dashboard._alert_links import by_urgency, evidence_url, subject_url
-from edgewatch.dashboard._alert_models import Alert, DriftResult, Evidence, comparison_of
 from edgewatch.dashboard._analysis import (
     accuracy_rows,
     latest_per_feature,
@@ -18,8 +21,6 @@ from edgewatch.dashboard._analysis import (
     reporting_s,
 )
 from edgewatch.dashboard._charts import Marker, data_extent, time_chart
-from edgewatch.dashboard._models import Device, Histogram, Series
-from edgewatch.dashboard._parse import Obj
 from edgewatch.server.cli import main
 
 T0 = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
@@ -69,9 +70,11 @@ def _device(
     )
 
 
-def _every_minute(*spans: tuple[int, int]) -> Series:
-    times = [T0 + timedelta(minutes=m) for a, b in spans for m in range(a, b)]
-    return Series("m", "avg", 60.0, tuple(times), tuple(1.0 for _ in times))
+def _every_minute(*spans: tuple[int, int]) -> SeriesOut:
+    points = [(T0 + timedelta(minutes=m), 1.0) for a, b in spans for m in range(a, b)]
+    return SeriesOut(
+        metric="m", kind="gauge", agg="avg", resolution="1m", step_s=60.0, points=points
+    )
 
 
 def test_offline_gaps_shade_silences_longer_than_three_minutes() -> None:
@@ -127,8 +130,9 @@ def test_rates_are_over_the_time_devices_reported_within_the_window() -> None:
 def _alert(severity: str, fired_min: int, **labels: str) -> Alert:
     fired = T0 + timedelta(minutes=fired_min)
     return Alert(
-        f"fp-{severity}-{fired_min}", "Rule", "firing", severity, labels, {}, None, fired, fired,
-        None, None, None, (), False,
+        fingerprint=f"fp-{severity}-{fired_min}", rule="Rule", state="firing", severity=severity,
+        labels=labels, annotations={}, value=None, active_at=fired, fired_at=fired,
+        resolved_at=None, last_evaluated_at=None, ack=None, silenced_by=[], inhibited=False,
     )  # fmt: skip
 
 
@@ -148,14 +152,19 @@ def test_alerts_lead_to_their_evidence_and_their_device_or_version() -> None:
     ("method", "p_value"), [("ks", 0.001), ("chisquare", 0.001), ("psi", None)]
 )
 def test_a_significance_tests_score_is_its_p_value(method: str, p_value: float | None) -> None:
-    e = Evidence("drift", method, 0.001, 0.05, "drift", "", None, None, None)
+    e = EvidenceOut(
+        detector="drift", method=method, score=0.001, threshold=0.05, verdict="drift",
+        explanation="", window=WindowOut(from_=T0, to=T0), baseline=None,
+    )  # fmt: skip
     assert e.p_value == p_value
 
 
 def _result(feature: str, minute: int, score: float, threshold: float) -> DriftResult:
     return DriftResult(
-        T0, T0 + timedelta(minutes=minute), "version", None, "m", "1", feature, "psi",
-        score, threshold, "drift" if score > threshold else "no_drift",
+        window_start=T0, window_end=T0 + timedelta(minutes=minute), scope="version",
+        device=None, model="m", version="1", feature=feature, rule="drift", method="psi",
+        score=score, threshold=threshold,
+        verdict="drift" if score > threshold else "no_drift",
     )  # fmt: skip
 
 
@@ -204,14 +213,15 @@ def test_versions_page_shows_realized_and_estimated_accuracy_side_by_side() -> N
         "verdict": "b_worse",
         "signals": [],
         "accuracy": {
-            "a": {"labelled": 1200, "realized": 0.95, "realized_low": 0.94,
+            "a": {"labelled": 1200, "coverage": 0.5, "realized": 0.95, "realized_low": 0.94,
                   "realized_high": 0.96, "estimated": 0.951, "estimated_low": 0.94,
-                  "estimated_high": 0.962, "estimate_reliable": True},
-            "b": {"labelled": 0, "realized": None, "estimated": 0.71,
-                  "estimated_low": 0.68, "estimated_high": 0.74, "estimate_reliable": False},
+                  "estimated_high": 0.962, "estimate_reliable": True, "reference": 0.95},
+            "b": {"labelled": 0, "coverage": 0.0, "realized": None, "realized_low": None,
+                  "realized_high": None, "estimated": 0.71, "estimated_low": 0.68,
+                  "estimated_high": 0.74, "estimate_reliable": False, "reference": None},
         },
     }  # fmt: skip
-    comparison = comparison_of(Obj(answer, "compare"))
+    comparison = VersionCompareOut.model_validate(answer)
     table = accuracy_rows(comparison, "v1", "v2.1")
     assert table is not None
     rows = table.set_index("version").to_dict("index")
@@ -222,6 +232,7 @@ def test_versions_page_shows_realized_and_estimated_accuracy_side_by_side() -> N
 
 
 def test_versions_page_says_when_no_version_has_accuracy() -> None:
-    without = comparison_of(Obj({"verdict": "no_difference", "signals": []}, "compare"))
+    answer = {"verdict": "no_difference", "signals": [], "accuracy": {}}
+    without = VersionCompareOut.model_validate(answer)
     assert without.accuracy == {}
     assert accuracy_rows(without, "v1", "v2") is None

@@ -30,6 +30,7 @@ from e2e_harness import (
 from live_server import free_port
 
 from edgewatch.collector import semconv
+from edgewatch.contract import parse_instant
 from edgewatch.demo import load_models
 from edgewatch.demo._fleet import Fleet
 from edgewatch.demo._scenario import load_scenario
@@ -137,7 +138,10 @@ def _all_detected(watch: AlertWatch) -> bool:
 
 def _back_online(client: httpx.Client, started_s: float) -> bool:
     answer = client.get(f"/api/v1/devices/{OFFLINE_DEVICE}")
-    return answer.status_code == 200 and answer.json()["last_seen"] > started_s + OFFLINE_END_S + 2
+    if answer.status_code != 200:
+        return False
+    last_seen = parse_instant(answer.json()["last_seen"]).timestamp()
+    return last_seen > started_s + OFFLINE_END_S + 2
 
 
 @pytest.fixture(scope="module")

@@ -14,6 +14,7 @@ from offline_collector import FEATURES, ROWS, SPOOL_MAX_BYTES, run_offline
 from server_harness import make_tokens, serve_in_thread
 
 from edgewatch.collector import Monitor
+from edgewatch.contract import parse_instant
 from edgewatch.server.settings import load_settings
 
 
@@ -69,7 +70,8 @@ def test_device_api_reports_what_the_device_lost_through_an_outage_and_a_restart
         assert dropped["batches"] == {"spool_full": lost}
         assert dropped["inferences"] == {"spool_full": ROWS * lost}
         assert dropped["inferences_total"] == recorded - stored, "the server knows every loss"
-        assert dropped["last_drop_at"] is not None and dropped["last_drop_at"] <= time.time()
+        last_drop = dropped["last_drop_at"]
+        assert last_drop is not None and parse_instant(last_drop).timestamp() <= time.time()
     finally:
         server.should_exit = True
         thread.join(15)

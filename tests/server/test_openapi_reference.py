@@ -102,3 +102,57 @@ def test_otlp_bodies_and_the_metrics_exposition_are_described() -> None:
         body = spec["paths"][path]["post"]["requestBody"]["content"]
         assert set(body) == {"application/x-protobuf", "application/json"}
     assert set(spec["paths"]["/metrics"]["get"]["responses"]["200"]["content"]) == {"text/plain"}
+
+
+NUMERIC = {"number", "integer"}
+TIME_WORDS = ("_at", "_unix", "first_seen", "last_seen", "start", "end", "time", "_from", "_to")
+"""Field names that say "an instant": none of them may be a number in an answer."""
+
+
+def _instant_name(name: str) -> bool:
+    return name.endswith(TIME_WORDS) or name in {"from", "to", "at", "time"}
+
+
+def _numeric_times(
+    spec: dict[str, Any], schema: dict[str, Any], where: str, seen: set[str]
+) -> list[str]:
+    """Fields of ``schema`` (and everything it contains) named for an instant but typed as a
+    number, except deprecated ones (kept one release for old clients)."""
+    ref = schema.get("$ref")
+    if ref:
+        if ref in seen:
+            return []
+        seen = seen | {ref}
+        schema = _resolve(spec, schema)
+    found = []
+    for name, field in schema.get("properties", {}).items():
+        types = {field.get("type")} | {x.get("type") for x in field.get("anyOf", [])}
+        if _instant_name(name) and types & NUMERIC and not field.get("deprecated"):
+            found.append(f"{where}.{name}")
+        found += _numeric_times(spec, field, f"{where}.{name}", seen)
+    for key in ("items", "additionalProperties"):
+        if isinstance(schema.get(key), dict):
+            found += _numeric_times(spec, schema[key], f"{where}[]", seen)
+    for key in ("anyOf", "oneOf", "allOf", "prefixItems"):
+        for i, sub in enumerate(schema.get(key, [])):
+            found += _numeric_times(spec, sub, f"{where}<{i}>", seen)
+    return found
+
+
+def test_every_answer_writes_instants_as_rfc3339() -> None:
+    spec = _spec()
+    numeric = []
+    for path, method, op in _operations(spec):
+        for status, response in op["responses"].items():
+            for content in response.get("content", {}).values():
+                where = f"{method.upper()} {path} {status}"
+                numeric += _numeric_times(spec, content.get("schema", {}), where, set())
+    assert numeric == []
+    series = _resolve(spec, {"$ref": "#/components/schemas/SeriesOut"})
+    first = series["properties"]["points"]["items"]["prefixItems"][0]
+    assert first == {"type": "string", "format": "date-time", "description": "RFC 3339"}
+
+
+def test_the_rule_catches_a_time_sent_as_a_number() -> None:
+    spec = {"components": {"schemas": {"X": {"properties": {"last_seen": {"type": "number"}}}}}}
+    assert _numeric_times(spec, {"$ref": "#/components/schemas/X"}, "x", set()) == ["x.last_seen"]

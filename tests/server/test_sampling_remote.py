@@ -11,6 +11,7 @@ import pytest
 from otlp_wire import collector_body, collector_headers, device_batch
 
 from edgewatch.collector import Monitor, SamplingConfig, semconv
+from edgewatch.contract import parse_instant
 from edgewatch.server.alert import Alert, AlertState
 from edgewatch.server.cli import main
 from edgewatch.server.evidence import DriftCapture
@@ -56,6 +57,7 @@ def test_a_device_reads_only_its_own_config(live_server) -> None:
         "enabled": True,
         "rows_per_hour": None,
         "bytes_per_day": None,
+        "expires_at": None,
         "expires_at_unix": None,
         "reason": None,
     }
@@ -79,7 +81,9 @@ def test_operators_set_and_raise_budgets(live_server) -> None:
     assert base.status_code == 200 and base.json()["rows_per_hour"] == 30
     assert raised.status_code == 200
     assert raised.json()["rows_per_hour"] == 900 and raised.json()["reason"] == "look"
-    assert time.time() + 500 < raised.json()["expires_at_unix"] < time.time() + 700
+    expires = parse_instant(raised.json()["expires_at"]).timestamp()
+    assert time.time() + 500 < expires < time.time() + 700
+    assert raised.json()["expires_at_unix"] == pytest.approx(expires, abs=1e-3)  # deprecated
     assert no_rows.status_code == 400 and "rows_per_hour" in no_rows.json()["detail"]
     assert negative.status_code == 422
     assert by_device.status_code == 403
@@ -98,7 +102,10 @@ def test_cli_raises_a_budget_for_a_time(live_server, capsys: pytest.CaptureFixtu
     assert code == 0, capsys.readouterr().err
     sampling = _config(live_server, "dev-b", live_server.tokens.device_b).json()["sampling"]
     assert sampling["rows_per_hour"] == 1200
-    assert time.time() + 1700 < sampling["expires_at_unix"] < time.time() + 1900
+    assert (
+        time.time() + 1700 < parse_instant(sampling["expires_at"]).timestamp() < time.time() + 1900
+    )
+    assert "until 20" in capsys.readouterr().out  # the end as RFC 3339
     bad = main(["sampling", "raise", "--device", "dev-b", "--rows-per-hour", "5", "--for", "soon"])
     assert bad == 2 and "invalid duration" in capsys.readouterr().err
 
