@@ -15,7 +15,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
-from edgewatch.detectors import DEFAULT_FDR, Verdict, fdr_control
+from edgewatch.detectors import DEFAULT_FDR, Verdict, fdr_control, spent_level
 from edgewatch.server.alert import (
     Alert,
     AlertEngine,
@@ -211,8 +211,14 @@ def evaluate_rule(ctx: Context, rule: Rule, now: datetime) -> list[tuple[Member,
             out.extend((member, f) for f in evaluator(ctx, rule, member, window))
     if rule.detector in FAMILY_DETECTORS:
         # One family per evaluation: every member × feature test, so the share of false
-        # discoveries stays under the rule's FDR however large the fleet.
+        # discoveries stays under the rule's FDR however large the fleet. With a daily
+        # budget, the level is spent across the day's evaluations (the fleet's day: the
+        # rule time scale shrinks it with the interval), so a no-drift rule raises a false
+        # alert on at most alpha_per_day of days, not on most of them.
         q = float(rule.params.get("fdr", DEFAULT_FDR))
+        budget = rule.params.get("alpha_per_day")
+        if budget is not None:
+            q = spent_level(q, float(budget), rule.interval_s, ctx.scale.day_s)
         controlled = fdr_control([f.result for _, f in out], q)
         out = [(m, replace(f, result=r)) for (m, f), r in zip(out, controlled, strict=True)]
     return out
