@@ -26,7 +26,8 @@ with its ``alpha_per_day: 0.01`` budget beside the level it had before, 1 % per 
 (``fdr`` alone). Every evaluation judges all 30 devices as one Benjamini–Hochberg family, as
 the scheduler does. False alerts: firing episodes on the healthy devices; recall and delay:
 the new-class incident (30 % of predictions a class the baseline never saw) starting on one
-device at each hour of a day.
+device at each hour of a day. ``--traffic 0.1`` keeps a tenth of each minute's inferences:
+windows as small as the 60x demo's.
 
 Run: ``.venv/bin/python bench/fleet_rules.py`` (options: ``--help``).
 """
@@ -214,11 +215,20 @@ def main() -> int:
         default="counts",
         help="the count rules (default) or the device drift rule with and without alpha spending",
     )
+    parser.add_argument(
+        "--traffic",
+        type=float,
+        default=1.0,
+        help="--rules drift: share of each minute's inferences kept (0.1: windows as small as"
+        " the 60x demo's; default 1)",
+    )
     args = parser.parse_args()
     if not (math.isfinite(args.days) and args.days > 0):
         parser.error(f"--days must be a number > 0, got {args.days!r}")
     if args.rules == "drift":
-        return drift_main(args.days)
+        if not 0 < args.traffic <= 1:
+            parser.error(f"--traffic must be in (0, 1], got {args.traffic!r}")
+        return drift_main(args.days, args.traffic)
     started = time.perf_counter()
     specs = fleet()
     kinds = {"ErrorRateIncrease": "error_burst", "ThroughputDrop": "throughput_drop"}
@@ -350,7 +360,7 @@ class ClassStore:
 
 
 def _class_minutes(
-    the_fleet: Fleet, spec: Spec, first: int, last: int, new_class: bool
+    the_fleet: Fleet, spec: Spec, first: int, last: int, new_class: bool, traffic: float
 ) -> npt.NDArray[np.float64]:
     """Per-minute predicted class counts (the four classes and ``unknown``) of minutes
     ``first`` … ``last - 1``: each minute's inferences split by the class shares (30 % unknown
@@ -361,7 +371,7 @@ def _class_minutes(
     for i in range(first, last):
         counts = the_fleet.counts(spec, T0 + 60.0 * (i + 1))
         if counts is not None and counts[0] > 0:
-            out[i - first] = rng.multinomial(counts[0], share)
+            out[i - first] = rng.multinomial(rng.binomial(counts[0], traffic), share)
     return out
 
 
@@ -399,7 +409,7 @@ def _drift_run(
     return states
 
 
-def drift_main(days: float) -> int:
+def drift_main(days: float, traffic: float) -> int:
     """DevicePredictionDrift with its daily budget beside 1 % per evaluation."""
     started = time.perf_counter()
     specs = fleet()
@@ -407,7 +417,9 @@ def drift_main(days: float) -> int:
     evaluated_min = int((HISTORY_DAYS + days) * 1440)
     total_min = max(evaluated_min, (HISTORY_DAYS + 1) * 1440) + HORIZON_MIN
     quiet = Fleet(specs)
-    store = ClassStore({s.device_id: _class_minutes(quiet, s, 0, total_min, False) for s in specs})
+    store = ClassStore(
+        {s.device_id: _class_minutes(quiet, s, 0, total_min, False, traffic) for s in specs}
+    )
     members = [_member(s) for s in specs]
     print(f"fleet minutes generated: {time.perf_counter() - started:.0f} s", file=sys.stderr)
     shipped = next(r for r in load_default_rules().rules if r.name == "DevicePredictionDrift")
@@ -418,7 +430,8 @@ def drift_main(days: float) -> int:
     device_days = len(healthy) * (eval_end - eval_start) / DAY_S
     lines = [
         f"messy fleet, {len(healthy)} healthy devices x {days:g} evaluated days = "
-        f"{device_days:.0f} device-days after {HISTORY_DAYS} days of history",
+        f"{device_days:.0f} device-days after {HISTORY_DAYS} days of history, "
+        f"{traffic:.0%} of the traffic",
         "",
         f"{'rule':<22} {'variant':<44} {'false/dev-day':>13} {'recall':>7} "
         f"{'delay night':>12} {'delay day':>10}",
@@ -434,7 +447,7 @@ def drift_main(days: float) -> int:
             for hour in range(24):
                 onset = eval_start + hour * 3600.0 + 17 * 60.0
                 first = int((onset - T0) // 60)
-                counts = _class_minutes(quiet, spec, first, first + HORIZON_MIN, True)
+                counts = _class_minutes(quiet, spec, first, first + HORIZON_MIN, True, traffic)
                 trial = store.with_device(spec.device_id, first, counts)
                 state = _drift_run(
                     trial, rule, members, onset, onset + HORIZON_MIN * 60, spec.device_id
