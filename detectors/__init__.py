@@ -6,6 +6,7 @@ scipy is imported lazily, only by the functions that compute p-values.
 
 from __future__ import annotations
 
+from edgewatch.detectors._alpha_spending import evaluations_per_day, spent_level
 from edgewatch.detectors._calibration import (
     AccuracyEstimate,
     Calibration,
@@ -208,6 +209,7 @@ __all__ = [
     "estimate_accuracy",
     "evaluate_gate",
     "evaluate_signal",
+    "evaluations_per_day",
     "fdr_control",
     "fit_calibration",
     "fit_one_vs_rest_calibration",
@@ -239,6 +241,7 @@ __all__ = [
     "screened_drift",
     "seasonal_expected",
     "shared_grid",
+    "spent_level",
     "std_floor",
     "to_dict",
     "trend",

@@ -15,7 +15,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
-from edgewatch.detectors import DEFAULT_FDR, Verdict, fdr_control
+from edgewatch.detectors import DEFAULT_FDR, Verdict, fdr_control, spent_level
 from edgewatch.server.alert import (
     Alert,
     AlertEngine,
@@ -211,11 +211,22 @@ def evaluate_rule(ctx: Context, rule: Rule, now: datetime) -> list[tuple[Member,
             out.extend((member, f) for f in evaluator(ctx, rule, member, window))
     if rule.detector in FAMILY_DETECTORS:
         # One family per evaluation: every member × feature test, so the share of false
-        # discoveries stays under the rule's FDR however large the fleet.
-        q = float(rule.params.get("fdr", DEFAULT_FDR))
-        controlled = fdr_control([f.result for _, f in out], q)
+        # discoveries stays under the rule's FDR however large the fleet. With a daily
+        # budget, the level is spent across the day's evaluations (the fleet's day: the
+        # rule time scale shrinks it with the interval), so a no-drift rule raises a false
+        # alert on at most alpha_per_day of days, not on most of them.
+        controlled = fdr_control([f.result for _, f in out], family_level(rule, ctx.scale))
         out = [(m, replace(f, result=r)) for (m, f), r in zip(out, controlled, strict=True)]
     return out
+
+
+def family_level(rule: Rule, scale: TimeScale) -> float:
+    """The Benjamini–Hochberg level of one evaluation of a family rule: its ``fdr``, or with
+    ``alpha_per_day`` the share of that daily budget one of the day's evaluations may spend
+    (the day is the fleet's: a scaled rule's interval and day shrink alike)."""
+    q = float(rule.params.get("fdr", DEFAULT_FDR))
+    budget = rule.params.get("alpha_per_day")
+    return q if budget is None else spent_level(q, float(budget), rule.interval_s, scale.day_s)
 
 
 def _observation(rule: Rule, member: Member, finding: Finding) -> Observation:

@@ -207,6 +207,15 @@ PARAMS: Mapping[str, Mapping[str, Param]] = {
             low_open=True,
             high_open=True,
         ),
+        "alpha_per_day": _p(
+            "float",
+            "daily false-alarm budget spent across the day's evaluations: each evaluation's"
+            " FDR level becomes min(fdr, alpha_per_day / evaluations per day)",
+            low=0,
+            high=1,
+            low_open=True,
+            high_open=True,
+        ),
         "min_samples": _MIN_SAMPLES,
         **_SEASON,
     },

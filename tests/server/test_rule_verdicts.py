@@ -94,6 +94,12 @@ def test_built_in_rules_pass_every_check_and_write_no_threshold_twice() -> None:
         ("psi", {"method": "psy"}, "params.method: got 'psy'; must be one of 'auto'"),
         ("quantile_regression", {"values": "gauges"}, "must be one of 'histogram', 'gauge'"),
         ("rollout", {"alpha": 1.5}, "params.alpha: got 1.5"),
+        (
+            "drift_fdr",
+            {"alpha_per_day": 0},
+            "params.alpha_per_day: got 0; must be a number > 0 and < 1",
+        ),
+        ("drift_fdr", {"alpha_per_dya": 0.01}, "(did you mean 'alpha_per_day'?)"),
         ("nonsense", {}, "rule 'R': unknown detector 'nonsense'; known: "),
     ],
 )
@@ -139,6 +145,24 @@ def test_rules_check_command(tmp_path: Path, capsys: pytest.CaptureFixture[str])
     assert main(["rules", "check", str(good), str(bad)]) == 1
     err = capsys.readouterr().err
     assert "(did you mean 'alpha'?)" in err and str(bad) in err
+    spent = tmp_path / "spent.yaml"
+    spent.write_text(DRIFT_RULE.format(budget="1.5"))
+    assert main(["rules", "check", str(spent)]) == 1
+    assert "params.alpha_per_day: got 1.5; must be a number > 0 and < 1" in capsys.readouterr().err
+    spent.write_text(DRIFT_RULE.format(budget="0.01"))
+    assert main(["rules", "check", str(spent)]) == 0
+
+
+DRIFT_RULE = """
+rules:
+  - name: DeviceFeatureDrift
+    detector: drift_fdr
+    params: {{min_effect: 0.25, fdr: 0.01, alpha_per_day: {budget}}}
+    scope: {{level: device}}
+    signal: ml.feature.value
+    window: 15m
+    interval: 5m
+"""
 
 
 def test_docs_list_every_detector_parameter() -> None:
