@@ -35,8 +35,11 @@ def merge_groups(
     k = len(group_columns)
     if not k:
         raise ValueError("at least one group column is required")
+    # Within a group, rows in order of their float sum: the merged sum is added left to right,
+    # so this makes it independent of the order a scan yields rows in (bit for bit, whichever
+    # query reads the group).
     table = cur.execute(
-        f"SELECT {g}, {_READ} FROM ({source_sql}) ORDER BY {g}", params
+        f"SELECT {g}, {_READ} FROM ({source_sql}) ORDER BY {g}, sum", params
     ).to_arrow_table()
     if table.num_rows == 0:
         return {}

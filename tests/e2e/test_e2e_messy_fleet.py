@@ -152,8 +152,19 @@ def test_built_in_rules_on_a_messy_fleet(tmp_path: Path) -> None:
         # Within two evaluation intervals of the onset, but for the error burst on a device at
         # night: ~9 inferences a minute at 5 % errors give the ~4 errors the count test needs
         # only after about 10 minutes (bench/fleet_rules.py: median 9.5 at night, 2 by day).
+        # Drift rules that spend a daily false-alarm budget (alpha_per_day) may take a third:
+        # their per-evaluation level is that budget spread over the day's evaluations.
         # (Evaluations run 2 s after each minute's export: 2.0 intervals reads 2.007.)
-        slow = {k: d for k, d in delays.items() if round(d, 1) > 2.0 and k != "error_burst"}
+        spending = {
+            inc.kind
+            for inc in the_fleet.incidents
+            if "alpha_per_day" in ruleset.rule(inc.rule).params
+        }
+        slow = {
+            k: d
+            for k, d in delays.items()
+            if round(d, 1) > (3.0 if k in spending else 2.0) and k != "error_burst"
+        }
         assert slow == {}, slow
     finally:
         store.close()
