@@ -137,7 +137,7 @@ def premerged_source(
     if selection.device_id is not None:
         return None
     if resolution is Resolution.RAW:
-        lo_s, hi_s = math.ceil(start_s / 60) * 60, math.floor(end_s / 60) * 60
+        lo_s, hi_s = float(math.ceil(start_s / 60) * 60), float(math.floor(end_s / 60) * 60)
         if hi_s <= lo_s:
             return None
     else:
