@@ -107,9 +107,10 @@ def premerge(cur: duckdb.DuckDBPyConnection, resolution: Resolution, seq: int) -
         ) n
         WHERE NOT EXISTS (
             SELECT 1 FROM premerge_devices m
-            WHERE m.device_id = n.device_id AND m.hour = n.hour AND {same}
+            WHERE m.hour >= (SELECT min(bucket) - INTERVAL 1 HOUR FROM {series} WHERE seq = ?)
+              AND m.device_id = n.device_id AND m.hour = n.hour AND {same}
         )""",
-        [seq],
+        [seq, seq],
     )
 
 
