@@ -755,12 +755,19 @@ def _concat_counts(arrays: Sequence[npt.ArrayLike]) -> npt.NDArray[np.int64]:
 def _sum_at(
     index: npt.NDArray[np.int64], weights: npt.NDArray[np.int64]
 ) -> tuple[int, npt.NDArray[np.int64]]:
-    """Dense counts from (index, count) pairs, summed exactly in int64."""
+    """Dense counts from (index, count) pairs, summed exactly in int64; a bucket whose sum
+    would pass 2**63 - 1 (stored rows near the cap, merged into fewer buckets by the shift
+    that fits them) is held there instead of wrapping."""
     if index.size == 0:
         return 0, _EMPTY
     offset = int(index.min())
     out = np.zeros(int(index.max()) - offset + 1, dtype=np.int64)
-    np.add.at(out, index - offset, weights)
+    if float(np.abs(weights, dtype=np.float64).sum()) < _SAFE_TOTAL:
+        np.add.at(out, index - offset, weights)
+        return offset, out
+    totals = np.zeros(out.size, dtype=object)
+    np.add.at(totals, index - offset, weights.astype(object))
+    out[:] = [max(min(int(t), _INT64_MAX), -_INT64_MAX - 1) for t in totals]
     return offset, out
 
 

@@ -19,6 +19,7 @@ from edgewatch.server.store._explicit import ExplicitHistogram, as_exp_histogram
 from edgewatch.server.store._explicitquery import EXPLICIT_COLUMNS, explicit_source, merge_explicit
 from edgewatch.server.store._histquery import merge_groups
 from edgewatch.server.store._histsql import HISTOGRAM_COLUMNS
+from edgewatch.server.store._premerged import premerged_source
 from edgewatch.server.store._select import fit, json_path
 from edgewatch.server.store._series import (
     QUANTILES,
@@ -58,9 +59,19 @@ def _exp_part(
     selection: Selection,
     attributes: tuple[tuple[str, str], ...],
     resolution: Resolution | None,
+    *,
+    count_devices: bool = True,
+    premerged: bool = True,
 ) -> tuple[ExpHistogram, int, Resolution]:
-    """The exponential histograms of the window merged; (histogram, devices, resolution)."""
+    """The exponential histograms of the window merged; (histogram, devices, resolution).
+    Without ``count_devices`` the count is 0 and pre-merged rows may answer."""
     res = resolution or resolution_for_window(end_s - start_s)
+    if not count_devices:
+        src, params = exp_source(
+            cur, res, metric, start_s, end_s, selection, attributes,
+            f"0 AS g, {HISTOGRAM_COLUMNS}", [], premerged,
+        )  # fmt: skip
+        return merge_groups(cur, src, params, ["g"]).get((0,), empty()), 0, res
     src, params = window_source(
         "exp", res, metric, start_s, end_s, selection, attributes,
         f"0 AS g, device_id, {HISTOGRAM_COLUMNS}",
@@ -69,6 +80,25 @@ def _exp_part(
     devices_row = cur.execute(f"SELECT count(DISTINCT device_id) FROM ({src})", params).fetchone()
     devices = int(devices_row[0]) if devices_row else 0
     return merged.get((0,), empty()), devices, res
+
+
+def exp_source(
+    cur: duckdb.DuckDBPyConnection,
+    resolution: Resolution,
+    metric: str,
+    start_s: float,
+    end_s: float,
+    selection: Selection,
+    attributes: tuple[tuple[str, str], ...],
+    columns: str,
+    column_params: list[object],
+    premerged: bool = True,
+) -> tuple[str, list[object]]:
+    """``window_source`` over exponential histograms, read from the rows pre-merged across
+    devices when they answer the same (``_premerged``) and ``premerged`` allows it."""
+    window = (resolution, metric, start_s, end_s, selection, attributes, columns, column_params)
+    found = premerged_source(cur, *window) if premerged else None
+    return found if found is not None else window_source("exp", *window)
 
 
 def _explicit_part(
@@ -94,14 +124,19 @@ def merged_histogram(
     selection: Selection,
     attributes: tuple[tuple[str, str], ...] = (),
     resolution: Resolution | None = None,
+    premerged: bool = True,
 ) -> ExpHistogram:
     """Every histogram point of ``metric`` in the window as one exponential histogram, for
     the detectors: explicit buckets join through ``as_exp_histogram``. Empty when the
-    selection holds no histograms (a gauge's latency rule then has too few samples)."""
+    selection holds no histograms (a gauge's latency rule then has too few samples).
+    ``premerged=False`` reads per-series rows even where pre-merged ones answer the same."""
     if end_s <= start_s:
         raise InvalidQueryError("end must be after start")
     kinds = kinds_of(cur, metric, selection, attributes)
-    h, _, _ = _exp_part(cur, metric, start_s, end_s, selection, attributes, resolution)
+    h, _, _ = _exp_part(
+        cur, metric, start_s, end_s, selection, attributes, resolution,
+        count_devices=False, premerged=premerged,
+    )  # fmt: skip
     if "histogram" in kinds:
         explicit = _explicit_part(cur, metric, start_s, end_s, selection, attributes)
         if explicit is not None:
@@ -126,17 +161,18 @@ def merged_histograms(
     selection: Selection,
     attributes: tuple[tuple[str, str], ...] = (),
     resolution: Resolution | None = None,
+    premerged: bool = True,
 ) -> dict[str, ExpHistogram]:
     """``merged_histogram`` for each value of the point attribute ``by`` (each feature of
     ``ml.feature.value``, say), one query per histogram kind; values without points are
-    absent."""
+    absent. ``premerged`` as in ``merged_histogram``."""
     if end_s <= start_s:
         raise InvalidQueryError("end must be after start")
     res = resolution or resolution_for_window(end_s - start_s)
     group = "json_extract_string(attrs, ?) AS g"
-    src, params = window_source(
-        "exp", res, metric, start_s, end_s, selection, attributes,
-        f"{group}, {HISTOGRAM_COLUMNS}", [json_path(by)],
+    src, params = exp_source(
+        cur, res, metric, start_s, end_s, selection, attributes,
+        f"{group}, {HISTOGRAM_COLUMNS}", [json_path(by)], premerged,
     )  # fmt: skip
     merged = {g: h for (g,), h in merge_groups(cur, src, params, ["g"]).items()}
     if "histogram" in kinds_of(cur, metric, selection, attributes):

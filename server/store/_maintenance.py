@@ -21,8 +21,10 @@ from typing import TypeVar
 import duckdb
 
 from edgewatch.server.store._histsql import HISTOGRAM_COLUMNS, merged_histograms_sql
+from edgewatch.server.store._premerged import premerge
 from edgewatch.server.store._samples import delete_before as delete_samples_before
 from edgewatch.server.store._time import utc_datetime
+from edgewatch.server.store._types import Resolution
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -73,21 +75,28 @@ def _histograms_sql(
 @dataclass(frozen=True, slots=True)
 class _Rollup:
     """One rollup: its watermark name, source tables, and its statements, each taking (target
-    seq, low seq, high seq) and, in ``filtered``, the ``_SERIES_FILTER`` parameters after them."""
+    seq, low seq, high seq) and, in ``filtered``, the ``_SERIES_FILTER`` parameters after them;
+    then the chunk's histograms are pre-merged across devices at ``resolution``."""
 
     name: str
+    resolution: Resolution
     sources: tuple[str, str]
     plain: tuple[str, ...]
     filtered: tuple[str, ...]
 
 
 def _rollup(
-    name: str, numeric: str, hist: tuple[str, str, str, str, str], sources: tuple[str, str]
+    name: str,
+    resolution: Resolution,
+    numeric: str,
+    hist: tuple[str, str, str, str, str],
+    sources: tuple[str, str],
 ) -> _Rollup:
     """Statements of one rollup, without and with the series filter."""
     target, source, width, time_col, where = hist
     return _Rollup(
         name,
+        resolution,
         sources,
         (numeric.format(filter=""), *_histograms_sql(target, source, width, time_col, where)),
         (
@@ -100,12 +109,14 @@ def _rollup(
 # Only delta histograms merge; cumulative ones (plain OTel SDK defaults) stay raw.
 _MINUTE = _rollup(
     "1m",
+    Resolution.MINUTE,
     _NUMERIC_1M,
     ("exp_histograms_1m", "exp_histograms", "1 MINUTE", "ts", "temporality = 'delta'"),
     ("points", "exp_histograms"),
 )
 _HOUR = _rollup(
     "1h",
+    Resolution.HOUR,
     _NUMERIC_1H,
     ("exp_histograms_1h", "exp_histograms_1m", "1 HOUR", "bucket", "TRUE"),
     ("points_1m", "exp_histograms_1m"),
@@ -153,6 +164,7 @@ def _roll_up_chunk(
         keys = [list(k) for k in series]
         for sql in rollup.filtered:
             cur.execute(sql, [hi, last, hi, keys, keep])
+    premerge(cur, rollup.resolution, hi)
     _advance(cur, rollup.name, hi)
     return hi >= top
 
@@ -281,10 +293,15 @@ def enforce_retention(
     hour = utc_datetime(now_s - retention.hour_s)
     for table in ("points", "exp_histograms", "histograms"):
         cur.execute(f"DELETE FROM {table} WHERE ts < ?", [raw])
-    for table in ("points_1m", "exp_histograms_1m"):
+    for table in ("points_1m", "exp_histograms_1m", "exp_histograms_fleet_1m"):
         cur.execute(f"DELETE FROM {table} WHERE bucket < ?", [minute])
-    for table in ("points_1h", "exp_histograms_1h"):
+    for table in ("points_1h", "exp_histograms_1h", "exp_histograms_fleet_1h"):
         cur.execute(f"DELETE FROM {table} WHERE bucket < ?", [hour])
+    # Label records outlive the hourly rows they describe by at most an hour.
+    cur.execute(
+        "DELETE FROM premerge_devices WHERE hour < ?",
+        [utc_datetime(now_s - retention.hour_s - 3600)],
+    )
     delete_samples_before(cur, now_s - retention.samples_s)
     cur.execute(
         "DELETE FROM batch_keys WHERE received_at < ?",

@@ -391,8 +391,10 @@ class QueryStore(Protocol):
         selection: Selection = ...,
         attributes: Attributes = (),
         resolution: Resolution | None = None,
+        premerged: bool = True,
     ) -> ExpHistogram:
-        """Every histogram kind of the metric merged into one exponential histogram."""
+        """Every histogram kind of the metric merged into one exponential histogram;
+        ``premerged=False`` reads per-series rows where pre-merged ones answer the same."""
 
     def merged_histograms(
         self,
@@ -404,8 +406,10 @@ class QueryStore(Protocol):
         selection: Selection = ...,
         attributes: Attributes = (),
         resolution: Resolution | None = None,
+        premerged: bool = True,
     ) -> dict[str, ExpHistogram]:
-        """The merged histogram per value of the point attribute ``by``."""
+        """The merged histogram per value of the point attribute ``by``; ``premerged`` as in
+        ``merged_histogram``."""
 
     def histograms_by_period(
         self,

@@ -369,8 +369,10 @@ class Store:
         selection: Selection = ALL_DEVICES,
         attributes: tuple[tuple[str, str], ...] = (),
         resolution: Resolution | None = None,
+        premerged: bool = True,
     ) -> ExpHistogram:
-        """Every histogram kind of the metric merged into one exponential histogram (for detectors)."""
+        """Every histogram kind of the metric merged into one exponential histogram (for
+        detectors); ``premerged=False`` reads per-series rows where pre-merged ones answer."""
         return self._db.read(
             lambda cur: _distributions.merged_histogram(
                 cur,
@@ -380,6 +382,7 @@ class Store:
                 selection=selection,
                 attributes=attributes,
                 resolution=resolution,
+                premerged=premerged,
             )
         )
 
@@ -393,9 +396,11 @@ class Store:
         selection: Selection = ALL_DEVICES,
         attributes: tuple[tuple[str, str], ...] = (),
         resolution: Resolution | None = None,
+        premerged: bool = True,
     ) -> dict[str, ExpHistogram]:
         """The merged histogram per value of the point attribute ``by`` (each feature), in one
-        query rather than one per value; values without data in the window are absent."""
+        query rather than one per value; values without data in the window are absent.
+        ``premerged=False`` reads per-series rows where pre-merged ones answer."""
         return self._db.read(
             lambda cur: _distributions.merged_histograms(
                 cur,
@@ -406,6 +411,7 @@ class Store:
                 selection=selection,
                 attributes=attributes,
                 resolution=resolution,
+                premerged=premerged,
             )
         )
 

@@ -208,3 +208,46 @@ def test_coarse_scales_fit_exponent_indexes_not_shifted_log2_ones() -> None:
     assert h.scale == 0
     assert h.positive_offset == 1000
     np.testing.assert_array_equal(h.positive_counts, [1, 0, 0, 1])
+
+
+def test_stored_counts_near_the_cap_stay_capped_when_the_fit_merges_their_buckets() -> None:
+    """One stored row near the int64 cap beside rows whose indexes lie far out of range: the
+    shift that fits the clamped extents merges the near-cap buckets with others', and the
+    merged bucket is held at 2**63 - 1 (it wrapped negative before), in any row order and
+    whether the rows are merged at once or in two groups first (the store pre-merges)."""
+    cap = 2**63 - 1
+    rng = np.random.default_rng(4)
+    small = [from_values(rng.normal(0, 3, 40), max_buckets=40) for _ in range(12)]
+    huge = ExpHistogram(0, 0, 3, np.array([cap // 2, cap // 2], np.int64), 0,
+                        np.array([], np.int64), cap - 1, 1.0, 8.0, 10.0)  # fmt: skip
+    far = [
+        ExpHistogram(
+            small[0].scale,
+            0,
+            offset,
+            small[0].positive_counts,
+            0,
+            np.array([], np.int64),
+            small[0].count,
+            1.0,
+            1.0,
+            2.0,
+        )
+        for offset in (2_147_483_000, -2_147_483_000)
+    ]
+    rows = [huge, *far, *small]
+    at_once = merge_arrays(**_columns(rows), stored=True)
+    in_two = merge_arrays(
+        **_columns(
+            [
+                merge_arrays(**_columns(rows[:5]), stored=True),
+                merge_arrays(**_columns(rows[5:]), stored=True),
+            ]
+        ),
+        stored=True,
+    )
+    for merged in (at_once, merge_arrays(**_columns(rows[::-1]), stored=True), in_two):
+        assert merged.positive_counts.min() >= 0
+        assert merged.positive_counts.max() == cap
+        assert merged.count == cap
+    assert at_once.positive_counts.tolist() == in_two.positive_counts.tolist()
