@@ -4,7 +4,8 @@ The numbered DuckDB migrations are applied to an in-memory database; each result
 then created either in DuckLake (the append-heavy tables, without keys, which DuckLake lacks)
 or in PostgreSQL (the small transactional ones, with their primary keys, plus keys on the
 registry tables the single embedded writer kept unique by itself). Three tables of the
-replica protocol (commit groups, batch claims, schema version) live in PostgreSQL only.
+replica protocol (commit groups, batch claims, schema version) live in PostgreSQL only, and
+a trigger on DuckLake's own catalog (``_claims.COMMIT_DDL``) commits each ingest group.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from dataclasses import dataclass
 import duckdb
 import psycopg
 
+from edgewatch.server.lake._claims import COMMIT_DDL
 from edgewatch.server.lake._connect import LAKE, PG
 from edgewatch.server.store import StoreError
 from edgewatch.server.store._migrations import available, migrate
@@ -134,8 +136,8 @@ def _create_sql(qualified: str, columns: list[Column], key: tuple[str, ...]) -> 
 
 def ensure_schema(con: duckdb.DuckDBPyConnection, catalog: str) -> None:
     """Create the lake's tables where missing (idempotent; replicas may race on a fresh
-    catalog, so the PostgreSQL side runs under an advisory lock), and refuse a lake built by
-    a different schema version."""
+    catalog, so the PostgreSQL side runs under an advisory lock), install this version's
+    group-commit trigger, and refuse a lake built by a different schema version."""
     want = schema_version()
     with psycopg.connect(catalog, autocommit=True) as pg:
         pg.execute("SELECT pg_advisory_lock(hashtext('edgewatch-lake-schema'))")
@@ -155,5 +157,6 @@ def ensure_schema(con: duckdb.DuckDBPyConnection, catalog: str) -> None:
                     else:
                         con.execute(_create_sql(f"{PG}.public.{name}", columns, key))
                 pg.execute("INSERT INTO ew_schema (version) VALUES (%s)", [want])
+            pg.execute(COMMIT_DDL)
         finally:
             pg.execute("SELECT pg_advisory_unlock(hashtext('edgewatch-lake-schema'))")

@@ -1,16 +1,19 @@
 """The replica's writer: group commits into DuckLake, exactly once across replicas.
 
-Each group is one DuckLake commit (data rows) between two PostgreSQL steps (see
-``_claims``): claim the group's Idempotency-Keys first, then, in the group's state
-transaction, write what the embedded writer keeps in memory or in small tables (device
-registry, series catalogue, cumulative-to-delta state) and mark the group committed. The
-cumulative state of the group's devices is read under per-device advisory locks inside that
-transaction, so two replicas never convert the same device's exports at the same time and
-each starts from what the other committed.
+Each group is numbered and its Idempotency-Keys claimed in PostgreSQL first (see
+``_claims``); its state transaction holds the group's lock and, for devices with cumulative
+points, per-device locks under which it reads their newest cumulative state and converts.
+The group's data rows then go into one DuckLake commit whose commit info carries the group
+number, its registry rows (devices, metrics, series, series kinds) and its new cumulative
+state: DuckLake writes that info in its catalog transaction, where ``_claims.COMMIT_DDL``'s
+trigger checks the group is still alive, applies the rest and marks the group committed.
+Rows, registry, state and the group's decision are one PostgreSQL transaction; the state
+transaction then ends, releasing the locks.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import time
@@ -20,19 +23,15 @@ import duckdb
 import psycopg
 
 from edgewatch.server.lake import _claims
-from edgewatch.server.lake._claims import ClaimState, Key
+from edgewatch.server.lake._claims import FENCED, ClaimState, Key
 from edgewatch.server.lake._connect import LAKE, search
 from edgewatch.server.store import Batch, StoreBusyError, StoreError, WriteOutcome
 from edgewatch.server.store._cumstate import Kept, StateKey
 from edgewatch.server.store._cumulative import dumps, loads
 from edgewatch.server.store._series_kinds import KindsUpdate
-from edgewatch.server.store._time import utc_datetime
 from edgewatch.server.store._writer import CommitObserver, Writer, _BatchJob, _fail, _resolve
 
 log = logging.getLogger(__name__)
-
-DEVICE_LOCK_BASE = 0x4564_0000_0000_0000
-"""Advisory lock namespace of per-device cumulative state ("Ed" high bytes)."""
 
 
 def _connect_pg(catalog: str, *, autocommit: bool) -> psycopg.Connection:
@@ -121,44 +120,44 @@ class LakeWriter(Writer):
             self._abort(seq)
             return
         batches = [j.batch for j in fresh]
-        lake_done = False
         try:
-            kinds, state = self._convert(batches)
+            kinds, state, locked = self._convert(batches)
             self._cur.begin()
             self._write_rows(seq, batches)
             self._cur.execute(
                 f"CALL {LAKE}.set_commit_message('edgewatch', 'ingest', extra_info => ?)",
-                [str(seq)],
+                [_group_info(seq, batches, kinds, state, locked)],
             )
-            self._state_pg.execute("SELECT 1")  # still holding the group's lock?
-            self._cur.commit()
-            lake_done = True
-            self._finish(seq, batches, kinds, state)
+            self._commit_lake(seq)
         except Exception as e:  # the writer thread must outlive any failed group
-            if not lake_done:
-                self._rollback()
-                self._state_rollback()
-                self._abort(seq)
+            self._rollback()
+            self._state_rollback()
+            self._abort(seq)
+            err: StoreError
+            if FENCED in str(e):
+                log.warning("group %d was judged dead by another replica: not stored", seq)
+                err = StoreBusyError(
+                    "this replica lost its PostgreSQL session mid-commit; resend", 1.0
+                )
+            else:
                 log.error("commit of %d batches failed: %s", len(fresh), e)
                 err = StoreError(f"storage failed: {e}")
-                for job in fresh:
-                    _fail(job.future, err)
-                return
-            # The rows are in the lake: the batches are stored. The group stays pending
-            # until a replica resolves it as committed from the lake's snapshot.
-            self._state_rollback()
-            log.critical(
-                "group %d is in the lake but its registry and cumulative state were not"
-                " written: %s",
-                seq,
-                e,
-            )
+            for job in fresh:
+                _fail(job.future, err)
+            return
+        self._end_state()
+        self._series_kinds.advance(kinds)
+        self._cumulative.advance(state)
         self._seq = seq
         points = sum(b.point_count for b in batches)
         if self._on_commit is not None:
             self._on_commit(time.perf_counter() - started, len(fresh), points)
         for job in fresh:
             _resolve(job.future, WriteOutcome.STORED)
+
+    def _commit_lake(self, seq: int) -> None:
+        """The group's DuckLake commit (its catalog transaction runs the group's trigger)."""
+        self._cur.commit()
 
     def _claim(
         self, seq: int, group: list[_BatchJob]
@@ -188,8 +187,9 @@ class LakeWriter(Writer):
                 busy.append(job)
         return fresh, duplicates, busy
 
-    def _convert(self, batches: list[Batch]) -> tuple[KindsUpdate, dict[StateKey, Kept]]:
-        """Lock the devices with cumulative rows, load their newest state, then convert."""
+    def _convert(self, batches: list[Batch]) -> tuple[KindsUpdate, dict[StateKey, Kept], list[str]]:
+        """Lock the devices with cumulative rows, load their newest state, then convert;
+        also returns the locked devices."""
         devices = sorted(
             {
                 d
@@ -204,11 +204,7 @@ class LakeWriter(Writer):
             }
         )
         if devices:
-            self._state_pg.execute(
-                "SELECT pg_advisory_xact_lock(%s + (hashtext(d)::bigint & 2147483647))"
-                " FROM unnest(%b::text[]) AS u(d) ORDER BY d",
-                [DEVICE_LOCK_BASE, devices],
-            )
+            _claims.wait_for_fences(self._state_pg, devices)
             rows = self._state_pg.execute(
                 "SELECT device_id, metric, attrs, kind, state FROM cumulative_state"
                 " WHERE device_id = ANY(%s)",
@@ -218,36 +214,15 @@ class LakeWriter(Writer):
         kinds = self._series_kinds.fresh(batches)
         converted, state = self._cumulative.convert(batches)
         batches[:] = converted
-        return kinds, state
+        return kinds, state, devices
 
-    def _finish(
-        self, seq: int, batches: list[Batch], kinds: KindsUpdate, state: dict[StateKey, Kept]
-    ) -> None:
-        """Registry, catalogue and cumulative state, then the group marked committed: one
-        PostgreSQL transaction, which also releases the group's and the devices' locks."""
-        pg = self._state_pg
-        _upsert_registry(pg, batches, kinds)
-        if state:
-            keys = sorted(state)
-            pg.execute(
-                "INSERT INTO cumulative_state (device_id, metric, attrs, kind, ts, state)"
-                " SELECT * FROM unnest(%b::text[], %b::text[], %b::text[], %b::text[],"
-                " %b::timestamp[], %b::text[])"
-                " ON CONFLICT (device_id, metric, attrs, kind)"
-                " DO UPDATE SET ts = excluded.ts, state = excluded.state",
-                [
-                    [k[0] for k in keys],
-                    [k[1] for k in keys],
-                    [k[2] for k in keys],
-                    [k[3] for k in keys],
-                    [utc_datetime(state[k].ts_us / 1e6) for k in keys],
-                    [dumps(state[k]) for k in keys],
-                ],
-            )
-        pg.execute("UPDATE ew_groups SET state = 'committed' WHERE seq = %s", [seq])
-        pg.commit()
-        self._series_kinds.advance(kinds)
-        self._cumulative.advance(state)
+    def _end_state(self) -> None:
+        """End the state transaction once the group is committed, releasing its locks (it
+        wrote nothing; a broken session has released them already)."""
+        try:
+            self._state_pg.commit()
+        except psycopg.Error:
+            log.debug("ending the state transaction failed", exc_info=True)
 
     def _state_rollback(self) -> None:
         try:
@@ -262,65 +237,46 @@ class LakeWriter(Writer):
             log.warning("could not record group %d as aborted; a replica will", seq)
 
 
-def _upsert_registry(pg: psycopg.Connection, batches: list[Batch], kinds: KindsUpdate) -> None:
-    """Metrics, series, series kinds and devices, each insert-if-absent or newest-wins."""
+_DEVICE_COLUMNS = ("fleet", "model_name", "model_version", "hardware", "runtime", "host_arch",
+                   "os_type", "service_name", "power_sources")  # fmt: skip
+
+
+def _group_info(
+    seq: int,
+    batches: list[Batch],
+    kinds: KindsUpdate,
+    state: dict[StateKey, Kept],
+    locked: list[str],
+) -> str:
+    """The group's DuckLake commit info: its number, cumulative devices, registry rows
+    (metrics, series, series kinds and devices, each insert-if-absent or newest-wins) and new
+    cumulative state, as the trigger of ``_claims.COMMIT_DDL`` reads them (times in
+    microseconds)."""
     metrics = {m.metric: m for b in batches for m in b.metrics}
-    if metrics:
-        rows = [metrics[k] for k in sorted(metrics)]
-        pg.execute(
-            "INSERT INTO metrics (metric, kind, unit, description)"
-            " SELECT * FROM unnest(%b::text[], %b::text[], %b::text[], %b::text[])"
-            " ON CONFLICT DO NOTHING",
-            [[m.metric for m in rows], [m.kind for m in rows], [m.unit for m in rows],
-             [m.description for m in rows]],
-        )  # fmt: skip
     series = {s: b.received_us for b in batches for s in b.new_series}
-    if series:
-        keys = sorted(series)
-        pg.execute(
-            "INSERT INTO series (device_id, metric, attrs, first_seen)"
-            " SELECT * FROM unnest(%b::text[], %b::text[], %b::text[], %b::timestamp[])"
-            " ON CONFLICT DO NOTHING",
-            [[k[0] for k in keys], [k[1] for k in keys], [k[2] for k in keys],
-             [utc_datetime(series[k] / 1e6) for k in keys]],
-        )  # fmt: skip
-    if kinds.entries:
-        ks = sorted(kinds.entries)
-        pg.execute(
-            "INSERT INTO series_kinds (device_id, metric, attrs, kind, temporality, first_seen)"
-            " SELECT * FROM unnest(%b::text[], %b::text[], %b::text[], %b::text[], %b::text[],"
-            " %b::timestamp[]) ON CONFLICT DO NOTHING",
-            [*([k[i] for k in ks] for i in range(5)),
-             [utc_datetime(kinds.entries[k] / 1e6) for k in ks]],
-        )  # fmt: skip
     latest: dict[str, tuple[Batch, Any]] = {}
     for b in batches:
         for d in b.devices:
             latest[d.device_id] = (b, d)
-    if not latest:
-        return
-    items = [latest[k] for k in sorted(latest)]
-    cols = ("fleet", "model_name", "model_version", "hardware", "runtime", "host_arch",
-            "os_type", "service_name", "power_sources")  # fmt: skip
-    seen = [utc_datetime(b.received_us / 1e6) for b, _ in items]
-    pg.execute(
-        "INSERT INTO devices (device_id, " + ", ".join(cols) + ", attributes, first_seen,"
-        " last_seen, last_batch_key, clock_skew_s) SELECT * FROM unnest("
-        + ", ".join(["%b::text[]"] * (len(cols) + 2))
-        + ", %b::timestamp[], %b::timestamp[], %b::text[], %b::float8[])"
-        " ON CONFLICT (device_id) DO UPDATE SET "
-        + ", ".join(f"{c} = excluded.{c}" for c in cols)
-        + ", attributes = excluded.attributes,"
-        " last_seen = greatest(devices.last_seen, excluded.last_seen),"
-        " last_batch_key = coalesce(excluded.last_batch_key, devices.last_batch_key),"
-        " clock_skew_s = coalesce(excluded.clock_skew_s, devices.clock_skew_s)",
-        [
-            [d.device_id for _, d in items],
-            *([getattr(d, c) for _, d in items] for c in cols),
-            [d.attributes_json for _, d in items],
-            seen,
-            seen,
-            [b.batch_key for b, _ in items],
-            [d.clock_skew_s for _, d in items],
+    info = {
+        "seq": seq,
+        "locked": locked,
+        "metrics": [
+            [m.metric, m.kind, m.unit, m.description] for m in (metrics[k] for k in sorted(metrics))
         ],
-    )
+        "series": [[*k, series[k]] for k in sorted(series)],
+        "kinds": [[*k, kinds.entries[k]] for k in sorted(kinds.entries)],
+        "devices": [
+            [
+                d.device_id,
+                *(getattr(d, c) for c in _DEVICE_COLUMNS),
+                d.attributes_json,
+                b.received_us,
+                b.batch_key,
+                d.clock_skew_s,
+            ]
+            for b, d in (latest[k] for k in sorted(latest))
+        ],
+        "state": [[*k, state[k].ts_us, dumps(state[k])] for k in sorted(state)],
+    }
+    return json.dumps(info, separators=(",", ":"), allow_nan=False)
