@@ -95,7 +95,7 @@ class LakeWriter(Writer):
     def _commit(self, group: list[_BatchJob]) -> None:
         started = time.perf_counter()
         try:
-            seq = _claims.begin_group(self._claims_pg, self._state_pg, self._owner)
+            seq = self._begin()
         except psycopg.Error as e:
             self._state_rollback()
             err = StoreError(f"cannot begin a commit group in PostgreSQL: {e}")
@@ -154,6 +154,23 @@ class LakeWriter(Writer):
             self._on_commit(time.perf_counter() - started, len(fresh), points)
         for job in fresh:
             _resolve(job.future, WriteOutcome.STORED)
+
+    def _begin(self) -> int:
+        """Begin a group. A PostgreSQL session that broke while the replica lives (its
+        backend ended, the network dropped it) shows when next used: it is opened again and
+        the group begins on the fresh one."""
+        for retry in (False, True):
+            if self._claims_pg.closed:
+                self._claims_pg = _connect_pg(self._catalog, autocommit=True)
+            if self._state_pg.closed:
+                self._state_pg = _connect_pg(self._catalog, autocommit=False)
+            try:
+                return _claims.begin_group(self._claims_pg, self._state_pg, self._owner)
+            except psycopg.OperationalError:
+                self._state_rollback()
+                if retry or not (self._claims_pg.closed or self._state_pg.closed):
+                    raise
+        raise AssertionError("unreachable")
 
     def _commit_lake(self, seq: int) -> None:
         """The group's DuckLake commit (its catalog transaction runs the group's trigger)."""
