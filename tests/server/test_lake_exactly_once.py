@@ -216,22 +216,12 @@ def test_a_conversion_waits_for_a_lake_commit_in_flight_whose_state_session_died
         with _pg(catalog) as watch:
             in_flight = a.submit(_export(25, 2, "k-2"))
             wait_for(lambda: _blocked_by(watch, blocker_pid), 30.0, "a's commit in its trigger")
+            a_commit = _blocked_by(watch, blocker_pid)[0]
             # a's state session dies: the device's cumulative lock is free for b
             _terminate(catalog, a._writer._state_pg.info.backend_pid)
-            b_state = b._writer._state_pg.info.backend_pid
             next_export: Future[WriteOutcome] = b.submit(_export(60, 3, "k-3"))
-            wait_for(
-                lambda: (
-                    watch.execute(
-                        "SELECT 1 FROM pg_locks WHERE pid = %s AND locktype = 'advisory'"
-                        " AND NOT granted",
-                        [b_state],
-                    ).fetchone()
-                    is not None
-                ),
-                30.0,
-                "b waiting on the device's fence",
-            )
+            # b's group stops behind a's commit (its conversion on the device's fence)
+            wait_for(lambda: _blocked_by(watch, a_commit), 30.0, "b waiting for a's commit")
             assert not next_export.done()
         blocker.rollback()
     assert in_flight.result(30) is WriteOutcome.STORED
