@@ -133,17 +133,17 @@ class LakeWriter(Writer):
             self._rollback()
             self._state_rollback()
             self._abort(seq)
-            err: StoreError
             if FENCED in str(e):
                 log.warning("group %d was judged dead by another replica: not stored", seq)
-                err = StoreBusyError(
+                failure: StoreError = StoreBusyError(
                     "this replica lost its PostgreSQL session mid-commit; resend", 1.0
                 )
             else:
-                log.error("commit of %d batches failed: %s", len(fresh), e)
-                err = StoreError(f"storage failed: {e}")
+                text = _without_query(str(e))
+                log.error("commit of %d batches failed: %s", len(fresh), text)
+                failure = StoreError(f"storage failed: {text}")
             for job in fresh:
-                _fail(job.future, err)
+                _fail(job.future, failure)
             return
         self._end_state()
         self._series_kinds.advance(kinds)
@@ -252,6 +252,16 @@ class LakeWriter(Writer):
             _claims.abort(self._claims_pg, seq)
         except psycopg.Error:
             log.warning("could not record group %d as aborted; a replica will", seq)
+
+
+def _without_query(text: str) -> str:
+    """DuckDB's text of a failed DuckLake commit without the catalog SQL it quotes, which
+    holds the group's commit info (other devices' registry rows): the error is kept."""
+    head, sep, rest = text.partition('Failed to execute query "')
+    if not sep:
+        return text
+    _, sep, error = rest.rpartition('": ')
+    return f"{head}catalog query failed: {error if sep else '(no error text)'}".strip()
 
 
 _DEVICE_COLUMNS = ("fleet", "model_name", "model_version", "hardware", "runtime", "host_arch",
