@@ -40,7 +40,7 @@ group's state transaction while it converts the device's cumulative points."""
 DEVICE_FENCE_BASE = 0x4566_0000_0000_0000
 """Advisory lock namespace ("Ef") a group's DuckLake commit holds on its cumulative devices
 from the trigger's checks to the commit's end. A state transaction that has just taken a
-device's lock waits on it (``wait_for_fences``): should the previous holder's state session
+device's lock waits on it (``lock_devices``): should the previous holder's state session
 die after its trigger's checks, its commit and new state land before the next conversion
 reads the state."""
 
@@ -183,7 +183,7 @@ def abort(claims: psycopg.Connection, seq: int) -> None:
             claims.execute("DELETE FROM ew_claims WHERE seq = %s", [seq])
 
 
-def wait_for_fences(state: psycopg.Connection, devices: Sequence[str]) -> None:
+def lock_devices(state: psycopg.Connection, devices: Sequence[str]) -> None:
     """Take the cumulative locks of ``devices`` (sorted) in the state transaction and wait
     for any DuckLake commit still holding one of their fences (``DEVICE_FENCE_BASE``)."""
     state.execute(

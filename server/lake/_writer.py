@@ -221,7 +221,7 @@ class LakeWriter(Writer):
             }
         )
         if devices:
-            _claims.wait_for_fences(self._state_pg, devices)
+            _claims.lock_devices(self._state_pg, devices)
             rows = self._state_pg.execute(
                 "SELECT device_id, metric, attrs, kind, state FROM cumulative_state"
                 " WHERE device_id = ANY(%s)",
