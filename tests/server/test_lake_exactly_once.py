@@ -3,7 +3,8 @@ stores on one lake (real PostgreSQL, real DuckLake), one of them losing its Post
 state session (``pg_terminate_backend``) at the exact step of its group commit:
 
 - before its DuckLake commit, while the other replica judges its group dead and stores
-  the resent batch: the late commit is refused (a duplicate on resend, never stored twice);
+  the resent batch (or the leader's upkeep judges it dead): the late commit is refused (a
+  duplicate on resend, never stored twice);
 - right after its DuckLake commit: the device's registry rows and cumulative state are
   there all the same (the next cumulative export counts only its own interval);
 - during its DuckLake commit, after the commit's own checks, while the other replica
@@ -172,6 +173,32 @@ def test_a_group_judged_dead_before_its_lake_commit_is_never_stored(
     assert _counted(a) == _counted(b) == once[0]
     assert a.submit(export).result(30) is WriteOutcome.DUPLICATE
     assert _counted(b) == once[0]
+
+
+def test_the_leaders_upkeep_judging_a_group_dead_fences_its_late_lake_commit(
+    stores: tuple[str, LakeStore, LakeStore],
+) -> None:
+    from edgewatch.server.lake import _claims
+
+    catalog, a, _ = stores
+    export = _export(10, 1, "k-1")
+    decided: list[int] = []
+
+    def session_breaks_then_the_leader_decides(seq: int) -> None:
+        _terminate(catalog, a._writer._state_pg.info.backend_pid)
+        with _pg(catalog) as pg:  # the leader's maintenance tick
+            decided.append(_claims.resolve_orphans(pg))
+
+    seen = _hook_lake_commit(a, before=session_breaks_then_the_leader_decides)
+    with pytest.raises(StoreBusyError):
+        a.submit(export).result(60)
+    assert decided == [1]
+    assert _group_state(catalog, seen[0]) == "aborted"
+    assert _counted(a) == (0.0, 0)
+    # the claim was released with the group: the collector's resend is stored, once
+    assert a.submit(export).result(30) is WriteOutcome.STORED
+    assert a.submit(export).result(30) is WriteOutcome.DUPLICATE
+    assert _counted(a)[0] == 10.0
 
 
 def test_a_replica_gone_right_after_its_lake_commit_leaves_registry_and_state_written(
