@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -100,7 +100,7 @@ class AccuracyEstimate:
     map_variance: float = 0.0
     """The part of ``std**2`` due to the calibration map's error. Unlike the sampling part it is
     shared by every window judged with the same map, so it does not shrink as windows add up."""
-    map_loadings: tuple[float, ...] = ()
+    map_loadings: tuple[float, ...] = field(default=(), repr=False)
     """The accuracy's error per standard deviation of each knot's error: the window's mass at
     the knot times the knot's standard deviation, so ``map_variance == sum(u * u)``. Windows
     judged with one map add these (count-weighted) before squaring: ``pooled_map_variance``.
