@@ -1,6 +1,6 @@
 """Estimated accuracy in the gate: the calibration map's error as a variance the arm's hours
-share (checked against the estimate of the merged histogram and the confidence sequence itself),
-and the no-labels canaries of the simulation."""
+share (checked against the estimate's linearity in the map's knots, the spread over independently
+fitted maps and the confidence sequence itself), and the no-labels canaries of the simulation."""
 
 from __future__ import annotations
 
