@@ -39,8 +39,17 @@ _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def from_unix_us(unix_us: int) -> datetime:
-    """The aware UTC datetime of a unix time in microseconds (exact, as DuckDB's ``epoch_us``)."""
+    """The aware UTC datetime of a unix time in microseconds, exactly (as DuckDB's ``epoch_us``
+    gives a bucket start). Within 2**33 s of the epoch (years 1697 to 2242) the float
+    ``unix_us / 1e6`` is within half a microsecond of the true value (its spacing is below
+    1 us) and ``fromtimestamp`` rounds to the microsecond, twice as fast as adding a
+    ``timedelta``; beyond, the ``timedelta``."""
+    if -_EXACT_US < unix_us < _EXACT_US:
+        return datetime.fromtimestamp(unix_us / 1e6, UTC)
     return _EPOCH + timedelta(microseconds=unix_us)
+
+
+_EXACT_US = 2**33 * 1_000_000
 
 
 def unix_us(at: datetime) -> int:
