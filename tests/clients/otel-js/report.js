@@ -4,11 +4,12 @@
 //   node report.js <proto|json> <plan.json>
 //
 // Configured like any user's program: the exporter reads OTEL_EXPORTER_OTLP_ENDPOINT and
-// OTEL_EXPORTER_OTLP_HEADERS, the resource is the SDK's default plus what the environment
-// detector reads (OTEL_RESOURCE_ATTRIBUTES, OTEL_SERVICE_NAME) and the host, OS, process and
-// service-instance detectors (all the detectors @opentelemetry/sdk-node uses by default). Temporality and histogram
-// buckets are the SDK's defaults (cumulative, explicit bounds); one histogram is exponential
-// through a View, as the SDK documents.
+// OTEL_EXPORTER_OTLP_HEADERS (and OTEL_EXPORTER_OTLP_COMPRESSION when set), the resource is
+// the SDK's default plus what the environment detector reads (OTEL_RESOURCE_ATTRIBUTES,
+// OTEL_SERVICE_NAME) and the host, OS, process and service-instance detectors (all that
+// @opentelemetry/sdk-node uses by default). Temporality and histogram buckets are the SDK's
+// defaults (cumulative, explicit bounds); one histogram is exponential through a View, as
+// the SDK documents.
 //
 // The plan lists rounds of measurements; each round is recorded, left to the periodic reader
 // for a few short export intervals (cumulative totals exported again and again), then flushed.
