@@ -62,7 +62,7 @@ def _plan(seed: int) -> dict[str, Any]:
 
     The first round's scores span a narrow range, later ones a wide one, so the SDK lowers the
     exponential histogram's scale between exports; one inference stalls for 6.2 s, so the
-    latencies fill two of the default buckets."""
+    latencies fill two of the default buckets; two scores are exactly 0 (the zero bucket)."""
     rng = np.random.default_rng(seed)
     rounds = []
     for i, n in enumerate(ROUNDS):
@@ -70,11 +70,12 @@ def _plan(seed: int) -> dict[str, Any]:
         if i == 2:
             latency[7] = 6.2
         low, high = (0.60, 0.62) if i == 0 else (0.05, 0.99)
+        scores = rng.uniform(low, high, n)
+        if i in (1, 3):
+            scores[3] = 0.0
         events = [
             [float(s), semconv.OUTCOME_ERROR if err else semconv.OUTCOME_OK, float(score)]
-            for s, err, score in zip(
-                latency, rng.random(n) < 0.1, rng.uniform(low, high, n), strict=True
-            )
+            for s, err, score in zip(latency, rng.random(n) < 0.1, scores, strict=True)
         ]
         rounds.append(
             {
@@ -222,7 +223,8 @@ def test_default_js_sdk_is_counted_exactly(
         h = score.histogram
         assert (h.min, h.max) == (scores.min(), scores.max())
         stored = {h.positive.offset + i: c for i, c in enumerate(h.positive.bucket_counts) if c}
-        assert stored == _exp_counts(scores, h.scale)
+        assert stored == _exp_counts(scores[scores > 0], h.scale)
+        assert h.zero_count == np.count_nonzero(scores == 0) == 2
         width = 2.0 ** (2.0**-h.scale) - 1  # relative width of one bucket
         for name, q in (("p50", 0.5), ("p95", 0.95), ("p99", 0.99)):
             true = float(np.quantile(scores, q))
