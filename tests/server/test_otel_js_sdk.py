@@ -94,8 +94,8 @@ def _plan(seed: int) -> dict[str, Any]:
             "memory": semconv.PROCESS_MEMORY_USAGE,
         },
         "rounds": rounds,
-        "export_interval_ms": 150,
-        "round_pause_ms": 400,
+        "export_interval_ms": 300,  # also the export timeout: room for a loaded machine
+        "round_pause_ms": 700,
     }
 
 
