@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import time
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +23,7 @@ import numpy as np
 import pytest
 from otel_js_client import run_report
 from server_harness import LiveServer
+from test_otel_env_interop import doc_environment
 
 from edgewatch.collector import semconv
 from edgewatch.contract import (
@@ -39,21 +41,51 @@ JS_DEFAULT_BOUNDS = [0, 5, 10, 25, 50, 75, 100, 250, 500, 750, 1000, 2500, 5000,
 """The JavaScript SDK's default explicit bucket bounds (the OTel spec's default)."""
 ROUNDS = (40, 25, 60, 35)
 """Inferences per round; the periodic reader exports between the rounds' flushes."""
-CLIENTS = {
+
+
+def _env(resource: str, **settings: str) -> Callable[[str, str], dict[str, str]]:
+    """The ``OTEL_*`` variables of a client given the server's URL and a device token:
+    endpoint, bearer token, ``resource`` (OTEL_RESOURCE_ATTRIBUTES), a service name, and
+    ``settings``."""
+
+    def env(url: str, token: str) -> dict[str, str]:
+        return {
+            "OTEL_EXPORTER_OTLP_ENDPOINT": url,
+            "OTEL_EXPORTER_OTLP_HEADERS": f"Authorization=Bearer%20{token}",
+            "OTEL_RESOURCE_ATTRIBUTES": resource,
+            "OTEL_SERVICE_NAME": "digits-app",
+            **settings,
+        }
+
+    return env
+
+
+CLIENTS: dict[str, tuple[str, str, int, Callable[[str, str], dict[str, str]]]] = {
+    # protocol, device (of the token), process lives, OTEL_* variables
     # protobuf; the device named by device.id in OTEL_RESOURCE_ATTRIBUTES; one process
-    "proto": ("proto", "js-proto-1", "device.id=js-proto-1,", 1, {}),
+    "proto": (
+        "proto",
+        "js-proto-1",
+        1,
+        _env("device.id=js-proto-1,ml.model.name=digits,ml.model.version=js-proto"),
+    ),
     # JSON; no device.id: the resource's only ids are the SDK's random service.instance.id
     # (a new one when the process restarts) and the host name, so the data belong to the
     # device the token names (device_id_of); the rounds are split over two processes
-    "json": ("json", "js-json-1", "", 2, {}),
+    "json": ("json", "js-json-1", 2, _env("ml.model.name=digits,ml.model.version=js-json")),
     # protobuf, gzip-compressed (the one setting changed)
     "proto-gzip": (
         "proto",
         "js-gzip-1",
-        "device.id=js-gzip-1,",
         1,
-        {"OTEL_EXPORTER_OTLP_COMPRESSION": "gzip"},
+        _env(
+            "device.id=js-gzip-1,ml.model.name=digits,ml.model.version=js-gzip",
+            OTEL_EXPORTER_OTLP_COMPRESSION="gzip",
+        ),
     ),
+    # exactly the variables docs/opentelemetry.md lists (signal-specific endpoint and header,
+    # delta temporality; the JavaScript SDK ignores the histogram-aggregation one)
+    "docs": ("proto", "gateway-17", 1, doc_environment),
 }
 
 
@@ -125,8 +157,10 @@ def _exp_counts(values: np.ndarray, scale: int) -> dict[int, int]:
 def test_default_js_sdk_is_counted_exactly(
     live_server: LiveServer, otel_js: Path, tmp_path: Path, client: str
 ) -> None:
-    protocol, device, identity, lives, settings = CLIENTS[client]
+    protocol, device, lives, environment = CLIENTS[client]
     token = live_server.store.create_token(role="device", device_id=device).token
+    env = environment(live_server.url, token)
+    resource = dict(kv.split("=", 1) for kv in env["OTEL_RESOURCE_ATTRIBUTES"].split(","))
     plan = _plan(seed=len(client))
     per_life = len(ROUNDS) // lives
     t0 = time.time() - 5
@@ -135,13 +169,7 @@ def test_default_js_sdk_is_counted_exactly(
             otel_js,
             protocol,
             {**plan, "rounds": plan["rounds"][life * per_life : (life + 1) * per_life]},
-            {
-                "OTEL_EXPORTER_OTLP_ENDPOINT": live_server.url,
-                "OTEL_EXPORTER_OTLP_HEADERS": f"Authorization=Bearer%20{token}",
-                "OTEL_RESOURCE_ATTRIBUTES": f"{identity}ml.model.name=digits,ml.model.version=js-{client}",
-                **settings,
-                "OTEL_SERVICE_NAME": "digits-app",
-            },
+            env,
             tmp_path,
         )
         for life in range(lives)
@@ -149,7 +177,7 @@ def test_default_js_sdk_is_counted_exactly(
     for report in reports:
         assert report.exports_failed == [], report.stderr[-2000:]
         assert "partial" not in report.stderr.lower(), report.stderr[-2000:]
-        if identity:
+        if "device.id" in resource:
             assert device_id_of(report.resource) == device
         else:
             assert "device.id" not in report.resource
@@ -172,8 +200,11 @@ def test_default_js_sdk_is_counted_exactly(
 
     with ApiClient(live_server.url, live_server.tokens.admin) as api:
         detail = api.get(DeviceDetail, f"/api/v1/devices/{device}")
-        assert (detail.model_name, detail.model_version) == ("digits", f"js-{client}")
-        assert detail.service_name == "digits-app"
+        assert (detail.model_name, detail.model_version) == (
+            resource["ml.model.name"],
+            resource["ml.model.version"],
+        )
+        assert detail.service_name == report.resource["service.name"]
 
         def total(**params: Any) -> float:
             series = api.get(
@@ -193,7 +224,9 @@ def test_default_js_sdk_is_counted_exactly(
         assert total() == len(events)
         assert total(attr=f"{semconv.OUTCOME}={semconv.OUTCOME_ERROR}") == errors
         summary = api.get(FleetSummaryOut, "/api/v1/fleet/summary", {"from": t0, "to": end})
-        (version,) = [v for v in summary.versions if v.model_version == f"js-{client}"]
+        (version,) = [
+            v for v in summary.versions if v.model_version == resource["ml.model.version"]
+        ]
         assert version.inferences == len(events)
         assert version.error_rate == pytest.approx(errors / len(events))
 
