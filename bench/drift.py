@@ -21,6 +21,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
+from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -293,7 +294,8 @@ def _sql_merged(store: Store, start_s: float, end_s: float) -> dict[str, ExpHist
     run, and what queries ran before they read Arrow columns): DuckDB unnests every bucket,
     downscales, sums and densifies them."""
     src, params = window_source(
-        "exp", resolution_for_window(end_s - start_s), semconv.FEATURE_VALUE, start_s, end_s,
+        "exp", resolution_for_window(end_s - start_s), semconv.FEATURE_VALUE,
+        datetime.fromtimestamp(start_s, UTC), datetime.fromtimestamp(end_s, UTC),
         Selection(), (), f"json_extract_string(attrs, ?) AS g, {HISTOGRAM_COLUMNS}",
         [json_path(semconv.FEATURE_NAME)],
     )  # fmt: skip
@@ -338,8 +340,8 @@ def server_fleet(
                 found = store.merged_histograms(
                     semconv.FEATURE_VALUE,
                     semconv.FEATURE_NAME,
-                    start_s=start_s,
-                    end_s=end_s,
+                    start=datetime.fromtimestamp(start_s, UTC),
+                    end=datetime.fromtimestamp(end_s, UTC),
                     selection=Selection(),
                     premerged=premerged,
                 )

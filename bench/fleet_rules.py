@@ -42,6 +42,7 @@ import statistics
 import sys
 import time
 from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -136,7 +137,7 @@ def _minutes(the_fleet: Fleet, spec: Spec, first: int, last: int) -> tuple[Any, 
 
 
 def _member(spec: Spec) -> Member:
-    device: Any = SimpleNamespace(first_seen_s=T0)
+    device: Any = SimpleNamespace(first_seen=datetime.fromtimestamp(T0, UTC))
     labels = (("device", spec.device_id),)
     return Member(ScopeLevel.DEVICE, labels, Selection(device_id=spec.device_id), device)
 

@@ -18,6 +18,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import duckdb
@@ -440,22 +441,24 @@ def _timed(fn, repeat: int = 5) -> float:  # type: ignore[no-untyped-def]
 
 
 def bench_queries(tmp: Path) -> dict[str, float]:
-    now = time.time()
+    now_s = time.time()
     with Store.open(tmp / "queries.duckdb", StoreConfig(maintenance=False)) as store:
         started = time.perf_counter()
-        _seed(store, now)
+        _seed(store, now_s)
         seed_s = time.perf_counter() - started
-        day, week = 86400.0, QUERY_DAYS * 86400.0
+        now = datetime.fromtimestamp(now_s, UTC)
+        day, week = timedelta(days=1), timedelta(days=QUERY_DAYS)
+        hour = timedelta(hours=1)
         results = {
             "seed_s": seed_s,
             "fleet summary, last 1 h (raw points)": _timed(
-                lambda: store.fleet_summary(start_s=now - 3600, end_s=now, now_s=now)
+                lambda: store.fleet_summary(start=now - hour, end=now, now=now)
             ),
             "fleet summary, last 24 h (1h rollups)": _timed(
-                lambda: store.fleet_summary(start_s=now - day, end_s=now, now_s=now)
+                lambda: store.fleet_summary(start=now - day, end=now, now=now)
             ),
             "fleet summary, last 7 d (1h rollups)": _timed(
-                lambda: store.fleet_summary(start_s=now - week, end_s=now, now_s=now)
+                lambda: store.fleet_summary(start=now - week, end=now, now=now)
             ),
             "device series, 7 d step 1 h (1h rollups)": _timed(
                 lambda: store.series(
@@ -480,7 +483,7 @@ def bench_queries(tmp: Path) -> dict[str, float]:
             ),
             "latency distribution, fleet, last 6 h (1h rollups)": _timed(
                 lambda: store.distribution(
-                    semconv.INFERENCE_DURATION, start_s=now - HIST_HOURS * 3600, end_s=now
+                    semconv.INFERENCE_DURATION, start=now - HIST_HOURS * hour, end=now
                 )
             ),
         }

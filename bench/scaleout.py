@@ -24,6 +24,7 @@ import tempfile
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -168,22 +169,18 @@ def bench_queries(tmp: Path, catalog: str) -> tuple[float, float, float, float]:
     and the seconds seeding the lake took."""
     ingest.QUERY_DEVICES = QUERY_DEVICES
     now = time.time()
-    week = 7 * 86400.0
+    at, week = datetime.fromtimestamp(now, UTC), timedelta(days=7)
     with Store.open(tmp / "q.duckdb", StoreConfig(maintenance=False)) as store:
         ingest._seed(store, now)
-        embedded = ingest._timed(
-            lambda: store.fleet_summary(start_s=now - week, end_s=now, now_s=now)
-        )
+        embedded = ingest._timed(lambda: store.fleet_summary(start=at - week, end=at, now=at))
     lake = LakeConfig(catalog, str(tmp / "lake-q"))
     started = time.perf_counter()
     with LakeStore.open_lake(lake, StoreConfig(maintenance=False), scheduler=False) as store:
         ingest._seed(store, now)
         seed_s = time.perf_counter() - started
-        on_lake = ingest._timed(
-            lambda: store.fleet_summary(start_s=now - week, end_s=now, now_s=now)
-        )
+        on_lake = ingest._timed(lambda: store.fleet_summary(start=at - week, end=at, now=at))
         per_query = ingest._timed(
-            lambda: Store.fleet_summary(store, start_s=now - week, end_s=now, now_s=now)
+            lambda: Store.fleet_summary(store, start=at - week, end=at, now=at)
         )
     return embedded, on_lake, per_query, seed_s
 

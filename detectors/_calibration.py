@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -100,6 +100,11 @@ class AccuracyEstimate:
     map_variance: float = 0.0
     """The part of ``std**2`` due to the calibration map's error. Unlike the sampling part it is
     shared by every window judged with the same map, so it does not shrink as windows add up."""
+    map_loadings: tuple[float, ...] = field(default=(), repr=False)
+    """The accuracy's error per standard deviation of each knot's error: the window's mass at
+    the knot times the knot's standard deviation, so ``map_variance == sum(u * u)``. Windows
+    judged with one map add these (count-weighted) before squaring: ``pooled_map_variance``.
+    Empty when not known (an estimate built by hand)."""
 
 
 def pool_adjacent_violators(
@@ -235,7 +240,8 @@ def estimate_accuracy(
     share = (counts[:, None] * weights.mean(axis=1)).sum(axis=0) / n  # window mass per knot
     w = calibration.weight
     smoothed = (calibration.y * w + 1.0) / (w + 2.0)  # keeps a block of all-right rows uncertain
-    map_var = float((share * share * smoothed * (1.0 - smoothed) / w).sum())
+    loadings = share * np.sqrt(smoothed * (1.0 - smoothed) / w)
+    map_var = float((loadings * loadings).sum())
     std = math.sqrt(sampling_var + map_var)
     z = z_value(confidence)
     lo, hi = calibration.score_range
@@ -249,19 +255,40 @@ def estimate_accuracy(
         high=min(1.0, accuracy + z * std),
         outside=outside,
         map_variance=map_var,
+        map_loadings=tuple(loadings.tolist()),
     )
 
 
 def pooled_map_variance(estimates: Sequence[AccuracyEstimate]) -> float:
     """Map variance of the count-weighted mean accuracy of several windows judged with one map.
 
-    The map's error is one draw shared by all of them, so it does not average away: its
-    standard deviation for the pooled windows is at most the count-weighted mean of theirs
-    (each is a weighted norm of the window's mass per knot, and a norm is convex), which is
-    returned squared. 0 without counts.
+    Each window's accuracy is linear in the map's knots, ``Σ_k s_k y_k`` (``s`` its mass per
+    knot), so the mean's map error is ``Σ_k (Σ_i a_i s_ik) e_k``, ``a_i`` the windows' count
+    shares and ``e_k`` the knots' independent errors. One draw of ``e`` is shared by all the
+    windows and does not average away; its variance, ``Σ_k (Σ_i a_i u_ik)²`` over the windows'
+    ``map_loadings`` ``u``, is returned exactly. It is at most the square of the count-weighted
+    mean of the windows' map standard deviations (Minkowski), and that bound stands in for any
+    window without loadings. Not the map variance of one estimate of the windows' scores merged
+    into one histogram: that is another estimator (the merge may coarsen the buckets and widens
+    the edge buckets to the merged range) and its map variance may be a little larger.
+    0 without counts; a ``ValueError`` for loadings over different knots (different maps).
     """
     parts = [e for e in estimates if e.count > 0 and math.isfinite(e.map_variance)]
     n = sum(e.count for e in parts)
     if n == 0:
         return 0.0
-    return (sum(e.count * math.sqrt(max(e.map_variance, 0.0)) for e in parts) / n) ** 2
+    exact = [e for e in parts if e.map_loadings]
+    knots = {len(e.map_loadings) for e in exact}
+    if len(knots) > 1:
+        raise ValueError(
+            f"map_loadings over different numbers of knots {sorted(knots)}: one map judges all"
+        )
+    loadings = (
+        np.asarray([e.map_loadings for e in exact]).T @ np.asarray([e.count for e in exact])
+        if exact
+        else np.zeros(1)
+    )
+    std = math.sqrt(float(loadings @ loadings)) + sum(
+        e.count * math.sqrt(max(e.map_variance, 0.0)) for e in parts if not e.map_loadings
+    )
+    return (std / n) ** 2

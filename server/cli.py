@@ -284,7 +284,7 @@ def _token(args: argparse.Namespace) -> int:
             print(f"revoked token {info.token_id} ({info.role} {info.device_id or ''})".rstrip())
         else:
             for t in store.list_tokens():
-                state = "revoked" if t.revoked_at_s is not None else "active"
+                state = "revoked" if t.revoked_at is not None else "active"
                 print(f"{t.token_id}\t{t.role}\t{t.device_id or '-'}\t{state}\t{t.name}")
     return 0
 

@@ -3,7 +3,7 @@ one hardware class, healthy or bad by stated factors, checked every hour as evid
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -52,6 +52,10 @@ class Canary:
     score_concentration: float = 20.0
     """Scores are Beta with mean the version's accuracy and this a + b: a calibrated model
     whose accuracy drop shows in its confidence, which is all CBPE can see."""
+    map_variance_bound: bool = False
+    """True: each arm's shared map variance is the looser former figure, the squared
+    count-weighted mean of its hours' map standard deviations (the estimates' loadings are
+    dropped), for comparison with the exact one on the same canaries."""
 
 
 POOL_HOURS = 32
@@ -71,6 +75,8 @@ class _EstimatePool:
             estimate_accuracy(from_values(rng.beta(a, b, c.inferences_per_hour)), calibration)
             for _ in range(POOL_HOURS)
         ]
+        if c.map_variance_bound:
+            self.pool = [replace(e, map_loadings=()) for e in self.pool]
 
 
 class _Arm:

@@ -140,7 +140,7 @@ class Scheduler:
         """Evaluate every rule due at ``now``, then dispatch notifications due at ``now``."""
         with self._lock:
             done = []
-            devices = self._store.list_devices(limit=100_000, now_s=now.timestamp())
+            devices = self._store.list_devices(limit=100_000, now=now)
             ctx = Context(self._store, now.timestamp(), devices, self._scale)
             runs = self._alerts.rule_runs()
             for rule in self._engine.ruleset.rules:
@@ -250,8 +250,8 @@ def _row(rule: Rule, member: Member, finding: Finding, window: Window) -> Evalua
     return EvaluationRow(
         rule=rule.name,
         detector=rule.detector,
-        window_start=datetime.fromtimestamp(window.start_s, UTC),
-        window_end=datetime.fromtimestamp(window.end_s, UTC),
+        window_start=window.start,
+        window_end=window.end,
         scope=rule.scope.level.value,
         device_id=member.get("device"),
         fleet=member.get("fleet"),

@@ -94,7 +94,7 @@ def compare_versions(
 
     def accuracy(version: str) -> VersionAccuracyOut:
         return VersionAccuracyOut.model_validate(
-            version_accuracy(store, model, version, start_s=window.start_s, end_s=window.end_s)
+            version_accuracy(store, model, version, start=window.start, end=window.end)
         )
 
     return VersionCompareOut(

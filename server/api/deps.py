@@ -156,14 +156,6 @@ class Window:
     start: datetime
     end: datetime
 
-    @property
-    def start_s(self) -> float:
-        return self.start.timestamp()
-
-    @property
-    def end_s(self) -> float:
-        return self.end.timestamp()
-
 
 def _instant(name: str, text: str | None) -> datetime | None:
     if text is None or not text.strip():

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-import time
+from datetime import timedelta
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query
 
 from edgewatch.contract import DeviceDetail, DeviceList
 from edgewatch.server.api.bounds import MAX_OFFSET, MAX_SPAN_S
-from edgewatch.server.api.deps import AdminDep, SelectionDep, StoreDep
+from edgewatch.server.api.deps import AdminDep, SelectionDep, StoreDep, utc_now
 from edgewatch.server.api.schemas import device_detail, device_out
 from edgewatch.server.store import DeviceStatus
 
@@ -47,6 +47,8 @@ def get_device(
 ) -> DeviceDetail:
     """Registry entry, clock skew, the newest value of every gauge it sent and what it lost."""
     device = store.get_device(device_id)
-    readings = store.latest_readings(device_id, since_s=time.time() - readings_since_s)
+    readings = store.latest_readings(
+        device_id, since=utc_now() - timedelta(seconds=readings_since_s)
+    )
     drops = store.device_drops(device_id)
     return device_detail(device, readings, drops)

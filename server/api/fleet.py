@@ -22,5 +22,5 @@ def fleet_summary(
 ) -> FleetSummaryOut:
     """Devices per model version with inference rate, error rate and latency quantiles."""
     return fleet_summary_out(
-        store.fleet_summary(start_s=time_window.start_s, end_s=time_window.end_s, fleet=fleet)
+        store.fleet_summary(start=time_window.start, end=time_window.end, fleet=fleet)
     )

@@ -130,6 +130,11 @@ async def _off_loop(request: Request, fn: Callable[[], T]) -> T:
     return await asyncio.get_running_loop().run_in_executor(executor, fn)
 
 
+def _token_device(principal: Principal) -> str | None:
+    """The device a device token names: a resource without ``device.id`` is that device's."""
+    return principal.device_id if principal.role == "device" else None
+
+
 def _check_devices(principal: Principal, devices: list[str | None]) -> None:
     """A device token may write only its own device."""
     if principal.role == "device":
@@ -215,13 +220,15 @@ async def export_metrics(request: Request) -> Response:
             message = decode_request(
                 gunzip(body, settings.max_body_bytes) if gzipped else body, encoding
             )
-            _check_devices(principal, resource_device_ids(message))
+            token_device = _token_device(principal)
+            _check_devices(principal, resource_device_ids(message, token_device))
             return convert(
                 message,
                 received_s=received_s,
                 limits=settings.ingest_limits(),
                 limiter=limiter,
                 batch_key=key,
+                token_device=token_device,
             )
 
         converted = await _off_loop(request, decode)
@@ -257,9 +264,14 @@ async def export_logs(
             message = ExportLogsServiceRequest()
             raw = gunzip(body, settings.max_body_bytes) if gzipped else body
             decode_into(message, raw, encoding, "resourceLogs")
-            _check_devices(principal, logs_device_ids(message))
+            token_device = _token_device(principal)
+            _check_devices(principal, logs_device_ids(message, token_device))
             return convert_logs(
-                message, received_s=received_s, limits=settings.ingest_limits(), batch_key=key
+                message,
+                received_s=received_s,
+                limits=settings.ingest_limits(),
+                batch_key=key,
+                token_device=token_device,
             )
 
         converted = await _off_loop(request, decode)

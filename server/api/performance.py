@@ -59,8 +59,8 @@ def performance(
     report = performance_report(
         store,
         selection,
-        start_s=window.start_s,
-        end_s=window.end_s,
+        start=window.start,
+        end=window.end,
         step_s=step,
         max_drift_share=max_drift_share,
     )

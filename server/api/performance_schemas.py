@@ -12,7 +12,6 @@ from edgewatch.contract import (
     PerformanceOut,
     PerformanceRowOut,
     RealizedOut,
-    from_unix_s,
 )
 from edgewatch.server.performance import PerformanceReport, PerformanceRow
 
@@ -63,8 +62,8 @@ def row_out(row: PerformanceRow) -> PerformanceRowOut:
             reliable=bool(row.estimate_reliable),
         )
     return PerformanceRowOut(
-        start=from_unix_s(row.start_s),
-        end=from_unix_s(row.end_s),
+        start=row.start,
+        end=row.end,
         device_id=row.device_id,
         model_version=row.model_version,
         inferences=row.inferences,
@@ -78,8 +77,8 @@ def row_out(row: PerformanceRow) -> PerformanceRowOut:
 def performance_out(report: PerformanceReport) -> PerformanceOut:
     """The whole report as JSON."""
     return PerformanceOut(
-        start=from_unix_s(report.start_s),
-        end=from_unix_s(report.end_s),
+        start=report.start,
+        end=report.end,
         step_s=report.step_s,
         task=report.task,
         labels=list(report.labels),

@@ -25,6 +25,6 @@ def prediction_classes(
     metric, key = semconv.PREDICTION_CLASS_COUNT, semconv.PREDICTION_CLASS
     labels = reader.attribute_values(metric, key, selection)
     counts = reader.category_counts(
-        metric, key, start_s=time_window.start_s, end_s=time_window.end_s, selection=selection
+        metric, key, start=time_window.start, end=time_window.end, selection=selection
     )
-    return prediction_classes_out(time_window.start_s, time_window.end_s, labels, counts)
+    return prediction_classes_out(time_window.start, time_window.end, labels, counts)

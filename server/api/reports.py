@@ -41,16 +41,15 @@ def drift_report(
     device: Annotated[str | None, Query(min_length=1)] = None,
 ) -> Response:
     """Rows per side are capped at ``report_max_rows``; headers say how many each side had."""
-    start_s, end_s = window.start_s, window.end_s
-    request = ReportRequest(model, version, device, start_s, end_s)
+    request = ReportRequest(model, version, device, window.start, window.end)
     limit = settings.report_max_rows
     reference = store.samples.reference(model, version, limit=limit)
     current = store.samples.current(
         model_name=model,
         model_version=version,
         device_id=device,
-        start_s=start_s,
-        end_s=end_s,
+        start=window.start,
+        end=window.end,
         limit=limit,
     )
     try:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 
 from edgewatch.collector import semconv
-from edgewatch.contract import DeviceConfigOut, SamplingIn, SamplingOut, from_unix_s
+from edgewatch.contract import DeviceConfigOut, SamplingIn, SamplingOut
 from edgewatch.server.api.deps import AdminDep, SettingsDep, StoreDep, authenticate
 from edgewatch.server.api.errors import ForbiddenError
 from edgewatch.server.store import InvalidQueryError, SamplingSetting
@@ -24,8 +24,8 @@ def sampling_out(s: SamplingSetting) -> SamplingOut:
         enabled=s.enabled,
         rows_per_hour=s.rows_per_hour,
         bytes_per_day=s.bytes_per_day,
-        expires_at=None if s.expires_at_s is None else from_unix_s(s.expires_at_s),
-        expires_at_unix=s.expires_at_s,
+        expires_at=s.expires_at,
+        expires_at_unix=None if s.expires_at is None else s.expires_at.timestamp(),
         reason=s.reason,
     )
 

@@ -4,6 +4,7 @@ are ``edgewatch.contract``'s, shared with the dashboard and the CLI."""
 from __future__ import annotations
 
 import math
+from datetime import datetime
 
 from edgewatch.collector import semconv
 from edgewatch.contract import (
@@ -22,7 +23,6 @@ from edgewatch.contract import (
     SeriesOut,
     TokenOut,
     VersionSummaryOut,
-    from_unix_s,
 )
 from edgewatch.detectors import ExpHistogram
 from edgewatch.server.store import (
@@ -58,8 +58,8 @@ def device_out(d: Device) -> DeviceOut:
         service_name=d.service_name,
         power_sources=sources,
         attributes=d.attributes,
-        first_seen=from_unix_s(d.first_seen_s),
-        last_seen=from_unix_s(d.last_seen_s),
+        first_seen=d.first_seen,
+        last_seen=d.last_seen,
         last_batch_key=d.last_batch_key,
         clock_skew_s=d.clock_skew_s,
         status=d.status.value,
@@ -67,9 +67,7 @@ def device_out(d: Device) -> DeviceOut:
 
 
 def reading_out(r: Reading) -> ReadingOut:
-    return ReadingOut(
-        metric=r.metric, attributes=r.attributes, value=r.value, time=from_unix_s(r.time_s)
-    )
+    return ReadingOut(metric=r.metric, attributes=r.attributes, value=r.value, time=r.time)
 
 
 def dropped_out(d: DeviceDrops) -> DroppedOut:
@@ -78,8 +76,8 @@ def dropped_out(d: DeviceDrops) -> DroppedOut:
         batches=d.batches,
         inferences_total=sum(d.inferences.values()),
         batches_total=sum(d.batches.values()),
-        last_drop_at=None if d.last_drop_s is None else from_unix_s(d.last_drop_s),
-        reported_at=from_unix_s(d.reported_s),
+        last_drop_at=d.last_drop,
+        reported_at=d.reported,
     )
 
 
@@ -99,7 +97,7 @@ def series_out(s: SeriesResult) -> SeriesOut:
         agg=s.agg,
         resolution=s.resolution.value,
         step_s=s.step_s,
-        points=[(from_unix_s(t), v) for t, v in zip(s.times_s, s.values, strict=True)],
+        points=list(zip(s.times, s.values, strict=True)),
     )
 
 
@@ -122,8 +120,8 @@ def distribution_out(d: Distribution) -> DistributionOut:
     return DistributionOut(
         metric=d.metric,
         resolution=d.resolution.value,
-        start=from_unix_s(d.start_s),
-        end=from_unix_s(d.end_s),
+        start=d.start,
+        end=d.end,
         devices=d.devices,
         count=d.count,
         mean=_finite(d.mean),
@@ -138,8 +136,8 @@ def distribution_out(d: Distribution) -> DistributionOut:
 
 def fleet_summary_out(f: FleetSummary) -> FleetSummaryOut:
     return FleetSummaryOut(
-        start=from_unix_s(f.start_s),
-        end=from_unix_s(f.end_s),
+        start=f.start,
+        end=f.end,
         resolution=f.resolution.value,
         devices=f.devices,
         online=f.online,
@@ -167,8 +165,8 @@ def token_out(t: TokenInfo) -> TokenOut:
         role=t.role,
         device_id=t.device_id,
         name=t.name,
-        created_at=from_unix_s(t.created_at_s),
-        revoked_at=None if t.revoked_at_s is None else from_unix_s(t.revoked_at_s),
+        created_at=t.created_at,
+        revoked_at=t.revoked_at,
     )
 
 
@@ -183,12 +181,12 @@ def _class_order(label: str) -> tuple[bool, bool, int, str]:
 
 
 def prediction_classes_out(
-    start_s: float, end_s: float, labels: list[str], counts: dict[str, int]
+    start: datetime, end: datetime, labels: list[str], counts: dict[str, int]
 ) -> PredictionClassesOut:
     known = sorted({*labels, *counts}, key=_class_order)
     return PredictionClassesOut(
-        start=from_unix_s(start_s),
-        end=from_unix_s(end_s),
+        start=start,
+        end=end,
         total=sum(counts.values()),
         classes=[ClassCountOut(label=c, count=counts.get(c, 0)) for c in known],
     )

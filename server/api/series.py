@@ -32,15 +32,15 @@ def series(
     agg: Annotated[str | None, Query(description=f"one of {', '.join(SERIES_AGGS)}")] = None,
 ) -> SeriesOut:
     """Bucketed values for a device or aggregated over a selection (raw or rollups by step)."""
-    if (time_window.end_s - time_window.start_s) / step > MAX_BUCKETS:
+    if (time_window.end - time_window.start).total_seconds() / step > MAX_BUCKETS:
         raise InvalidQueryError(
             f"range / step gives more than {MAX_BUCKETS} buckets: use a larger step"
         )
     result = store.series(
         SeriesQuery(
             metric=metric,
-            start_s=time_window.start_s,
-            end_s=time_window.end_s,
+            start=time_window.start,
+            end=time_window.end,
             step_s=step,
             selection=selection,
             attributes=attributes,
@@ -65,8 +65,8 @@ def distribution(
         attributes = (*attributes, (semconv.FEATURE_NAME, feature))
     result = store.distribution(
         metric,
-        start_s=time_window.start_s,
-        end_s=time_window.end_s,
+        start=time_window.start,
+        end=time_window.end,
         selection=selection,
         attributes=attributes,
     )

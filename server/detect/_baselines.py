@@ -72,13 +72,13 @@ def _histogram(
     store: StoreProtocol,
     metric: str,
     selection: Selection,
-    start_s: float,
-    end_s: float,
+    start: datetime,
+    end: datetime,
     attrs: tuple[tuple[str, str], ...] = (),
 ) -> ProfileRow | None:
     try:
         h = store.merged_histogram(
-            metric, start_s=start_s, end_s=end_s, selection=selection, attributes=attrs
+            metric, start=start, end=end, selection=selection, attributes=attrs
         )
     except NotFoundError:
         h = empty()
@@ -100,36 +100,35 @@ def pin_baseline(
         raise InvalidQueryError(f"to ({end.isoformat()}) must be after from ({start.isoformat()})")
     selection = Selection(device_id=device, model_name=model, model_version=version)
     reader = store.signals
-    s, e = start.timestamp(), end.timestamp()
     profiles: list[ProfileRow] = []
     missing = reader.category_counts(
-        semconv.FEATURE_MISSING_COUNT, FEATURE_KEY, start_s=s, end_s=e, selection=selection
+        semconv.FEATURE_MISSING_COUNT, FEATURE_KEY, start=start, end=end, selection=selection
     )
     for feature in reader.feature_names(semconv.FEATURE_VALUE, selection):
         attrs = ((FEATURE_KEY, feature),)
         h = store.merged_histogram(
-            semconv.FEATURE_VALUE, start_s=s, end_s=e, selection=selection, attributes=attrs
+            semconv.FEATURE_VALUE, start=start, end=end, selection=selection, attributes=attrs
         )
         profiles.append(histogram_profile(feature, h, NUMERIC, missing.get(feature, 0)))
     for feature in reader.feature_names(semconv.FEATURE_CATEGORY_COUNT, selection):
         counts = reader.category_counts(
             semconv.FEATURE_CATEGORY_COUNT,
             CATEGORY_KEY,
-            start_s=s,
-            end_s=e,
+            start=start,
+            end=end,
             selection=selection,
             attributes=((FEATURE_KEY, feature),),
         )
         profiles.append(counts_profile(feature, counts, CATEGORICAL, missing.get(feature, 0)))
     classes = reader.category_counts(
-        semconv.PREDICTION_CLASS_COUNT, CLASS_KEY, start_s=s, end_s=e, selection=selection
+        semconv.PREDICTION_CLASS_COUNT, CLASS_KEY, start=start, end=end, selection=selection
     )
     if classes:
         profiles.append(counts_profile("prediction", classes, PREDICTION))
-    score = _histogram(store, semconv.PREDICTION_SCORE, selection, s, e)
+    score = _histogram(store, semconv.PREDICTION_SCORE, selection, start, end)
     if score is not None:
         profiles.append(ProfileRow("score", SCORE, *_rest(score)))
-    profiles += [p for m in _WINDOW_METRICS if (p := _histogram(store, m, selection, s, e))]
+    profiles += [p for m in _WINDOW_METRICS if (p := _histogram(store, m, selection, start, end))]
     features = [p.name for p in profiles if p.kind in (NUMERIC, CATEGORICAL)]
     rows = max(
         (p.count + p.missing for p in profiles if p.kind in (NUMERIC, CATEGORICAL)), default=0

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
-from datetime import UTC, datetime
 
 from edgewatch.detectors import Verdict, rank_cohorts
 from edgewatch.server.alert import Rule
@@ -61,8 +60,8 @@ def cohort_rows(
             EvaluationRow(
                 rule=rule.name,
                 detector=rule.detector,
-                window_start=datetime.fromtimestamp(window.start_s, UTC),
-                window_end=datetime.fromtimestamp(window.end_s, UTC),
+                window_start=window.start,
+                window_end=window.end,
                 scope="version",
                 device_id=None,
                 fleet=None,

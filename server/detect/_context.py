@@ -7,6 +7,7 @@ import math
 import re
 from collections.abc import Hashable, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 import numpy as np
 import numpy.typing as npt
@@ -62,10 +63,21 @@ def parse_signal(text: str) -> tuple[Signal, Signal | None]:
 
 @dataclass(frozen=True, slots=True)
 class Window:
-    """An evaluation window in unix seconds, ``(start_s, end_s]``."""
+    """An evaluation window in unix seconds, ``(start_s, end_s]``: the detectors' seasonal
+    arithmetic works on numbers; ``start`` and ``end`` are the instants the store takes."""
 
     start_s: float
     end_s: float
+
+    @property
+    def start(self) -> datetime:
+        """``start_s`` as an aware UTC datetime."""
+        return datetime.fromtimestamp(self.start_s, UTC)
+
+    @property
+    def end(self) -> datetime:
+        """``end_s`` as an aware UTC datetime."""
+        return datetime.fromtimestamp(self.end_s, UTC)
 
     @property
     def length_s(self) -> float:
@@ -142,8 +154,8 @@ class Context:
         try:
             return self.store.merged_histogram(
                 signal.metric,
-                start_s=window.start_s,
-                end_s=window.end_s,
+                start=window.start,
+                end=window.end,
                 selection=member.selection,
                 attributes=signal.attributes,
             )
@@ -159,8 +171,8 @@ class Context:
             return self.store.merged_histograms(
                 signal.metric,
                 by,
-                start_s=window.start_s,
-                end_s=window.end_s,
+                start=window.start,
+                end=window.end,
                 selection=member.selection,
                 attributes=signal.attributes,
             )
@@ -180,8 +192,8 @@ class Context:
             self.signals.category_counts(
                 metric,
                 key,
-                start_s=window.start_s,
-                end_s=window.end_s,
+                start=window.start,
+                end=window.end,
                 selection=member.selection,
                 attributes=attributes,
             )
@@ -196,8 +208,8 @@ class Context:
             metric,
             key,
             by,
-            start_s=window.start_s,
-            end_s=window.end_s,
+            start=window.start,
+            end=window.end,
             selection=member.selection,
         )
         return {value: CategoricalCounts(counts) for value, counts in grouped.items()}
@@ -210,8 +222,8 @@ class Context:
             result = self.store.series(
                 SeriesQuery(
                     signal.metric,
-                    window.start_s,
-                    window.end_s,
+                    window.start,
+                    window.end,
                     step_s,
                     member.selection,
                     signal.attributes,
@@ -220,9 +232,8 @@ class Context:
             )
         except NotFoundError:
             return np.empty(0), np.empty(0)
-        return np.asarray(result.times_s, dtype=np.float64), np.asarray(
-            result.values, dtype=np.float64
-        )
+        times = np.fromiter((t.timestamp() for t in result.times), np.float64, len(result.times))
+        return times, np.asarray(result.values, dtype=np.float64)
 
     def peers(self, member: Member) -> list[Member]:
         """Device members on the same model version and hardware class as ``member`` (itself

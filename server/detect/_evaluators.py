@@ -96,7 +96,7 @@ def _heartbeat(ctx: Context, rule: Rule, member: Member, window: Window) -> list
         raise ValueError("missing_heartbeat needs scope level device")
     interval = float(rule.params.get("export_interval_s", ctx.scale.minute_s))
     result = missing_heartbeat(
-        member.device.last_seen_s,
+        member.device.last_seen.timestamp(),
         ctx.now_s,
         interval,
         missed_intervals=float(rule.params.get("missed_intervals", 3.0)),
@@ -108,7 +108,7 @@ def _clock_skew(ctx: Context, rule: Rule, member: Member, window: Window) -> lis
     if member.device is None:
         raise ValueError("clock_skew needs scope level device")
     skew = member.device.clock_skew_s
-    if skew is None or member.device.last_seen_s < window.start_s:
+    if skew is None or member.device.last_seen.timestamp() < window.start_s:
         return [Finding(_insufficient("clock_skew", "no report in the window"))]
     limit = float(rule.params.get("max_skew_s", 120.0))
     off = abs(skew)
@@ -179,7 +179,7 @@ def _merged(samples: list[Sample], numeric: bool) -> Sample:
 def _first_seen(ctx: Context, member: Member) -> float:
     """When the first of the member's devices reported: no past window before it is read."""
     if member.device is not None:
-        return member.device.first_seen_s
+        return member.device.first_seen.timestamp()
     sel = member.selection
     wanted = {
         "device_id": sel.device_id,
@@ -189,7 +189,7 @@ def _first_seen(ctx: Context, member: Member) -> float:
         "hardware": sel.hardware,
     }
     seen = [
-        d.first_seen_s
+        d.first_seen.timestamp()
         for d in ctx.devices
         if all(v is None or getattr(d, k) == v for k, v in wanted.items())
     ]
@@ -364,7 +364,7 @@ def _seasonal_count(
         return None
     period = ctx.scale.day_s if season == "day" else ctx.scale.week_s
     periods = int(rule.params.get("seasons", 7 if season == "day" else 4))
-    first_seen = member.device.first_seen_s if member.device is not None else -math.inf
+    first_seen = member.device.first_seen.timestamp() if member.device is not None else -math.inf
     past = []
     for start, end in same_time_windows(window.start_s, window.end_s, period, periods):
         if start < first_seen:

@@ -74,8 +74,8 @@ def _window(
     row, reference = window_performance(
         ctx.store,
         member.selection,
-        start_s=window.start_s,
-        end_s=window.end_s,
+        start=window.start,
+        end=window.end,
         max_drift_share=float(rule.params.get("max_drift_share", MAX_DRIFT_SHARE)),
     )
     given = rule.params.get("reference_accuracy")

@@ -11,7 +11,6 @@ Sharing the gate keeps one definition of a bad rollout: the alert fires exactly 
 from __future__ import annotations
 
 import math
-from datetime import UTC, datetime
 from typing import cast
 
 from edgewatch.detectors import (
@@ -50,8 +49,8 @@ def _hours(ctx: Context, model: str, window: Window, period_s: float) -> list[De
     if key not in ctx.memo:
         ctx.memo[key] = ctx.store.device_hours(
             model,
-            datetime.fromtimestamp(window.start_s, UTC),
-            datetime.fromtimestamp(window.end_s, UTC),
+            window.start,
+            window.end,
             period_s=period_s,
         )
     hours = cast(list[DeviceHour], ctx.memo[key])
@@ -116,7 +115,7 @@ def rollout_findings(
         ctx.store,
         model,
         version,
-        datetime.fromtimestamp(window.end_s, UTC),
+        window.end,
         window_s=window.end_s - window.start_s,
         period_s=period_s,
         established=established,

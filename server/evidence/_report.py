@@ -50,8 +50,8 @@ class ReportRequest:
     model_name: str
     model_version: str
     device_id: str | None
-    start_s: float
-    end_s: float
+    start: datetime
+    end: datetime
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,8 +92,8 @@ def _columns(reference: SampleSet, current: SampleSet) -> tuple[list[str], list[
     return numeric, categorical
 
 
-def _when(unix_s: float) -> str:
-    return datetime.fromtimestamp(unix_s, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+def _when(at: datetime) -> str:
+    return at.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
 def _banner(request: ReportRequest, ref: SampleSet, cur: SampleSet, n_ref: int, n_cur: int) -> str:
@@ -101,7 +101,7 @@ def _banner(request: ReportRequest, ref: SampleSet, cur: SampleSet, n_ref: int, 
     if request.device_id:
         scope += f", device {request.device_id}"
     text = (
-        f"edgewatch drift report for {scope}, {_when(request.start_s)} to {_when(request.end_s)}: "
+        f"edgewatch drift report for {scope}, {_when(request.start)} to {_when(request.end)}: "
         f"reference rows {n_ref} (of {ref.total} in the reference sample), "
         f"current rows {n_cur} (of {cur.total} sampled in the window)."
     )

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Literal
 
 from edgewatch.detectors import (
@@ -37,8 +38,8 @@ MAX_OUTSIDE_SHARE = 0.2
 """Share of a side's scores beyond its calibration's score range above which the estimate is
 flagged unreliable (the map only extrapolates there: a sign of covariate shift)."""
 
-Histograms = Mapping[tuple[str, float], ExpHistogram]
-"""Score histogram per (device, period start in epoch seconds)."""
+Histograms = Mapping[tuple[str, datetime], ExpHistogram]
+"""Score histogram per (device, period start)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,7 +62,7 @@ def estimated_arm(
     map's shared variance; and the share of its scores beyond the calibration's range."""
     estimates: list[tuple[str, AccuracyEstimate]] = []
     for h in hours:
-        hist = histograms.get((h.device_id, h.hour.timestamp()))
+        hist = histograms.get((h.device_id, h.hour))
         if hist is None or hist.count == 0:
             continue
         estimates.append((h.device_id, estimate_accuracy(hist, calibration)))

@@ -62,8 +62,8 @@ def rollout_verdict(
     def histograms_of(version: str) -> Histograms:
         return store.histograms_by_period(
             semconv.PREDICTION_SCORE,
-            start_s=min((h.hour for h in hours), default=start).timestamp(),
-            end_s=now.timestamp(),
+            start=min((h.hour for h in hours), default=start),
+            end=now,
             period_s=period_s,
             selection=Selection(model_name=model_name, model_version=version),
         )

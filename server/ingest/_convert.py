@@ -144,24 +144,48 @@ def _attrs_json(attributes: Any) -> str:
     return text
 
 
-def device_id_of(resource_attributes: dict[str, Any]) -> str | None:
-    """The device id of a resource (see ``DEVICE_ID_FALLBACKS``), or None when unusable."""
-    for key in DEVICE_ID_FALLBACKS:
-        value = resource_attributes.get(key)
-        if (
-            isinstance(value, str)
-            and value.strip()
-            and len(value) <= MAX_DEVICE_ID_LENGTH
-            and not _CONTROL.search(value)
-        ):
+def _usable_id(value: Any) -> str | None:
+    if (
+        isinstance(value, str)
+        and value.strip()
+        and len(value) <= MAX_DEVICE_ID_LENGTH
+        and not _CONTROL.search(value)
+    ):
+        return value
+    return None
+
+
+def device_id_of(
+    resource_attributes: dict[str, Any], token_device: str | None = None
+) -> str | None:
+    """The device id of a resource, or None when unusable: its ``device.id``; else
+    ``token_device``, the device of the device token that sent it; else the first usable of
+    the other ``DEVICE_ID_FALLBACKS``.
+
+    A device token names its device, so it wins over the guesses: the OpenTelemetry SDKs in
+    their defaults (Node.js ``sdk-node``, .NET, the Java agent) draw a random
+    ``service.instance.id`` at every process start, which would make every restart a new
+    device and every export of a device token a 403.
+    """
+    explicit = _usable_id(resource_attributes.get(DEVICE_ID_FALLBACKS[0]))
+    if explicit is not None:
+        return explicit
+    if token_device is not None:
+        return token_device
+    for key in DEVICE_ID_FALLBACKS[1:]:
+        value = _usable_id(resource_attributes.get(key))
+        if value is not None:
             return value
     return None
 
 
-def resource_device_ids(request: ExportMetricsServiceRequest) -> list[str | None]:
+def resource_device_ids(
+    request: ExportMetricsServiceRequest, token_device: str | None = None
+) -> list[str | None]:
     """Device id of each ResourceMetrics (for the token check before anything is stored)."""
     return [
-        device_id_of(attributes_dict(rm.resource.attributes)) for rm in request.resource_metrics
+        device_id_of(attributes_dict(rm.resource.attributes), token_device)
+        for rm in request.resource_metrics
     ]
 
 
@@ -458,13 +482,15 @@ def convert(
     limits: IngestLimits,
     limiter: CardinalityLimiter,
     batch_key: str | None = None,
+    token_device: str | None = None,
 ) -> Converted:
-    """Validate every data point of a request and gather the good ones into a ``Batch``."""
+    """Validate every data point of a request and gather the good ones into a ``Batch``;
+    ``token_device`` is the device of the device token that sent it (see ``device_id_of``)."""
     c = _Converter(received_s=received_s, limits=limits, limiter=limiter)
     devices: list[DeviceUpdate] = []
     for rm in request.resource_metrics:
         attrs = attributes_dict(rm.resource.attributes)
-        device = device_id_of(attrs)
+        device = device_id_of(attrs, token_device)
         points = sum(_point_count(m) for sm in rm.scope_metrics for m in sm.metrics)
         if device is None:
             if points:  # a resource without points rejects nothing

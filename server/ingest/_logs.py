@@ -44,9 +44,14 @@ class _RejectedError(Exception):
         self.reason = reason
 
 
-def logs_device_ids(request: ExportLogsServiceRequest) -> list[str | None]:
+def logs_device_ids(
+    request: ExportLogsServiceRequest, token_device: str | None = None
+) -> list[str | None]:
     """Device id of each ResourceLogs (for the token check before anything is stored)."""
-    return [device_id_of(attributes_dict(rl.resource.attributes)) for rl in request.resource_logs]
+    return [
+        device_id_of(attributes_dict(rl.resource.attributes), token_device)
+        for rl in request.resource_logs
+    ]
 
 
 def _features(body: Any) -> dict[str, float | str | None]:
@@ -92,8 +97,10 @@ def convert_logs(
     received_s: float,
     limits: IngestLimits,
     batch_key: str | None = None,
+    token_device: str | None = None,
 ) -> Converted:
-    """Validate every log record and gather the sampled rows into a ``Batch``."""
+    """Validate every log record and gather the sampled rows into a ``Batch``;
+    ``token_device`` as for ``convert``."""
     received_ns = int(received_s * 1e9)
     rows = SampleRows()
     rejected: Counter[str] = Counter()
@@ -101,7 +108,7 @@ def convert_logs(
     first_device: str | None = None
     for rl in request.resource_logs:
         attrs = attributes_dict(rl.resource.attributes)
-        device = device_id_of(attrs)
+        device = device_id_of(attrs, token_device)
         records = [r for sl in rl.scope_logs for r in sl.log_records]
         if device is None:
             rejected["invalid_device_id"] += len(records)

@@ -13,6 +13,7 @@ import os
 import signal
 import time
 from collections.abc import Callable
+from datetime import datetime
 
 import duckdb
 import psycopg
@@ -23,6 +24,7 @@ from edgewatch.server.lake._lease import SchedulerLease
 from edgewatch.server.lake._schema import ensure_schema
 from edgewatch.server.lake._writer import LakeWriter
 from edgewatch.server.store import FleetSummary, Store, StoreConfig, StoreError, _fleet
+from edgewatch.server.store._time import checked, utc_now
 from edgewatch.server.store._writer import CommitObserver
 
 log = logging.getLogger(__name__)
@@ -113,7 +115,12 @@ class LakeStore(Store):
         super().close()
 
     def fleet_summary(
-        self, *, start_s: float, end_s: float, fleet: str | None = None, now_s: float | None = None
+        self,
+        *,
+        start: datetime,
+        end: datetime,
+        fleet: str | None = None,
+        now: datetime | None = None,
     ) -> FleetSummary:
         """The embedded store's fleet summary, read in one transaction: one lake snapshot for
         all its queries (each query on its own would look up the newest snapshot in the
@@ -124,9 +131,9 @@ class LakeStore(Store):
             try:
                 return _fleet.fleet_summary(
                     cur,
-                    start_s=start_s,
-                    end_s=end_s,
-                    now_s=time.time() if now_s is None else now_s,
+                    start=start,
+                    end=end,
+                    now=utc_now() if now is None else checked(now),
                     thresholds=self.config.thresholds,
                     fleet=fleet,
                     scan_once=True,
@@ -136,9 +143,9 @@ class LakeStore(Store):
 
         return self._db.read(summary)
 
-    def enforce_retention(self, now_s: float | None = None) -> None:
+    def enforce_retention(self, now: datetime | None = None) -> None:
         """Retention of the lake's tables, then of the claims past the idempotency window."""
-        super().enforce_retention(now_s)
+        super().enforce_retention(now)
         with psycopg.connect(self.lake.catalog, autocommit=True) as pg:
             _claims.prune(pg, self.config.idempotency_window_s)
 

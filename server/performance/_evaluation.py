@@ -26,7 +26,7 @@ from edgewatch.server.performance._report import (
     label_order,
 )
 from edgewatch.server.store import InvalidQueryError
-from edgewatch.server.store._time import utc_datetime
+from edgewatch.server.store._time import from_unix, utc_datetime
 
 TIME_COLUMN = "time"
 """Optional: when each row's inference ran (unix seconds or an ISO 8601 time)."""
@@ -88,8 +88,8 @@ def _row(
         est = estimate_accuracy(from_values(scores[np.isfinite(scores)]), calibration)
         estimate = est if est.count else None
     return PerformanceRow(
-        start_s=start_s,
-        end_s=end_s,
+        start=from_unix(start_s),
+        end=from_unix(end_s),
         device_id=device_id,
         model_version=version,
         inferences=n,
@@ -152,8 +152,8 @@ def evaluate_table(
         labels, m = _confusion(frame)
         matrix = tuple(tuple(int(v) for v in r) for r in m)
     return PerformanceReport(
-        start_s=start_s,
-        end_s=end_s,
+        start=from_unix(start_s),
+        end=from_unix(end_s),
         step_s=step,
         task="classification" if "prediction" in columns else "regression",
         labels=labels,

@@ -8,7 +8,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
+from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
 from edgewatch.collector import semconv
@@ -49,8 +49,8 @@ flagged unreliable: the calibration assumes P(right | score) did not change, whi
 class PerformanceRow:
     """Performance of one time bucket, device or version (or the whole selection)."""
 
-    start_s: float
-    end_s: float
+    start: datetime
+    end: datetime
     device_id: str | None
     model_version: str | None
     inferences: int
@@ -69,8 +69,8 @@ class PerformanceRow:
 class PerformanceReport:
     """The Performance view of one selection and window."""
 
-    start_s: float
-    end_s: float
+    start: datetime
+    end: datetime
     step_s: float
     task: str
     """classification, regression, or none (no labels in the window)."""
@@ -123,14 +123,14 @@ class _Builder:
         self,
         store: StoreProtocol,
         selection: Selection,
-        start_s: float,
-        end_s: float,
+        start: datetime,
+        end: datetime,
         max_drift_share: float,
     ) -> None:
         self.store = store
         self.selection = selection
-        self.start_s = start_s
-        self.end_s = end_s
+        self.start = start
+        self.end = end
         self.reader = store.performance
         self.members = self.reader.members(selection)
         self.pairs = sorted({(m, v) for _, m, v in self.members if m and v})
@@ -144,8 +144,8 @@ class _Builder:
 
     def _drift_share(self, model: str, version: str) -> float | None:
         rows = self.store.evaluations.query(
-            start=datetime.fromtimestamp(self.start_s, UTC),
-            end=datetime.fromtimestamp(self.end_s, UTC),
+            start=self.start,
+            end=self.end,
             model_name=model,
             model_version=version,
         )
@@ -155,7 +155,7 @@ class _Builder:
         return sum(r.verdict == Verdict.DRIFT.value for r in judged) / len(judged)
 
     def estimate(
-        self, selection: Selection, start_s: float, end_s: float
+        self, selection: Selection, start: datetime, end: datetime
     ) -> tuple[AccuracyEstimate | None, bool | None]:
         parts = []
         reliable = True
@@ -165,7 +165,7 @@ class _Builder:
             sel = replace(selection, model_name=model, model_version=version)
             try:
                 h = self.store.merged_histogram(
-                    semconv.PREDICTION_SCORE, start_s=start_s, end_s=end_s, selection=sel
+                    semconv.PREDICTION_SCORE, start=start, end=end, selection=sel
                 )
             except (NotFoundError, InvalidQueryError):
                 continue
@@ -181,8 +181,8 @@ class _Builder:
     def row(
         self,
         *,
-        start_s: float,
-        end_s: float,
+        start: datetime,
+        end: datetime,
         cells: Sequence[ConfusionCell],
         errors: Sequence[ErrorSums],
         inferences: float,
@@ -206,10 +206,10 @@ class _Builder:
             )
             labelled += regression.count
         n = round(inferences)
-        estimate, reliable = self.estimate(selection, start_s, end_s)
+        estimate, reliable = self.estimate(selection, start, end)
         return PerformanceRow(
-            start_s=start_s,
-            end_s=end_s,
+            start=start,
+            end=end,
             device_id=device_id,
             model_version=model_version,
             inferences=n,
@@ -226,16 +226,16 @@ class _Builder:
         groups: _Groups,
         k: Any,
         *,
-        start_s: float,
-        end_s: float,
+        start: datetime,
+        end: datetime,
         selection: Selection,
         device_id: str | None = None,
         model_version: str | None = None,
     ) -> PerformanceRow:
         """``row`` of the group ``k`` of ``groups`` (no reads of a group count as none)."""
         return self.row(
-            start_s=start_s,
-            end_s=end_s,
+            start=start,
+            end=end,
             cells=groups.cells.get(k, []),
             errors=groups.errors.get(k, []),
             inferences=sum(c.value for c in groups.counts.get(k, [])),
@@ -279,19 +279,21 @@ def window_performance(
     store: StoreProtocol,
     selection: Selection,
     *,
-    start_s: float,
-    end_s: float,
+    start: datetime,
+    end: datetime,
     max_drift_share: float = MAX_DRIFT_SHARE,
 ) -> tuple[PerformanceRow, float | None]:
     """Realized and estimated performance of ``selection`` over one window (what the rules
     judge), with the version's reference accuracy from its calibration when there is one."""
-    if not end_s > start_s:
-        raise InvalidQueryError(f"end ({end_s}) must be after start ({start_s})")
-    b = _Builder(store, selection, start_s, end_s, max_drift_share)
-    whole = {"start_s": start_s, "end_s": end_s, "step_s": end_s - start_s}
+    if not end > start:
+        raise InvalidQueryError(
+            f"end ({end.isoformat()}) must be after start ({start.isoformat()})"
+        )
+    b = _Builder(store, selection, start, end, max_drift_share)
+    whole: dict[str, Any] = {"start": start, "end": end, "step_s": (end - start).total_seconds()}
     row = b.row(
-        start_s=start_s,
-        end_s=end_s,
+        start=start,
+        end=end,
         cells=b.reader.confusion(**whole, selection=selection, group="none"),
         errors=b.reader.errors(**whole, selection=selection, group="none"),
         inferences=sum(
@@ -308,38 +310,36 @@ def performance_report(
     store: StoreProtocol,
     selection: Selection,
     *,
-    start_s: float,
-    end_s: float,
+    start: datetime,
+    end: datetime,
     step_s: float | None = None,
     max_drift_share: float = MAX_DRIFT_SHARE,
 ) -> PerformanceReport:
-    """Realized and estimated performance of ``selection`` over ``[start_s, end_s)``."""
-    if not end_s > start_s:
-        raise InvalidQueryError(f"end ({end_s}) must be after start ({start_s})")
-    width = end_s - start_s
+    """Realized and estimated performance of ``selection`` over ``[start, end)``."""
+    if not end > start:
+        raise InvalidQueryError(
+            f"end ({end.isoformat()}) must be after start ({start.isoformat()})"
+        )
+    width = (end - start).total_seconds()
     step = step_s or width / DEFAULT_BUCKETS
     if step <= 0 or width / step > MAX_BUCKETS:
         raise InvalidQueryError(f"step_s must give at most {MAX_BUCKETS} buckets, got {step_s}")
-    b = _Builder(store, selection, start_s, end_s, max_drift_share)
+    b = _Builder(store, selection, start, end, max_drift_share)
     reader = b.reader
     whole: dict[str, Any] = {
-        "start_s": start_s,
-        "end_s": end_s,
+        "start": start,
+        "end": end,
         "step_s": width,
         "selection": selection,
     }
-    cells = reader.confusion(
-        start_s=start_s, end_s=end_s, step_s=width, selection=selection, group="none"
-    )
-    errors = reader.errors(
-        start_s=start_s, end_s=end_s, step_s=width, selection=selection, group="none"
-    )
+    cells = reader.confusion(start=start, end=end, step_s=width, selection=selection, group="none")
+    errors = reader.errors(start=start, end=end, step_s=width, selection=selection, group="none")
     counts = reader.inferences(
-        start_s=start_s, end_s=end_s, step_s=width, selection=selection, group="none"
+        start=start, end=end, step_s=width, selection=selection, group="none"
     )
     total = b.row(
-        start_s=start_s,
-        end_s=end_s,
+        start=start,
+        end=end,
         cells=cells,
         errors=errors,
         inferences=sum(c.value for c in counts),
@@ -348,12 +348,15 @@ def performance_report(
     labels = label_order([c.predicted for c in cells] + [c.actual for c in cells])
     matrix = tuple(tuple(r) for r in _matrix(cells, labels))
 
-    timed = {"start_s": start_s, "end_s": end_s, "step_s": step, "selection": selection}
+    timed = {"start": start, "end": end, "step_s": step, "selection": selection}
     t = _grouped(reader, "none", "bucket", timed)
     series = []
     for k in range(math.ceil(width / step - 1e-9)):
-        lo, hi = start_s + k * step, min(end_s, start_s + (k + 1) * step)
-        series.append(b.group_row(t, k, start_s=lo, end_s=hi, selection=selection))
+        lo, hi = (
+            start + timedelta(seconds=k * step),
+            min(end, start + timedelta(seconds=(k + 1) * step)),
+        )
+        series.append(b.group_row(t, k, start=lo, end=hi, selection=selection))
 
     devices = []
     d = _grouped(reader, "device", "group", whole)
@@ -364,8 +367,8 @@ def performance_report(
             b.group_row(
                 d,
                 device_id,
-                start_s=start_s,
-                end_s=end_s,
+                start=start,
+                end=end,
                 selection=Selection(device_id=device_id),
                 device_id=device_id,
                 model_version=version,
@@ -379,8 +382,8 @@ def performance_report(
             b.group_row(
                 v,
                 version,
-                start_s=start_s,
-                end_s=end_s,
+                start=start,
+                end=end,
                 selection=replace(selection, model_version=str(version) or None),
                 model_version=str(version) or None,
             )
@@ -388,8 +391,8 @@ def performance_report(
     task = "classification" if cells else "regression" if errors else "none"
     shares = [s for s in b.drift.values() if s is not None]
     return PerformanceReport(
-        start_s=start_s,
-        end_s=end_s,
+        start=start,
+        end=end,
         step_s=step,
         task=task,
         labels=labels,
@@ -404,11 +407,11 @@ def performance_report(
 
 
 def version_accuracy(
-    store: StoreProtocol, model: str, version: str, *, start_s: float, end_s: float
+    store: StoreProtocol, model: str, version: str, *, start: datetime, end: datetime
 ) -> dict[str, float | int | bool | None]:
     """Realized and estimated accuracy of one version over a window, for version comparisons."""
     row, reference = window_performance(
-        store, Selection(model_name=model, model_version=version), start_s=start_s, end_s=end_s
+        store, Selection(model_name=model, model_version=version), start=start, end=end
     )
     c, e = row.classification, row.estimate
     return {

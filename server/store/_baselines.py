@@ -57,14 +57,6 @@ _INFO = (
 )
 
 
-def _naive(at: datetime | None) -> datetime | None:
-    return None if at is None else naive_utc(at)
-
-
-def _aware(at: datetime | None) -> datetime | None:
-    return None if at is None else aware_utc(at)
-
-
 def _info(row: tuple[Any, ...]) -> BaselineInfo:
     return BaselineInfo(
         id=row[0],
@@ -73,8 +65,8 @@ def _info(row: tuple[Any, ...]) -> BaselineInfo:
         device_id=row[3],
         source=row[4],
         created_at=aware_utc(row[5]),
-        window_start=_aware(row[6]),
-        window_end=_aware(row[7]),
+        window_start=aware_utc(row[6]),
+        window_end=aware_utc(row[7]),
         rows=int(row[8]),
         features=tuple(json.loads(row[9])),
     )
@@ -112,9 +104,9 @@ class BaselineTable:
                     model_version,
                     device_id,
                     source,
-                    _naive(now),
-                    _naive(start),
-                    _naive(end),
+                    naive_utc(now),
+                    naive_utc(start),
+                    naive_utc(end),
                     rows,
                     json.dumps(list(features)),
                 ],

@@ -19,13 +19,14 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import duckdb
 
 from edgewatch.collector import semconv
 from edgewatch.server.store._maintenance import rollup_watermark
+from edgewatch.server.store._time import aware_utc, checked, naive_utc, utc_datetime
 
 UNKNOWN_HARDWARE = "unknown"
 HOUR_S = 3600.0
@@ -86,10 +87,7 @@ def version_spans(
         f"SELECT * FROM ({_SPANS}) WHERE ? IS NULL OR model_name = ? ORDER BY device_id, since",
         [model_name, model_name],
     ).fetchall()
-    return [
-        VersionSpan(d, m, v, s.replace(tzinfo=UTC), None if u is None else u.replace(tzinfo=UTC))
-        for d, m, v, s, u, _ in rows
-    ]
+    return [VersionSpan(d, m, v, aware_utc(s), aware_utc(u)) for d, m, v, s, u, _ in rows]
 
 
 def _rows_sql(hourly: str, minute: str, columns: str, where: str, split: bool) -> str:
@@ -170,7 +168,7 @@ def device_hours(
         period_s = max(MINUTE_S, math.floor(period_s / MINUTE_S) * MINUTE_S)
     step = timedelta(seconds=period_s)
     lo = _floor(start, period_s)
-    hi = end.astimezone(UTC).replace(tzinfo=None)
+    hi = naive_utc(end)
     acc: dict[tuple[str, str, str, datetime], dict[str, float]] = {}
     hist = _query(
         cur,
@@ -236,9 +234,7 @@ def device_hours(
 
 def _floor(t: datetime, period_s: float) -> datetime:
     """``t`` as naive UTC, down to its period's start (periods aligned on the epoch)."""
-    utc = t.astimezone(UTC)
-    floored = math.floor(utc.timestamp() / period_s) * period_s
-    return datetime.fromtimestamp(floored, UTC).replace(tzinfo=None)
+    return utc_datetime(math.floor(checked(t).timestamp() / period_s) * period_s)
 
 
 def _complete_periods(
@@ -250,8 +246,8 @@ def _complete_periods(
     for s in spans:
         if s.model_version is None:
             continue
-        since = s.since.replace(tzinfo=None)
-        until = current if s.until is None else min(current, s.until.replace(tzinfo=None))
+        since = naive_utc(s.since)
+        until = current if s.until is None else min(current, naive_utc(s.until))
         t = max(lo, since)
         if t > lo:  # the period the span starts in is only partly on it
             t = lo + step * math.ceil((t - lo) / step)
@@ -274,7 +270,7 @@ def _hour(
         device,
         version,
         hardware,
-        period.replace(tzinfo=UTC),
+        aware_utc(period),
         row.get(semconv.INFERENCE_DURATION),
         row.get("energy"),
         row.get(semconv.PREDICTION_SCORE),

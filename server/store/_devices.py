@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from typing import Any
 
 import duckdb
 
 from edgewatch.server.store._errors import NotFoundError
-from edgewatch.server.store._time import unix_seconds, utc_datetime
+from edgewatch.server.store._time import aware_utc, naive_utc, naive_utc_before
 from edgewatch.server.store._types import (
     Device,
     DeviceStatus,
@@ -23,9 +24,9 @@ _COLUMNS = (
 )
 
 
-def status_of(last_seen_s: float, now_s: float, thresholds: StatusThresholds) -> DeviceStatus:
-    """Liveness of a device last seen at ``last_seen_s``."""
-    age = now_s - last_seen_s
+def status_of(last_seen: datetime, now: datetime, thresholds: StatusThresholds) -> DeviceStatus:
+    """Liveness of a device last seen at ``last_seen``."""
+    age = (now - last_seen).total_seconds()
     if age <= thresholds.online_s:
         return DeviceStatus.ONLINE
     if age <= thresholds.offline_s:
@@ -33,8 +34,8 @@ def status_of(last_seen_s: float, now_s: float, thresholds: StatusThresholds) ->
     return DeviceStatus.OFFLINE
 
 
-def _device(row: tuple[Any, ...], now_s: float, thresholds: StatusThresholds) -> Device:
-    last_seen = unix_seconds(row[12])
+def _device(row: tuple[Any, ...], now: datetime, thresholds: StatusThresholds) -> Device:
+    last_seen = aware_utc(row[12])
     return Device(
         device_id=row[0],
         fleet=row[1],
@@ -47,11 +48,11 @@ def _device(row: tuple[Any, ...], now_s: float, thresholds: StatusThresholds) ->
         service_name=row[8],
         power_sources=row[9],
         attributes=json.loads(row[10]),
-        first_seen_s=unix_seconds(row[11]),
-        last_seen_s=last_seen,
+        first_seen=aware_utc(row[11]),
+        last_seen=last_seen,
         last_batch_key=row[13],
         clock_skew_s=row[14],
-        status=status_of(last_seen, now_s, thresholds),
+        status=status_of(last_seen, now, thresholds),
     )
 
 
@@ -60,7 +61,7 @@ def list_devices(
     selection: Selection,
     *,
     status: DeviceStatus | None,
-    now_s: float,
+    now: datetime,
     thresholds: StatusThresholds,
     limit: int = 1000,
     offset: int = 0,
@@ -74,54 +75,54 @@ def list_devices(
             params.append(value)
     if status is DeviceStatus.ONLINE:
         clauses.append("last_seen >= ?")
-        params.append(utc_datetime(now_s - thresholds.online_s))
+        params.append(naive_utc_before(now, thresholds.online_s))
     elif status is DeviceStatus.STALE:
         clauses.append("last_seen < ? AND last_seen >= ?")
         params += [
-            utc_datetime(now_s - thresholds.online_s),
-            utc_datetime(now_s - thresholds.offline_s),
+            naive_utc_before(now, thresholds.online_s),
+            naive_utc_before(now, thresholds.offline_s),
         ]
     elif status is DeviceStatus.OFFLINE:
         clauses.append("last_seen < ?")
-        params.append(utc_datetime(now_s - thresholds.offline_s))
+        params.append(naive_utc_before(now, thresholds.offline_s))
     rows = cur.execute(
         f"SELECT {_COLUMNS} FROM devices WHERE {' AND '.join(clauses)}"
         " ORDER BY device_id LIMIT ? OFFSET ?",
         [*params, limit, offset],
     ).fetchall()
-    return [_device(r, now_s, thresholds) for r in rows]
+    return [_device(r, now, thresholds) for r in rows]
 
 
 def get_device(
-    cur: duckdb.DuckDBPyConnection, device_id: str, *, now_s: float, thresholds: StatusThresholds
+    cur: duckdb.DuckDBPyConnection, device_id: str, *, now: datetime, thresholds: StatusThresholds
 ) -> Device:
     """One device; ``NotFoundError`` when it never reported."""
     row = cur.execute(f"SELECT {_COLUMNS} FROM devices WHERE device_id = ?", [device_id]).fetchone()
     if row is None:
         raise NotFoundError(f"device {device_id!r} not found")
-    return _device(row, now_s, thresholds)
+    return _device(row, now, thresholds)
 
 
 def latest_readings(
-    cur: duckdb.DuckDBPyConnection, device_id: str, *, since_s: float
+    cur: duckdb.DuckDBPyConnection, device_id: str, *, since: datetime
 ) -> list[Reading]:
-    """Newest value of every gauge series the device sent since ``since_s``."""
+    """Newest value of every gauge series the device sent since ``since``."""
     rows = cur.execute(
         "SELECT metric, attrs, arg_max(value, ts), max(ts) FROM points"
         " WHERE device_id = ? AND kind = 'gauge' AND ts >= ?"
         " GROUP BY metric, attrs ORDER BY metric, attrs",
-        [device_id, utc_datetime(since_s)],
+        [device_id, naive_utc(since)],
     ).fetchall()
-    return [Reading(r[0], json.loads(r[1]), float(r[2]), unix_seconds(r[3])) for r in rows]
+    return [Reading(r[0], json.loads(r[1]), float(r[2]), aware_utc(r[3])) for r in rows]
 
 
 def online_by_version(
-    cur: duckdb.DuckDBPyConnection, *, now_s: float, thresholds: StatusThresholds
+    cur: duckdb.DuckDBPyConnection, *, now: datetime, thresholds: StatusThresholds
 ) -> list[tuple[str, str, int]]:
     """(model name, model version, devices online) for the Prometheus gauge."""
     rows = cur.execute(
         "SELECT coalesce(model_name, ''), coalesce(model_version, ''), count(*) FROM devices"
         " WHERE last_seen >= ? GROUP BY ALL ORDER BY ALL",
-        [utc_datetime(now_s - thresholds.online_s)],
+        [naive_utc_before(now, thresholds.online_s)],
     ).fetchall()
     return [(r[0], r[1], int(r[2])) for r in rows]

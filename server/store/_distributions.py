@@ -10,6 +10,7 @@ exponential histogram (``merged_histogram``, explicit buckets spread into it);
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 
 import duckdb
 
@@ -28,19 +29,20 @@ from edgewatch.server.store._series import (
     window_source,
 )
 from edgewatch.server.store._series_kinds import HISTOGRAM_KINDS, kinds_of
+from edgewatch.server.store._time import from_unix
 from edgewatch.server.store._types import Distribution, Resolution, Selection
 
 
 def _histogram_kinds(
     cur: duckdb.DuckDBPyConnection,
     metric: str,
-    start_s: float,
-    end_s: float,
+    start: datetime,
+    end: datetime,
     selection: Selection,
     attributes: tuple[tuple[str, str], ...],
 ) -> set[str]:
     """Histogram kinds of the selected series; ``InvalidQueryError`` when they are numeric."""
-    if end_s <= start_s:
+    if end <= start:
         raise InvalidQueryError("end must be after start")
     kinds = kinds_of(cur, metric, selection, attributes)
     if kinds and not kinds & HISTOGRAM_KINDS:
@@ -54,8 +56,8 @@ def _histogram_kinds(
 def _exp_part(
     cur: duckdb.DuckDBPyConnection,
     metric: str,
-    start_s: float,
-    end_s: float,
+    start: datetime,
+    end: datetime,
     selection: Selection,
     attributes: tuple[tuple[str, str], ...],
     resolution: Resolution | None,
@@ -65,15 +67,15 @@ def _exp_part(
 ) -> tuple[ExpHistogram, int, Resolution]:
     """The exponential histograms of the window merged; (histogram, devices, resolution).
     Without ``count_devices`` the count is 0 and pre-merged rows may answer."""
-    res = resolution or resolution_for_window(end_s - start_s)
+    res = resolution or resolution_for_window((end - start).total_seconds())
     if not count_devices:
         src, params = exp_source(
-            cur, res, metric, start_s, end_s, selection, attributes,
+            cur, res, metric, start, end, selection, attributes,
             f"0 AS g, {HISTOGRAM_COLUMNS}", [], premerged,
         )  # fmt: skip
         return merge_groups(cur, src, params, ["g"]).get((0,), empty()), 0, res
     src, params = window_source(
-        "exp", res, metric, start_s, end_s, selection, attributes,
+        "exp", res, metric, start, end, selection, attributes,
         f"0 AS g, device_id, {HISTOGRAM_COLUMNS}",
     )  # fmt: skip
     merged = merge_groups(cur, src, params, ["g"])
@@ -86,8 +88,8 @@ def exp_source(
     cur: duckdb.DuckDBPyConnection,
     resolution: Resolution,
     metric: str,
-    start_s: float,
-    end_s: float,
+    start: datetime,
+    end: datetime,
     selection: Selection,
     attributes: tuple[tuple[str, str], ...],
     columns: str,
@@ -96,7 +98,7 @@ def exp_source(
 ) -> tuple[str, list[object]]:
     """``window_source`` over exponential histograms, read from the rows pre-merged across
     devices when they answer the same (``_premerged``) and ``premerged`` allows it."""
-    window = (resolution, metric, start_s, end_s, selection, attributes, columns, column_params)
+    window = (resolution, metric, start, end, selection, attributes, columns, column_params)
     found = premerged_source(cur, *window) if premerged else None
     return found if found is not None else window_source("exp", *window)
 
@@ -104,13 +106,13 @@ def exp_source(
 def _explicit_part(
     cur: duckdb.DuckDBPyConnection,
     metric: str,
-    start_s: float,
-    end_s: float,
+    start: datetime,
+    end: datetime,
     selection: Selection,
     attributes: tuple[tuple[str, str], ...],
 ) -> ExplicitHistogram | None:
     src, params = explicit_source(
-        metric, start_s, end_s, selection, attributes, f"0 AS g, {EXPLICIT_COLUMNS}"
+        metric, start, end, selection, attributes, f"0 AS g, {EXPLICIT_COLUMNS}"
     )
     return merge_explicit(cur, src, params, ["g"]).get((0,))
 
@@ -119,8 +121,8 @@ def merged_histogram(
     cur: duckdb.DuckDBPyConnection,
     metric: str,
     *,
-    start_s: float,
-    end_s: float,
+    start: datetime,
+    end: datetime,
     selection: Selection,
     attributes: tuple[tuple[str, str], ...] = (),
     resolution: Resolution | None = None,
@@ -130,15 +132,15 @@ def merged_histogram(
     the detectors: explicit buckets join through ``as_exp_histogram``. Empty when the
     selection holds no histograms (a gauge's latency rule then has too few samples).
     ``premerged=False`` reads per-series rows even where pre-merged ones answer the same."""
-    if end_s <= start_s:
+    if end <= start:
         raise InvalidQueryError("end must be after start")
     kinds = kinds_of(cur, metric, selection, attributes)
     h, _, _ = _exp_part(
-        cur, metric, start_s, end_s, selection, attributes, resolution,
+        cur, metric, start, end, selection, attributes, resolution,
         count_devices=False, premerged=premerged,
     )  # fmt: skip
     if "histogram" in kinds:
-        explicit = _explicit_part(cur, metric, start_s, end_s, selection, attributes)
+        explicit = _explicit_part(cur, metric, start, end, selection, attributes)
         if explicit is not None:
             h = _with_explicit(h if h.count else None, explicit)
     return h
@@ -156,8 +158,8 @@ def merged_histograms(
     metric: str,
     by: str,
     *,
-    start_s: float,
-    end_s: float,
+    start: datetime,
+    end: datetime,
     selection: Selection,
     attributes: tuple[tuple[str, str], ...] = (),
     resolution: Resolution | None = None,
@@ -166,18 +168,18 @@ def merged_histograms(
     """``merged_histogram`` for each value of the point attribute ``by`` (each feature of
     ``ml.feature.value``, say), one query per histogram kind; values without points are
     absent. ``premerged`` as in ``merged_histogram``."""
-    if end_s <= start_s:
+    if end <= start:
         raise InvalidQueryError("end must be after start")
-    res = resolution or resolution_for_window(end_s - start_s)
+    res = resolution or resolution_for_window((end - start).total_seconds())
     group = "json_extract_string(attrs, ?) AS g"
     src, params = exp_source(
-        cur, res, metric, start_s, end_s, selection, attributes,
+        cur, res, metric, start, end, selection, attributes,
         f"{group}, {HISTOGRAM_COLUMNS}", [json_path(by)], premerged,
     )  # fmt: skip
     merged = {g: h for (g,), h in merge_groups(cur, src, params, ["g"]).items()}
     if "histogram" in kinds_of(cur, metric, selection, attributes):
         src, params = explicit_source(
-            metric, start_s, end_s, selection, attributes, f"{group}, {EXPLICIT_COLUMNS}",
+            metric, start, end, selection, attributes, f"{group}, {EXPLICIT_COLUMNS}",
             [json_path(by)],
         )  # fmt: skip
         for (g,), explicit in merge_explicit(cur, src, params, ["g"]).items():
@@ -189,23 +191,23 @@ def query_distribution(
     cur: duckdb.DuckDBPyConnection,
     metric: str,
     *,
-    start_s: float,
-    end_s: float,
+    start: datetime,
+    end: datetime,
     selection: Selection,
     attributes: tuple[tuple[str, str], ...] = (),
 ) -> Distribution:
     """Merged histograms (exponential and explicit-bucket) with p50/p95/p99 (NaN when empty)."""
-    kinds = _histogram_kinds(cur, metric, start_s, end_s, selection, attributes)
-    h, devices, res = _exp_part(cur, metric, start_s, end_s, selection, attributes, None)
+    kinds = _histogram_kinds(cur, metric, start, end, selection, attributes)
+    h, devices, res = _exp_part(cur, metric, start, end, selection, attributes, None)
     explicit = None
     if "histogram" in kinds:
-        explicit = _explicit_part(cur, metric, start_s, end_s, selection, attributes)
-        devices = _devices(cur, metric, start_s, end_s, selection, attributes, res)
+        explicit = _explicit_part(cur, metric, start, end, selection, attributes)
+        devices = _devices(cur, metric, start, end, selection, attributes, res)
     return Distribution(
         metric,
         res,
-        start_s,
-        end_s,
+        start,
+        end,
         devices,
         h,
         quantiles_of(h, explicit, QUANTILES),
@@ -216,19 +218,17 @@ def query_distribution(
 def _devices(
     cur: duckdb.DuckDBPyConnection,
     metric: str,
-    start_s: float,
-    end_s: float,
+    start: datetime,
+    end: datetime,
     selection: Selection,
     attributes: tuple[tuple[str, str], ...],
     res: Resolution,
 ) -> int:
     """Devices with histogram points of either kind in the window."""
     exp_sql, exp_params = window_source(
-        "exp", res, metric, start_s, end_s, selection, attributes, "device_id"
+        "exp", res, metric, start, end, selection, attributes, "device_id"
     )
-    hist_sql, hist_params = explicit_source(
-        metric, start_s, end_s, selection, attributes, "device_id"
-    )
+    hist_sql, hist_params = explicit_source(metric, start, end, selection, attributes, "device_id")
     sources: Sequence[object] = [*exp_params, *hist_params]
     row = cur.execute(
         f"SELECT count(DISTINCT device_id) FROM ({exp_sql} UNION ALL {hist_sql})", list(sources)
@@ -240,33 +240,33 @@ def histograms_by_period(
     cur: duckdb.DuckDBPyConnection,
     metric: str,
     *,
-    start_s: float,
-    end_s: float,
+    start: datetime,
+    end: datetime,
     period_s: float,
     selection: Selection,
-) -> dict[tuple[str, float], ExpHistogram]:
-    """``merged_histogram`` per (device, period start in epoch seconds), in one query per
+) -> dict[tuple[str, datetime], ExpHistogram]:
+    """``merged_histogram`` per (device, period start), in one query per
     histogram kind: the rollout gate's score histogram of each device-hour. It reads the
     1-minute rollups (kept a month; the hourly ones lag ingest by up to an hour) and periods are
     aligned to the epoch, as the device-hours are."""
-    if end_s <= start_s:
+    if end <= start:
         raise InvalidQueryError("end must be after start")
     if period_s < 60:
         raise InvalidQueryError(f"period_s must be at least a minute, got {period_s}")
     res = Resolution.MINUTE
     group = "device_id, floor(epoch({t}) / ?) * ? AS p"
     src, params = window_source(
-        "exp", res, metric, start_s, end_s, selection, (),
+        "exp", res, metric, start, end, selection, (),
         f"{group.format(t='bucket')}, {HISTOGRAM_COLUMNS}", [period_s, period_s],
     )  # fmt: skip
     groups = merge_groups(cur, src, params, ["device_id", "p"])
-    merged = {(str(d), float(p)): h for (d, p), h in groups.items()}
+    merged = {(str(d), from_unix(float(p))): h for (d, p), h in groups.items()}
     if "histogram" in kinds_of(cur, metric, selection, ()):
         src, params = explicit_source(
-            metric, start_s, end_s, selection, (),
+            metric, start, end, selection, (),
             f"{group.format(t='ts')}, {EXPLICIT_COLUMNS}", [period_s, period_s],
         )  # fmt: skip
         for (d, p), explicit in merge_explicit(cur, src, params, ["device_id", "p"]).items():
-            key = (str(d), float(p))
+            key = (str(d), from_unix(float(p)))
             merged[key] = _with_explicit(merged.get(key), explicit)
     return merged

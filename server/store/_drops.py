@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from datetime import datetime
 
 import duckdb
 
 from edgewatch.collector import semconv
-from edgewatch.server.store._time import unix_seconds
+from edgewatch.server.store._errors import InvalidQueryError
+from edgewatch.server.store._time import aware_utc, from_unix
 
 _METRICS = (semconv.DROPPED_TOTAL, semconv.BATCHES_DROPPED_TOTAL, semconv.LAST_DROP)
 
@@ -26,8 +28,9 @@ class DeviceDrops:
     """Inferences lost on the device by reason."""
     batches: dict[str, int]
     """Batches lost on the device by reason."""
-    last_drop_s: float | None
-    reported_s: float
+    last_drop: datetime | None
+    """When the device last lost something (its own clock; ``None`` when it sent no valid time)."""
+    reported: datetime
     """Point time of the batch that carried these totals (the device's clock)."""
 
 
@@ -44,7 +47,7 @@ def device_drops(cur: duckdb.DuckDBPyConnection, device_id: str) -> DeviceDrops 
         return None
     inferences: dict[str, int] = {}
     batches: dict[str, int] = {}
-    last_drop_s = None
+    last_drop = None
     for metric, attrs, value, _ in rows:
         reason = str(json.loads(attrs).get(semconv.REASON, "unknown"))
         if metric == semconv.DROPPED_TOTAL:
@@ -52,5 +55,13 @@ def device_drops(cur: duckdb.DuckDBPyConnection, device_id: str) -> DeviceDrops 
         elif metric == semconv.BATCHES_DROPPED_TOTAL:
             batches[reason] = int(value)
         else:
-            last_drop_s = float(value)
-    return DeviceDrops(inferences, batches, last_drop_s, unix_seconds(rows[0][3]))
+            last_drop = _instant(float(value))
+    return DeviceDrops(inferences, batches, last_drop, aware_utc(rows[0][3]))
+
+
+def _instant(unix_s: float) -> datetime | None:
+    """The device's unix-seconds gauge as an instant; ``None`` when no datetime holds it."""
+    try:
+        return from_unix(unix_s)
+    except InvalidQueryError:
+        return None

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 
 from edgewatch.server.store._explicit import ExplicitHistogram
@@ -20,8 +21,8 @@ EXPLICIT_COLUMNS = "bounds, counts, count, sum, min, max"
 
 def explicit_source(
     metric: str,
-    start_s: float,
-    end_s: float,
+    start: datetime,
+    end: datetime,
     selection: Selection,
     attributes: tuple[tuple[str, str], ...],
     columns: str,
@@ -32,8 +33,8 @@ def explicit_source(
         "histograms",
         "ts",
         metric,
-        start_s,
-        end_s,
+        start,
+        end,
         selection,
         attributes,
         columns,

@@ -6,6 +6,8 @@ deltas at ingest); latency merges exponential and explicit-bucket histograms per
 
 from __future__ import annotations
 
+from datetime import datetime
+
 import duckdb
 
 from edgewatch.collector import semconv
@@ -14,7 +16,7 @@ from edgewatch.server.store._histquery import merge_groups
 from edgewatch.server.store._histsql import HISTOGRAM_COLUMNS
 from edgewatch.server.store._select import attribute_clause, attribute_params, table_for
 from edgewatch.server.store._series import QUANTILES, quantiles_of, resolution_for_window
-from edgewatch.server.store._time import utc_datetime
+from edgewatch.server.store._time import naive_utc, naive_utc_before
 from edgewatch.server.store._types import (
     FleetSummary,
     ModelVersionSummary,
@@ -28,9 +30,9 @@ _EXPLICIT_TEMP = "fleet_summary_explicit"
 def fleet_summary(
     cur: duckdb.DuckDBPyConnection,
     *,
-    start_s: float,
-    end_s: float,
-    now_s: float,
+    start: datetime,
+    end: datetime,
+    now: datetime,
     thresholds: StatusThresholds,
     fleet: str | None = None,
     scan_once: bool = False,
@@ -38,11 +40,11 @@ def fleet_summary(
     """Summary of every model version in the window (optionally one fleet). With
     ``scan_once`` the explicit histograms, which two queries read, are read once into a
     temporary table: on a lake that saves a second pass over their Parquet files."""
-    res = resolution_for_window(end_s - start_s)
+    res = resolution_for_window((end - start).total_seconds())
     fleet_clause, fleet_params = ("fleet = ?", [fleet]) if fleet is not None else ("TRUE", [])
     online_cut, offline_cut = (
-        utc_datetime(now_s - thresholds.online_s),
-        utc_datetime(now_s - thresholds.offline_s),
+        naive_utc_before(now, thresholds.online_s),
+        naive_utc_before(now, thresholds.offline_s),
     )
     device_rows = cur.execute(
         "SELECT coalesce(model_name, ''), coalesce(model_version, ''), count(*),"
@@ -51,7 +53,7 @@ def fleet_summary(
         f" FROM devices WHERE {fleet_clause} GROUP BY ALL ORDER BY ALL",
         [online_cut, online_cut, offline_cut, *fleet_params],
     ).fetchall()
-    window = [utc_datetime(start_s), utc_datetime(end_s)]
+    window = [naive_utc(start), naive_utc(end)]
     devices_sel = (
         "SELECT device_id, coalesce(model_name, '') AS model_name,"
         f" coalesce(model_version, '') AS model_version FROM devices WHERE {fleet_clause}"
@@ -106,7 +108,7 @@ def fleet_summary(
     finally:
         if scan_once:
             cur.execute(f"DROP TABLE IF EXISTS temp.main.{_EXPLICIT_TEMP}")
-    window_s = end_s - start_s
+    window_s = (end - start).total_seconds()
     versions = []
     for name, version, total, online, stale in device_rows:
         inferences, errors = counts.get((name, version), (0.0, 0.0))
@@ -128,8 +130,8 @@ def fleet_summary(
             )
         )
     return FleetSummary(
-        start_s=start_s,
-        end_s=end_s,
+        start=start,
+        end=end,
         resolution=res,
         devices=sum(v.devices for v in versions),
         online=sum(v.online for v in versions),

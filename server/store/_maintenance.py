@@ -16,6 +16,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import TypeVar
 
 import duckdb
@@ -23,7 +24,7 @@ import duckdb
 from edgewatch.server.store._histsql import HISTOGRAM_COLUMNS, merged_histograms_sql
 from edgewatch.server.store._premerged import premerge
 from edgewatch.server.store._samples import delete_before as delete_samples_before
-from edgewatch.server.store._time import utc_datetime
+from edgewatch.server.store._time import naive_utc_before
 from edgewatch.server.store._types import Resolution
 
 log = logging.getLogger(__name__)
@@ -285,12 +286,12 @@ class Retention:
 
 
 def enforce_retention(
-    cur: duckdb.DuckDBPyConnection, retention: Retention, *, now_s: float
+    cur: duckdb.DuckDBPyConnection, retention: Retention, *, now: datetime
 ) -> None:
     """Delete rows older than their resolution's retention."""
-    raw = utc_datetime(now_s - retention.raw_s)
-    minute = utc_datetime(now_s - retention.minute_s)
-    hour = utc_datetime(now_s - retention.hour_s)
+    raw = naive_utc_before(now, retention.raw_s)
+    minute = naive_utc_before(now, retention.minute_s)
+    hour = naive_utc_before(now, retention.hour_s)
     for table in ("points", "exp_histograms", "histograms"):
         cur.execute(f"DELETE FROM {table} WHERE ts < ?", [raw])
     for table in ("points_1m", "exp_histograms_1m", "exp_histograms_fleet_1m"):
@@ -300,10 +301,10 @@ def enforce_retention(
     # Label records outlive the hourly rows they describe by at most an hour.
     cur.execute(
         "DELETE FROM premerge_devices WHERE hour < ?",
-        [utc_datetime(now_s - retention.hour_s - 3600)],
+        [naive_utc_before(now, retention.hour_s + 3600)],
     )
-    delete_samples_before(cur, now_s - retention.samples_s)
+    delete_samples_before(cur, now - timedelta(seconds=retention.samples_s))
     cur.execute(
         "DELETE FROM batch_keys WHERE received_at < ?",
-        [utc_datetime(now_s - retention.batch_keys_s)],
+        [naive_utc_before(now, retention.batch_keys_s)],
     )

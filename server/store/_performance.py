@@ -8,13 +8,14 @@ late sits in the window of its inference here, like any other delta point.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from edgewatch.collector import semconv
 from edgewatch.server.store._errors import InvalidQueryError
 from edgewatch.server.store._gateway import Gateway
 from edgewatch.server.store._select import json_path, selection_sql
-from edgewatch.server.store._time import utc_datetime
+from edgewatch.server.store._time import naive_utc, unix_us
 from edgewatch.server.store._types import Selection
 
 GROUPS = ("none", "device", "version")
@@ -59,7 +60,7 @@ class ErrorSums:
 
 
 class PerformanceReader:
-    """Label and inference sums over a window cut into ``step_s`` buckets from ``start_s``."""
+    """Label and inference sums over a window cut into ``step_s`` buckets from ``start``."""
 
     def __init__(self, db: Gateway) -> None:
         self._db = db
@@ -71,14 +72,14 @@ class PerformanceReader:
         metric: str,
         keys: tuple[str, ...],
         group: str,
-        start_s: float,
-        end_s: float,
+        start: datetime,
+        end: datetime,
         step_s: float,
         selection: Selection,
     ) -> list[tuple[Any, ...]]:
         if group not in _GROUP_SQL:
             raise InvalidQueryError(f"group must be one of {GROUPS}, got {group!r}")
-        if not (end_s > start_s and step_s > 0):
+        if not (end > start and step_s > 0):
             raise InvalidQueryError("end must be after start and step positive")
         sel, sel_params = selection_sql(selection)
         key_cols = "".join(f", json_extract_string(p.attrs, ?) AS k{i}" for i in range(len(keys)))
@@ -91,18 +92,18 @@ class PerformanceReader:
             f"{join} GROUP BY ALL"
         )
         params: list[object] = [
-            int(start_s * 1e6),
+            unix_us(start),
             step_s * 1e6,
             *(json_path(k) for k in keys),
             metric,
-            utc_datetime(start_s),
-            utc_datetime(end_s),
+            naive_utc(start),
+            naive_utc(end),
             *sel_params,
         ]
         return self._db.read(lambda cur: cur.execute(sql, params).fetchall())
 
     def confusion(
-        self, *, start_s: float, end_s: float, step_s: float, selection: Selection, group: str
+        self, *, start: datetime, end: datetime, step_s: float, selection: Selection, group: str
     ) -> list[ConfusionCell]:
         """Label counts by predicted × actual class."""
         rows = self._sums(
@@ -111,8 +112,8 @@ class PerformanceReader:
             semconv.LABEL_COUNT,
             (semconv.PREDICTION_CLASS, semconv.LABEL_CLASS),
             group,
-            start_s,
-            end_s,
+            start,
+            end,
             step_s,
             selection,
         )
@@ -123,7 +124,7 @@ class PerformanceReader:
         ]
 
     def inferences(
-        self, *, start_s: float, end_s: float, step_s: float, selection: Selection, group: str
+        self, *, start: datetime, end: datetime, step_s: float, selection: Selection, group: str
     ) -> list[GroupCount]:
         """Inferences (every outcome) per bucket: the denominator of label coverage."""
         rows = self._sums(
@@ -132,18 +133,18 @@ class PerformanceReader:
             semconv.INFERENCE_COUNT,
             (),
             group,
-            start_s,
-            end_s,
+            start,
+            end,
             step_s,
             selection,
         )
         return [GroupCount(str(g), int(b), float(v)) for g, b, v in rows]
 
     def errors(
-        self, *, start_s: float, end_s: float, step_s: float, selection: Selection, group: str
+        self, *, start: datetime, end: datetime, step_s: float, selection: Selection, group: str
     ) -> list[ErrorSums]:
         """Regression error sums per bucket (from the raw error histograms and squared sums)."""
-        args = (start_s, end_s, step_s, selection)
+        args = (start, end, step_s, selection)
         signed = self._sums(
             "exp_histograms",
             "sum(p.count), sum(p.sum)",

@@ -21,6 +21,7 @@ reads pre-merged minutes for its whole, rolled-up minutes and raw rows for the r
 from __future__ import annotations
 
 import math
+from datetime import datetime
 from typing import Any
 
 import duckdb
@@ -28,7 +29,7 @@ import pyarrow as pa
 
 from edgewatch.server.store._histquery import merge_groups
 from edgewatch.server.store._select import RAW_TABLE, attributes_sql, window_select
-from edgewatch.server.store._time import utc_datetime
+from edgewatch.server.store._time import naive_utc, utc_datetime
 from edgewatch.server.store._types import Resolution, Selection
 
 LABELS = ("fleet", "model_name", "model_version", "hardware")
@@ -118,8 +119,8 @@ def premerged_source(
     cur: duckdb.DuckDBPyConnection,
     resolution: Resolution,
     metric: str,
-    start_s: float,
-    end_s: float,
+    start: datetime,
+    end: datetime,
     selection: Selection,
     attributes: tuple[tuple[str, str], ...],
     columns: str,
@@ -138,13 +139,13 @@ def premerged_source(
     if selection.device_id is not None:
         return None
     if resolution is Resolution.RAW:
-        lo_s, hi_s = float(math.ceil(start_s / 60) * 60), float(math.floor(end_s / 60) * 60)
-        if hi_s <= lo_s:
+        lo = utc_datetime(math.ceil(start.timestamp() / 60) * 60)
+        hi = utc_datetime(math.floor(end.timestamp() / 60) * 60)
+        if hi <= lo:
             return None
     else:
-        lo_s, hi_s = start_s, end_s
+        lo, hi = naive_utc(start), naive_utc(end)
     table = PREMERGED_TABLE[resolution if resolution is not Resolution.RAW else Resolution.MINUTE]
-    lo, hi = utc_datetime(lo_s), utc_datetime(hi_s)
     changed = " OR ".join(f"m.{c} IS DISTINCT FROM d.{c}" for c in LABELS)
     stale = cur.execute(
         f"""SELECT 1 FROM premerge_devices m LEFT JOIN devices d ON d.device_id = m.device_id
@@ -169,7 +170,7 @@ def premerged_source(
     if resolution is not Resolution.RAW:
         return sql, merged
     raw, raw_params = window_select(
-        RAW_TABLE["exp"], "ts", metric, start_s, end_s, selection, attributes, columns,
+        RAW_TABLE["exp"], "ts", metric, start, end, selection, attributes, columns,
         column_params, " AND temporality = 'delta'",
     )  # fmt: skip
     unrolled = (

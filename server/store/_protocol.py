@@ -3,8 +3,14 @@
 
 One protocol per area, composed into :class:`StoreProtocol`. Every method returns the
 store's own value types and raises only :class:`StoreError` and its subclasses; no DuckDB
-type crosses it. Times are unix seconds (``*_s``) for measurements and windows over them,
-aware UTC datetimes for records people manage (baselines, alerts, deliveries, evaluations).
+type crosses it.
+
+One time type: every instant that crosses it (window bounds, ``now``, first and last seen,
+bucket starts, creation and expiry times) is an aware UTC ``datetime``; a naive one is an
+``InvalidQueryError``. The store converts it once, at the SQL boundary (``_time``). Durations
+(a bucket ``step_s``, a ``period_s``, a raise's ``for_s``) and measured times (latencies, clock
+skew) are seconds as floats, as on the REST contract. Unix seconds or microseconds stay inside
+the store, where numeric columns of many points need them (a ``Batch``'s ``ts_us``).
 """
 
 from __future__ import annotations
@@ -195,8 +201,8 @@ class SignalStore(Protocol):
         metric: str,
         key: str,
         *,
-        start_s: float,
-        end_s: float,
+        start: datetime,
+        end: datetime,
         selection: Selection,
         attributes: Attributes = (),
     ) -> dict[str, int]:
@@ -208,8 +214,8 @@ class SignalStore(Protocol):
         key: str,
         by: str,
         *,
-        start_s: float,
-        end_s: float,
+        start: datetime,
+        end: datetime,
         selection: Selection,
         attributes: Attributes = (),
     ) -> dict[str, dict[str, int]]:
@@ -226,17 +232,17 @@ class PerformanceStore(Protocol):
     """Label counts, error sums and inference counts per time bucket and group."""
 
     def confusion(
-        self, *, start_s: float, end_s: float, step_s: float, selection: Selection, group: str
+        self, *, start: datetime, end: datetime, step_s: float, selection: Selection, group: str
     ) -> list[ConfusionCell]:
         """Label counts by predicted × actual class."""
 
     def inferences(
-        self, *, start_s: float, end_s: float, step_s: float, selection: Selection, group: str
+        self, *, start: datetime, end: datetime, step_s: float, selection: Selection, group: str
     ) -> list[GroupCount]:
         """Inferences (every outcome) per bucket."""
 
     def errors(
-        self, *, start_s: float, end_s: float, step_s: float, selection: Selection, group: str
+        self, *, start: datetime, end: datetime, step_s: float, selection: Selection, group: str
     ) -> list[ErrorSums]:
         """Regression error sums per bucket."""
 
@@ -247,7 +253,7 @@ class PerformanceStore(Protocol):
 class SampleStoreProtocol(Protocol):
     """Sampled rows, per-device sampling budgets and reference samples."""
 
-    def setting(self, device_id: str, *, now_s: float | None = None) -> SamplingSetting:
+    def setting(self, device_id: str, *, now: datetime | None = None) -> SamplingSetting:
         """The sampling budget in force for a device."""
 
     def set_base(
@@ -280,8 +286,8 @@ class SampleStoreProtocol(Protocol):
         model_name: str,
         model_version: str,
         device_id: str | None,
-        start_s: float,
-        end_s: float,
+        start: datetime,
+        end: datetime,
         limit: int,
     ) -> SampleSet:
         """Sampled rows of a model version (optionally one device) in a window."""
@@ -352,20 +358,20 @@ class QueryStore(Protocol):
         status: DeviceStatus | None = None,
         limit: int = 1000,
         offset: int = 0,
-        now_s: float | None = None,
+        now: datetime | None = None,
     ) -> list[Device]:
         """Devices matching a selection and liveness status, by id."""
 
-    def get_device(self, device_id: str, *, now_s: float | None = None) -> Device:
+    def get_device(self, device_id: str, *, now: datetime | None = None) -> Device:
         """One device (``NotFoundError`` if it never reported)."""
 
-    def latest_readings(self, device_id: str, *, since_s: float) -> list[Reading]:
-        """Newest value of each gauge series of a device since ``since_s``."""
+    def latest_readings(self, device_id: str, *, since: datetime) -> list[Reading]:
+        """Newest value of each gauge series of a device since ``since``."""
 
     def device_drops(self, device_id: str) -> DeviceDrops | None:
         """What the device says it lost so far, if it ever lost any."""
 
-    def online_by_version(self, *, now_s: float | None = None) -> list[tuple[str, str, int]]:
+    def online_by_version(self, *, now: datetime | None = None) -> list[tuple[str, str, int]]:
         """Devices online per (model name, model version)."""
 
     def series(self, query: SeriesQuery) -> SeriesResult:
@@ -375,8 +381,8 @@ class QueryStore(Protocol):
         self,
         metric: str,
         *,
-        start_s: float,
-        end_s: float,
+        start: datetime,
+        end: datetime,
         selection: Selection = ...,
         attributes: Attributes = (),
     ) -> Distribution:
@@ -386,8 +392,8 @@ class QueryStore(Protocol):
         self,
         metric: str,
         *,
-        start_s: float,
-        end_s: float,
+        start: datetime,
+        end: datetime,
         selection: Selection = ...,
         attributes: Attributes = (),
         resolution: Resolution | None = None,
@@ -401,8 +407,8 @@ class QueryStore(Protocol):
         metric: str,
         by: str,
         *,
-        start_s: float,
-        end_s: float,
+        start: datetime,
+        end: datetime,
         selection: Selection = ...,
         attributes: Attributes = (),
         resolution: Resolution | None = None,
@@ -415,15 +421,20 @@ class QueryStore(Protocol):
         self,
         metric: str,
         *,
-        start_s: float,
-        end_s: float,
+        start: datetime,
+        end: datetime,
         period_s: float,
         selection: Selection = ...,
-    ) -> dict[tuple[str, float], ExpHistogram]:
-        """The merged histogram per (device, period start in epoch seconds)."""
+    ) -> dict[tuple[str, datetime], ExpHistogram]:
+        """The merged histogram per (device, period start)."""
 
     def fleet_summary(
-        self, *, start_s: float, end_s: float, fleet: str | None = None, now_s: float | None = None
+        self,
+        *,
+        start: datetime,
+        end: datetime,
+        fleet: str | None = None,
+        now: datetime | None = None,
     ) -> FleetSummary:
         """Devices per model version, inference rate, error rate, latency quantiles."""
 
@@ -446,7 +457,7 @@ class MaintenanceStore(Protocol):
     def roll_up(self, *, hours: bool = True) -> None:
         """Bring the rollups up to the newest committed data."""
 
-    def enforce_retention(self, now_s: float | None = None) -> None:
+    def enforce_retention(self, now: datetime | None = None) -> None:
         """Delete rows past each resolution's retention."""
 
     def close(self) -> None:

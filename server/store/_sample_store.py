@@ -7,14 +7,15 @@ other write; both through the store's :class:`Gateway`, so DuckDB errors become 
 from __future__ import annotations
 
 import random
-import time
 from collections.abc import Sequence
+from datetime import datetime, timedelta
 from typing import Any
 
 from edgewatch.server.store import _samples
 from edgewatch.server.store._errors import InvalidQueryError
 from edgewatch.server.store._gateway import LONG_WRITE_S, Gateway
 from edgewatch.server.store._samples import SampleSet, SamplingSetting
+from edgewatch.server.store._time import checked, utc_now
 
 DEFAULT_REFERENCE_ROWS = 10_000
 
@@ -25,10 +26,10 @@ class SampleStore:
     def __init__(self, db: Gateway) -> None:
         self._db = db
 
-    def setting(self, device_id: str, *, now_s: float | None = None) -> SamplingSetting:
+    def setting(self, device_id: str, *, now: datetime | None = None) -> SamplingSetting:
         """The sampling budget in force for a device."""
-        now = time.time() if now_s is None else now_s
-        return self._db.read(lambda cur: _samples.get_setting(cur, device_id, now))
+        at = utc_now() if now is None else checked(now)
+        return self._db.read(lambda cur: _samples.get_setting(cur, device_id, at))
 
     def set_base(
         self,
@@ -39,7 +40,7 @@ class SampleStore:
         bytes_per_day: int | None,
     ) -> SamplingSetting:
         """Set a device's lasting budget; returns the budget now in force."""
-        now = time.time()
+        now = utc_now()
         self._db.write(
             lambda cur: _samples.set_base(
                 cur,
@@ -47,7 +48,7 @@ class SampleStore:
                 enabled=enabled,
                 rows_per_hour=rows_per_hour,
                 bytes_per_day=bytes_per_day,
-                now_s=now,
+                now=now,
             ),
             timeout_s=LONG_WRITE_S,
         )
@@ -65,7 +66,7 @@ class SampleStore:
         """Raise devices' budgets for ``for_s`` seconds; returns the budgets now in force."""
         if rows_per_hour < 0 or not for_s > 0:
             raise InvalidQueryError("a raise needs rows_per_hour >= 0 and a duration > 0")
-        now = time.time()
+        now = utc_now()
         ids = list(device_ids)
         self._db.write(
             lambda cur: _samples.raise_budget(
@@ -73,9 +74,9 @@ class SampleStore:
                 ids,
                 rows_per_hour=rows_per_hour,
                 bytes_per_day=bytes_per_day,
-                until_s=now + for_s,
+                until=now + timedelta(seconds=for_s),
                 reason=reason,
-                now_s=now,
+                now=now,
             ),
             timeout_s=LONG_WRITE_S,
         )
@@ -93,8 +94,8 @@ class SampleStore:
         model_name: str,
         model_version: str,
         device_id: str | None,
-        start_s: float,
-        end_s: float,
+        start: datetime,
+        end: datetime,
         limit: int,
     ) -> SampleSet:
         """Sampled rows of a model version (optionally one device) in a window, at most ``limit``."""
@@ -104,8 +105,8 @@ class SampleStore:
                 model_name=model_name,
                 model_version=model_version,
                 device_id=device_id,
-                start_s=start_s,
-                end_s=end_s,
+                start=start,
+                end=end,
                 limit=limit,
             )
         )
@@ -128,7 +129,7 @@ class SampleStore:
             keep = sorted(random.Random(seed).sample(keep, max_rows))
         rows = [features[i] for i in keep]
         preds = None if predictions is None else [predictions[i] for i in keep]
-        now = time.time()
+        now = utc_now()
         self._db.write(
             lambda cur: _samples.save_reference(cur, model_name, model_version, rows, preds, now),
             timeout_s=LONG_WRITE_S,

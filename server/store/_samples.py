@@ -10,13 +10,14 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 import duckdb
 import pyarrow as pa
 
 from edgewatch.server.store._batch import SampleRows
-from edgewatch.server.store._time import unix_seconds, utc_datetime
+from edgewatch.server.store._time import aware_utc, naive_utc
 
 _TS = pa.timestamp("us")
 
@@ -29,7 +30,7 @@ class SamplingSetting:
     enabled: bool
     rows_per_hour: int | None
     bytes_per_day: int | None
-    expires_at_s: float | None
+    expires_at: datetime | None
     """When the raise in force ends (``None``: no raise in force)."""
     reason: str | None
 
@@ -76,9 +77,9 @@ def cap_per_device(cur: duckdb.DuckDBPyConnection, devices: set[str], cap: int) 
         )
 
 
-def delete_before(cur: duckdb.DuckDBPyConnection, before_s: float) -> None:
-    """Retention: drop rows observed before ``before_s``."""
-    cur.execute("DELETE FROM samples WHERE ts < ?", [utc_datetime(before_s)])
+def delete_before(cur: duckdb.DuckDBPyConnection, before: datetime) -> None:
+    """Retention: drop rows observed before ``before``."""
+    cur.execute("DELETE FROM samples WHERE ts < ?", [naive_utc(before)])
 
 
 def query_samples(
@@ -87,13 +88,13 @@ def query_samples(
     model_name: str,
     model_version: str,
     device_id: str | None,
-    start_s: float,
-    end_s: float,
+    start: datetime,
+    end: datetime,
     limit: int,
 ) -> SampleSet:
     """Up to ``limit`` rows chosen at random among those in the window, and how many there were."""
     where = "model_name = ? AND model_version = ? AND ts >= ? AND ts < ?"
-    params: list[Any] = [model_name, model_version, utc_datetime(start_s), utc_datetime(end_s)]
+    params: list[Any] = [model_name, model_version, naive_utc(start), naive_utc(end)]
     if device_id is not None:
         where += " AND device_id = ?"
         params.append(device_id)
@@ -106,7 +107,7 @@ def query_samples(
     return SampleSet(total, [json.loads(r[0]) for r in rows], [r[1] for r in rows])
 
 
-def get_setting(cur: duckdb.DuckDBPyConnection, device_id: str, now_s: float) -> SamplingSetting:
+def get_setting(cur: duckdb.DuckDBPyConnection, device_id: str, now: datetime) -> SamplingSetting:
     """The budget in force for a device now (defaults when nothing was set)."""
     row = cur.execute(
         "SELECT enabled, rows_per_hour, bytes_per_day, raised_rows_per_hour,"
@@ -117,13 +118,13 @@ def get_setting(cur: duckdb.DuckDBPyConnection, device_id: str, now_s: float) ->
     if row is None:
         return SamplingSetting(device_id, True, None, None, None, None)
     enabled, rows, per_day, r_rows, r_bytes, until, reason = row
-    if until is not None and unix_seconds(until) > now_s:
+    if until is not None and aware_utc(until) > now:
         return SamplingSetting(
             device_id,
             bool(enabled),
             r_rows if r_rows is not None else rows,
             r_bytes if r_bytes is not None else per_day,
-            unix_seconds(until),
+            aware_utc(until),
             reason,
         )
     return SamplingSetting(device_id, bool(enabled), rows, per_day, None, None)
@@ -136,7 +137,7 @@ def set_base(
     enabled: bool,
     rows_per_hour: int | None,
     bytes_per_day: int | None,
-    now_s: float,
+    now: datetime,
 ) -> None:
     """Set a device's lasting budget (a raise in force stays until it ends)."""
     cur.execute(
@@ -144,7 +145,7 @@ def set_base(
         " updated_at) VALUES (?, ?, ?, ?, ?) ON CONFLICT (device_id) DO UPDATE SET"
         " enabled = excluded.enabled, rows_per_hour = excluded.rows_per_hour,"
         " bytes_per_day = excluded.bytes_per_day, updated_at = excluded.updated_at",
-        [device_id, enabled, rows_per_hour, bytes_per_day, utc_datetime(now_s)],
+        [device_id, enabled, rows_per_hour, bytes_per_day, naive_utc(now)],
     )
 
 
@@ -154,16 +155,16 @@ def raise_budget(
     *,
     rows_per_hour: int,
     bytes_per_day: int | None,
-    until_s: float,
+    until: datetime,
     reason: str,
-    now_s: float,
+    now: datetime,
 ) -> None:
-    """Raise devices' budgets until ``until_s``; a longer or larger raise in force is kept."""
+    """Raise devices' budgets until ``until``; a longer or larger raise in force is kept."""
     for device in device_ids:
-        current = get_setting(cur, device, now_s)
+        current = get_setting(cur, device, now)
         if (
-            current.expires_at_s is not None
-            and current.expires_at_s >= until_s
+            current.expires_at is not None
+            and current.expires_at >= until
             and (current.rows_per_hour or 0) >= rows_per_hour
         ):
             continue
@@ -179,9 +180,9 @@ def raise_budget(
                 device,
                 rows_per_hour,
                 bytes_per_day,
-                utc_datetime(until_s),
+                naive_utc(until),
                 reason,
-                utc_datetime(now_s),
+                naive_utc(now),
             ],
         )
 
@@ -203,7 +204,7 @@ def save_reference(
     model_version: str,
     features: Sequence[dict[str, Any]],
     predictions: Sequence[str | None] | None,
-    now_s: float,
+    now: datetime,
 ) -> None:
     """Replace a model version's reference sample."""
     cur.execute(
@@ -218,7 +219,7 @@ def save_reference(
             "row_index": pa.array(range(n), pa.int64()),
             "features": pa.array([json.dumps(f) for f in features], pa.string()),
             "prediction": pa.array(list(predictions) if predictions else [None] * n, pa.string()),
-            "saved_at": pa.array([utc_datetime(now_s)] * n, _TS),
+            "saved_at": pa.array([naive_utc(now)] * n, _TS),
         }
     )
     cur.register("_reference_rows", table)

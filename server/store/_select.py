@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from datetime import datetime
 
 from edgewatch.detectors import DEFAULT_MAX_BUCKETS, MIN_SCALE, ExpHistogram, downscale
-from edgewatch.server.store._time import utc_datetime
+from edgewatch.server.store._time import naive_utc
 from edgewatch.server.store._types import Resolution, Selection
 
 _SELECTION_COLUMNS = ("device_id", "fleet", "model_name", "model_version", "hardware")
@@ -70,8 +71,8 @@ def window_select(
     table: str,
     time_column: str,
     metric: str,
-    start_s: float,
-    end_s: float,
+    start: datetime,
+    end: datetime,
     selection: Selection,
     attributes: tuple[tuple[str, str], ...],
     columns: str,
@@ -79,7 +80,7 @@ def window_select(
     condition: str = "",
 ) -> tuple[str, list[object]]:
     """SELECT of ``columns`` (whose ``?`` take ``column_params``) from ``table`` over one metric,
-    the time window ``[start_s, end_s)`` on ``time_column``, a selection and an attribute
+    the time window ``[start, end)`` on ``time_column``, a selection and an attribute
     filter; ``condition`` (`` AND ...``, no parameters) narrows it further."""
     sel, sel_params = selection_sql(selection)
     att, att_params = attributes_sql(attributes)
@@ -90,8 +91,8 @@ def window_select(
     return sql, [
         *column_params,
         metric,
-        utc_datetime(start_s),
-        utc_datetime(end_s),
+        naive_utc(start),
+        naive_utc(end),
         *sel_params,
         *att_params,
     ]

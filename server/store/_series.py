@@ -9,6 +9,7 @@ why (a gauge has no quantiles; a gauge and a counter do not add up).
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 
 import duckdb
@@ -26,6 +27,7 @@ from edgewatch.server.store._histquery import merge_groups
 from edgewatch.server.store._histsql import HISTOGRAM_COLUMNS
 from edgewatch.server.store._select import table_for, window_select
 from edgewatch.server.store._series_kinds import family_kind, kinds_of
+from edgewatch.server.store._time import from_unix_us
 from edgewatch.server.store._types import (
     Resolution,
     Selection,
@@ -79,8 +81,8 @@ def window_source(
     kind: str,
     resolution: Resolution,
     metric: str,
-    start_s: float,
-    end_s: float,
+    start: datetime,
+    end: datetime,
     selection: Selection,
     attributes: tuple[tuple[str, str], ...],
     columns: str,
@@ -95,8 +97,8 @@ def window_source(
         table_for(kind, resolution),
         "ts" if resolution is Resolution.RAW else "bucket",
         metric,
-        start_s,
-        end_s,
+        start,
+        end,
         selection,
         attributes,
         columns,
@@ -122,7 +124,7 @@ def quantiles_of(
 
 def query_series(cur: duckdb.DuckDBPyConnection, q: SeriesQuery) -> SeriesResult:
     """Bucketed values of one metric; see ``SeriesQuery`` for the aggregation rules."""
-    if q.end_s <= q.start_s:
+    if q.end <= q.start:
         raise InvalidQueryError("end must be after start")
     if q.step_s <= 0:
         raise InvalidQueryError("step must be positive")
@@ -146,7 +148,7 @@ def query_series(cur: duckdb.DuckDBPyConnection, q: SeriesQuery) -> SeriesResult
     raw_bucket = f"(epoch_us(ts) // {step_us}) * {step_us}"
     if agg in QUANTILES:
         return _quantile_series(cur, q, kinds, kind, agg, resolution, bucket, raw_bucket)
-    window = (q.metric, q.start_s, q.end_s, q.selection, q.attributes)
+    window = (q.metric, q.start, q.end, q.selection, q.attributes)
     sources: list[tuple[str, list[object]]] = []
     if "exp_histogram" in kinds:
         sources.append(
@@ -174,7 +176,7 @@ def query_series(cur: duckdb.DuckDBPyConnection, q: SeriesQuery) -> SeriesResult
         agg,
         resolution,
         q.step_s,
-        tuple(r[0] / 1e6 for r in rows),
+        tuple(from_unix_us(int(r[0])) for r in rows),
         tuple(float(r[1]) for r in rows),
     )
 
@@ -189,7 +191,7 @@ def _quantile_series(
     bucket: str,
     raw_bucket: str,
 ) -> SeriesResult:
-    window = (q.metric, q.start_s, q.end_s, q.selection, q.attributes)
+    window = (q.metric, q.start, q.end, q.selection, q.attributes)
     exp: dict[tuple[Any, ...], ExpHistogram] = {}
     explicit: dict[tuple[Any, ...], ExplicitHistogram] = {}
     if "exp_histogram" in kinds:
@@ -200,10 +202,11 @@ def _quantile_series(
     if "histogram" in kinds:
         src, params = explicit_source(*window, f"{raw_bucket} AS b, {EXPLICIT_COLUMNS}")
         explicit = merge_explicit(cur, src, params, ["b"])
-    times, values = [], []
+    times: list[datetime] = []
+    values: list[float] = []
     for key in sorted({*exp, *explicit}):
         value = quantiles_of(exp.get(key), explicit.get(key), {agg: QUANTILES[agg]})[agg]
         if value == value:  # buckets without values are absent, not NaN
-            times.append(float(key[0]) / 1e6)
+            times.append(from_unix_us(int(key[0])))
             values.append(value)
     return SeriesResult(q.metric, kind, agg, resolution, q.step_s, tuple(times), tuple(values))

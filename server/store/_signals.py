@@ -4,11 +4,12 @@ attribute values (features, class labels) a selection has reported."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from edgewatch.server.store._gateway import Gateway
 from edgewatch.server.store._select import attributes_sql, json_path, selection_sql
-from edgewatch.server.store._time import utc_datetime
+from edgewatch.server.store._time import naive_utc
 from edgewatch.server.store._types import Selection
 
 
@@ -23,13 +24,13 @@ class SignalReader:
         metric: str,
         key: str,
         *,
-        start_s: float,
-        end_s: float,
+        start: datetime,
+        end: datetime,
         selection: Selection,
         attributes: tuple[tuple[str, str], ...] = (),
     ) -> dict[str, int]:
         """Sum of a delta counter per value of the point attribute ``key`` in the window."""
-        rows = self._sums(metric, (key,), start_s, end_s, selection, attributes)
+        rows = self._sums(metric, (key,), start, end, selection, attributes)
         return {str(k): round(v) for k, v in rows if k is not None and v and v > 0}
 
     def category_counts_by(
@@ -38,15 +39,15 @@ class SignalReader:
         key: str,
         by: str,
         *,
-        start_s: float,
-        end_s: float,
+        start: datetime,
+        end: datetime,
         selection: Selection,
         attributes: tuple[tuple[str, str], ...] = (),
     ) -> dict[str, dict[str, int]]:
         """``category_counts`` for each value of the point attribute ``by`` (each categorical
         feature), in one query; values without counts in the window are absent."""
         out: dict[str, dict[str, int]] = {}
-        for group, k, v in self._sums(metric, (by, key), start_s, end_s, selection, attributes):
+        for group, k, v in self._sums(metric, (by, key), start, end, selection, attributes):
             if group is not None and k is not None and v and v > 0:
                 out.setdefault(str(group), {})[str(k)] = round(v)
         return out
@@ -55,8 +56,8 @@ class SignalReader:
         self,
         metric: str,
         keys: tuple[str, ...],
-        start_s: float,
-        end_s: float,
+        start: datetime,
+        end: datetime,
         selection: Selection,
         attributes: tuple[tuple[str, str], ...],
     ) -> list[tuple[Any, ...]]:
@@ -72,8 +73,8 @@ class SignalReader:
         params = [
             *(json_path(k) for k in keys),
             metric,
-            utc_datetime(start_s),
-            utc_datetime(end_s),
+            naive_utc(start),
+            naive_utc(end),
             *sel_params,
             *attr_params,
         ]

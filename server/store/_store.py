@@ -41,6 +41,7 @@ from edgewatch.server.store._performance import PerformanceReader
 from edgewatch.server.store._profiles import ProfileTable
 from edgewatch.server.store._sample_store import SampleStore
 from edgewatch.server.store._signals import SignalReader
+from edgewatch.server.store._time import checked, utc_now
 from edgewatch.server.store._types import (
     Device,
     DeviceStatus,
@@ -208,19 +209,19 @@ class Store:
 
     def create_token(self, *, role: str, device_id: str | None = None, name: str = "") -> NewToken:
         """Create an admin or device token; the returned secret is never stored."""
-        now = time.time()
+        now = utc_now()
         return self._db.write(
             lambda cur: _tokens.create_token(
-                cur, role=role, device_id=device_id, name=name, now_s=now
+                cur, role=role, device_id=device_id, name=name, now=now
             ),
             timeout_s=LONG_WRITE_S,
         )
 
     def revoke_token(self, token_id: str) -> TokenInfo:
         """Revoke a token at once (also in this process's verification cache)."""
-        now = time.time()
+        now = utc_now()
         info = self._db.write(
-            lambda cur: _tokens.revoke_token(cur, token_id, now_s=now), timeout_s=LONG_WRITE_S
+            lambda cur: _tokens.revoke_token(cur, token_id, now=now), timeout_s=LONG_WRITE_S
         )
         self._tokens.forget(token_id)
         return info
@@ -246,11 +247,11 @@ class Store:
                 while not self._db.read(lambda cur: _maintenance.roll_up_hours(cur, chunk)):
                     pass
 
-    def enforce_retention(self, now_s: float | None = None) -> None:
+    def enforce_retention(self, now: datetime | None = None) -> None:
         """Delete rows past each resolution's retention."""
-        now = time.time() if now_s is None else now_s
+        at = _now(now)
         self._db.write(
-            lambda cur: _maintenance.enforce_retention(cur, self.config.retention, now_s=now),
+            lambda cur: _maintenance.enforce_retention(cur, self.config.retention, now=at),
             timeout_s=LONG_WRITE_S,
         )
 
@@ -287,7 +288,7 @@ class Store:
 
     def has_admin_token(self) -> bool:
         """Whether an unrevoked admin token exists."""
-        return any(t.role == "admin" and t.revoked_at_s is None for t in self.list_tokens())
+        return any(t.role == "admin" and t.revoked_at is None for t in self.list_tokens())
 
     def list_devices(
         self,
@@ -296,7 +297,7 @@ class Store:
         status: DeviceStatus | None = None,
         limit: int = 1000,
         offset: int = 0,
-        now_s: float | None = None,
+        now: datetime | None = None,
     ) -> list[Device]:
         """Devices matching a selection and liveness status, by id."""
         return self._db.read(
@@ -304,34 +305,34 @@ class Store:
                 cur,
                 selection,
                 status=status,
-                now_s=_now(now_s),
+                now=_now(now),
                 thresholds=self.config.thresholds,
                 limit=limit,
                 offset=offset,
             )
         )
 
-    def get_device(self, device_id: str, *, now_s: float | None = None) -> Device:
+    def get_device(self, device_id: str, *, now: datetime | None = None) -> Device:
         """One device (``NotFoundError`` if it never reported)."""
         return self._db.read(
             lambda cur: _devices.get_device(
-                cur, device_id, now_s=_now(now_s), thresholds=self.config.thresholds
+                cur, device_id, now=_now(now), thresholds=self.config.thresholds
             )
         )
 
-    def latest_readings(self, device_id: str, *, since_s: float) -> list[Reading]:
-        """Newest value of each gauge series of a device since ``since_s``."""
-        return self._db.read(lambda cur: _devices.latest_readings(cur, device_id, since_s=since_s))
+    def latest_readings(self, device_id: str, *, since: datetime) -> list[Reading]:
+        """Newest value of each gauge series of a device since ``since``."""
+        return self._db.read(lambda cur: _devices.latest_readings(cur, device_id, since=since))
 
     def device_drops(self, device_id: str) -> DeviceDrops | None:
         """What the device says it lost so far (its newest drop totals), if it ever lost any."""
         return self._db.read(lambda cur: _drops.device_drops(cur, device_id))
 
-    def online_by_version(self, *, now_s: float | None = None) -> list[tuple[str, str, int]]:
+    def online_by_version(self, *, now: datetime | None = None) -> list[tuple[str, str, int]]:
         """Devices online per (model name, model version)."""
         return self._db.read(
             lambda cur: _devices.online_by_version(
-                cur, now_s=_now(now_s), thresholds=self.config.thresholds
+                cur, now=_now(now), thresholds=self.config.thresholds
             )
         )
 
@@ -343,8 +344,8 @@ class Store:
         self,
         metric: str,
         *,
-        start_s: float,
-        end_s: float,
+        start: datetime,
+        end: datetime,
         selection: Selection = ALL_DEVICES,
         attributes: tuple[tuple[str, str], ...] = (),
     ) -> Distribution:
@@ -353,8 +354,8 @@ class Store:
             lambda cur: _distributions.query_distribution(
                 cur,
                 metric,
-                start_s=start_s,
-                end_s=end_s,
+                start=start,
+                end=end,
                 selection=selection,
                 attributes=attributes,
             )
@@ -364,8 +365,8 @@ class Store:
         self,
         metric: str,
         *,
-        start_s: float,
-        end_s: float,
+        start: datetime,
+        end: datetime,
         selection: Selection = ALL_DEVICES,
         attributes: tuple[tuple[str, str], ...] = (),
         resolution: Resolution | None = None,
@@ -377,8 +378,8 @@ class Store:
             lambda cur: _distributions.merged_histogram(
                 cur,
                 metric,
-                start_s=start_s,
-                end_s=end_s,
+                start=start,
+                end=end,
                 selection=selection,
                 attributes=attributes,
                 resolution=resolution,
@@ -391,8 +392,8 @@ class Store:
         metric: str,
         by: str,
         *,
-        start_s: float,
-        end_s: float,
+        start: datetime,
+        end: datetime,
         selection: Selection = ALL_DEVICES,
         attributes: tuple[tuple[str, str], ...] = (),
         resolution: Resolution | None = None,
@@ -406,8 +407,8 @@ class Store:
                 cur,
                 metric,
                 by,
-                start_s=start_s,
-                end_s=end_s,
+                start=start,
+                end=end,
                 selection=selection,
                 attributes=attributes,
                 resolution=resolution,
@@ -416,15 +417,20 @@ class Store:
         )
 
     def fleet_summary(
-        self, *, start_s: float, end_s: float, fleet: str | None = None, now_s: float | None = None
+        self,
+        *,
+        start: datetime,
+        end: datetime,
+        fleet: str | None = None,
+        now: datetime | None = None,
     ) -> FleetSummary:
         """Devices per model version, inference rate, error rate, latency quantiles."""
         return self._db.read(
             lambda cur: _fleet.fleet_summary(
                 cur,
-                start_s=start_s,
-                end_s=end_s,
-                now_s=_now(now_s),
+                start=start,
+                end=end,
+                now=_now(now),
                 thresholds=self.config.thresholds,
                 fleet=fleet,
             )
@@ -441,16 +447,16 @@ class Store:
         self,
         metric: str,
         *,
-        start_s: float,
-        end_s: float,
+        start: datetime,
+        end: datetime,
         period_s: float,
         selection: Selection = ALL_DEVICES,
-    ) -> dict[tuple[str, float], ExpHistogram]:
-        """The merged histogram of ``metric`` per (device, period start in epoch seconds), in
+    ) -> dict[tuple[str, datetime], ExpHistogram]:
+        """The merged histogram of ``metric`` per (device, period start), in
         one query per histogram kind (the rollout gate's score histogram per device-hour)."""
         return self._db.read(
             lambda cur: _distributions.histograms_by_period(
-                cur, metric, start_s=start_s, end_s=end_s, period_s=period_s, selection=selection
+                cur, metric, start=start, end=end, period_s=period_s, selection=selection
             )
         )
 
@@ -499,5 +505,5 @@ _DATA_TABLES = (
 )
 
 
-def _now(now_s: float | None) -> float:
-    return time.time() if now_s is None else now_s
+def _now(now: datetime | None) -> datetime:
+    return utc_now() if now is None else checked(now)

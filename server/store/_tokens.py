@@ -26,7 +26,7 @@ from typing import cast
 import duckdb
 
 from edgewatch.server.store._errors import NotFoundError, StoreError
-from edgewatch.server.store._time import unix_seconds, utc_datetime
+from edgewatch.server.store._time import aware_utc, naive_utc
 from edgewatch.server.store._types import NewToken, Principal, TokenInfo
 
 ROLES = ("admin", "device")
@@ -64,13 +64,13 @@ def _info(row: tuple[object, ...]) -> TokenInfo:
         role=str(row[1]),
         device_id=None if row[2] is None else str(row[2]),
         name=str(row[3]),
-        created_at_s=unix_seconds(cast(datetime, row[4])),
-        revoked_at_s=None if row[5] is None else unix_seconds(cast(datetime, row[5])),
+        created_at=aware_utc(cast(datetime, row[4])),
+        revoked_at=aware_utc(cast("datetime | None", row[5])),
     )
 
 
 def create_token(
-    cur: duckdb.DuckDBPyConnection, *, role: str, device_id: str | None, name: str, now_s: float
+    cur: duckdb.DuckDBPyConnection, *, role: str, device_id: str | None, name: str, now: datetime
 ) -> NewToken:
     """Store a new token's hash and return the token (the only time it is visible)."""
     if role not in ROLES:
@@ -92,15 +92,15 @@ def create_token(
             name,
             salt,
             _sha256(secret, salt),
-            utc_datetime(now_s),
+            naive_utc(now),
             SHA256,
         ],
     )
-    info = TokenInfo(token_id, role, device_id, name, now_s, None)
+    info = TokenInfo(token_id, role, device_id, name, now, None)
     return NewToken(info, f"ewt_{token_id}_{secret}")
 
 
-def revoke_token(cur: duckdb.DuckDBPyConnection, token_id: str, *, now_s: float) -> TokenInfo:
+def revoke_token(cur: duckdb.DuckDBPyConnection, token_id: str, *, now: datetime) -> TokenInfo:
     """Mark a token revoked (idempotent); ``NotFoundError`` for an unknown id."""
     row = cur.execute(
         "SELECT token_id, role, device_id, name, created_at, revoked_at FROM tokens WHERE token_id = ?",
@@ -110,9 +110,9 @@ def revoke_token(cur: duckdb.DuckDBPyConnection, token_id: str, *, now_s: float)
         raise NotFoundError(f"token {token_id!r} not found")
     if row[5] is None:
         cur.execute(
-            "UPDATE tokens SET revoked_at = ? WHERE token_id = ?", [utc_datetime(now_s), token_id]
+            "UPDATE tokens SET revoked_at = ? WHERE token_id = ?", [naive_utc(now), token_id]
         )
-        row = (*row[:5], utc_datetime(now_s))
+        row = (*row[:5], naive_utc(now))
     return _info(row)
 
 

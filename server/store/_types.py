@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 from enum import Enum
 from typing import Any
 
@@ -60,8 +61,8 @@ class Device:
     service_name: str | None
     power_sources: str | None
     attributes: dict[str, Any]
-    first_seen_s: float
-    last_seen_s: float
+    first_seen: datetime
+    last_seen: datetime
     last_batch_key: str | None
     clock_skew_s: float | None
     status: DeviceStatus
@@ -74,20 +75,20 @@ class Reading:
     metric: str
     attributes: dict[str, Any]
     value: float
-    time_s: float
+    time: datetime
 
 
 @dataclass(frozen=True, slots=True)
 class SeriesQuery:
-    """One metric over a selection, bucketed by ``step_s`` between ``start_s`` and ``end_s``.
+    """One metric over a selection, bucketed by ``step_s`` seconds between ``start`` and ``end``.
 
     ``agg`` combines every point of a bucket: avg, sum, min, max, count, or rate (sum per
     second); ``None`` picks sum for delta counters and avg otherwise.
     """
 
     metric: str
-    start_s: float
-    end_s: float
+    start: datetime
+    end: datetime
     step_s: float
     selection: Selection = field(default_factory=Selection)
     attributes: tuple[tuple[str, str], ...] = ()
@@ -96,14 +97,14 @@ class SeriesQuery:
 
 @dataclass(frozen=True, slots=True)
 class SeriesResult:
-    """Bucket start times (unix s) and values; a bucket without data is absent."""
+    """Bucket start times and values; a bucket without data is absent."""
 
     metric: str
     kind: str
     agg: str
     resolution: Resolution
     step_s: float
-    times_s: tuple[float, ...]
+    times: tuple[datetime, ...]
     values: tuple[float, ...]
 
 
@@ -113,8 +114,8 @@ class Distribution:
 
     metric: str
     resolution: Resolution
-    start_s: float
-    end_s: float
+    start: datetime
+    end: datetime
     devices: int
     histogram: ExpHistogram
     quantiles: dict[str, float]
@@ -155,8 +156,8 @@ class ModelVersionSummary:
 class FleetSummary:
     """Devices per model version with inference rate, error rate and latency quantiles."""
 
-    start_s: float
-    end_s: float
+    start: datetime
+    end: datetime
     resolution: Resolution
     devices: int
     online: int
@@ -171,8 +172,8 @@ class TokenInfo:
     role: str
     device_id: str | None
     name: str
-    created_at_s: float
-    revoked_at_s: float | None
+    created_at: datetime
+    revoked_at: datetime | None
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,12 +8,14 @@ import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import NoReturn
 
 import httpx
 import pytest
 import yaml
 from alert_http_sink import Sink, wait_for
 from live_server import free_port, wait_ready
+from otel_js_client import ClientUnavailableError, install
 from server_harness import LiveServer, ServerProcess, make_tokens, serve_in_thread
 
 from edgewatch.server.settings import load_settings
@@ -76,6 +78,16 @@ def waiter() -> Callable[..., None]:
     return wait_for
 
 
+def skip_loudly(request: pytest.FixtureRequest, reason: str) -> NoReturn:
+    """Skip, saying why on the terminal even without -rs: a skipped integration test must be seen."""
+    capture = request.config.pluginmanager.get_plugin("capturemanager")
+    reporter = request.config.pluginmanager.get_plugin("terminalreporter")
+    if capture is not None and reporter is not None:
+        with capture.global_and_fixture_disabled():
+            reporter.write_line(f"\nSKIPPED: {reason}")
+    pytest.skip(reason)
+
+
 ALERTMANAGER = "prometheus-alertmanager"
 
 
@@ -84,17 +96,11 @@ def alertmanager(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[str
     """A real Alertmanager on loopback (skipped, loudly, when the package is missing)."""
     path = shutil.which(ALERTMANAGER)
     if path is None:
-        reason = (
+        skip_loudly(
+            request,
             f"{ALERTMANAGER} is not installed (apt-get install -y prometheus-alertmanager); "
-            "the real-Alertmanager test cannot run"
+            "the real-Alertmanager test cannot run",
         )
-        # Say it on the terminal even without -rs: a skipped integration test must be seen.
-        capture = request.config.pluginmanager.get_plugin("capturemanager")
-        reporter = request.config.pluginmanager.get_plugin("terminalreporter")
-        if capture is not None and reporter is not None:
-            with capture.global_and_fixture_disabled():
-                reporter.write_line(f"\nSKIPPED: {reason}")
-        pytest.skip(reason)
     config = tmp_path / "alertmanager.yml"
     config.write_text(
         yaml.safe_dump(
@@ -141,3 +147,13 @@ def alertmanager(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[str
             proc.kill()
             proc.wait(timeout=10)
         log.close()
+
+
+@pytest.fixture(scope="session")
+def otel_js(request: pytest.FixtureRequest) -> Path:
+    """``node_modules`` of the pinned OpenTelemetry JavaScript SDK (``tests/clients/otel-js``),
+    installed once per ``package.json``; skipped, loudly, without Node.js and npm."""
+    try:
+        return install()
+    except ClientUnavailableError as e:
+        skip_loudly(request, str(e))

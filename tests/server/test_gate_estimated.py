@@ -5,7 +5,7 @@ its evidence, for a fleet that sends no labels."""
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import numpy as np
@@ -14,6 +14,7 @@ import pytest
 from otlp_wire import device_batch, exp_metric, exp_point
 
 from edgewatch.collector import semconv
+from edgewatch.contract import from_unix_s
 from edgewatch.detectors import GateOutcome, SignalResult, from_values
 from edgewatch.server.api.rollouts import verdict_view
 from edgewatch.server.gate import RolloutVerdict, rollout_verdict
@@ -146,20 +147,26 @@ def test_histograms_by_period_equal_one_merged_histogram_per_device_and_hour(
         _fleet(store)
         sel = Selection(model_name="classifier", model_version="v2")
         grouped = store.histograms_by_period(
-            semconv.PREDICTION_SCORE, start_s=T0, end_s=T0 + HOURS * HOUR_S, period_s=HOUR_S,
+            semconv.PREDICTION_SCORE, start=from_unix_s(T0), end=from_unix_s(T0 + HOURS * HOUR_S),
+            period_s=HOUR_S,
             selection=sel,
         )  # fmt: skip
-        assert set(grouped) == {(d, T0 + k * HOUR_S) for d in DEVICES["v2"] for k in range(HOURS)}
+        assert set(grouped) == {
+            (d, from_unix_s(T0 + k * HOUR_S)) for d in DEVICES["v2"] for k in range(HOURS)
+        }
         for (device, start), h in grouped.items():
             one = store.merged_histogram(
-                semconv.PREDICTION_SCORE, start_s=start, end_s=start + HOUR_S,
+                semconv.PREDICTION_SCORE, start=start, end=start + timedelta(seconds=HOUR_S),
                 selection=replace(sel, device_id=device), resolution=Resolution.MINUTE,
             )  # fmt: skip
             assert (h.count, h.sum, h.scale) == (one.count, pytest.approx(one.sum), one.scale)
             assert h.bucket_counts()[2].tolist() == one.bucket_counts()[2].tolist()
         with pytest.raises(InvalidQueryError, match="minute"):
             store.histograms_by_period(
-                semconv.PREDICTION_SCORE, start_s=T0, end_s=T0 + HOUR_S, period_s=1.0
+                semconv.PREDICTION_SCORE,
+                start=from_unix_s(T0),
+                end=from_unix_s(T0 + HOUR_S),
+                period_s=1.0,
             )
 
 

@@ -64,6 +64,38 @@ def test_device_id_falls_back_for_plain_clients(resource: list, expected: str | 
     assert resource_device_ids(_request(resource, [])) == [expected]
 
 
+SDK_DEFAULT_RESOURCE = [
+    kv("service.name", "digits-app"),
+    kv("service.instance.id", "4f9d6c1e-2b7a-4c3e-9a51-0d8e7f6a5b42"),  # random at each start
+    kv("host.name", "gateway-17"),
+]
+"""What the Node.js sdk-node (also .NET, the Java agent) sends in its defaults: no device.id."""
+
+
+@pytest.mark.parametrize(
+    ("resource", "expected"),
+    [
+        (SDK_DEFAULT_RESOURCE, "dev-b"),  # the token's device, not a process's random id
+        ([kv("device.id", ""), *SDK_DEFAULT_RESOURCE], "dev-b"),
+        ([kv("device.id", "dev-a"), *SDK_DEFAULT_RESOURCE], "dev-a"),  # refused later: 403
+        ([], "dev-b"),
+    ],
+)
+def test_a_device_tokens_device_wins_over_the_fallbacks(
+    resource: list, expected: str | None
+) -> None:
+    now = time.time_ns()
+    request = _request(resource, [_gauge("g", 1.0, now)])
+    assert resource_device_ids(request, token_device="dev-b") == [expected]
+    converted = convert(
+        request, received_s=now / 1e9, limits=IngestLimits(), limiter=_limiter(),
+        token_device="dev-b",
+    )  # fmt: skip
+    assert converted.rejected == {}
+    assert [d.device_id for d in converted.batch.devices] == [expected]
+    assert converted.batch.numeric.device_id == [expected]
+
+
 def test_resource_without_identity_is_rejected_whole() -> None:
     now = time.time_ns()
     converted = convert(

@@ -32,6 +32,7 @@ from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import (
 )
 from otlp_wire import collector_body, collector_headers, device_batch, point_count
 
+from edgewatch.contract import from_unix_s
 from edgewatch.server.ingest import CardinalityLimiter, IngestLimits, convert
 from edgewatch.server.store import Batch, Store, StoreConfig, WriteOutcome
 
@@ -234,7 +235,7 @@ def test_lake_migrate_copies_an_embedded_file_and_its_idempotency_keys(
             assert store.submit(b).result(10) is WriteOutcome.STORED
         store.roll_up()
         before = store.row_counts()
-        devices = [d.device_id for d in store.list_devices(now_s=now)]
+        devices = [d.device_id for d in store.list_devices(now=from_unix_s(now))]
     catalog = cluster.create_database(f"lake_{secrets.token_hex(4)}")
     lake = LakeConfig(catalog, str(tmp_path / "lake"))
     args = ["lake", "migrate", "--db", str(db), "--catalog", catalog, "--data-path", lake.data_path]
@@ -242,7 +243,7 @@ def test_lake_migrate_copies_an_embedded_file_and_its_idempotency_keys(
     assert "points" in capsys.readouterr().err  # progress per table
     with LakeStore.open_lake(lake, StoreConfig(maintenance=False), scheduler=False) as store:
         assert store.row_counts() == before
-        assert [d.device_id for d in store.list_devices(now_s=now)] == devices
+        assert [d.device_id for d in store.list_devices(now=from_unix_s(now))] == devices
         assert store.submit(batches[0]).result(30) is WriteOutcome.DUPLICATE
         fresh = _embedded_batch("m-new", now, "key-new")
         assert store.submit(fresh).result(30) is WriteOutcome.STORED
@@ -267,8 +268,14 @@ def test_the_lake_fleet_summary_is_the_embedded_one(cluster: Postgres, tmp_path:
             for b in batches:
                 assert store.submit(b).result(30) is WriteOutcome.STORED
             store.roll_up()
-            summaries.append(store.fleet_summary(start_s=now - 3600, end_s=now + 60, now_s=now))
-            summaries.append(store.fleet_summary(start_s=now - 86400, end_s=now + 60, now_s=now))
+            for span in (3600, 86400):
+                summaries.append(
+                    store.fleet_summary(
+                        start=from_unix_s(now - span),
+                        end=from_unix_s(now + 60),
+                        now=from_unix_s(now),
+                    )
+                )
     assert summaries[2:] == summaries[:2]
     assert summaries[0].devices == 4 and summaries[0].versions[0].inferences > 0
     assert summaries[0].versions[0].latency_s

@@ -16,6 +16,7 @@ from opentelemetry.proto.metrics.v1 import metrics_pb2 as m
 from otlp_wire import kv, resource_attributes
 
 from edgewatch.collector import semconv
+from edgewatch.contract import from_unix_s
 from edgewatch.server.ingest import CardinalityLimiter, IngestLimits, convert
 from edgewatch.server.store import SeriesQuery, Store, StoreConfig
 from edgewatch.server.store._migrations import available
@@ -83,7 +84,12 @@ def test_old_running_totals_become_deltas_and_the_next_export_adds_only_new(
         def total(step: float) -> float:
             return sum(
                 store.series(
-                    SeriesQuery(semconv.INFERENCE_COUNT, minute - 3600, now + 60, step)
+                    SeriesQuery(
+                        semconv.INFERENCE_COUNT,
+                        from_unix_s(minute - 3600),
+                        from_unix_s(now + 60),
+                        step,
+                    )
                 ).values
             )
 

@@ -22,7 +22,7 @@ def _doc_block(language: str, containing: str) -> str:
     return block
 
 
-def _doc_environment(server_url: str, token: str) -> dict[str, str]:
+def doc_environment(server_url: str, token: str) -> dict[str, str]:
     env = {}
     for name, value in re.findall(
         r'^export (\w+)="?([^"\n]*)"?$', _doc_block("bash", "OTEL_"), re.M
@@ -38,7 +38,7 @@ def test_the_documented_environment_and_program_report_to_the_server(
     program = tmp_path / "program.py"
     program.write_text(_doc_block("python", "OTLPMetricExporter"))
     device_token = live_server.store.create_token(role="device", device_id="gateway-17").token
-    env = {**os.environ, **_doc_environment(live_server.url, device_token)}
+    env = {**os.environ, **doc_environment(live_server.url, device_token)}
     assert env["OTEL_RESOURCE_ATTRIBUTES"].startswith("device.id=gateway-17")
     subprocess.run([sys.executable, str(program)], env=env, check=True, timeout=60)
 

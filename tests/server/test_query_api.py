@@ -11,6 +11,7 @@ import pytest
 from otlp_wire import CLASSES, collector_body, collector_headers, device_batch
 
 from edgewatch.collector import semconv
+from edgewatch.contract import from_unix_s
 from edgewatch.server.store import DeviceStatus, Selection
 
 pytestmark = pytest.mark.timeout(60)
@@ -63,9 +64,13 @@ def test_device_list_filters(fleet) -> None:
     assert get(server, "/api/v1/devices", hardware="jetson").json()["count"] == 0
     assert get(server, "/api/v1/devices", status="online").json()["count"] == 2
     assert get(server, "/api/v1/devices", status="offline").json()["count"] == 0
-    later = server.store.list_devices(Selection(), status=DeviceStatus.OFFLINE, now_s=now + 3600)
+    later = server.store.list_devices(
+        Selection(), status=DeviceStatus.OFFLINE, now=from_unix_s(now + 3600)
+    )
     assert len(later) == 2
-    stale = server.store.list_devices(Selection(), status=DeviceStatus.STALE, now_s=now + 600)
+    stale = server.store.list_devices(
+        Selection(), status=DeviceStatus.STALE, now=from_unix_s(now + 600)
+    )
     assert [d.device_id for d in stale] == ["dev-a", "dev-b"]
     assert get(server, "/api/v1/devices", status="gone").status_code == 422
     assert get(server, "/api/v1/devices/nope").json() == {"detail": "device 'nope' not found"}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
@@ -109,7 +110,13 @@ def test_snapshot_has_evidently_drift_table_for_the_drifted_feature() -> None:
         len(f), f.drop(columns="prediction").to_dict("records"), list(f["prediction"])
     )
     report = build_drift_report(
-        ReportRequest("digits", "v1", None, 0.0, 3600.0),
+        ReportRequest(
+            "digits",
+            "v1",
+            None,
+            datetime(1970, 1, 1, tzinfo=UTC),
+            datetime(1970, 1, 1, 1, tzinfo=UTC),
+        ),
         as_set(ref),
         as_set(cur),
         min_rows=30,

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import replace
+from datetime import UTC, datetime
 from types import SimpleNamespace
 from typing import Any
 
@@ -49,7 +50,7 @@ class FakeContext:
 
 
 def _member(first_seen_s: float) -> Member:
-    device: Any = SimpleNamespace(first_seen_s=first_seen_s)
+    device: Any = SimpleNamespace(first_seen=datetime.fromtimestamp(first_seen_s, UTC))
     return Member(ScopeLevel.DEVICE, (("device", "d"),), Selection(device_id="d"), device)
 
 

@@ -5,7 +5,7 @@ quiet. The store is replaced by a context that draws each device's window."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import numpy as np
@@ -45,8 +45,8 @@ def _device(i: int) -> Device:
         service_name=None,
         power_sources=None,
         attributes={},
-        first_seen_s=NOW.timestamp() - 86_400,
-        last_seen_s=NOW.timestamp(),
+        first_seen=NOW - timedelta(days=1),
+        last_seen=NOW,
         last_batch_key=None,
         clock_skew_s=None,
         status=DeviceStatus.ONLINE,

@@ -6,7 +6,7 @@ window from the devices' time-of-day input model."""
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import numpy as np
@@ -38,8 +38,8 @@ def _device(i: int, first_seen_days: float = 8) -> Device:
         service_name=None,
         power_sources=None,
         attributes={},
-        first_seen_s=NIGHT.timestamp() - first_seen_days * DAY,
-        last_seen_s=NIGHT.timestamp(),
+        first_seen=NIGHT - timedelta(seconds=first_seen_days * DAY),
+        last_seen=NIGHT,
         last_batch_key=None,
         clock_skew_s=None,
         status=DeviceStatus.ONLINE,

@@ -19,6 +19,7 @@ from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import (
 from otlp_wire import exp_metric, exp_point, kv, resource_attributes
 
 from edgewatch.collector import semconv
+from edgewatch.contract import from_unix_s
 from edgewatch.detectors import Verdict, from_values
 from edgewatch.server.alert import Rule, load_default_rules
 from edgewatch.server.alerting._scheduler import evaluate_rule
@@ -113,7 +114,7 @@ def _rule(**params: object) -> Rule:
 
 def _drifted(fleet: Fleet, rule: Rule, ago_s: float, scale: TimeScale | None = None) -> list[str]:
     now_s = fleet.now_s - ago_s
-    devices = fleet.store.list_devices(now_s=now_s)
+    devices = fleet.store.list_devices(now=from_unix_s(now_s))
     ctx = (
         Context(fleet.store, now_s, devices)
         if scale is None
@@ -141,7 +142,9 @@ def test_a_real_shift_on_one_device_is_still_found(shifted: Fleet) -> None:
     out = _drifted(shifted, _rule(), 0.0)
     assert len(out) == 1 and out[0].endswith(f"(FDR {0.01 / 288:.3g}) → drift"), out
     found = evaluate_rule(
-        Context(shifted.store, shifted.now_s, shifted.store.list_devices(now_s=shifted.now_s)),
+        Context(
+            shifted.store, shifted.now_s, shifted.store.list_devices(now=from_unix_s(shifted.now_s))
+        ),
         _rule(),
         datetime.fromtimestamp(shifted.now_s, UTC),
     )

@@ -3,6 +3,7 @@ class, so a Raspberry Pi 4 is not an outlier among Jetsons running the same mode
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 import numpy as np
@@ -31,8 +32,8 @@ def _device(device_id: str, hardware: str) -> Device:
         service_name=None,
         power_sources=None,
         attributes={},
-        first_seen_s=NOW - 86_400,
-        last_seen_s=NOW,
+        first_seen=datetime.fromtimestamp(NOW - 86_400, UTC),
+        last_seen=datetime.fromtimestamp(NOW, UTC),
         last_batch_key=None,
         clock_skew_s=None,
         status=DeviceStatus.ONLINE,

@@ -5,6 +5,7 @@ The store is replaced by per-minute counts."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from types import SimpleNamespace
 from typing import Any
 
@@ -53,7 +54,7 @@ class PerMinute:
 
 def _verdict(detector: str, errors: list[int], **params: Any) -> Verdict:
     rule = Rule(name="Errors", detector=detector, signal=SIGNAL, threshold=None, params=params)
-    device: Any = SimpleNamespace(first_seen_s=0.0)
+    device: Any = SimpleNamespace(first_seen=datetime.fromtimestamp(0.0, UTC))
     member = Member(ScopeLevel.DEVICE, (("device", "d"),), Selection(device_id="d"), device)
     ctx: Any = PerMinute(errors)
     (finding,) = EVALUATORS[detector](ctx, rule, member, Window(NOW - MINUTES * 60, NOW))

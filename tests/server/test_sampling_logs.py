@@ -16,6 +16,7 @@ from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import (
 from sampling_wire import headers, raw_request, sample_body, server_with
 
 from edgewatch.collector import semconv
+from edgewatch.contract import from_unix_s
 from edgewatch.server.store import Store
 
 ROWS = [{"px0": float(i), "px1": 0.5, "color": "red"} for i in range(5)]
@@ -26,8 +27,8 @@ def _stored(store: Store, device: str) -> list[dict[str, object]]:
         model_name="digits",
         model_version="v1",
         device_id=device,
-        start_s=time.time() - 3600,
-        end_s=time.time() + 60,
+        start=from_unix_s(time.time() - 3600),
+        end=from_unix_s(time.time() + 60),
         limit=1000,
     )
     return found.features
@@ -147,7 +148,7 @@ def test_retention_deletes_old_rows(tmp_path: Path) -> None:
                 headers=headers(server.tokens.device_a),
             )
             assert r.status_code == 200
-        server.store.enforce_retention(now_s=time.time() + 1800)
+        server.store.enforce_retention(now=from_unix_s(time.time() + 1800))
         assert len(_stored(server.store, "dev-a")) == 5
-        server.store.enforce_retention(now_s=time.time() + 7200)
+        server.store.enforce_retention(now=from_unix_s(time.time() + 7200))
         assert server.store.row_counts("dev-a")["samples"] == 0

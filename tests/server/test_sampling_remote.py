@@ -11,7 +11,7 @@ import pytest
 from otlp_wire import collector_body, collector_headers, device_batch
 
 from edgewatch.collector import Monitor, SamplingConfig, semconv
-from edgewatch.contract import parse_instant
+from edgewatch.contract import from_unix_s, parse_instant
 from edgewatch.server.alert import Alert, AlertState
 from edgewatch.server.cli import main
 from edgewatch.server.evidence import DriftCapture
@@ -88,8 +88,8 @@ def test_operators_set_and_raise_budgets(live_server) -> None:
     assert negative.status_code == 422
     assert by_device.status_code == 403
     # The raise ends by itself: the lasting budget is what remains afterwards.
-    later = live_server.store.samples.setting("dev-a", now_s=time.time() + 700)
-    assert later.rows_per_hour == 30 and later.expires_at_s is None
+    later = live_server.store.samples.setting("dev-a", now=from_unix_s(time.time() + 700))
+    assert later.rows_per_hour == 30 and later.expires_at is None
 
 
 def test_cli_raises_a_budget_for_a_time(live_server, capsys: pytest.CaptureFixture[str]) -> None:
@@ -141,7 +141,7 @@ def test_a_drift_alert_raises_the_version_and_the_device_polls_it(
             hook(_alert("FeatureDrift", model="classifier", version="1.0.0", feature="px0"))
         raised = [live_server.store.samples.setting(d) for d in ("dev-a", "dev-b")]
         assert all(s.rows_per_hour == capture.rows_per_hour for s in raised)
-        assert all(s.expires_at_s is not None for s in raised)
+        assert all(s.expires_at is not None for s in raised)
         assert "FeatureDrift" in (raised[0].reason or "")
         _wait_for(lambda: monitor.stats()["samples.rows_per_hour"] == capture.rows_per_hour)
     finally:

@@ -19,6 +19,7 @@ from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import (
 from otlp_wire import exp_metric, exp_point, kv, resource_attributes, sum_metric
 
 from edgewatch.collector import semconv
+from edgewatch.contract import from_unix_s
 from edgewatch.detectors import (
     CategoricalCounts,
     DriftResult,
@@ -147,7 +148,9 @@ WINDOWS_S = (1800.0, 6 * 3600.0)
 
 @pytest.mark.parametrize("window_s", WINDOWS_S)
 def test_grouped_fetch_is_the_per_feature_fetch(seeded: Seeded, window_s: float) -> None:
-    ctx = Context(seeded.store, seeded.now_s, seeded.store.list_devices(now_s=seeded.now_s))
+    ctx = Context(
+        seeded.store, seeded.now_s, seeded.store.list_devices(now=from_unix_s(seeded.now_s))
+    )
     window = Window(seeded.now_s - window_s, seeded.now_s + 30)
     metric = semconv.FEATURE_VALUE
     counted = semconv.FEATURE_CATEGORY_COUNT
@@ -198,7 +201,9 @@ def _per_feature(ctx: Context, rule: Rule, member: Member, window: Window) -> li
 
 @pytest.mark.parametrize("metric", [semconv.FEATURE_VALUE, semconv.FEATURE_CATEGORY_COUNT])
 def test_findings_are_those_of_the_per_feature_evaluation(seeded: Seeded, metric: str) -> None:
-    ctx = Context(seeded.store, seeded.now_s, seeded.store.list_devices(now_s=seeded.now_s))
+    ctx = Context(
+        seeded.store, seeded.now_s, seeded.store.list_devices(now=from_unix_s(seeded.now_s))
+    )
     window = Window(seeded.now_s - 1800, seeded.now_s + 30)
     rule = Rule(
         "FeatureDrift",
@@ -223,7 +228,9 @@ def test_findings_are_those_of_the_per_feature_evaluation(seeded: Seeded, metric
 def test_counts_and_histograms_take_the_same_points_at_the_window_edges(seeded: Seeded) -> None:
     """Every read is over [start, end): a point exactly at the start counts and one exactly at
     the end does not, for category counts as for histograms (points fall on whole minutes)."""
-    ctx = Context(seeded.store, seeded.now_s, seeded.store.list_devices(now_s=seeded.now_s))
+    ctx = Context(
+        seeded.store, seeded.now_s, seeded.store.list_devices(now=from_unix_s(seeded.now_s))
+    )
     member = members(ScopeLevel.DEVICE, ctx.devices)[0]
     feature = Signal(semconv.FEATURE_VALUE, ((FEATURE_KEY, "f00"),))
     color = ((FEATURE_KEY, "color"),)

@@ -20,6 +20,7 @@ from otlp_wire import collector_body, collector_headers, device_batch, kv, resou
 from server_harness import LiveServer, ServerProcess, make_tokens
 
 from edgewatch.collector import semconv
+from edgewatch.contract import from_unix_s
 from edgewatch.detectors import quantile
 from edgewatch.server.ingest import CardinalityLimiter, IngestLimits, convert
 from edgewatch.server.store import Selection, Store, StoreConfig
@@ -111,15 +112,15 @@ def test_a_plain_client_first_does_not_fix_the_kind_for_everyone(live_server: Li
     for device, count in (("dev-a", 200), ("otel-1", 10), ("dev-b", 0), (None, 210)):
         view = live_server.store.merged_histogram(
             semconv.INFERENCE_DURATION,
-            start_s=window["start"],
-            end_s=window["end"],
+            start=from_unix_s(window["start"]),
+            end=from_unix_s(window["end"]),
             selection=Selection(device_id=device),
         )
         assert view.count == count
     explicit_view = live_server.store.merged_histogram(
         semconv.INFERENCE_DURATION,
-        start_s=window["start"],
-        end_s=window["end"],
+        start=from_unix_s(window["start"]),
+        end=from_unix_s(window["end"]),
         selection=Selection(device_id="otel-1"),
     )
     assert 0.005 < quantile(explicit_view, 0.5) < 0.01
@@ -271,15 +272,15 @@ def test_feature_histograms_of_both_kinds_reach_the_drift_detectors(tmp_path: Pa
         per_feature = store.merged_histograms(
             semconv.FEATURE_VALUE,
             semconv.FEATURE_NAME,
-            start_s=now_ns / 1e9 - 600,
-            end_s=now_ns / 1e9,
+            start=from_unix_s(now_ns / 1e9 - 600),
+            end=from_unix_s(now_ns / 1e9),
         )
         assert {f: h.count for f, h in per_feature.items()} == {"f00": 140, "f01": 100}
         only_explicit = store.merged_histograms(
             semconv.FEATURE_VALUE,
             semconv.FEATURE_NAME,
-            start_s=now_ns / 1e9 - 600,
-            end_s=now_ns / 1e9,
+            start=from_unix_s(now_ns / 1e9 - 600),
+            end=from_unix_s(now_ns / 1e9),
             selection=Selection(device_id="otel-1"),
         )
         assert only_explicit["f00"].sum == 60.0

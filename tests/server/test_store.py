@@ -10,6 +10,7 @@ import pytest
 from otlp_wire import device_batch, gauge_metric, kv
 
 from edgewatch.collector import semconv
+from edgewatch.contract import from_unix_s
 from edgewatch.server.ingest import CardinalityLimiter, IngestLimits, convert
 from edgewatch.server.store import (
     Batch,
@@ -49,7 +50,9 @@ def _write(store: Store, batch: Batch) -> WriteOutcome:
 
 
 def _inferences(store: Store, start: float, end: float, step: float) -> float:
-    result = store.series(SeriesQuery(semconv.INFERENCE_COUNT, start, end, step))
+    result = store.series(
+        SeriesQuery(semconv.INFERENCE_COUNT, from_unix_s(start), from_unix_s(end), step)
+    )
     return sum(result.values)
 
 
@@ -82,7 +85,9 @@ def test_rollups_are_incremental_and_take_late_points(tmp_path: Path, chunk: int
         # 4 histogram series: one partial row each for run 1, then for the late minute and the
         # next (in one chunk, or one chunk per commit group)
         assert store.row_counts()["exp_histograms_1m"] == 3 * 4
-        merged = store.distribution(semconv.INFERENCE_DURATION, start_s=window[0], end_s=window[1])
+        merged = store.distribution(
+            semconv.INFERENCE_DURATION, start=from_unix_s(window[0]), end=from_unix_s(window[1])
+        )
         assert merged.resolution.value == "1h"
         assert merged.histogram.count == 300
 
@@ -123,14 +128,14 @@ def test_retention_per_resolution(tmp_path: Path) -> None:
     with Store.open(tmp_path / "x.duckdb", _config(retention=retention)) as store:
         _write(store, _batch("d", now - 2 * 86400))
         store.roll_up()
-        store.enforce_retention(now_s=now)
+        store.enforce_retention(now=from_unix_s(now))
         counts = store.row_counts()
         assert counts["points"] == 0 and counts["exp_histograms"] == 0
         assert counts["points_1m"] > 0 and counts["points_1h"] > 0
-        store.enforce_retention(now_s=now + 5 * 86400)
+        store.enforce_retention(now=from_unix_s(now + 5 * 86400))
         assert store.row_counts()["points_1m"] == 0
         assert store.row_counts()["points_1h"] > 0
-        store.enforce_retention(now_s=now + 20 * 86400)
+        store.enforce_retention(now=from_unix_s(now + 20 * 86400))
         assert store.row_counts()["points_1h"] == 0
 
 
@@ -235,6 +240,7 @@ def test_device_drops_are_the_last_reported_totals_even_when_the_clock_jumps_bac
         assert drops is not None
         assert drops.batches == {"spool_full": 5}
         assert drops.inferences == {"spool_full": 250}
-        assert drops.last_drop_s == pytest.approx(now - 3630)
-        assert drops.reported_s == pytest.approx(now - 3600, abs=1e-3)
+        assert drops.last_drop is not None
+        assert drops.last_drop.timestamp() == pytest.approx(now - 3630)
+        assert drops.reported.timestamp() == pytest.approx(now - 3600, abs=1e-3)
         assert store.device_drops("dev-b") is None

@@ -6,6 +6,7 @@ device's counts near the int64 cap in one feature change no other feature's resu
 from __future__ import annotations
 
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
@@ -69,8 +70,8 @@ def test_fleet_merge_by_feature_is_merge_all_and_one_device_cannot_change_anothe
             return store.merged_histograms(
                 semconv.FEATURE_VALUE,
                 semconv.FEATURE_NAME,
-                start_s=end_s - 600,
-                end_s=end_s + 1,
+                start=datetime.fromtimestamp(end_s - 600, UTC),
+                end=datetime.fromtimestamp(end_s + 1, UTC),
                 selection=Selection(),
             )
 

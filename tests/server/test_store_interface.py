@@ -3,7 +3,9 @@ the protocol's parameters, and storage errors of every area leave as ``StoreErro
 
 from __future__ import annotations
 
+import dataclasses
 import inspect
+import typing
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -12,8 +14,10 @@ from typing import Any, Protocol
 import duckdb
 import pytest
 
+from edgewatch.contract import from_unix_s
 from edgewatch.server import store as store_pkg
 from edgewatch.server.store import (
+    InvalidQueryError,
     Selection,
     Store,
     StoreClosedError,
@@ -107,7 +111,12 @@ def _break(store: Store, table: str) -> None:
         (
             "samples",
             lambda s: s.samples.current(
-                model_name="m", model_version="1", device_id=None, start_s=0, end_s=1, limit=1
+                model_name="m",
+                model_version="1",
+                device_id=None,
+                start=from_unix_s(0),
+                end=from_unix_s(1),
+                limit=1,
             ),
         ),
     ],
@@ -129,3 +138,50 @@ def test_a_closed_store_answers_store_closed(tmp_path: Path) -> None:
         s.baselines.list()
     with pytest.raises(StoreClosedError):
         s.alerting.record_run("r", datetime.now(UTC), None)
+
+
+DURATIONS = {
+    # windows and steps of a query, a raise's length
+    "step_s", "period_s", "for_s",
+    # measured times and rates
+    "clock_skew_s", "latency_s", "latency_mean_s", "latency_p50_s", "latency_p95_s",
+    "latency_p99_s", "inference_rate_per_s",
+    # configuration
+    "online_s", "offline_s", "raw_s", "minute_s", "hour_s", "batch_keys_s", "samples_s",
+    "idempotency_window_s", "rollup_interval_s", "hourly_rollup_interval_s",
+    "retention_interval_s",
+}  # fmt: skip
+"""Every float named ``*_s`` the interface may carry: durations and measured times, never an
+instant."""
+
+
+def _interface_hints() -> Iterator[tuple[str, str, Any]]:
+    """(owner, name, annotation) of every protocol parameter and value-type field."""
+    for protocol in (StoreProtocol, *AREAS.values()):
+        for name, member in _members(protocol).items():
+            if not isinstance(member, property):
+                for param, hint in typing.get_type_hints(member).items():
+                    yield f"{protocol.__name__}.{name}", param, hint
+    for export in store_pkg.__all__:
+        value = getattr(store_pkg, export)
+        if dataclasses.is_dataclass(value):
+            for field, hint in typing.get_type_hints(value).items():
+                yield export, field, hint
+
+
+def test_every_instant_at_the_interface_is_an_aware_datetime_and_every_float_s_a_duration() -> None:
+    hints = list(_interface_hints())
+    floats = {(o, n) for o, n, h in hints if n.endswith("_s") and "float" in str(h)}
+    assert {(o, n) for o, n in floats if n not in DURATIONS} == set()
+    instants = {"start", "end", "now", "since", "before", "at", "created_at", "next_at", "time"}
+    named = [(o, n, h) for o, n, h in hints if n in instants or n.endswith(("_seen", "_at"))]
+    assert named and all("datetime" in str(h) for _, _, h in named), named
+    times = typing.get_type_hints(store_pkg.SeriesResult)["times"]
+    assert typing.get_args(times)[0] is datetime
+
+
+def test_a_naive_datetime_is_refused_not_read_as_local_time(store: Store) -> None:
+    with pytest.raises(InvalidQueryError, match="time zone"):
+        store.fleet_summary(start=datetime(2026, 1, 1), end=datetime(2026, 1, 2))
+    with pytest.raises(InvalidQueryError, match="time zone"):
+        store.list_devices(now=datetime(2026, 1, 1))

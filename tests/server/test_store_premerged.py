@@ -22,6 +22,7 @@ from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import (
 from otlp_wire import exp_metric, exp_point, kv, resource_attributes
 
 from edgewatch.collector import semconv
+from edgewatch.contract import from_unix_s
 from edgewatch.detectors import ExpHistogram, from_values
 from edgewatch.server.ingest import CardinalityLimiter, IngestLimits, convert
 from edgewatch.server.store import Resolution, Selection, Store, StoreConfig
@@ -151,7 +152,12 @@ def test_premerged_rows_answer_what_per_series_rows_answer(
 ) -> None:
     start_s = _T0 + start_min * 60 + seconds[0]
     end_s = _T0 + (start_min + length_min) * 60 + seconds[1]
-    window = {"start_s": start_s, "end_s": end_s, "selection": selection, "resolution": resolution}
+    window = {
+        "start": from_unix_s(start_s),
+        "end": from_unix_s(end_s),
+        "selection": selection,
+        "resolution": resolution,
+    }
     if feature is None:
         by = semconv.FEATURE_NAME
         fast = store.merged_histograms(semconv.FEATURE_VALUE, by, **window)
@@ -177,8 +183,8 @@ def test_a_fleet_query_reads_premerged_rows_and_bad_devices_stay_in_their_groups
                 cur,
                 Resolution.HOUR,
                 semconv.FEATURE_VALUE,
-                _T0,
-                _T0 + 4 * 3600,
+                from_unix_s(_T0),
+                from_unix_s(_T0 + 4 * 3600),
                 selection,
                 (),
                 "count",
@@ -195,7 +201,11 @@ def test_a_fleet_query_reads_premerged_rows_and_bad_devices_stay_in_their_groups
         ).fetchone()
     )
     assert rows is not None and 0 < rows[0] < rows[1]
-    window = {"start_s": _T0, "end_s": _T0 + 4 * 3600, "resolution": Resolution.HOUR}
+    window = {
+        "start": from_unix_s(_T0),
+        "end": from_unix_s(_T0 + 4 * 3600),
+        "resolution": Resolution.HOUR,
+    }
     for fleet in ("fleet-b", "fleet-c"):
         got = store.merged_histograms(
             semconv.FEATURE_VALUE, semconv.FEATURE_NAME, selection=Selection(fleet=fleet), **window
@@ -213,7 +223,11 @@ def test_a_device_that_changes_fleet_makes_queries_over_its_old_rows_read_per_se
         s.roll_up()
         _export(s, "dev-0", "fleet-b", "1.0.0", _T0 + 3 * 3600, _features(rng, 0))
         s.roll_up()
-        window = {"start_s": _T0, "end_s": _T0 + 4 * 3600, "resolution": Resolution.HOUR}
+        window = {
+            "start": from_unix_s(_T0),
+            "end": from_unix_s(_T0 + 4 * 3600),
+            "resolution": Resolution.HOUR,
+        }
         for fleet in ("fleet-a", "fleet-b"):
             selection = Selection(fleet=fleet)
             fast = s.merged_histogram(semconv.FEATURE_VALUE, selection=selection, **window)
@@ -230,8 +244,8 @@ def test_a_device_that_changes_fleet_makes_queries_over_its_old_rows_read_per_se
                 cur,
                 Resolution.HOUR,
                 semconv.FEATURE_VALUE,
-                _T0 + 2 * 3600,
-                _T0 + 4 * 3600,
+                from_unix_s(_T0 + 2 * 3600),
+                from_unix_s(_T0 + 4 * 3600),
                 Selection(fleet="fleet-b"),
                 (),
                 "count",
