@@ -143,17 +143,25 @@ class LakeStore(Store):
 
         return self._db.read(summary)
 
+    def _on_catalog(self, what: str, fn: Callable[[psycopg.Connection], object]) -> None:
+        """Run ``fn`` on a fresh autocommit catalog session; a PostgreSQL failure becomes a
+        :class:`StoreError` naming ``what``, as every store error does."""
+        try:
+            with psycopg.connect(self.lake.catalog, autocommit=True) as pg:
+                fn(pg)
+        except psycopg.Error as e:
+            raise StoreError(f"{what} failed on the lake's catalog: {e}") from e
+
     def enforce_retention(self, now: datetime | None = None) -> None:
         """Retention of the lake's tables, then of the claims past the idempotency window."""
         super().enforce_retention(now)
-        with psycopg.connect(self.lake.catalog, autocommit=True) as pg:
-            _claims.prune(pg, self.config.idempotency_window_s)
+        window_s = self.config.idempotency_window_s
+        self._on_catalog("pruning old claims", lambda pg: _claims.prune(pg, window_s))
 
     def compact(self) -> None:
         """Merge small adjacent Parquet files, expire old snapshots and delete the files
         nothing references any more (DuckLake's own maintenance functions)."""
-        with psycopg.connect(self.lake.catalog, autocommit=True) as pg:
-            _claims.resolve_orphans(pg)
+        self._on_catalog("deciding dead replicas' groups", _claims.resolve_orphans)
 
         def maintain(cur: duckdb.DuckDBPyConnection) -> None:
             cur.execute(f"CALL ducklake_merge_adjacent_files('{LAKE}')")
@@ -172,8 +180,7 @@ class LakeStore(Store):
             if not self.lease.held:
                 continue
             try:
-                with psycopg.connect(self.lake.catalog, autocommit=True) as pg:
-                    _claims.resolve_orphans(pg)
+                self._on_catalog("deciding dead replicas' groups", _claims.resolve_orphans)
                 now = time.monotonic()
                 hourly = now - last_hour >= cfg.hourly_rollup_interval_s
                 self.roll_up(hours=hourly)
@@ -183,5 +190,5 @@ class LakeStore(Store):
                 if now - last_retention >= cfg.retention_interval_s:
                     self.enforce_retention()
                     last_retention = now
-            except (StoreError, duckdb.Error, psycopg.Error) as e:
+            except (StoreError, duckdb.Error) as e:
                 log.warning("lake maintenance failed, will retry: %s", e)

@@ -280,3 +280,27 @@ def test_groups_of_one_device_committed_by_two_replicas_at_once_count_each_inter
     # the later export of a racing pair may be converted first: the earlier one is then
     # stale and adds nothing, so the counter's total is still counted exactly once
     assert _counted(a)[0] == 131.0
+
+
+def test_catalog_failures_in_upkeep_are_store_errors(
+    stores: tuple[str, LakeStore, LakeStore],
+) -> None:
+    """Retention and compaction with the catalog unreachable fail as the store's own
+    ``StoreError`` (a 503 to callers, a retry for the leader), naming the step, never as a
+    raw PostgreSQL error."""
+    import dataclasses
+    import socket
+
+    from edgewatch.server.store import StoreError
+
+    _catalog, a, _b = stores
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        closed_port = s.getsockname()[1]
+    a.lake = dataclasses.replace(
+        a.lake, catalog=f"postgresql://edgewatch@127.0.0.1:{closed_port}/nowhere"
+    )
+    with pytest.raises(StoreError, match="pruning old claims"):
+        a.enforce_retention()
+    with pytest.raises(StoreError, match="deciding dead replicas' groups"):
+        a.compact()
