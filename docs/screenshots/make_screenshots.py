@@ -32,7 +32,7 @@ from playwright.sync_api import Page, expect, sync_playwright  # noqa: E402
 from playwright.sync_api import TimeoutError as PlaywrightTimeout  # noqa: E402
 
 VIEWPORT = {"width": 1400, "height": 2400}
-DRIFTING_DEVICE = "demo-north-1"
+DRIFTING_DEVICE = "demo-north-0"
 """The default scenario's sensor drift: its Device page shows alerts firing to the end."""
 PAGES = (
     Shot("/", "Firing now", "fleet.png"),
