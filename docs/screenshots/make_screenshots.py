@@ -1,5 +1,5 @@
 """Regenerate docs/screenshots/*.png: every dashboard page in headless chromium, during a real
-``edgewatch up`` with its defaults (the default scenario's 12 devices at 60x, the built-in
+``edgewatch up`` with its defaults (the default scenario's 14 devices at 60x, the built-in
 rules scaled to that speed), as a newcomer's ``make up`` shows it.
 
 Waits until the default scenario's incidents have fired their alerts (the bad rollout, the
