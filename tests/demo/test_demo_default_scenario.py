@@ -107,7 +107,7 @@ def test_unseen_digits_lower_confidence_only_in_their_window(
 
 
 def test_the_bad_rollout_runs_v2_1_past_the_scenarios_two_hours(run: Run) -> None:
-    """v2.1 stays until 240m (rolled back at four wall minutes in ``up``), long enough for the
+    """v2.1 stays until 10h (rolled back at ten wall minutes in ``up``), long enough for the
     rollout gate's evidence; the v2 devices keep v2 throughout."""
     assert run.versions["demo-north-5"] == [V1, V2_BAD]
     for device_id in ("demo-north-1", "demo-north-2", "demo-north-3", "demo-south-4"):
