@@ -1,10 +1,10 @@
 """``edgewatch up`` as a newcomer runs it, with the defaults (14 devices at 60×): everything
 starts, the demo devices report, the demo baselines and profiles are uploaded, every incident
 of the default scenario raises its built-in alert (scaled to the demo's speed), the healthy
-devices stay quiet, the rollout gate fails the bad version v2.1 and does not fail v2 in those
-minutes (judged on two healthy v2 devices per hardware class against v1; its real latency
-cost may fail it later, docs/rollouts.md#limits), and Ctrl-C stops every process it started
-within 20 s, exit status 0.
+devices stay quiet, the rollout gate fails the bad version v2.1 and does not fail v2 (judged
+on two healthy v2 devices per hardware class against v1; the demo's latency noise keeps it
+from a pass: docs/rollouts.md#limits), and Ctrl-C stops every process it started within
+20 s, exit status 0.
 
 Everything is the real thing: subprocesses, the DuckDB file, HTTP, the Streamlit dashboard."""
 
@@ -168,8 +168,7 @@ def _rollout(client: httpx.Client, version: str) -> dict[str, Any]:
 
 def _check_good_version_evidence(verdict: dict[str, Any]) -> None:
     """v2 is judged on every hardware class against v1, with the gate's two canary devices on
-    each, and is not failed within the test's minutes (docs/rollouts.md#limits: no pass either,
-    and v2's real latency cost may fail it on x86-gateway later)."""
+    each, and is not failed (nor passed: the demo's latency noise, docs/rollouts.md#limits)."""
     assert verdict["verdict"] != "fail", verdict
     classes = {c["hardware_class"]: c for c in verdict["hardware_classes"]}
     assert set(classes) == HARDWARE
