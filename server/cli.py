@@ -54,7 +54,7 @@ def build_parser() -> argparse.ArgumentParser:
     up.add_argument(
         "--dashboard-port", type=_port, default=8501, help="dashboard port (default 8501)"
     )
-    up.add_argument("--devices", type=int, help="demo devices (default: the demo scenario's 12)")
+    up.add_argument("--devices", type=int, help="demo devices (default: the demo scenario's 14)")
     up.add_argument("--speed", type=float, default=60.0, help="demo time compression (default 60)")
     up.add_argument("--no-demo", action="store_true", help="do not start the demo fleet")
     up.add_argument("--no-dashboard", action="store_true", help="do not start the dashboard")

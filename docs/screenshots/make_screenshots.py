@@ -1,5 +1,5 @@
 """Regenerate docs/screenshots/*.png: every dashboard page in headless chromium, during a real
-``edgewatch up`` with its defaults (the default scenario's 12 devices at 60x, the built-in
+``edgewatch up`` with its defaults (the default scenario's 14 devices at 60x, the built-in
 rules scaled to that speed), as a newcomer's ``make up`` shows it.
 
 Waits until the default scenario's incidents have fired their alerts (the bad rollout, the
@@ -32,7 +32,7 @@ from playwright.sync_api import Page, expect, sync_playwright  # noqa: E402
 from playwright.sync_api import TimeoutError as PlaywrightTimeout  # noqa: E402
 
 VIEWPORT = {"width": 1400, "height": 2400}
-DRIFTING_DEVICE = "demo-north-1"
+DRIFTING_DEVICE = "demo-north-0"
 """The default scenario's sensor drift: its Device page shows alerts firing to the end."""
 PAGES = (
     Shot("/", "Firing now", "fleet.png"),

@@ -50,7 +50,9 @@ def test_bad_rollout_version_is_clearly_worse(models: ModelSet) -> None:
     test_x, test_y = models.data.test_x, models.data.test_y
     good_labels, good_scores = models[V2].predict(test_x)
     bad_labels, bad_scores = models[V2_BAD].predict(test_x)
-    assert np.mean(bad_labels == test_y) <= np.mean(good_labels == test_y) - 0.2
+    # Ten points: the rollout gate's accuracy fail margin is one (40 % corrupted labels cost
+    # the logistic regression 13 points and nearly all its confidence).
+    assert np.mean(bad_labels == test_y) <= np.mean(good_labels == test_y) - 0.1
     # The confidence histogram moves: far more predictions below 0.9.
     assert np.mean(bad_scores < 0.9) >= 3 * np.mean(good_scores < 0.9)
 
@@ -61,6 +63,16 @@ def test_models_never_predict_the_withheld_digit(models: ModelSet) -> None:
         assert set(labels.tolist()) <= set(CLASSES)
     assert len(models.data.unseen_x) > 100
     assert WITHHELD_DIGIT not in set(models.data.train_y.tolist())
+
+
+def test_v2_is_more_accurate_and_confident_than_v1(models: ModelSet) -> None:
+    """The demo's good rollout: v2 (all the training data) beats v1 (half of it) by a point or
+    more of accuracy, at the same cost per inference (the same model)."""
+    test_x, test_y = models.data.test_x, models.data.test_y
+    v1_labels, v1_scores = models[V1].predict(test_x)
+    v2_labels, v2_scores = models[V2].predict(test_x)
+    assert np.mean(v2_labels == test_y) >= np.mean(v1_labels == test_y) + 0.01
+    assert float(np.mean(v2_scores)) >= float(np.mean(v1_scores))
 
 
 def test_v1_and_v2_are_different_models(models: ModelSet) -> None:

@@ -12,6 +12,7 @@ import yaml
 
 from edgewatch.demo import V1, V2, Scenario, ScenarioError, load_scenario, parse_scenario
 from edgewatch.demo._scenario_file import INCIDENT_KINDS
+from edgewatch.detectors import GateConfig
 
 GOOD: dict[str, Any] = {
     "name": "small",
@@ -44,12 +45,29 @@ def test_the_default_scenario_has_every_incident_kind_and_healthy_devices() -> N
     assert scenario.source == "default.yaml"
     assert {inc.kind for inc in scenario.incidents} == set(INCIDENT_KINDS)
     devices = scenario.devices()
-    assert len(devices) == 12
-    targeted = {d for inc in scenario.incidents for d in inc.devices}
+    assert len(devices) == 14
+    targeted = [d for inc in scenario.incidents for d in inc.devices]
+    assert len(targeted) == len(set(targeted)), "one incident per device"
     healthy = [d for d in devices if d.device_id not in targeted]
     assert len(healthy) >= 3
     assert {d.version for d in healthy} == {V1, V2}
     assert all(inc.start_s < scenario.duration_s for inc in scenario.incidents)
+
+
+def test_the_default_scenario_gives_v2_a_clean_canary_the_gate_can_pass() -> None:
+    """Every incident is on a v1 device; each hardware class has the gate's ``min_devices``
+    healthy v2 devices; v1 keeps more devices than v2 after the bad rollout takes its own, so it
+    stays the established version the rollouts are compared with."""
+    scenario = load_scenario()
+    devices = {d.device_id: d for d in scenario.devices()}
+    targeted = {d for inc in scenario.incidents for d in inc.devices}
+    assert {devices[d].version for d in targeted} == {V1}
+    for hardware in scenario.hardware:
+        v2 = [d for d in devices.values() if d.hardware == hardware and d.version == V2]
+        assert len(v2) >= GateConfig().min_devices, hardware
+    rolled = {d for inc in scenario.incidents if inc.kind == "bad_rollout" for d in inc.devices}
+    v1_left = [d for d in devices.values() if d.version == V1 and d.device_id not in rolled]
+    assert len(v1_left) > sum(1 for d in devices.values() if d.version == V2)
 
 
 def test_durations_read_with_units() -> None:
