@@ -177,18 +177,27 @@ def render(ctx: PageContext) -> None:
         key="versions_model",
     )
     versions = versions_of(devices, model)
+    # An alert's link (?model=&version=) opens its version as B against the oldest other one,
+    # also once no device runs it any more (a rolled-back version's BadRollout).
+    asked = st.query_params.get("version")
+    gone = asked if asked and asked_model == model and asked not in versions else None
+    if gone:
+        versions = sorted([*versions, gone])
     if len(versions) < 2:
         st.info(
             f"Only one version of {model} is running ({', '.join(versions)}): roll out a "
             "second version to compare them."
         )
         return
-    # An alert's link (?model=&version=) opens its version as B against the oldest other one.
-    asked = st.query_params.get("version")
     b_index = versions.index(asked) if asked in versions else len(versions) - 1
     a_index = 1 if b_index == 0 else 0
     a = c2.selectbox("Version A (current)", versions, index=a_index, key="versions_a")
     b = c3.selectbox("Version B (new)", versions, index=b_index, key="versions_b")
+    if gone:
+        st.info(
+            f"No device runs {model} {gone} now (rolled back or replaced): its rollout verdict "
+            "and measurements are those of the hours devices ran it."
+        )
     _per_hardware_class(ctx, model, a, versions)
     if a == b:
         st.warning("Pick two different versions.")

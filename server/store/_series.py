@@ -134,7 +134,7 @@ def query_series(cur: duckdb.DuckDBPyConnection, q: SeriesQuery) -> SeriesResult
     agg = q.agg or ("sum" if kind == "delta" else "avg")
     if agg not in SERIES_AGGS:
         raise InvalidQueryError(f"agg {agg!r} is not one of {', '.join(SERIES_AGGS)}")
-    if agg in QUANTILES and not histogram:
+    if agg in QUANTILES and not histogram and kinds:
         raise InvalidQueryError(
             f"agg {agg!r} is not available for {kind} metric {q.metric!r} in this selection:"
             " a gauge or counter has no quantiles (only histograms do)"

@@ -242,3 +242,15 @@ def test_settings_page_rules_receivers_baselines(dashboard_env: SeededServer) ->
     assert {"f00", "f01", "f02"} <= set(summary["feature"])
     _button(at, "Reload rules file").click().run()
     assert any("Reloaded: 3 rules" in s.value for s in at.success)
+
+
+def test_a_version_link_opens_a_version_no_device_runs_any_more(
+    dashboard_env: SeededServer,
+) -> None:
+    """A BadRollout alert's link names a version that was rolled back: the page still opens
+    it as B (the alert's evidence), saying that no device runs it now."""
+    at = open_page("versions", model="classifier", version="1.0.1")
+    assert at.selectbox(key="versions_b").value == "1.0.1"
+    assert at.selectbox(key="versions_b").options == ["1.0.0", "1.0.1", "1.1.0"]
+    assert any("No device runs classifier 1.0.1 now" in i.value for i in at.info)
+    assert any(m.value.startswith("**1.0.1** vs 1.0.0 — rollout gate: ") for m in at.markdown)

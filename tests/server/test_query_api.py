@@ -130,6 +130,23 @@ def test_series_aggregates_over_a_selection(fleet) -> None:
     assert all(v == pytest.approx(0.05, rel=0.1) for _, v in p50["points"])
 
 
+def test_a_quantile_series_of_a_selection_without_data_is_empty(fleet) -> None:
+    """p95 latency of a version no device reported in the window (a rolled-back or not yet
+    started one): no points, not a 400 saying a gauge has no quantiles."""
+    server, now = fleet
+    r = get(
+        server,
+        "/api/v1/series",
+        metric=semconv.INFERENCE_DURATION,
+        step=60,
+        agg="p95",
+        version="9.9.9",
+        **_window(now),
+    )
+    assert r.status_code == 200, r.text
+    assert r.json()["points"] == []
+
+
 @pytest.mark.parametrize(
     ("params", "status", "detail"),
     [
