@@ -243,6 +243,21 @@ def device_batch(
     return request
 
 
+def cumulative_batch(
+    device: str, value: int, end_ns: int, start_ns: int
+) -> ExportMetricsServiceRequest:
+    """``device_batch`` (one feature) plus one monotonic cumulative sum point
+    ``requests.total`` = ``value`` over ``[start_ns, end_ns]``, as OTel SDKs send by default."""
+    request = device_batch(device, end_ns=end_ns, features=1)
+    metric = (
+        request.resource_metrics[0].scope_metrics[0].metrics.add(name="requests.total", unit="1")
+    )
+    metric.sum.aggregation_temporality = m.AGGREGATION_TEMPORALITY_CUMULATIVE
+    metric.sum.is_monotonic = True
+    metric.sum.data_points.add(start_time_unix_nano=start_ns, time_unix_nano=end_ns, as_int=value)
+    return request
+
+
 def point_count(request: ExportMetricsServiceRequest) -> int:
     """Data points in a request."""
     total = 0

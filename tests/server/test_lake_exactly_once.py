@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 from lake_cluster import Postgres, postgres, unavailable, wait_for
-from otlp_wire import device_batch
+from otlp_wire import cumulative_batch
 
 from edgewatch.server.ingest import CardinalityLimiter, IngestLimits, convert
 from edgewatch.server.store import Batch, StoreBusyError, StoreConfig, WriteOutcome
@@ -64,15 +64,8 @@ def stores(cluster: Postgres, tmp_path: Path) -> Iterator[tuple[str, LakeStore, 
 def _export(total: int, minute: int, key: str) -> Batch:
     """Device ``cum``'s export at ``minute``: a gauge and a cumulative counter at ``total``."""
     end_ns = START_NS + minute * 60_000_000_000
-    request = device_batch(DEVICE, end_ns=end_ns, features=1)
-    metric = (
-        request.resource_metrics[0].scope_metrics[0].metrics.add(name="requests.total", unit="1")
-    )
-    metric.sum.aggregation_temporality = 2  # CUMULATIVE
-    metric.sum.is_monotonic = True
-    metric.sum.data_points.add(start_time_unix_nano=START_NS, time_unix_nano=end_ns, as_int=total)
     return convert(
-        request,
+        cumulative_batch(DEVICE, total, end_ns, START_NS),
         received_s=time.time(),
         limits=IngestLimits(max_age_s=86400),
         limiter=CardinalityLimiter(max_series_per_metric=100, max_series_per_device=1000),

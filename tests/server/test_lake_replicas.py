@@ -30,7 +30,13 @@ from lake_cluster import (
 from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import (
     ExportMetricsServiceRequest,
 )
-from otlp_wire import collector_body, collector_headers, device_batch, point_count
+from otlp_wire import (
+    collector_body,
+    collector_headers,
+    cumulative_batch,
+    device_batch,
+    point_count,
+)
 
 from edgewatch.contract import from_unix_s
 from edgewatch.server.ingest import CardinalityLimiter, IngestLimits, convert
@@ -115,20 +121,6 @@ def _devices(url: str) -> set[str]:
     return {d["device_id"] for d in items}
 
 
-def _cumulative_request(
-    device: str, value: int, end_ns: int, start_ns: int
-) -> ExportMetricsServiceRequest:
-    """A small device batch plus one monotonic cumulative sum point."""
-    request = device_batch(device, end_ns=end_ns, features=1)
-    metric = (
-        request.resource_metrics[0].scope_metrics[0].metrics.add(name="requests.total", unit="1")
-    )
-    metric.sum.aggregation_temporality = 2  # CUMULATIVE
-    metric.sum.is_monotonic = True
-    metric.sum.data_points.add(start_time_unix_nano=start_ns, time_unix_nano=end_ns, as_int=value)
-    return request
-
-
 def test_two_replicas_share_one_lake_store_a_twin_batch_once_and_add_cumulatives_once(
     replicas: tuple[str, list[Replica]], tmp_path: Path
 ) -> None:
@@ -153,7 +145,7 @@ def test_two_replicas_share_one_lake_store_a_twin_batch_once_and_add_cumulatives
     # A device's cumulative exports reach the replicas in turn: every delta counted once.
     start_ns = NOW_NS - 600_000_000_000
     for i, total in enumerate([10, 25, 25, 60, 61, 100]):
-        request = _cumulative_request("cum", total, start_ns + (i + 1) * 60_000_000_000, start_ns)
+        request = cumulative_batch("cum", total, start_ns + (i + 1) * 60_000_000_000, start_ns)
         assert _send((a, b)[i % 2].url, request, secrets.token_hex(8)) == 200
     assert _lake_rows(
         catalog,
@@ -195,19 +187,6 @@ def test_killed_leader_loses_no_acknowledged_batch_stores_resends_once_and_hands
     assert _stored_points(catalog, tmp_path / "lake") == {
         d: point_count(r) for d, r in requests.items()
     }
-
-
-def _cumulative_request(
-    device: str, value: int, end_ns: int, start_ns: int
-) -> ExportMetricsServiceRequest:
-    request = device_batch(device, end_ns=end_ns, features=1)
-    metric = (
-        request.resource_metrics[0].scope_metrics[0].metrics.add(name="requests.total", unit="1")
-    )
-    metric.sum.aggregation_temporality = 2  # CUMULATIVE
-    metric.sum.is_monotonic = True
-    metric.sum.data_points.add(start_time_unix_nano=start_ns, time_unix_nano=end_ns, as_int=value)
-    return request
 
 
 def _embedded_batch(device: str, end_s: float, key: str) -> Batch:
