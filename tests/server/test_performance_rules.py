@@ -21,6 +21,7 @@ from edgewatch.server.alert._config import ScopeLevel
 from edgewatch.server.detect import EVALUATORS
 from edgewatch.server.detect._context import Context, Window
 from edgewatch.server.detect._members import members
+from edgewatch.server.performance import MAX_DRIFT_SHARE
 from edgewatch.server.store import EvaluationRow
 
 CLASSES = ["a", "b"]
@@ -75,7 +76,10 @@ def test_performance_rules_judge_labels_scores_and_coverage(
     t0 = time.time() - 1
     rng = np.random.default_rng(4)
     for k in range(600):
-        with m.observe([float(k)]) as obs:
+        # f0 follows the reference's distribution: the server's own scheduled drift rules
+        # may run during the test and must find no input drift (that would make the
+        # estimate unreliable, which the end of the test sets up on purpose).
+        with m.observe([float(rng.normal())]) as obs:
             obs.prediction("a", score=float(rng.uniform(0.5, 0.6)))
         if k % 3 == 0:
             m.label(obs.id, "a" if k % 2 else "b")  # half right
@@ -89,6 +93,9 @@ def test_performance_rules_judge_labels_scores_and_coverage(
     assert _verdict(live_server, accuracy, window)[0] is Verdict.INSUFFICIENT_DATA  # no reference
     assert _verdict(live_server, estimated, window)[0] is Verdict.INSUFFICIENT_DATA
     _upload_reference(live_server)
+    # The server's scheduler evaluates the built-in rules every second; run it now so its
+    # drift rules have judged this data (as they would under load) before the verdicts below.
+    live_server.app.state.alerting.scheduler.run_once(datetime.now(UTC))
 
     verdict, score = _verdict(live_server, accuracy, window)
     assert verdict is Verdict.DRIFT and score > 0.1
@@ -128,4 +135,4 @@ def test_performance_rules_judge_labels_scores_and_coverage(
         timeout=30,
     ).json()
     assert shown["total"]["estimated"]["reliable"] is False
-    assert shown["drift_share"] == 1.0
+    assert shown["drift_share"] > MAX_DRIFT_SHARE  # beside the scheduler's own no-drift runs
