@@ -52,7 +52,7 @@ from edgewatch.server.store import Resolution, Selection, Store, StoreConfig
 from edgewatch.server.store._histsql import HISTOGRAM_COLUMNS, merged_histograms_sql
 from edgewatch.server.store._maintenance import _transaction
 from edgewatch.server.store._premerged import premerge
-from edgewatch.server.store._select import json_path
+from edgewatch.server.store._select import WindowQuery, json_path
 from edgewatch.server.store._series import resolution_for_window, window_source
 
 SPEEDUP_BUDGET = 100.0
@@ -293,10 +293,15 @@ def _sql_merged(store: Store, start_s: float, end_s: float) -> dict[str, ExpHist
     """The same question answered by the SQL merge (``merged_histograms_sql``, what the rollups
     run, and what queries ran before they read Arrow columns): DuckDB unnests every bucket,
     downscales, sums and densifies them."""
+    window = WindowQuery(
+        semconv.FEATURE_VALUE,
+        datetime.fromtimestamp(start_s, UTC),
+        datetime.fromtimestamp(end_s, UTC),
+        Selection(),
+    )
     src, params = window_source(
-        "exp", resolution_for_window(end_s - start_s), semconv.FEATURE_VALUE,
-        datetime.fromtimestamp(start_s, UTC), datetime.fromtimestamp(end_s, UTC),
-        Selection(), (), f"json_extract_string(attrs, ?) AS g, {HISTOGRAM_COLUMNS}",
+        "exp", resolution_for_window(end_s - start_s), window,
+        f"json_extract_string(attrs, ?) AS g, {HISTOGRAM_COLUMNS}",
         [json_path(semconv.FEATURE_NAME)],
     )  # fmt: skip
     rows = store._db.read(  # the bench reaches past the store API to time the old merge

@@ -21,7 +21,7 @@ from edgewatch.server.store._explicitquery import EXPLICIT_COLUMNS, explicit_sou
 from edgewatch.server.store._histquery import merge_groups
 from edgewatch.server.store._histsql import HISTOGRAM_COLUMNS
 from edgewatch.server.store._premerged import premerged_source
-from edgewatch.server.store._select import fit, json_path
+from edgewatch.server.store._select import WindowQuery, fit, json_path
 from edgewatch.server.store._series import (
     QUANTILES,
     quantiles_of,
@@ -33,33 +33,27 @@ from edgewatch.server.store._time import from_unix
 from edgewatch.server.store._types import Distribution, Resolution, Selection
 
 
-def _histogram_kinds(
-    cur: duckdb.DuckDBPyConnection,
-    metric: str,
-    start: datetime,
-    end: datetime,
-    selection: Selection,
-    attributes: tuple[tuple[str, str], ...],
-) -> set[str]:
+def _histogram_kinds(cur: duckdb.DuckDBPyConnection, window: WindowQuery) -> set[str]:
     """Histogram kinds of the selected series; ``InvalidQueryError`` when they are numeric."""
-    if end <= start:
+    if window.end <= window.start:
         raise InvalidQueryError("end must be after start")
-    kinds = kinds_of(cur, metric, selection, attributes)
+    kinds = _kinds(cur, window)
     if kinds and not kinds & HISTOGRAM_KINDS:
         raise InvalidQueryError(
-            f"metric {metric!r} is a {', '.join(sorted(kinds))} metric in this selection, not"
-            " an exponential histogram or explicit-bucket one: it has no distribution"
+            f"metric {window.metric!r} is a {', '.join(sorted(kinds))} metric in this selection,"
+            " not an exponential histogram or explicit-bucket one: it has no distribution"
         )
     return kinds
 
 
+def _kinds(cur: duckdb.DuckDBPyConnection, window: WindowQuery) -> set[str]:
+    """Kinds of the series the window selects (the window's times aside)."""
+    return kinds_of(cur, window.metric, window.selection, window.attributes)
+
+
 def _exp_part(
     cur: duckdb.DuckDBPyConnection,
-    metric: str,
-    start: datetime,
-    end: datetime,
-    selection: Selection,
-    attributes: tuple[tuple[str, str], ...],
+    window: WindowQuery,
     resolution: Resolution | None,
     *,
     count_devices: bool = True,
@@ -67,17 +61,11 @@ def _exp_part(
 ) -> tuple[ExpHistogram, int, Resolution]:
     """The exponential histograms of the window merged; (histogram, devices, resolution).
     Without ``count_devices`` the count is 0 and pre-merged rows may answer."""
-    res = resolution or resolution_for_window((end - start).total_seconds())
+    res = resolution or resolution_for_window((window.end - window.start).total_seconds())
     if not count_devices:
-        src, params = exp_source(
-            cur, res, metric, start, end, selection, attributes,
-            f"0 AS g, {HISTOGRAM_COLUMNS}", [], premerged,
-        )  # fmt: skip
+        src, params = exp_source(cur, res, window, f"0 AS g, {HISTOGRAM_COLUMNS}", (), premerged)
         return merge_groups(cur, src, params, ["g"]).get((0,), empty()), 0, res
-    src, params = window_source(
-        "exp", res, metric, start, end, selection, attributes,
-        f"0 AS g, device_id, {HISTOGRAM_COLUMNS}",
-    )  # fmt: skip
+    src, params = window_source("exp", res, window, f"0 AS g, device_id, {HISTOGRAM_COLUMNS}")
     merged = merge_groups(cur, src, params, ["g"])
     devices_row = cur.execute(f"SELECT count(DISTINCT device_id) FROM ({src})", params).fetchone()
     devices = int(devices_row[0]) if devices_row else 0
@@ -87,33 +75,21 @@ def _exp_part(
 def exp_source(
     cur: duckdb.DuckDBPyConnection,
     resolution: Resolution,
-    metric: str,
-    start: datetime,
-    end: datetime,
-    selection: Selection,
-    attributes: tuple[tuple[str, str], ...],
+    window: WindowQuery,
     columns: str,
-    column_params: list[object],
+    column_params: Sequence[object] = (),
     premerged: bool = True,
 ) -> tuple[str, list[object]]:
     """``window_source`` over exponential histograms, read from the rows pre-merged across
     devices when they answer the same (``_premerged``) and ``premerged`` allows it."""
-    window = (resolution, metric, start, end, selection, attributes, columns, column_params)
-    found = premerged_source(cur, *window) if premerged else None
-    return found if found is not None else window_source("exp", *window)
+    found = premerged_source(cur, resolution, window, columns, column_params) if premerged else None
+    if found is not None:
+        return found
+    return window_source("exp", resolution, window, columns, column_params)
 
 
-def _explicit_part(
-    cur: duckdb.DuckDBPyConnection,
-    metric: str,
-    start: datetime,
-    end: datetime,
-    selection: Selection,
-    attributes: tuple[tuple[str, str], ...],
-) -> ExplicitHistogram | None:
-    src, params = explicit_source(
-        metric, start, end, selection, attributes, f"0 AS g, {EXPLICIT_COLUMNS}"
-    )
+def _explicit_part(cur: duckdb.DuckDBPyConnection, window: WindowQuery) -> ExplicitHistogram | None:
+    src, params = explicit_source(window, f"0 AS g, {EXPLICIT_COLUMNS}")
     return merge_explicit(cur, src, params, ["g"]).get((0,))
 
 
@@ -134,13 +110,11 @@ def merged_histogram(
     ``premerged=False`` reads per-series rows even where pre-merged ones answer the same."""
     if end <= start:
         raise InvalidQueryError("end must be after start")
-    kinds = kinds_of(cur, metric, selection, attributes)
-    h, _, _ = _exp_part(
-        cur, metric, start, end, selection, attributes, resolution,
-        count_devices=False, premerged=premerged,
-    )  # fmt: skip
+    window = WindowQuery(metric, start, end, selection, attributes)
+    kinds = _kinds(cur, window)
+    h, _, _ = _exp_part(cur, window, resolution, count_devices=False, premerged=premerged)
     if "histogram" in kinds:
-        explicit = _explicit_part(cur, metric, start, end, selection, attributes)
+        explicit = _explicit_part(cur, window)
         if explicit is not None:
             h = _with_explicit(h if h.count else None, explicit)
     return h
@@ -170,18 +144,15 @@ def merged_histograms(
     absent. ``premerged`` as in ``merged_histogram``."""
     if end <= start:
         raise InvalidQueryError("end must be after start")
+    window = WindowQuery(metric, start, end, selection, attributes)
     res = resolution or resolution_for_window((end - start).total_seconds())
     group = "json_extract_string(attrs, ?) AS g"
     src, params = exp_source(
-        cur, res, metric, start, end, selection, attributes,
-        f"{group}, {HISTOGRAM_COLUMNS}", [json_path(by)], premerged,
-    )  # fmt: skip
+        cur, res, window, f"{group}, {HISTOGRAM_COLUMNS}", [json_path(by)], premerged
+    )
     merged = {g: h for (g,), h in merge_groups(cur, src, params, ["g"]).items()}
-    if "histogram" in kinds_of(cur, metric, selection, attributes):
-        src, params = explicit_source(
-            metric, start, end, selection, attributes, f"{group}, {EXPLICIT_COLUMNS}",
-            [json_path(by)],
-        )  # fmt: skip
+    if "histogram" in _kinds(cur, window):
+        src, params = explicit_source(window, f"{group}, {EXPLICIT_COLUMNS}", [json_path(by)])
         for (g,), explicit in merge_explicit(cur, src, params, ["g"]).items():
             merged[g] = _with_explicit(merged.get(g), explicit)
     return {g: h for g, h in merged.items() if g is not None}
@@ -197,12 +168,13 @@ def query_distribution(
     attributes: tuple[tuple[str, str], ...] = (),
 ) -> Distribution:
     """Merged histograms (exponential and explicit-bucket) with p50/p95/p99 (NaN when empty)."""
-    kinds = _histogram_kinds(cur, metric, start, end, selection, attributes)
-    h, devices, res = _exp_part(cur, metric, start, end, selection, attributes, None)
+    window = WindowQuery(metric, start, end, selection, attributes)
+    kinds = _histogram_kinds(cur, window)
+    h, devices, res = _exp_part(cur, window, None)
     explicit = None
     if "histogram" in kinds:
-        explicit = _explicit_part(cur, metric, start, end, selection, attributes)
-        devices = _devices(cur, metric, start, end, selection, attributes, res)
+        explicit = _explicit_part(cur, window)
+        devices = _devices(cur, window, res)
     return Distribution(
         metric,
         res,
@@ -215,20 +187,10 @@ def query_distribution(
     )
 
 
-def _devices(
-    cur: duckdb.DuckDBPyConnection,
-    metric: str,
-    start: datetime,
-    end: datetime,
-    selection: Selection,
-    attributes: tuple[tuple[str, str], ...],
-    res: Resolution,
-) -> int:
+def _devices(cur: duckdb.DuckDBPyConnection, window: WindowQuery, res: Resolution) -> int:
     """Devices with histogram points of either kind in the window."""
-    exp_sql, exp_params = window_source(
-        "exp", res, metric, start, end, selection, attributes, "device_id"
-    )
-    hist_sql, hist_params = explicit_source(metric, start, end, selection, attributes, "device_id")
+    exp_sql, exp_params = window_source("exp", res, window, "device_id")
+    hist_sql, hist_params = explicit_source(window, "device_id")
     sources: Sequence[object] = [*exp_params, *hist_params]
     row = cur.execute(
         f"SELECT count(DISTINCT device_id) FROM ({exp_sql} UNION ALL {hist_sql})", list(sources)
@@ -253,19 +215,18 @@ def histograms_by_period(
         raise InvalidQueryError("end must be after start")
     if period_s < 60:
         raise InvalidQueryError(f"period_s must be at least a minute, got {period_s}")
-    res = Resolution.MINUTE
+    window = WindowQuery(metric, start, end, selection)
     group = "device_id, floor(epoch({t}) / ?) * ? AS p"
     src, params = window_source(
-        "exp", res, metric, start, end, selection, (),
+        "exp", Resolution.MINUTE, window,
         f"{group.format(t='bucket')}, {HISTOGRAM_COLUMNS}", [period_s, period_s],
     )  # fmt: skip
     groups = merge_groups(cur, src, params, ["device_id", "p"])
     merged = {(str(d), from_unix(float(p))): h for (d, p), h in groups.items()}
-    if "histogram" in kinds_of(cur, metric, selection, ()):
+    if "histogram" in _kinds(cur, window):
         src, params = explicit_source(
-            metric, start, end, selection, (),
-            f"{group.format(t='ts')}, {EXPLICIT_COLUMNS}", [period_s, period_s],
-        )  # fmt: skip
+            window, f"{group.format(t='ts')}, {EXPLICIT_COLUMNS}", [period_s, period_s]
+        )
         for (d, p), explicit in merge_explicit(cur, src, params, ["device_id", "p"]).items():
             key = (str(d), from_unix(float(p)))
             merged[key] = _with_explicit(merged.get(key), explicit)

@@ -9,37 +9,20 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from datetime import datetime
 from typing import Any
 
 from edgewatch.server.store._explicit import ExplicitHistogram
-from edgewatch.server.store._select import window_select
-from edgewatch.server.store._types import Selection
+from edgewatch.server.store._select import WindowQuery, window_select
 
 EXPLICIT_COLUMNS = "bounds, counts, count, sum, min, max"
 
 
 def explicit_source(
-    metric: str,
-    start: datetime,
-    end: datetime,
-    selection: Selection,
-    attributes: tuple[tuple[str, str], ...],
-    columns: str,
-    column_params: Sequence[object] = (),
+    window: WindowQuery, columns: str, column_params: Sequence[object] = ()
 ) -> tuple[str, list[object]]:
     """SELECT of ``columns`` over one metric's explicit histograms in a window and selection."""
     return window_select(
-        "histograms",
-        "ts",
-        metric,
-        start,
-        end,
-        selection,
-        attributes,
-        columns,
-        column_params,
-        " AND temporality = 'delta'",
+        "histograms", "ts", window, columns, column_params, " AND temporality = 'delta'"
     )
 
 

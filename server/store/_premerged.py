@@ -21,16 +21,16 @@ reads pre-merged minutes for its whole, rolled-up minutes and raw rows for the r
 from __future__ import annotations
 
 import math
-from datetime import datetime
+from collections.abc import Sequence
 from typing import Any
 
 import duckdb
 import pyarrow as pa
 
 from edgewatch.server.store._histquery import merge_groups
-from edgewatch.server.store._select import RAW_TABLE, attributes_sql, window_select
+from edgewatch.server.store._select import RAW_TABLE, WindowQuery, attributes_sql, window_select
 from edgewatch.server.store._time import naive_utc, utc_datetime
-from edgewatch.server.store._types import Resolution, Selection
+from edgewatch.server.store._types import Resolution
 
 LABELS = ("fleet", "model_name", "model_version", "hardware")
 """Device labels a selection may name, besides the device itself."""
@@ -118,13 +118,9 @@ def premerge(cur: duckdb.DuckDBPyConnection, resolution: Resolution, seq: int) -
 def premerged_source(
     cur: duckdb.DuckDBPyConnection,
     resolution: Resolution,
-    metric: str,
-    start: datetime,
-    end: datetime,
-    selection: Selection,
-    attributes: tuple[tuple[str, str], ...],
+    window: WindowQuery,
     columns: str,
-    column_params: list[object],
+    column_params: Sequence[object] = (),
 ) -> tuple[str, list[object]] | None:
     """SELECT of ``columns`` answering exactly what ``window_source`` answers over per-series
     rows, from pre-merged rows where it can, or None when it cannot (a device selection, or a
@@ -136,15 +132,15 @@ def premerged_source(
     rollup has not reached yet (``seq`` past its watermark, read in the same statement), from
     per-series raw rows. None too when the window holds no whole minute.
     """
-    if selection.device_id is not None:
+    if window.selection.device_id is not None:
         return None
     if resolution is Resolution.RAW:
-        lo = utc_datetime(math.ceil(start.timestamp() / 60) * 60)
-        hi = utc_datetime(math.floor(end.timestamp() / 60) * 60)
+        lo = utc_datetime(math.ceil(window.start.timestamp() / 60) * 60)
+        hi = utc_datetime(math.floor(window.end.timestamp() / 60) * 60)
         if hi <= lo:
             return None
     else:
-        lo, hi = naive_utc(start), naive_utc(end)
+        lo, hi = naive_utc(window.start), naive_utc(window.end)
     table = PREMERGED_TABLE[resolution if resolution is not Resolution.RAW else Resolution.MINUTE]
     changed = " OR ".join(f"m.{c} IS DISTINCT FROM d.{c}" for c in LABELS)
     stale = cur.execute(
@@ -157,22 +153,21 @@ def premerged_source(
         return None
     clauses, params = [], []
     for column in LABELS:
-        value = getattr(selection, column)
+        value = getattr(window.selection, column)
         if value is not None:
             clauses.append(f" AND {column} = ?")
             params.append(value)
-    att, att_params = attributes_sql(attributes)
+    att, att_params = attributes_sql(window.attributes)
     sql = (
         f"SELECT {columns} FROM {table} WHERE metric = ? AND bucket >= ? AND bucket < ?"
         f"{''.join(clauses)} AND {att}"
     )
-    merged = [*column_params, metric, lo, hi, *params, *att_params]
+    merged = [*column_params, window.metric, lo, hi, *params, *att_params]
     if resolution is not Resolution.RAW:
         return sql, merged
     raw, raw_params = window_select(
-        RAW_TABLE["exp"], "ts", metric, start, end, selection, attributes, columns,
-        column_params, " AND temporality = 'delta'",
-    )  # fmt: skip
+        RAW_TABLE["exp"], "ts", window, columns, column_params, " AND temporality = 'delta'"
+    )
     unrolled = (
         " AND (ts < ? OR ts >= ? OR seq > (SELECT coalesce(max(last_seq), 0) FROM rollup_state"
         " WHERE name = '1m'))"

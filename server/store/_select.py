@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 
 from edgewatch.detectors import DEFAULT_MAX_BUCKETS, MIN_SCALE, ExpHistogram, downscale
@@ -67,32 +68,40 @@ def table_for(kind: str, resolution: Resolution) -> str:
     return base if resolution is Resolution.RAW else f"{base}_{resolution.value}"
 
 
+@dataclass(frozen=True, slots=True)
+class WindowQuery:
+    """One metric over the time window ``[start, end)``, a device selection and an attribute
+    filter: what every SELECT over a metric's stored rows narrows to, built once per query."""
+
+    metric: str
+    start: datetime
+    end: datetime
+    selection: Selection
+    attributes: tuple[tuple[str, str], ...] = ()
+
+
 def window_select(
     table: str,
     time_column: str,
-    metric: str,
-    start: datetime,
-    end: datetime,
-    selection: Selection,
-    attributes: tuple[tuple[str, str], ...],
+    window: WindowQuery,
     columns: str,
     column_params: Sequence[object] = (),
     condition: str = "",
 ) -> tuple[str, list[object]]:
-    """SELECT of ``columns`` (whose ``?`` take ``column_params``) from ``table`` over one metric,
-    the time window ``[start, end)`` on ``time_column``, a selection and an attribute
-    filter; ``condition`` (`` AND ...``, no parameters) narrows it further."""
-    sel, sel_params = selection_sql(selection)
-    att, att_params = attributes_sql(attributes)
+    """SELECT of ``columns`` (whose ``?`` take ``column_params``) from ``table`` over the
+    ``window`` on ``time_column``; ``condition`` (`` AND ...``, no parameters) narrows it
+    further."""
+    sel, sel_params = selection_sql(window.selection)
+    att, att_params = attributes_sql(window.attributes)
     sql = (
         f"SELECT {columns} FROM {table} WHERE metric = ? AND {time_column} >= ?"
         f" AND {time_column} < ? AND {sel} AND {att}{condition}"
     )
     return sql, [
         *column_params,
-        metric,
-        naive_utc(start),
-        naive_utc(end),
+        window.metric,
+        naive_utc(window.start),
+        naive_utc(window.end),
         *sel_params,
         *att_params,
     ]

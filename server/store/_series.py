@@ -25,12 +25,11 @@ from edgewatch.server.store._explicit import (
 from edgewatch.server.store._explicitquery import EXPLICIT_COLUMNS, explicit_source, merge_explicit
 from edgewatch.server.store._histquery import merge_groups
 from edgewatch.server.store._histsql import HISTOGRAM_COLUMNS
-from edgewatch.server.store._select import table_for, window_select
+from edgewatch.server.store._select import WindowQuery, table_for, window_select
 from edgewatch.server.store._series_kinds import family_kind, kinds_of
 from edgewatch.server.store._time import from_unix_us
 from edgewatch.server.store._types import (
     Resolution,
-    Selection,
     SeriesQuery,
     SeriesResult,
 )
@@ -80,27 +79,19 @@ def resolution_for_window(window_s: float) -> Resolution:
 def window_source(
     kind: str,
     resolution: Resolution,
-    metric: str,
-    start: datetime,
-    end: datetime,
-    selection: Selection,
-    attributes: tuple[tuple[str, str], ...],
+    window: WindowQuery,
     columns: str,
     column_params: Sequence[object] = (),
 ) -> tuple[str, list[object]]:
-    """SELECT of ``columns`` (whose ``?`` take ``column_params``) over one metric, time window,
-    selection and attribute filter."""
+    """SELECT of ``columns`` (whose ``?`` take ``column_params``) over the ``window``, from the
+    table holding ``kind`` at ``resolution``."""
     delta_only = (
         " AND temporality = 'delta'" if kind == "exp" and resolution is Resolution.RAW else ""
     )
     return window_select(
         table_for(kind, resolution),
         "ts" if resolution is Resolution.RAW else "bucket",
-        metric,
-        start,
-        end,
-        selection,
-        attributes,
+        window,
         columns,
         column_params,
         delta_only,
@@ -146,23 +137,23 @@ def query_series(cur: duckdb.DuckDBPyConnection, q: SeriesQuery) -> SeriesResult
     time_col = "ts" if resolution is Resolution.RAW else "bucket"
     bucket = f"(epoch_us({time_col}) // {step_us}) * {step_us}"
     raw_bucket = f"(epoch_us(ts) // {step_us}) * {step_us}"
+    window = WindowQuery(q.metric, q.start, q.end, q.selection, q.attributes)
     if agg in QUANTILES:
-        return _quantile_series(cur, q, kinds, kind, agg, resolution, bucket, raw_bucket)
-    window = (q.metric, q.start, q.end, q.selection, q.attributes)
+        return _quantile_series(cur, q, window, kinds, kind, agg, resolution, bucket, raw_bucket)
     sources: list[tuple[str, list[object]]] = []
     if "exp_histogram" in kinds:
         sources.append(
-            window_source("exp", resolution, *window, f"{bucket} AS b, count AS n, sum, min, max")
+            window_source("exp", resolution, window, f"{bucket} AS b, count AS n, sum, min, max")
         )
     if "histogram" in kinds:
-        sources.append(explicit_source(*window, f"{raw_bucket} AS b, count AS n, sum, min, max"))
+        sources.append(explicit_source(window, f"{raw_bucket} AS b, count AS n, sum, min, max"))
     if not histogram:
         columns = (
             f"{bucket} AS b, 1 AS n, value AS sum, value AS min, value AS max"
             if resolution is Resolution.RAW
             else f"{bucket} AS b, n, sum, min, max"
         )
-        sources.append(window_source("points", resolution, *window, columns))
+        sources.append(window_source("points", resolution, window, columns))
     expr = (_HISTOGRAM_AGGS if histogram else _NUMERIC_AGGS)[agg]
     agg_params: list[object] = [q.step_s] if agg == "rate" else []
     union = " UNION ALL ".join(sql for sql, _ in sources)
@@ -184,6 +175,7 @@ def query_series(cur: duckdb.DuckDBPyConnection, q: SeriesQuery) -> SeriesResult
 def _quantile_series(
     cur: duckdb.DuckDBPyConnection,
     q: SeriesQuery,
+    window: WindowQuery,
     kinds: set[str],
     kind: str,
     agg: str,
@@ -191,16 +183,15 @@ def _quantile_series(
     bucket: str,
     raw_bucket: str,
 ) -> SeriesResult:
-    window = (q.metric, q.start, q.end, q.selection, q.attributes)
     exp: dict[tuple[Any, ...], ExpHistogram] = {}
     explicit: dict[tuple[Any, ...], ExplicitHistogram] = {}
     if "exp_histogram" in kinds:
         src, params = window_source(
-            "exp", resolution, *window, f"{bucket} AS b, {HISTOGRAM_COLUMNS}"
+            "exp", resolution, window, f"{bucket} AS b, {HISTOGRAM_COLUMNS}"
         )
         exp = merge_groups(cur, src, params, ["b"])
     if "histogram" in kinds:
-        src, params = explicit_source(*window, f"{raw_bucket} AS b, {EXPLICIT_COLUMNS}")
+        src, params = explicit_source(window, f"{raw_bucket} AS b, {EXPLICIT_COLUMNS}")
         explicit = merge_explicit(cur, src, params, ["b"])
     times: list[datetime] = []
     values: list[float] = []

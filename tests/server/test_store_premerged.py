@@ -27,6 +27,7 @@ from edgewatch.detectors import ExpHistogram, from_values
 from edgewatch.server.ingest import CardinalityLimiter, IngestLimits, convert
 from edgewatch.server.store import Resolution, Selection, Store, StoreConfig
 from edgewatch.server.store._premerged import premerged_source
+from edgewatch.server.store._select import WindowQuery
 
 _CAP = 2**63 - 1
 _LIMITER = CardinalityLimiter(max_series_per_metric=10_000, max_series_per_device=100)
@@ -182,13 +183,10 @@ def test_a_fleet_query_reads_premerged_rows_and_bad_devices_stay_in_their_groups
             lambda cur: premerged_source(
                 cur,
                 Resolution.HOUR,
-                semconv.FEATURE_VALUE,
-                from_unix_s(_T0),
-                from_unix_s(_T0 + 4 * 3600),
-                selection,
-                (),
+                WindowQuery(
+                    semconv.FEATURE_VALUE, from_unix_s(_T0), from_unix_s(_T0 + 4 * 3600), selection
+                ),
                 "count",
-                [],
             )
         )
 
@@ -243,13 +241,13 @@ def test_a_device_that_changes_fleet_makes_queries_over_its_old_rows_read_per_se
             lambda cur: premerged_source(
                 cur,
                 Resolution.HOUR,
-                semconv.FEATURE_VALUE,
-                from_unix_s(_T0 + 2 * 3600),
-                from_unix_s(_T0 + 4 * 3600),
-                Selection(fleet="fleet-b"),
-                (),
+                WindowQuery(
+                    semconv.FEATURE_VALUE,
+                    from_unix_s(_T0 + 2 * 3600),
+                    from_unix_s(_T0 + 4 * 3600),
+                    Selection(fleet="fleet-b"),
+                ),
                 "count",
-                [],
             )
         )
         assert later is not None  # windows after the move still read pre-merged rows
