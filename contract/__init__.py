@@ -123,7 +123,9 @@ from edgewatch.contract._time import (
     Timestamp,
     format_rfc3339,
     from_unix_s,
+    is_naive,
     parse_instant,
+    utc_now,
 )
 
 __all__ = [
@@ -231,6 +233,8 @@ __all__ = [
     "error_detail",
     "format_rfc3339",
     "from_unix_s",
+    "is_naive",
     "parse_instant",
     "segment",
+    "utc_now",
 ]

@@ -20,9 +20,19 @@ MAX_SPAN_S = 100 * 366 * 86_400.0
 """Longest duration a parameter may give (a silence, a look-back): about a century."""
 
 
+def utc_now() -> datetime:
+    """Now, aware UTC: the one clock the server and the dashboard read."""
+    return datetime.now(UTC)
+
+
+def is_naive(at: datetime) -> bool:
+    """Whether ``at`` carries no time zone, so which instant it means would be a guess."""
+    return at.tzinfo is None or at.utcoffset() is None
+
+
 def format_rfc3339(at: datetime) -> str:
     """``at`` as RFC 3339 UTC text with a ``Z`` suffix; naive times are refused."""
-    if at.tzinfo is None or at.utcoffset() is None:
+    if is_naive(at):
         raise ValueError(f"{at.isoformat()} carries no time zone")
     return at.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
@@ -55,7 +65,7 @@ def parse_instant(text: str) -> datetime:
         raise ValueError(
             f"{text!r} is neither RFC 3339 (e.g. 2026-01-31T12:00:00Z) nor unix seconds"
         ) from None
-    if at.tzinfo is None or at.utcoffset() is None:
+    if is_naive(at):
         raise ValueError(f"{text!r} must carry a time zone (e.g. a Z suffix)")
     return from_unix_s(at.timestamp())
 

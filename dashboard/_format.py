@@ -5,6 +5,8 @@ from __future__ import annotations
 import math
 from datetime import UTC, datetime
 
+from edgewatch.contract import utc_now
+
 DASH = "—"
 
 
@@ -87,7 +89,7 @@ def ago(t: datetime | None, now: datetime | None = None) -> str:
     """How long ago ``t`` was: ``42 s ago``, ``5 min ago``, ``3 h ago``, ``2 d ago``."""
     if t is None:
         return DASH
-    age = ((now or datetime.now(UTC)) - t).total_seconds()
+    age = ((now or utc_now()) - t).total_seconds()
     if age < 0:
         return "just now"
     if age < 120:

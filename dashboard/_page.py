@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import TypeVar
 
 import streamlit as st
@@ -16,6 +16,7 @@ from edgewatch.contract import (
     NotFoundError,
     ServerUnreachableError,
     UnauthorizedError,
+    utc_now,
 )
 from edgewatch.dashboard._client import Client
 from edgewatch.dashboard._config import ENV_SERVER, ENV_TOKEN, config_from_env
@@ -114,7 +115,7 @@ def _auto_refresh() -> None:
     fleet never looks frozen) until the user flips it, then it keeps the user's choice."""
     config = config_from_env()
     newest = _newest_report(config.server_url, config.token) if config and config.token else None
-    age_s = (datetime.now(UTC) - newest).total_seconds() if newest is not None else None
+    age_s = (utc_now() - newest).total_seconds() if newest is not None else None
     live = age_s is not None and age_s <= LIVE_WITHIN_S
     if not st.session_state.get(REFRESH_CHOSEN_KEY, False):
         st.session_state[REFRESH_KEY] = live
@@ -189,7 +190,7 @@ def run_page(title: str, render: Callable[[PageContext], None], *, alerting: boo
     )
 
     def body() -> None:
-        end = datetime.now(UTC)
+        end = utc_now()
         ctx = PageContext(client, end - timedelta(seconds=range_s), end, step_for(range_s))
         try:
             render(ctx)

@@ -14,6 +14,8 @@ from typing import Protocol, runtime_checkable
 
 import httpx
 
+from edgewatch.contract import is_naive
+
 from ._config import ReceiverConfig, ReceiverKind
 from ._delivery import Attempt, Delivery, Outcome, classify_status
 from ._signing import secret_key, signature_headers
@@ -52,7 +54,7 @@ def parse_retry_after(value: str | None, now: datetime) -> float | None:
         when = email.utils.parsedate_to_datetime(text)
     except (TypeError, ValueError):
         return None
-    if when.tzinfo is None:
+    if is_naive(when):
         return None
     return max(0.0, (when - now).total_seconds())
 

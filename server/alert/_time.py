@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from edgewatch.contract import is_naive
+
 __all__ = ["format_time", "parse_time", "require_aware"]
 
 
 def require_aware(at: datetime, what: str = "time") -> datetime:
     """``at`` in UTC; a naive datetime is refused because its zone would be a guess, and so
     is one whose UTC equivalent falls outside ``datetime``'s years 1-9999."""
-    if at.tzinfo is None or at.utcoffset() is None:
+    if is_naive(at):
         raise ValueError(f"{what} must be timezone-aware, got naive {at.isoformat()}")
     try:
         return at.astimezone(UTC)

@@ -7,7 +7,9 @@ import logging
 import random
 import threading
 from collections.abc import Callable, Mapping
-from datetime import UTC, datetime
+from datetime import datetime
+
+from edgewatch.contract import utc_now
 
 from ._delivery import Delivery, DeliveryState, RetryPolicy
 from ._queue import DeliveryQueue
@@ -16,10 +18,6 @@ from ._receivers import Receiver
 __all__ = ["DeliveryWorker"]
 
 _log = logging.getLogger("edgewatch.server.alert")
-
-
-def _utc_now() -> datetime:
-    return datetime.now(UTC)
 
 
 class DeliveryWorker:
@@ -32,7 +30,7 @@ class DeliveryWorker:
         receivers: Mapping[str, Receiver],
         *,
         policy: RetryPolicy | None = None,
-        clock: Callable[[], datetime] = _utc_now,
+        clock: Callable[[], datetime] = utc_now,
         poll_interval_s: float = 1.0,
         batch_size: int = 50,
         seed: int | None = None,

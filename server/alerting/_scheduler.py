@@ -13,8 +13,9 @@ import math
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import replace
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
+from edgewatch.contract import utc_now
 from edgewatch.detectors import DEFAULT_FDR, Verdict, fdr_control, spent_level
 from edgewatch.server.alert import (
     Alert,
@@ -47,10 +48,6 @@ _PRUNE_EVERY = timedelta(hours=1)
 
 FiringHook = Callable[[Alert], None]
 """Called with each alert that just started firing (for example to start sampling rows)."""
-
-
-def _utc_now() -> datetime:
-    return datetime.now(UTC)
 
 
 FAMILY_DETECTORS = frozenset({"drift_fdr"})
@@ -90,7 +87,7 @@ class Scheduler:
         engine: AlertEngine,
         alert_store: AlertStore,
         *,
-        clock: Callable[[], datetime] = _utc_now,
+        clock: Callable[[], datetime] = utc_now,
         tick_s: float = 1.0,
         on_firing: list[FiringHook] | None = None,
         retention_s: float = 30 * 86_400.0,

@@ -7,9 +7,10 @@ import logging
 import threading
 from collections.abc import Callable
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 
+from edgewatch.contract import utc_now
 from edgewatch.server.alert import (
     AlertEngine,
     DeliveryWorker,
@@ -29,10 +30,6 @@ from edgewatch.server.detect import REAL_TIME, TimeScale, scale_ruleset
 from edgewatch.server.store import StoreProtocol
 
 log = logging.getLogger("edgewatch.server.alerting")
-
-
-def _utc_now() -> datetime:
-    return datetime.now(UTC)
 
 
 def load_ruleset(path: Path | None, external_url: str = "") -> RuleSet:
@@ -57,7 +54,7 @@ class AlertingService:
         *,
         rules_path: Path | None,
         external_url: str = "",
-        clock: Callable[[], datetime] = _utc_now,
+        clock: Callable[[], datetime] = utc_now,
         tick_s: float = 1.0,
         delivery_poll_s: float = 1.0,
         policy: RetryPolicy | None = None,

@@ -6,9 +6,9 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query
 
-from edgewatch.contract import AckIn, AlertDetailOut, AlertList, AlertOut
+from edgewatch.contract import AckIn, AlertDetailOut, AlertList, AlertOut, utc_now
 from edgewatch.server.api import views
-from edgewatch.server.api.deps import AdminDep, AlertingDep, StoreDep, utc_now
+from edgewatch.server.api.deps import AdminDep, AlertingDep, StoreDep
 
 router = APIRouter(prefix="/api/v1/alerts", tags=["alerts"])
 

@@ -7,9 +7,16 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, UploadFile
 
-from edgewatch.contract import BaselineDeleted, BaselineList, BaselineOut, PinIn, ProblemsOut
+from edgewatch.contract import (
+    BaselineDeleted,
+    BaselineList,
+    BaselineOut,
+    PinIn,
+    ProblemsOut,
+    utc_now,
+)
 from edgewatch.server.api import views
-from edgewatch.server.api.deps import AdminDep, SettingsDep, StoreDep, utc_now
+from edgewatch.server.api.deps import AdminDep, SettingsDep, StoreDep
 from edgewatch.server.api.uploads import read_upload
 from edgewatch.server.detect import pin_baseline, upload_baseline
 from edgewatch.server.evidence import save_reference_sample

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Annotated, Any
 
 from fastapi import Depends, Query, Request
 
-from edgewatch.contract import format_rfc3339, parse_instant
+from edgewatch.contract import format_rfc3339, parse_instant, utc_now
 from edgewatch.server.alerting import AlertingService
 from edgewatch.server.api.auth_limit import AuthFailureLimiter
 from edgewatch.server.api.errors import AlertingDisabledError, ForbiddenError, UnauthorizedError
@@ -246,8 +246,3 @@ def get_alerting(request: Request) -> AlertingService:
 
 
 AlertingDep = Annotated[AlertingService, Depends(get_alerting)]
-
-
-def utc_now() -> datetime:
-    """The request's notion of now (UTC)."""
-    return datetime.now(UTC)

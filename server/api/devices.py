@@ -7,9 +7,9 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query
 
-from edgewatch.contract import DeviceDetail, DeviceList
+from edgewatch.contract import DeviceDetail, DeviceList, utc_now
 from edgewatch.server.api.bounds import MAX_OFFSET, MAX_SPAN_S
-from edgewatch.server.api.deps import AdminDep, SelectionDep, StoreDep, utc_now
+from edgewatch.server.api.deps import AdminDep, SelectionDep, StoreDep
 from edgewatch.server.api.schemas import device_detail, device_out
 from edgewatch.server.store import DeviceStatus
 

@@ -8,8 +8,14 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, ConfigDict, Field
 
-from edgewatch.contract import HardwareCompareOut, ProfileCompareOut, ProfileList, ProfileOut
-from edgewatch.server.api.deps import AdminDep, StoreDep, utc_now
+from edgewatch.contract import (
+    HardwareCompareOut,
+    ProfileCompareOut,
+    ProfileList,
+    ProfileOut,
+    utc_now,
+)
+from edgewatch.server.api.deps import AdminDep, StoreDep
 from edgewatch.server.gate import compare_versions
 from edgewatch.server.store import ModelProfile
 

@@ -8,10 +8,10 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
 
-from edgewatch.contract import GateClassOut, GateSignalOut, RolloutVerdictOut
+from edgewatch.contract import GateClassOut, GateSignalOut, RolloutVerdictOut, utc_now
 from edgewatch.detectors import GateConfig, SignalResult
 from edgewatch.server.api.bounds import MAX_DEVICES, MAX_SPAN_S
-from edgewatch.server.api.deps import AdminDep, StoreDep, utc_now
+from edgewatch.server.api.deps import AdminDep, StoreDep
 from edgewatch.server.gate import DEFAULT_WINDOW_S, HOUR_S, RolloutVerdict, rollout_verdict
 
 router = APIRouter(prefix="/api/v1/rollouts", tags=["rollouts"])

@@ -6,9 +6,9 @@ from datetime import timedelta
 
 from fastapi import APIRouter
 
-from edgewatch.contract import SilenceIn, SilenceList, SilenceOut
+from edgewatch.contract import SilenceIn, SilenceList, SilenceOut, utc_now
 from edgewatch.server.api import views
-from edgewatch.server.api.deps import AdminDep, AlertingDep, utc_now
+from edgewatch.server.api.deps import AdminDep, AlertingDep
 from edgewatch.server.store import NotFoundError
 
 router = APIRouter(prefix="/api/v1/silences", tags=["silences"])

@@ -24,7 +24,7 @@ from edgewatch.server.lake._lease import SchedulerLease
 from edgewatch.server.lake._schema import ensure_schema
 from edgewatch.server.lake._writer import LakeWriter
 from edgewatch.server.store import FleetSummary, Store, StoreConfig, StoreError, _fleet
-from edgewatch.server.store._time import checked, utc_now
+from edgewatch.server.store._time import checked_or_now
 from edgewatch.server.store._writer import CommitObserver
 
 log = logging.getLogger(__name__)
@@ -133,7 +133,7 @@ class LakeStore(Store):
                     cur,
                     start=start,
                     end=end,
-                    now=utc_now() if now is None else checked(now),
+                    now=checked_or_now(now),
                     thresholds=self.config.thresholds,
                     fleet=fleet,
                     scan_once=True,

@@ -11,11 +11,12 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
+from edgewatch.contract import utc_now
 from edgewatch.server.store import _samples
 from edgewatch.server.store._errors import InvalidQueryError
 from edgewatch.server.store._gateway import LONG_WRITE_S, Gateway
 from edgewatch.server.store._samples import SampleSet, SamplingSetting
-from edgewatch.server.store._time import checked, utc_now
+from edgewatch.server.store._time import checked_or_now
 
 DEFAULT_REFERENCE_ROWS = 10_000
 
@@ -28,7 +29,7 @@ class SampleStore:
 
     def setting(self, device_id: str, *, now: datetime | None = None) -> SamplingSetting:
         """The sampling budget in force for a device."""
-        at = utc_now() if now is None else checked(now)
+        at = checked_or_now(now)
         return self._db.read(lambda cur: _samples.get_setting(cur, device_id, at))
 
     def set_base(

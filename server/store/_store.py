@@ -16,6 +16,7 @@ from pathlib import Path
 
 import duckdb
 
+from edgewatch.contract import utc_now
 from edgewatch.detectors import ExpHistogram
 from edgewatch.server.store import (
     _device_hours,
@@ -41,7 +42,7 @@ from edgewatch.server.store._performance import PerformanceReader
 from edgewatch.server.store._profiles import ProfileTable
 from edgewatch.server.store._sample_store import SampleStore
 from edgewatch.server.store._signals import SignalReader
-from edgewatch.server.store._time import checked, utc_now
+from edgewatch.server.store._time import checked_or_now
 from edgewatch.server.store._types import (
     Device,
     DeviceStatus,
@@ -249,7 +250,7 @@ class Store:
 
     def enforce_retention(self, now: datetime | None = None) -> None:
         """Delete rows past each resolution's retention."""
-        at = _now(now)
+        at = checked_or_now(now)
         self._db.write(
             lambda cur: _maintenance.enforce_retention(cur, self.config.retention, now=at),
             timeout_s=LONG_WRITE_S,
@@ -305,7 +306,7 @@ class Store:
                 cur,
                 selection,
                 status=status,
-                now=_now(now),
+                now=checked_or_now(now),
                 thresholds=self.config.thresholds,
                 limit=limit,
                 offset=offset,
@@ -316,7 +317,7 @@ class Store:
         """One device (``NotFoundError`` if it never reported)."""
         return self._db.read(
             lambda cur: _devices.get_device(
-                cur, device_id, now=_now(now), thresholds=self.config.thresholds
+                cur, device_id, now=checked_or_now(now), thresholds=self.config.thresholds
             )
         )
 
@@ -332,7 +333,7 @@ class Store:
         """Devices online per (model name, model version)."""
         return self._db.read(
             lambda cur: _devices.online_by_version(
-                cur, now=_now(now), thresholds=self.config.thresholds
+                cur, now=checked_or_now(now), thresholds=self.config.thresholds
             )
         )
 
@@ -430,7 +431,7 @@ class Store:
                 cur,
                 start=start,
                 end=end,
-                now=_now(now),
+                now=checked_or_now(now),
                 thresholds=self.config.thresholds,
                 fleet=fleet,
             )
@@ -503,7 +504,3 @@ _DATA_TABLES = (
     "exp_histograms_1h",
     "samples",
 )
-
-
-def _now(now: datetime | None) -> datetime:
-    return utc_now() if now is None else checked(now)

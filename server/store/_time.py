@@ -11,6 +11,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import overload
 
+from edgewatch.contract import is_naive, utc_now
 from edgewatch.server.store._errors import InvalidQueryError
 
 
@@ -23,11 +24,6 @@ def utc_datetime(unix_s: float) -> datetime:
         return naive_utc(datetime.fromtimestamp(unix_s, UTC))
     except (OverflowError, OSError, ValueError):
         raise InvalidQueryError(f"time {unix_s!r} is outside the supported range") from None
-
-
-def utc_now() -> datetime:
-    """Now, aware UTC: the default of every ``now`` the store takes."""
-    return datetime.now(UTC)
 
 
 def from_unix(unix_s: float) -> datetime:
@@ -59,9 +55,15 @@ def unix_us(at: datetime) -> int:
 
 def checked(at: datetime) -> datetime:
     """``at`` itself, refused (``InvalidQueryError``) when naive: which zone it means is unknown."""
-    if at.tzinfo is None or at.utcoffset() is None:
+    if is_naive(at):
         raise InvalidQueryError(f"time {at.isoformat()} has no time zone (give an aware datetime)")
     return at
+
+
+def checked_or_now(now: datetime | None) -> datetime:
+    """``now`` as ``checked`` gives it, or the current time when None: the default of every
+    ``now`` the store takes."""
+    return utc_now() if now is None else checked(now)
 
 
 @overload
