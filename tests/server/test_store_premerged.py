@@ -14,49 +14,21 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from fleet_histograms import assert_same, export_features, near_cap
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import (
-    ExportMetricsServiceRequest,
-)
-from otlp_wire import exp_metric, exp_point, kv, resource_attributes
 
 from edgewatch.collector import semconv
 from edgewatch.contract import from_unix_s
 from edgewatch.detectors import ExpHistogram, from_values
-from edgewatch.server.ingest import CardinalityLimiter, IngestLimits, convert
 from edgewatch.server.store import Resolution, Selection, Store, StoreConfig
 from edgewatch.server.store._premerged import premerged_source
 from edgewatch.server.store._select import WindowQuery
 
-_CAP = 2**63 - 1
-_LIMITER = CardinalityLimiter(max_series_per_metric=10_000, max_series_per_device=100)
 _FLEETS = ("fleet-a", "fleet-b", "fleet-c")
 _VERSIONS = ("1.0.0", "2.0.0")
 _T0 = (time.time() // 3600 - 5) * 3600
 """An hour boundary five hours ago: the data spans four hours from it."""
-
-
-def _export(
-    store: Store,
-    device: str,
-    fleet: str,
-    version: str,
-    at_s: float,
-    features: dict[str, ExpHistogram],
-) -> None:
-    request = ExportMetricsServiceRequest()
-    rm = request.resource_metrics.add()
-    rm.resource.attributes.extend(resource_attributes(device, fleet=fleet, model_version=version))
-    end_ns = int(at_s * 1e9)
-    points = [
-        exp_point(h, end_ns - 60 * 10**9, end_ns, [kv(semconv.FEATURE_NAME, name)])
-        for name, h in features.items()
-    ]
-    rm.scope_metrics.add().metrics.append(exp_metric(semconv.FEATURE_VALUE, "1", points))
-    converted = convert(request, received_s=time.time(), limits=IngestLimits(), limiter=_LIMITER)
-    assert not converted.rejected
-    store.submit(converted.batch).result(30)
 
 
 def _features(rng: np.random.Generator, d: int) -> dict[str, ExpHistogram]:
@@ -72,14 +44,19 @@ def store() -> Iterator[Store]:
     labels = {f"dev-{d}": (str(rng.choice(_FLEETS)), str(rng.choice(_VERSIONS))) for d in range(8)}
     with tempfile.TemporaryDirectory() as tmp:
         with Store.open(Path(tmp) / "s.duckdb", StoreConfig(maintenance=False)) as s:
+
+            def export(device: str, at: float, d: int) -> None:
+                fleet, version = labels[device]
+                export_features(
+                    s, device, at, _features(rng, d), fleet=fleet, model_version=version
+                )
+
             for k in range(14):
-                for d, (device, (fleet, version)) in enumerate(labels.items()):
-                    at = _T0 + k * 1000 + float(rng.integers(0, 300))
-                    _export(s, device, fleet, version, at, _features(rng, d))
-            huge = ExpHistogram(0, 0, 3, np.array([_CAP // 2, _CAP // 2], np.int64), 0,
-                                np.array([], np.int64), _CAP - 1, 1.0, 8.0, 10.0)  # fmt: skip
+                for d, device in enumerate(labels):
+                    export(device, _T0 + k * 1000 + float(rng.integers(0, 300)), d)
+            huge = near_cap(8.0, 10.0)
             for k in (2, 3):
-                _export(s, "dev-huge", "fleet-a", "1.0.0", _T0 + k * 1000 + 30, {"f0": huge})
+                export_features(s, "dev-huge", _T0 + k * 1000 + 30, {"f0": huge})
             # Devices whose stored rows hold indexes far beyond any float (as older servers
             # stored them), in the same commit groups as the others' rows.
             for device, offset in (("dev-far", 2147483000), ("dev-low", -2147483000)):
@@ -93,27 +70,13 @@ def store() -> Iterator[Store]:
                 )
             s.roll_up()
             # Late points: windows already rolled up get more rows in a later rollup.
-            for d, (device, (fleet, version)) in enumerate(list(labels.items())[:4]):
-                _export(s, device, fleet, version, _T0 + 900 + 7 * d, _features(rng, d))
+            for d, device in enumerate(list(labels)[:4]):
+                export(device, _T0 + 900 + 7 * d, d)
             s.roll_up()
             # Points no rollup has reached: raw-resolution queries read them as raw rows.
-            for d, (device, (fleet, version)) in enumerate(list(labels.items())[4:]):
-                _export(s, device, fleet, version, _T0 + 3000 + 11 * d, _features(rng, d))
+            for d, device in enumerate(list(labels)[4:]):
+                export(device, _T0 + 3000 + 11 * d, d)
             yield s
-
-
-def _same(got: ExpHistogram, want: ExpHistogram) -> None:
-    assert (got.scale, got.zero_count, got.count) == (want.scale, want.zero_count, want.count)
-    assert (got.positive_offset, got.positive_counts.tolist()) == (
-        want.positive_offset,
-        want.positive_counts.tolist(),
-    )
-    assert (got.negative_offset, got.negative_counts.tolist()) == (
-        want.negative_offset,
-        want.negative_counts.tolist(),
-    )
-    assert np.isclose(got.sum, want.sum, rtol=1e-12)
-    assert np.array_equal([got.min, got.max], [want.min, want.max], equal_nan=True)
 
 
 _SELECTIONS = st.one_of(
@@ -165,14 +128,14 @@ def test_premerged_rows_answer_what_per_series_rows_answer(
         slow = store.merged_histograms(semconv.FEATURE_VALUE, by, **window, premerged=False)
         assert fast.keys() == slow.keys()
         for name in slow:
-            _same(fast[name], slow[name])
+            assert_same(fast[name], slow[name])
     else:
         attributes = ((semconv.FEATURE_NAME, feature),)
         one = store.merged_histogram(semconv.FEATURE_VALUE, attributes=attributes, **window)
         per_series = store.merged_histogram(
             semconv.FEATURE_VALUE, attributes=attributes, **window, premerged=False
         )
-        _same(one, per_series)
+        assert_same(one, per_series)
 
 
 def test_a_fleet_query_reads_premerged_rows_and_bad_devices_stay_in_their_groups(
@@ -217,9 +180,9 @@ def test_a_device_that_changes_fleet_makes_queries_over_its_old_rows_read_per_se
     rng = np.random.default_rng(5)
     with Store.open(tmp_path / "s.duckdb", StoreConfig(maintenance=False)) as s:
         for d in range(3):
-            _export(s, f"dev-{d}", "fleet-a", "1.0.0", _T0 + 600, _features(rng, d))
+            export_features(s, f"dev-{d}", _T0 + 600, _features(rng, d))
         s.roll_up()
-        _export(s, "dev-0", "fleet-b", "1.0.0", _T0 + 3 * 3600, _features(rng, 0))
+        export_features(s, "dev-0", _T0 + 3 * 3600, _features(rng, 0), fleet="fleet-b")
         s.roll_up()
         window = {
             "start": from_unix_s(_T0),
@@ -232,7 +195,7 @@ def test_a_device_that_changes_fleet_makes_queries_over_its_old_rows_read_per_se
             slow = s.merged_histogram(
                 semconv.FEATURE_VALUE, selection=selection, **window, premerged=False
             )
-            _same(fast, slow)
+            assert_same(fast, slow)
         moved = s.merged_histogram(
             semconv.FEATURE_VALUE, selection=Selection(fleet="fleet-b"), **window
         )
