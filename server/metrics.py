@@ -36,6 +36,25 @@ class _OnlineDevices(Collector):
         yield family
 
 
+class _WithoutCreated(Collector):
+    """A registry as scraped, without the ``_created`` samples prometheus-client adds to
+    counters and histograms: Prometheus stores each as a series of its own (a gauge of when
+    the process started), which only clutters queries and metric browsers."""
+
+    def __init__(self, registry: CollectorRegistry) -> None:
+        self._registry = registry
+
+    def collect(self) -> Iterator[Metric]:
+        for metric in self._registry.collect():
+            if metric.type in _WITH_CREATED:
+                created = metric.name + "_created"
+                metric.samples = [s for s in metric.samples if s.name != created]
+            yield metric
+
+
+_WITH_CREATED = frozenset({"counter", "histogram", "summary"})
+
+
 class ServerMetrics:
     """Every metric the server exports on ``/metrics``."""
 
@@ -72,6 +91,8 @@ class ServerMetrics:
         )
         queue_depth.set_function(lambda: float(self._store.queue_depth) if self._store else 0.0)
         r.register(_OnlineDevices(lambda: self._store))
+        self.exposed: Collector = _WithoutCreated(r)
+        """What ``/metrics`` encodes: the registry less its ``_created`` samples."""
 
     def bind(self, store: StoreProtocol | None) -> None:
         """Read queue depth and devices online from ``store`` (None when closed)."""

@@ -11,7 +11,7 @@ import json
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from prometheus_client.exposition import choose_encoder
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from edgewatch.contract import HealthOut, ReadyOut
@@ -61,11 +61,20 @@ async def readyz(request: Request) -> Response:
     "/metrics",
     response_class=PlainTextResponse,
     summary="Prometheus metrics",
-    responses={200: {"content": {"text/plain": {"schema": {"type": "string"}}}}},
+    responses={
+        200: {
+            "content": {
+                "text/plain": {"schema": {"type": "string"}},
+                "application/openmetrics-text": {"schema": {"type": "string"}},
+            }
+        }
+    },
 )
-def prometheus_metrics(metrics: MetricsDep) -> Response:
-    """Text exposition format of this app's registry."""
-    return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
+def prometheus_metrics(request: Request, metrics: MetricsDep) -> Response:
+    """This app's registry in the format the scraper asks for: OpenMetrics 1.0 when its
+    ``Accept`` names it (Prometheus does), else the text format 0.0.4."""
+    encode, content_type = choose_encoder(request.headers.get("accept", ""))
+    return Response(encode(metrics.exposed), headers={"Content-Type": content_type})
 
 
 _OK = Response(json.dumps({"status": "ok"}, separators=(",", ":")), media_type="application/json")

@@ -1,0 +1,138 @@
+"""A real Prometheus scrapes a running server with the scrape config docs/operations.md shows,
+and answers what a Prometheus user would ask of it: the target is up, the ingest counters
+match what the devices sent and grow, devices online per model version; ``promtool`` finds
+nothing wrong with the exposition."""
+
+from __future__ import annotations
+
+import re
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import yaml
+from otlp_wire import collector_body, collector_headers, device_batch, point_count
+from prometheus_harness import Prometheus, poll, promtool, running_prometheus
+from server_harness import ServerProcess, Tokens, make_tokens
+
+OPERATIONS = Path(__file__).resolve().parents[2] / "docs" / "operations.md"
+SECTION = "### Scraping with Prometheus"
+OPENMETRICS = (
+    "application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;"
+    "q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1"
+)
+
+
+def documented_config() -> dict[str, Any]:
+    """The first ``yaml`` block after the scraping heading of docs/operations.md, parsed."""
+    text = OPERATIONS.read_text()
+    assert SECTION in text, f"{OPERATIONS.name} lost its section {SECTION!r}"
+    block = re.search(r"```yaml\n(.*?)```", text.split(SECTION, 1)[1], re.S)
+    assert block is not None, f"no yaml block under {SECTION!r}"
+    config: dict[str, Any] = yaml.safe_load(block.group(1))
+    return config
+
+
+def _scraping(config: dict[str, Any], target: str) -> dict[str, Any]:
+    """The documented config pointed at ``target`` and scraping every second."""
+    (job,) = config["scrape_configs"]
+    job = {**job, "scrape_interval": "1s", "static_configs": [{"targets": [target]}]}
+    return {**config, "scrape_configs": [job]}
+
+
+def _send(url: str, tokens: Tokens, device: str, batches: int, end_ns: int) -> int:
+    """``batches`` one-minute exports of ``device``; the data points they carry."""
+    token = tokens.device_a if device == "dev-a" else tokens.device_b
+    points = 0
+    for i in range(batches):
+        request = device_batch(device, end_ns=end_ns - (batches - i) * 60 * 10**9, features=4)
+        r = httpx.post(
+            f"{url}/v1/metrics",
+            content=collector_body(request),
+            headers=collector_headers(token),
+            timeout=30,
+        )
+        assert r.status_code == 200, r.text
+        points += point_count(request)
+    return points
+
+
+def _value(prometheus: Prometheus, expr: str) -> float | None:
+    result = prometheus.query(expr)
+    assert len(result) <= 1, result
+    return float(result[0]["value"][1]) if result else None
+
+
+def _equals(prometheus: Prometheus, expr: str, expected: float) -> float:
+    """Wait until Prometheus' newest sample of ``expr`` is ``expected``."""
+    return poll(lambda: _value(prometheus, expr) == expected, f"{expr} == {expected}")
+
+
+@pytest.fixture
+def server(server_process: ServerProcess) -> tuple[ServerProcess, Tokens]:
+    tokens = make_tokens(server_process.db)
+    server_process.start()
+    return server_process, tokens
+
+
+def test_documented_scrape_config_passes_promtool(promtool_bin: str, tmp_path: Path) -> None:
+    config = tmp_path / "prometheus.yml"
+    config.write_text(yaml.safe_dump(documented_config()))
+    checked = promtool(promtool_bin, "check", "config", str(config))
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+
+
+def test_exposition_passes_promtool_lint(
+    server: tuple[ServerProcess, Tokens], promtool_bin: str
+) -> None:
+    proc, tokens = server
+    _send(proc.url, tokens, "dev-a", 2, time.time_ns())
+    scrape = httpx.get(f"{proc.url}/metrics", timeout=10)
+    assert scrape.headers["content-type"].startswith("text/plain; version=0.0.4")
+    checked = promtool(promtool_bin, "check", "metrics", stdin=scrape.content)
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    assert checked.stdout.strip() == checked.stderr.strip() == "", checked
+    assert "_created" not in scrape.text  # one series per counter, not two
+
+
+def test_openmetrics_is_offered_to_prometheus(server: tuple[ServerProcess, Tokens]) -> None:
+    proc, tokens = server
+    _send(proc.url, tokens, "dev-a", 1, time.time_ns())
+    scrape = httpx.get(f"{proc.url}/metrics", headers={"Accept": OPENMETRICS}, timeout=10)
+    assert scrape.headers["content-type"].startswith("application/openmetrics-text; version=1.0.0")
+    assert scrape.text.endswith("# EOF\n")
+    assert "# TYPE edgewatch_ingest_requests counter" in scrape.text
+    assert 'edgewatch_ingest_requests_total{outcome="ok"} 1.0' in scrape.text
+
+
+def test_real_prometheus_scrapes_the_server(
+    server: tuple[ServerProcess, Tokens], prometheus_bin: str, tmp_path: Path
+) -> None:
+    proc, tokens = server
+    now_ns = time.time_ns()
+    points = _send(proc.url, tokens, "dev-a", 3, now_ns) + _send(
+        proc.url, tokens, "dev-b", 2, now_ns
+    )
+    config = _scraping(documented_config(), f"127.0.0.1:{proc.port}")
+    job = config["scrape_configs"][0]["job_name"]
+    with running_prometheus(prometheus_bin, config, tmp_path / "prometheus") as prometheus:
+        target = prometheus.wait_up(job)
+        assert target["lastError"] == ""
+        assert target["scrapeUrl"] == f"http://127.0.0.1:{proc.port}/metrics"
+        _equals(prometheus, f'up{{job="{job}"}}', 1)
+        _equals(prometheus, 'edgewatch_ingest_requests_total{outcome="ok"}', 5)
+        _equals(prometheus, 'edgewatch_ingest_points_total{outcome="stored"}', points)
+        _equals(prometheus, "edgewatch_writer_batches_total", 5)
+        _equals(
+            prometheus, 'edgewatch_devices_online{model_name="classifier",model_version="1.0.0"}', 2
+        )
+        assert prometheus.metadata("edgewatch_ingest_requests")[0]["type"] == "counter"
+
+        more = _send(proc.url, tokens, "dev-b", 2, time.time_ns())
+        _equals(prometheus, 'edgewatch_ingest_requests_total{outcome="ok"}', 7)
+        _equals(prometheus, 'edgewatch_ingest_points_total{outcome="stored"}', points + more)
+        increase = _value(prometheus, 'increase(edgewatch_ingest_requests_total{outcome="ok"}[1m])')
+        assert increase is not None and increase > 0
+        assert prometheus.query('{__name__=~"edgewatch_.*_created"}') == []
