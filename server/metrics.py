@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
-from edgewatch.server.store import StoreError, StoreProtocol
+from edgewatch.server.fleet_metrics import DeviceInferences, DeviceLastSeen
+from edgewatch.server.store import Batch, StoreError, StoreProtocol
 
 log = logging.getLogger(__name__)
 
@@ -91,6 +92,8 @@ class ServerMetrics:
         )
         queue_depth.set_function(lambda: float(self._store.queue_depth) if self._store else 0.0)
         r.register(_OnlineDevices(lambda: self._store))
+        r.register(DeviceLastSeen(lambda: self._store))
+        self.device_inferences = DeviceInferences(r)
         self.exposed: Collector = _WithoutCreated(r)
         """What ``/metrics`` encodes: the registry less its ``_created`` samples."""
 
@@ -98,7 +101,8 @@ class ServerMetrics:
         """Read queue depth and devices online from ``store`` (None when closed)."""
         self._store = store
 
-    def on_commit(self, seconds: float, batches: int, points: int) -> None:
-        """Writer callback after each commit."""
+    def on_commit(self, seconds: float, batches: Sequence[Batch]) -> None:
+        """Writer callback after each commit, with the batches as stored."""
         self.commit_seconds.observe(seconds)
-        self.committed_batches.inc(batches)
+        self.committed_batches.inc(len(batches))
+        self.device_inferences.count(batches)

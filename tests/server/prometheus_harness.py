@@ -65,6 +65,11 @@ class Prometheus:
         found: dict[str, list[dict[str, str]]] = self._api("metadata", metric=metric)
         return found.get(metric, [])
 
+    def rules(self) -> list[dict[str, Any]]:
+        """The rule groups with each rule's health and last error."""
+        groups: list[dict[str, Any]] = self._api("rules")["groups"]
+        return groups
+
     def wait_up(self, job: str, timeout_s: float = 30.0) -> dict[str, Any]:
         """The target of ``job`` once its last scrape succeeded (fails with its last error)."""
 

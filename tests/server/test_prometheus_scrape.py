@@ -25,14 +25,25 @@ OPENMETRICS = (
 )
 
 
-def documented_config() -> dict[str, Any]:
-    """The first ``yaml`` block after the scraping heading of docs/operations.md, parsed."""
+def _documented_blocks() -> list[dict[str, Any]]:
+    """The ``yaml`` blocks of docs/operations.md's scraping section, parsed: the scrape
+    config, then the rules."""
     text = OPERATIONS.read_text()
     assert SECTION in text, f"{OPERATIONS.name} lost its section {SECTION!r}"
-    block = re.search(r"```yaml\n(.*?)```", text.split(SECTION, 1)[1], re.S)
-    assert block is not None, f"no yaml block under {SECTION!r}"
-    config: dict[str, Any] = yaml.safe_load(block.group(1))
-    return config
+    section = text.split(SECTION, 1)[1].split("\n## ", 1)[0]
+    blocks = [yaml.safe_load(b) for b in re.findall(r"```yaml\n(.*?)```", section, re.S)]
+    assert len(blocks) == 2, f"{SECTION!r} should show a scrape config and rules"
+    return blocks
+
+
+def documented_config() -> dict[str, Any]:
+    """The scrape config docs/operations.md shows."""
+    return _documented_blocks()[0]
+
+
+def documented_rules() -> dict[str, Any]:
+    """The alerting and recording rules docs/operations.md shows."""
+    return _documented_blocks()[1]
 
 
 def _scraping(config: dict[str, Any], target: str) -> dict[str, Any]:
@@ -65,9 +76,16 @@ def _value(prometheus: Prometheus, expr: str) -> float | None:
     return float(result[0]["value"][1]) if result else None
 
 
-def _equals(prometheus: Prometheus, expr: str, expected: float) -> float:
+def _equals(prometheus: Prometheus, expr: str, expected: float) -> None:
     """Wait until Prometheus' newest sample of ``expr`` is ``expected``."""
-    return poll(lambda: _value(prometheus, expr) == expected, f"{expr} == {expected}")
+    poll(lambda: _value(prometheus, expr) == expected, f"{expr} == {expected}")
+
+
+def _evaluated(prometheus: Prometheus) -> list[dict[str, Any]] | None:
+    """The rule groups once every rule was evaluated at least once."""
+    groups = prometheus.rules()
+    done = groups and all(r["health"] != "unknown" for g in groups for r in g["rules"])
+    return groups if done else None
 
 
 @pytest.fixture
@@ -82,6 +100,14 @@ def test_documented_scrape_config_passes_promtool(promtool_bin: str, tmp_path: P
     config.write_text(yaml.safe_dump(documented_config()))
     checked = promtool(promtool_bin, "check", "config", str(config))
     assert checked.returncode == 0, checked.stdout + checked.stderr
+
+
+def test_documented_rules_pass_promtool(promtool_bin: str, tmp_path: Path) -> None:
+    rules = tmp_path / "rules.yml"
+    rules.write_text(yaml.safe_dump(documented_rules()))
+    checked = promtool(promtool_bin, "check", "rules", str(rules))
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    assert "SUCCESS: 6 rules found" in checked.stdout, checked.stdout
 
 
 def test_exposition_passes_promtool_lint(
@@ -115,7 +141,11 @@ def test_real_prometheus_scrapes_the_server(
     points = _send(proc.url, tokens, "dev-a", 3, now_ns) + _send(
         proc.url, tokens, "dev-b", 2, now_ns
     )
+    rules = tmp_path / "rules.yml"
+    rules.write_text(yaml.safe_dump(documented_rules()))
     config = _scraping(documented_config(), f"127.0.0.1:{proc.port}")
+    config["global"] = {"evaluation_interval": "1s"}
+    config["rule_files"] = [str(rules)]
     job = config["scrape_configs"][0]["job_name"]
     with running_prometheus(prometheus_bin, config, tmp_path / "prometheus") as prometheus:
         target = prometheus.wait_up(job)
@@ -129,10 +159,28 @@ def test_real_prometheus_scrapes_the_server(
             prometheus, 'edgewatch_devices_online{model_name="classifier",model_version="1.0.0"}', 2
         )
         assert prometheus.metadata("edgewatch_ingest_requests")[0]["type"] == "counter"
+        # per device: device_batch sends 600 inferences a minute, 3 of them errors
+        inferences = "edgewatch_device_inferences_total"
+        a = '{device_id="dev-a",model_name="classifier",model_version="1.0.0"'
+        _equals(prometheus, f'{inferences}{a},outcome="ok"}}', 3 * 597)
+        _equals(prometheus, f'{inferences}{a},outcome="error"}}', 3 * 3)
+        _equals(prometheus, f'sum({inferences}{{device_id="dev-b"}})', 2 * 600)
+        silent = _value(
+            prometheus,
+            f'time() - edgewatch_device_last_seen_timestamp_seconds{a},fleet="fleet-a"}}',
+        )
+        assert silent is not None and 0 <= silent < 120
 
         more = _send(proc.url, tokens, "dev-b", 2, time.time_ns())
         _equals(prometheus, 'edgewatch_ingest_requests_total{outcome="ok"}', 7)
         _equals(prometheus, 'edgewatch_ingest_points_total{outcome="stored"}', points + more)
+        _equals(prometheus, f'sum({inferences}{{device_id="dev-b"}})', 4 * 600)
+        rate = "model_version:edgewatch_device_inferences:rate5m"
+        assert poll(lambda: _value(prometheus, f'{rate}{{outcome="ok"}}'), rate) > 0
+        groups = poll(lambda: _evaluated(prometheus), "every rule evaluated")
+        assert {r["name"] for g in groups for r in g["rules"]} >= {"EdgewatchDown", rate}
+        assert all(r["health"] == "ok" for g in groups for r in g["rules"]), groups
+        assert prometheus.query('ALERTS{alertname=~"Edgewatch.*"}') == []
         increase = _value(prometheus, 'increase(edgewatch_ingest_requests_total{outcome="ok"}[1m])')
         assert increase is not None and increase > 0
         assert prometheus.query('{__name__=~"edgewatch_.*_created"}') == []

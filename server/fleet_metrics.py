@@ -1,0 +1,96 @@
+"""Per-device series on ``/metrics``, what a Prometheus user graphs and alerts on for the
+fleet: inferences stored by outcome, and when each device last reported."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections import defaultdict
+from collections.abc import Callable, Iterator, Sequence
+from functools import lru_cache
+
+from prometheus_client import CollectorRegistry, Counter
+from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
+
+from edgewatch.collector import semconv
+from edgewatch.server.store import Batch, Selection, StoreError, StoreProtocol
+
+log = logging.getLogger(__name__)
+PAGE = 1000
+"""Devices read from the registry per query at scrape time."""
+
+
+@lru_cache(maxsize=1024)
+def _outcome(attrs_json: str) -> str:
+    """The ``ml.inference.outcome`` of a point's canonical attribute JSON ('' when absent)."""
+    return str(json.loads(attrs_json).get(semconv.OUTCOME, ""))
+
+
+class DeviceInferences:
+    """``edgewatch_device_inferences_total{device_id, model_name, model_version, outcome}``:
+    inferences the devices reported, counted as they are committed (cumulative senders'
+    points as their deltas, resent batches once), since this server process started."""
+
+    def __init__(self, registry: CollectorRegistry) -> None:
+        self._counter = Counter(
+            "edgewatch_device_inferences",
+            "Inferences devices reported, by outcome, as stored since the server started.",
+            ["device_id", "model_name", "model_version", "outcome"],
+            registry=registry,
+        )
+
+    def count(self, batches: Sequence[Batch]) -> None:
+        """Add the ``ml.inference.count`` points of committed ``batches``."""
+        totals: dict[tuple[str, str, str, str], float] = defaultdict(float)
+        for batch in batches:
+            rows = batch.numeric
+            found = [i for i, name in enumerate(rows.metric) if name == semconv.INFERENCE_COUNT]
+            if not found:
+                continue
+            models = {
+                d.device_id: (d.model_name or "", d.model_version or "") for d in batch.devices
+            }
+            for i in found:
+                device = rows.device_id[i]
+                model, version = models.get(device, ("", ""))
+                totals[(device, model, version, _outcome(rows.attrs[i]))] += rows.value[i]
+        for labels, value in totals.items():
+            if value > 0:
+                self._counter.labels(*labels).inc(value)
+
+
+class DeviceLastSeen(Collector):
+    """``edgewatch_device_last_seen_timestamp_seconds{device_id, fleet, model_name,
+    model_version}`` read from the device registry at scrape, so a device pruned by retention
+    leaves with it; ``time() - ...`` is how long a device has been silent."""
+
+    def __init__(self, store: Callable[[], StoreProtocol | None]) -> None:
+        self._store = store
+
+    def collect(self) -> Iterator[Metric]:
+        family = GaugeMetricFamily(
+            "edgewatch_device_last_seen_timestamp_seconds",
+            "When the server last stored a batch from the device (unix seconds).",
+            labels=["device_id", "fleet", "model_name", "model_version"],
+        )
+        store = self._store()
+        if store is not None and store.ready:
+            try:
+                offset = 0
+                while True:
+                    page = store.list_devices(Selection(), limit=PAGE, offset=offset)
+                    for d in page:
+                        labels = [
+                            d.device_id,
+                            d.fleet or "",
+                            d.model_name or "",
+                            d.model_version or "",
+                        ]
+                        family.add_metric(labels, d.last_seen.timestamp())
+                    if len(page) < PAGE:
+                        break
+                    offset += PAGE
+            except StoreError as e:
+                log.warning("cannot list devices for /metrics: %s", e)
+        yield family
