@@ -14,11 +14,9 @@ from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
 from edgewatch.collector import semconv
-from edgewatch.server.store import Batch, Selection, StoreError, StoreProtocol
+from edgewatch.server.store import Batch, StoreError, StoreProtocol
 
 log = logging.getLogger(__name__)
-PAGE = 1000
-"""Devices read from the registry per query at scrape time."""
 
 
 @lru_cache(maxsize=1024)
@@ -39,6 +37,8 @@ class DeviceInferences:
             ["device_id", "model_name", "model_version", "outcome"],
             registry=registry,
         )
+        self._children: dict[tuple[str, str, str, str], Counter] = {}
+        """Label sets already made (``labels()`` checks and locks on every call)."""
 
     def count(self, batches: Sequence[Batch]) -> None:
         """Add the ``ml.inference.count`` points of committed ``batches``."""
@@ -57,7 +57,10 @@ class DeviceInferences:
                 totals[(device, model, version, _outcome(rows.attrs[i]))] += rows.value[i]
         for labels, value in totals.items():
             if value > 0:
-                self._counter.labels(*labels).inc(value)
+                child = self._children.get(labels)
+                if child is None:
+                    child = self._children[labels] = self._counter.labels(*labels)
+                child.inc(value)
 
 
 class DeviceLastSeen(Collector):
@@ -77,20 +80,8 @@ class DeviceLastSeen(Collector):
         store = self._store()
         if store is not None and store.ready:
             try:
-                offset = 0
-                while True:
-                    page = store.list_devices(Selection(), limit=PAGE, offset=offset)
-                    for d in page:
-                        labels = [
-                            d.device_id,
-                            d.fleet or "",
-                            d.model_name or "",
-                            d.model_version or "",
-                        ]
-                        family.add_metric(labels, d.last_seen.timestamp())
-                    if len(page) < PAGE:
-                        break
-                    offset += PAGE
+                for device, fleet, model, version, seen in store.last_seen_by_device():
+                    family.add_metric([device, fleet, model, version], seen)
             except StoreError as e:
                 log.warning("cannot list devices for /metrics: %s", e)
         yield family

@@ -7,6 +7,7 @@ thread pool. The routes stay in the router for the OpenAPI document.
 
 from __future__ import annotations
 
+import gzip
 import json
 
 from fastapi import APIRouter, Request
@@ -72,9 +73,14 @@ async def readyz(request: Request) -> Response:
 )
 def prometheus_metrics(request: Request, metrics: MetricsDep) -> Response:
     """This app's registry in the format the scraper asks for: OpenMetrics 1.0 when its
-    ``Accept`` names it (Prometheus does), else the text format 0.0.4."""
+    ``Accept`` names it (Prometheus does), else the text format 0.0.4; gzip when accepted
+    (a fleet's per-device series make the page grow with the fleet)."""
     encode, content_type = choose_encoder(request.headers.get("accept", ""))
-    return Response(encode(metrics.exposed), headers={"Content-Type": content_type})
+    body = encode(metrics.exposed)
+    headers = {"Content-Type": content_type, "Vary": "Accept, Accept-Encoding"}
+    if "gzip" in request.headers.get("accept-encoding", ""):
+        body, headers["Content-Encoding"] = gzip.compress(body, compresslevel=6), "gzip"
+    return Response(body, headers=headers)
 
 
 _OK = Response(json.dumps({"status": "ok"}, separators=(",", ":")), media_type="application/json")

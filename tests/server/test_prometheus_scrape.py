@@ -115,8 +115,9 @@ def test_exposition_passes_promtool_lint(
 ) -> None:
     proc, tokens = server
     _send(proc.url, tokens, "dev-a", 2, time.time_ns())
-    scrape = httpx.get(f"{proc.url}/metrics", timeout=10)
+    scrape = httpx.get(f"{proc.url}/metrics", headers={"Accept-Encoding": "identity"}, timeout=10)
     assert scrape.headers["content-type"].startswith("text/plain; version=0.0.4")
+    assert "content-encoding" not in scrape.headers
     checked = promtool(promtool_bin, "check", "metrics", stdin=scrape.content)
     assert checked.returncode == 0, checked.stdout + checked.stderr
     assert checked.stdout.strip() == checked.stderr.strip() == "", checked
@@ -126,8 +127,13 @@ def test_exposition_passes_promtool_lint(
 def test_openmetrics_is_offered_to_prometheus(server: tuple[ServerProcess, Tokens]) -> None:
     proc, tokens = server
     _send(proc.url, tokens, "dev-a", 1, time.time_ns())
-    scrape = httpx.get(f"{proc.url}/metrics", headers={"Accept": OPENMETRICS}, timeout=10)
+    scrape = httpx.get(
+        f"{proc.url}/metrics",
+        headers={"Accept": OPENMETRICS, "Accept-Encoding": "gzip"},
+        timeout=10,
+    )
     assert scrape.headers["content-type"].startswith("application/openmetrics-text; version=1.0.0")
+    assert scrape.headers["content-encoding"] == "gzip"
     assert scrape.text.endswith("# EOF\n")
     assert "# TYPE edgewatch_ingest_requests counter" in scrape.text
     assert 'edgewatch_ingest_requests_total{outcome="ok"} 1.0' in scrape.text
