@@ -65,8 +65,8 @@ class DeviceInferences:
 
 class DeviceLastSeen(Collector):
     """``edgewatch_device_last_seen_timestamp_seconds{device_id, fleet, model_name,
-    model_version}`` read from the device registry at scrape, so a device pruned by retention
-    leaves with it; ``time() - ...`` is how long a device has been silent."""
+    model_version}`` of every device the registry holds, read at scrape, so a silent device
+    keeps its old time: ``time() - ...`` is how long it has been silent."""
 
     def __init__(self, store: Callable[[], StoreProtocol | None]) -> None:
         self._store = store

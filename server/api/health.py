@@ -16,7 +16,7 @@ from prometheus_client.exposition import choose_encoder
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from edgewatch.contract import HealthOut, ReadyOut
-from edgewatch.server.api.deps import MetricsDep
+from edgewatch.server.api.deps import MetricsDep, SettingsDep, admin_principal, get_store
 
 router = APIRouter(tags=["operations"])
 HEALTHZ = "/healthz"
@@ -71,10 +71,13 @@ async def readyz(request: Request) -> Response:
         }
     },
 )
-def prometheus_metrics(request: Request, metrics: MetricsDep) -> Response:
+def prometheus_metrics(request: Request, metrics: MetricsDep, settings: SettingsDep) -> Response:
     """This app's registry in the format the scraper asks for: OpenMetrics 1.0 when its
     ``Accept`` names it (Prometheus does), else the text format 0.0.4; gzip when accepted
-    (a fleet's per-device series make the page grow with the fleet)."""
+    (a fleet's per-device series make the page grow with the fleet). With
+    ``metrics_need_token`` only an admin token is answered."""
+    if settings.metrics_need_token:
+        admin_principal(request, get_store(request), settings)
     encode, content_type = choose_encoder(request.headers.get("accept", ""))
     body = encode(metrics.exposed)
     headers = {"Content-Type": content_type, "Vary": "Accept, Accept-Encoding"}

@@ -26,24 +26,34 @@ OPENMETRICS = (
 
 
 def _documented_blocks() -> list[dict[str, Any]]:
-    """The ``yaml`` blocks of docs/operations.md's scraping section, parsed: the scrape
-    config, then the rules."""
+    """The ``yaml`` blocks of docs/operations.md's scraping section, parsed."""
     text = OPERATIONS.read_text()
     assert SECTION in text, f"{OPERATIONS.name} lost its section {SECTION!r}"
     section = text.split(SECTION, 1)[1].split("\n## ", 1)[0]
-    blocks = [yaml.safe_load(b) for b in re.findall(r"```yaml\n(.*?)```", section, re.S)]
-    assert len(blocks) == 2, f"{SECTION!r} should show a scrape config and rules"
-    return blocks
+    return [yaml.safe_load(b) for b in re.findall(r"```yaml\n(.*?)```", section, re.S)]
+
+
+def _documented(key: str) -> dict[str, Any]:
+    """The one block of the scraping section whose top level has ``key``."""
+    (block,) = [b for b in _documented_blocks() if key in b]
+    return block
 
 
 def documented_config() -> dict[str, Any]:
     """The scrape config docs/operations.md shows."""
-    return _documented_blocks()[0]
+    return _documented("scrape_configs")
 
 
 def documented_rules() -> dict[str, Any]:
     """The alerting and recording rules docs/operations.md shows."""
-    return _documented_blocks()[1]
+    return _documented("groups")
+
+
+def documented_authorization(token_file: Path) -> dict[str, Any]:
+    """The ``authorization`` docs/operations.md adds to the job, reading ``token_file``."""
+    (how,) = _documented("authorization").values()
+    assert set(how) == {"credentials_file"}, how
+    return {"credentials_file": str(token_file)}
 
 
 def _scraping(config: dict[str, Any], target: str) -> dict[str, Any]:
@@ -190,3 +200,39 @@ def test_real_prometheus_scrapes_the_server(
         increase = _value(prometheus, 'increase(edgewatch_ingest_requests_total{outcome="ok"}[1m])')
         assert increase is not None and increase > 0
         assert prometheus.query('{__name__=~"edgewatch_.*_created"}') == []
+
+
+def test_real_prometheus_scrapes_with_the_documented_token(
+    server_process: ServerProcess,
+    prometheus_bin: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    tokens = make_tokens(server_process.db)
+    monkeypatch.setenv("EDGEWATCH_METRICS_NEED_TOKEN", "true")
+    server_process.start()
+    _send(server_process.url, tokens, "dev-a", 1, time.time_ns())
+    assert httpx.get(f"{server_process.url}/metrics", timeout=10).status_code == 401
+    with_device_token = {"Authorization": f"Bearer {tokens.device_a}"}
+    assert httpx.get(f"{server_process.url}/metrics", headers=with_device_token).status_code == 403
+    token_file = tmp_path / "edgewatch.token"
+    token_file.write_text(tokens.admin)
+    config = _scraping(documented_config(), f"127.0.0.1:{server_process.port}")
+    (job,) = config["scrape_configs"]
+    bare = {**job, "job_name": "without-token"}
+    config["scrape_configs"] = [
+        {**job, "authorization": documented_authorization(token_file)},
+        bare,
+    ]
+    with running_prometheus(prometheus_bin, config, tmp_path / "prometheus") as prometheus:
+        prometheus.wait_up(job["job_name"])
+        _equals(prometheus, 'edgewatch_ingest_requests_total{outcome="ok"}', 1)
+        refused = poll(
+            lambda: [
+                t
+                for t in prometheus.targets()
+                if t["labels"]["job"] == "without-token" and t["health"] == "down"
+            ],
+            "the scrape without a token refused",
+        )
+        assert "401" in refused[0]["lastError"], refused
