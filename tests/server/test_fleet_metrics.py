@@ -1,12 +1,16 @@
 """The per-device series on ``/metrics`` agree with what the REST API says was stored:
 cumulative senders counted by their deltas, a resent batch once, every device listed with
-its model version and when it last reported."""
+its model version and when it last reported; the counting itself against a plain sum."""
 
 from __future__ import annotations
 
+import json
 import time
+from collections import defaultdict
 
 import httpx
+from hypothesis import given
+from hypothesis import strategies as st
 from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import (
     ExportMetricsServiceRequest,
 )
@@ -19,10 +23,14 @@ from otlp_wire import (
     resource_attributes,
     sum_metric,
 )
+from prometheus_client import CollectorRegistry
 from prometheus_client.parser import text_string_to_metric_families
 from server_harness import LiveServer
 
 from edgewatch.collector import semconv
+from edgewatch.server.fleet_metrics import DeviceInferences
+from edgewatch.server.store import Batch, DeviceUpdate
+from edgewatch.server.store._batch import ExpHistogramRows, HistogramRows, NumericRows
 
 
 def _samples(server: LiveServer, family: str) -> dict[frozenset[tuple[str, str]], float]:
@@ -121,3 +129,50 @@ def test_every_device_has_its_last_seen_time(live_server: LiveServer) -> None:
         for d, f, v in (("dev-a", "fleet-a", "1.0.0"), ("dev-b", "fleet-b", "1.1.0"))
     ]
     assert all(before - 1 <= t <= time.time() + 1 for t in seen.values())
+
+
+_ROW = st.tuples(
+    st.sampled_from(["dev-a", "dev-b", "dev-c"]),
+    st.sampled_from([semconv.INFERENCE_COUNT, semconv.PREDICTION_CLASS_COUNT]),
+    st.sampled_from(['{"ml.inference.outcome":"ok"}', '{"ml.inference.outcome":"error"}', "{}"]),
+    st.integers(0, 1000),
+)
+
+
+def _batch(rows: list[tuple[str, str, str, int]], version: str) -> Batch:
+    numeric = NumericRows()
+    for device, metric, attrs, value in rows:
+        numeric.device_id.append(device)
+        numeric.metric.append(metric)
+        numeric.attrs.append(attrs)
+        numeric.kind.append("delta")
+        numeric.start_us.append(0)
+        numeric.ts_us.append(1)
+        numeric.value.append(float(value))
+    devices = tuple(
+        DeviceUpdate(d, None, "m", version, None, None, None, None, None, None, "{}", None)
+        for d in sorted({r[0] for r in rows})
+    )
+    return Batch(1, devices, (), (), numeric, ExpHistogramRows(), HistogramRows())
+
+
+@given(st.lists(st.tuples(st.lists(_ROW, max_size=8), st.sampled_from(["1", "2"])), max_size=6))
+def test_counting_sums_inference_points_by_device_version_and_outcome(
+    groups: list[tuple[list[tuple[str, str, str, int]], str]],
+) -> None:
+    registry = CollectorRegistry()
+    counter = DeviceInferences(registry)
+    expected: dict[tuple[str, str, str], float] = defaultdict(float)
+    for rows, version in groups:
+        counter.count([_batch(rows, version)])
+        for device, metric, attrs, value in rows:
+            if metric == semconv.INFERENCE_COUNT:
+                outcome = json.loads(attrs).get(semconv.OUTCOME, "")
+                expected[(device, version, outcome)] += value
+    got = {
+        (s.labels["device_id"], s.labels["model_version"], s.labels["outcome"]): s.value
+        for metric in registry.collect()
+        for s in metric.samples
+        if s.name == "edgewatch_device_inferences_total"
+    }
+    assert got == {k: v for k, v in expected.items() if v > 0}
