@@ -17,7 +17,9 @@ from otlp_wire import collector_body, collector_headers, device_batch, point_cou
 from prometheus_harness import Prometheus, poll, promtool, running_prometheus
 from server_harness import ServerProcess, Tokens, make_tokens
 
-OPERATIONS = Path(__file__).resolve().parents[2] / "docs" / "operations.md"
+ROOT = Path(__file__).resolve().parents[2]
+OPERATIONS = ROOT / "docs" / "operations.md"
+DOCKER = ROOT / "docker"
 SECTION = "### Scraping with Prometheus"
 OPENMETRICS = (
     "application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;"
@@ -116,6 +118,25 @@ def test_documented_rules_pass_promtool(promtool_bin: str, tmp_path: Path) -> No
     rules = tmp_path / "rules.yml"
     rules.write_text(yaml.safe_dump(documented_rules()))
     checked = promtool(promtool_bin, "check", "rules", str(rules))
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    assert "SUCCESS: 6 rules found" in checked.stdout, checked.stdout
+
+
+def test_docker_prometheus_runs_the_documented_job_and_rules() -> None:
+    docker = yaml.safe_load((DOCKER / "prometheus.yml").read_text())
+    (job,) = docker["scrape_configs"]
+    (documented,) = documented_config()["scrape_configs"]
+    assert {**job, "static_configs": []} == {**documented, "static_configs": []}
+    assert job["static_configs"] == [{"targets": ["server:8000"]}]
+    assert yaml.safe_load((DOCKER / "prometheus.rules.yml").read_text()) == documented_rules()
+
+
+def test_docker_prometheus_config_passes_promtool(promtool_bin: str, tmp_path: Path) -> None:
+    docker = yaml.safe_load((DOCKER / "prometheus.yml").read_text())
+    docker["rule_files"] = [str(DOCKER / "prometheus.rules.yml")]
+    config = tmp_path / "prometheus.yml"
+    config.write_text(yaml.safe_dump(docker))
+    checked = promtool(promtool_bin, "check", "config", str(config))
     assert checked.returncode == 0, checked.stdout + checked.stderr
     assert "SUCCESS: 6 rules found" in checked.stdout, checked.stdout
 
