@@ -5,7 +5,15 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterator, Sequence
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client import (
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    GCCollector,
+    Histogram,
+    PlatformCollector,
+    ProcessCollector,
+)
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
@@ -93,6 +101,9 @@ class ServerMetrics:
         queue_depth.set_function(lambda: float(self._store.queue_depth) if self._store else 0.0)
         r.register(_OnlineDevices(lambda: self._store))
         r.register(DeviceLastSeen(lambda: self._store))
+        ProcessCollector(registry=r)  # process_cpu_seconds_total, process_resident_memory_bytes...
+        PlatformCollector(registry=r)  # python_info
+        GCCollector(registry=r)  # python_gc_*
         self.device_inferences = DeviceInferences(r)
         self.exposed: Collector = _WithoutCreated(r)
         """What ``/metrics`` encodes: the registry less its ``_created`` samples."""

@@ -196,6 +196,8 @@ def test_real_prometheus_scrapes_the_server(
             prometheus, 'edgewatch_devices_online{model_name="classifier",model_version="1.0.0"}', 2
         )
         assert prometheus.metadata("edgewatch_ingest_requests")[0]["type"] == "counter"
+        memory = _value(prometheus, f'process_resident_memory_bytes{{job="{job}"}}')
+        assert memory is not None and memory > 10e6  # the server process's own, as exporters do
         # per device: device_batch sends 600 inferences a minute, 3 of them errors
         inferences = "edgewatch_device_inferences_total"
         a = '{device_id="dev-a",model_name="classifier",model_version="1.0.0"'
