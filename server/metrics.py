@@ -3,13 +3,22 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client import (
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    GCCollector,
+    Histogram,
+    PlatformCollector,
+    ProcessCollector,
+)
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
-from edgewatch.server.store import StoreError, StoreProtocol
+from edgewatch.server.fleet_metrics import DeviceInferences, DeviceLastSeen
+from edgewatch.server.store import Batch, StoreError, StoreProtocol
 
 log = logging.getLogger(__name__)
 
@@ -34,6 +43,25 @@ class _OnlineDevices(Collector):
             except StoreError as e:
                 log.warning("cannot count online devices: %s", e)
         yield family
+
+
+class _WithoutCreated(Collector):
+    """A registry as scraped, without the ``_created`` samples prometheus-client adds to
+    counters and histograms: Prometheus stores each as a series of its own (a gauge of when
+    the process started), which only clutters queries and metric browsers."""
+
+    def __init__(self, registry: CollectorRegistry) -> None:
+        self._registry = registry
+
+    def collect(self) -> Iterator[Metric]:
+        for metric in self._registry.collect():
+            if metric.type in _WITH_CREATED:
+                created = metric.name + "_created"
+                metric.samples = [s for s in metric.samples if s.name != created]
+            yield metric
+
+
+_WITH_CREATED = frozenset({"counter", "histogram", "summary"})
 
 
 class ServerMetrics:
@@ -72,12 +100,20 @@ class ServerMetrics:
         )
         queue_depth.set_function(lambda: float(self._store.queue_depth) if self._store else 0.0)
         r.register(_OnlineDevices(lambda: self._store))
+        r.register(DeviceLastSeen(lambda: self._store))
+        ProcessCollector(registry=r)  # process_cpu_seconds_total, process_resident_memory_bytes...
+        PlatformCollector(registry=r)  # python_info
+        GCCollector(registry=r)  # python_gc_*
+        self.device_inferences = DeviceInferences(r)
+        self.exposed: Collector = _WithoutCreated(r)
+        """What ``/metrics`` encodes: the registry less its ``_created`` samples."""
 
     def bind(self, store: StoreProtocol | None) -> None:
         """Read queue depth and devices online from ``store`` (None when closed)."""
         self._store = store
 
-    def on_commit(self, seconds: float, batches: int, points: int) -> None:
-        """Writer callback after each commit."""
+    def on_commit(self, seconds: float, batches: Sequence[Batch]) -> None:
+        """Writer callback after each commit, with the batches as stored."""
         self.commit_seconds.observe(seconds)
-        self.committed_batches.inc(batches)
+        self.committed_batches.inc(len(batches))
+        self.device_inferences.count(batches)

@@ -39,6 +39,8 @@ class Settings(BaseSettings):
     port: int = Field(4318, ge=0, le=65535)
     insecure_dev: bool = False
     """Accept every request without a token. Development only; logged loudly at start."""
+    metrics_need_token: bool = False
+    """``/metrics`` answers only an admin token (it lists device ids, fleets and model versions)."""
     ssl_certfile: Path | None = None
     ssl_keyfile: Path | None = None
     log_level: str = "info"

@@ -7,15 +7,16 @@ thread pool. The routes stay in the router for the OpenAPI document.
 
 from __future__ import annotations
 
+import gzip
 import json
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from prometheus_client.exposition import choose_encoder
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from edgewatch.contract import HealthOut, ReadyOut
-from edgewatch.server.api.deps import MetricsDep
+from edgewatch.server.api.deps import MetricsDep, SettingsDep, admin_principal, get_store
 
 router = APIRouter(tags=["operations"])
 HEALTHZ = "/healthz"
@@ -61,11 +62,28 @@ async def readyz(request: Request) -> Response:
     "/metrics",
     response_class=PlainTextResponse,
     summary="Prometheus metrics",
-    responses={200: {"content": {"text/plain": {"schema": {"type": "string"}}}}},
+    responses={
+        200: {
+            "content": {
+                "text/plain": {"schema": {"type": "string"}},
+                "application/openmetrics-text": {"schema": {"type": "string"}},
+            }
+        }
+    },
 )
-def prometheus_metrics(metrics: MetricsDep) -> Response:
-    """Text exposition format of this app's registry."""
-    return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
+def prometheus_metrics(request: Request, metrics: MetricsDep, settings: SettingsDep) -> Response:
+    """This app's registry in the format the scraper asks for: OpenMetrics 1.0 when its
+    ``Accept`` names it (Prometheus does), else the text format 0.0.4; gzip when accepted
+    (a fleet's per-device series make the page grow with the fleet). With
+    ``metrics_need_token`` only an admin token is answered."""
+    if settings.metrics_need_token:
+        admin_principal(request, get_store(request), settings)
+    encode, content_type = choose_encoder(request.headers.get("accept", ""))
+    body = encode(metrics.exposed)
+    headers = {"Content-Type": content_type, "Vary": "Accept, Accept-Encoding"}
+    if "gzip" in request.headers.get("accept-encoding", ""):
+        body, headers["Content-Encoding"] = gzip.compress(body, compresslevel=6), "gzip"
+    return Response(body, headers=headers)
 
 
 _OK = Response(json.dumps({"status": "ok"}, separators=(",", ":")), media_type="application/json")

@@ -149,9 +149,8 @@ class LakeWriter(Writer):
         self._series_kinds.advance(kinds)
         self._cumulative.advance(state)
         self._seq = seq
-        points = sum(b.point_count for b in batches)
         if self._on_commit is not None:
-            self._on_commit(time.perf_counter() - started, len(fresh), points)
+            self._on_commit(time.perf_counter() - started, batches)
         for job in fresh:
             _resolve(job.future, WriteOutcome.STORED)
 

@@ -116,6 +116,16 @@ def latest_readings(
     return [Reading(r[0], json.loads(r[1]), float(r[2]), aware_utc(r[3])) for r in rows]
 
 
+def last_seen_by_device(cur: duckdb.DuckDBPyConnection) -> list[tuple[str, str, str, str, float]]:
+    """(device, fleet, model name, model version, last seen in unix seconds) of every device,
+    for the Prometheus gauge; absent names are ''."""
+    rows = cur.execute(
+        "SELECT device_id, coalesce(fleet, ''), coalesce(model_name, ''),"
+        " coalesce(model_version, ''), epoch_us(last_seen) FROM devices ORDER BY device_id"
+    ).fetchall()
+    return [(r[0], r[1], r[2], r[3], r[4] / 1e6) for r in rows]
+
+
 def online_by_version(
     cur: duckdb.DuckDBPyConnection, *, now: datetime, thresholds: StatusThresholds
 ) -> list[tuple[str, str, int]]:

@@ -371,6 +371,9 @@ class QueryStore(Protocol):
     def device_drops(self, device_id: str) -> DeviceDrops | None:
         """What the device says it lost so far, if it ever lost any."""
 
+    def last_seen_by_device(self) -> list[tuple[str, str, str, str, float]]:
+        """(device, fleet, model name, model version, last seen in unix seconds), by device."""
+
     def online_by_version(self, *, now: datetime | None = None) -> list[tuple[str, str, int]]:
         """Devices online per (model name, model version)."""
 

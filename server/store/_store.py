@@ -329,6 +329,10 @@ class Store:
         """What the device says it lost so far (its newest drop totals), if it ever lost any."""
         return self._db.read(lambda cur: _drops.device_drops(cur, device_id))
 
+    def last_seen_by_device(self) -> list[tuple[str, str, str, str, float]]:
+        """(device, fleet, model name, model version, last seen in unix seconds), by device."""
+        return self._db.read(_devices.last_seen_by_device)
+
     def online_by_version(self, *, now: datetime | None = None) -> list[tuple[str, str, int]]:
         """Devices online per (model name, model version)."""
         return self._db.read(

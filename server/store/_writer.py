@@ -14,7 +14,7 @@ import logging
 import queue
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import Future, InvalidStateError
 from contextlib import suppress
 from dataclasses import dataclass
@@ -35,8 +35,9 @@ from edgewatch.server.store._time import utc_datetime
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
-CommitObserver = Callable[[float, int, int], None]
-"""Called after each commit with (seconds, batches, points)."""
+CommitObserver = Callable[[float, Sequence[Batch]], None]
+"""Called after each commit with (seconds, the batches as stored: cumulative points already
+turned into deltas)."""
 
 
 @dataclass(slots=True)
@@ -228,10 +229,11 @@ class Writer:
         seq = self._seq + 1
         kinds = KindsUpdate({}, frozenset())
         state: dict[StateKey, Kept] = {}
+        stored: list[Batch] = []
         try:
             if fresh:
                 self._cur.begin()
-                kinds, state = self._write(seq, [j.batch for j in fresh])
+                stored, kinds, state = self._write(seq, [j.batch for j in fresh])
                 self._cur.commit()
         except Exception as e:  # the writer thread must outlive any failed group
             self._rollback()
@@ -249,9 +251,8 @@ class Writer:
                 self._known_devices.update(d.device_id for j in fresh for d in j.batch.devices)
                 now = time.time()
                 self._seen.update(dict.fromkeys(keys_in_group, now))
-                points = sum(j.batch.point_count for j in fresh)
                 if self._on_commit is not None:
-                    self._on_commit(time.perf_counter() - started, len(fresh), points)
+                    self._on_commit(time.perf_counter() - started, stored)
             for job in fresh:
                 _resolve(job.future, WriteOutcome.STORED)
         for job in duplicates:
@@ -263,9 +264,12 @@ class Writer:
         if data.num_rows:
             self._cur.from_arrow(data).insert_into(table)
 
-    def _write(self, seq: int, batches: list[Batch]) -> tuple[KindsUpdate, dict[StateKey, Kept]]:
+    def _write(
+        self, seq: int, batches: list[Batch]
+    ) -> tuple[list[Batch], KindsUpdate, dict[StateKey, Kept]]:
         """Store a group: cumulative points become deltas against the kept state, which is
-        written in the same transaction; returns what to adopt in memory after the commit."""
+        written in the same transaction; returns the batches as stored and what to adopt in
+        memory after the commit."""
         kinds = self._series_kinds.fresh(batches)
         batches, state = self._cumulative.convert(batches)
         self._write_rows(seq, batches)
@@ -277,7 +281,7 @@ class Writer:
         self._write_devices(seq, batches)
         KnownSeriesKinds.persist(self._cur, kinds)
         CumulativeState.persist(self._cur, state)
-        return kinds, state
+        return batches, kinds, state
 
     def _write_rows(self, seq: int, batches: list[Batch]) -> None:
         """Append a converted group's data rows and its batch keys (the tables a lake keeps

@@ -16,6 +16,7 @@ import yaml
 from alert_http_sink import Sink, wait_for
 from live_server import free_port, wait_ready
 from otel_js_client import ClientUnavailableError, install
+from prometheus_harness import PROMETHEUS, PROMTOOL
 from server_harness import LiveServer, ServerProcess, make_tokens, serve_in_thread
 
 from edgewatch.server.settings import load_settings
@@ -147,6 +148,29 @@ def alertmanager(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[str
             proc.kill()
             proc.wait(timeout=10)
         log.close()
+
+
+def _prometheus_binary(request: pytest.FixtureRequest, name: str) -> str:
+    path = shutil.which(name)
+    if path is None:
+        skip_loudly(
+            request,
+            f"{name} is not installed (apt-get install -y prometheus); "
+            "the real-Prometheus test cannot run",
+        )
+    return path
+
+
+@pytest.fixture
+def prometheus_bin(request: pytest.FixtureRequest) -> str:
+    """The path of a real ``prometheus`` (skipped, loudly, when the package is missing)."""
+    return _prometheus_binary(request, PROMETHEUS)
+
+
+@pytest.fixture
+def promtool_bin(request: pytest.FixtureRequest) -> str:
+    """The path of ``promtool`` from the same package (skipped, loudly, when missing)."""
+    return _prometheus_binary(request, PROMTOOL)
 
 
 @pytest.fixture(scope="session")

@@ -101,7 +101,10 @@ def test_otlp_bodies_and_the_metrics_exposition_are_described() -> None:
     for path in ("/v1/metrics", "/v1/logs"):
         body = spec["paths"][path]["post"]["requestBody"]["content"]
         assert set(body) == {"application/x-protobuf", "application/json"}
-    assert set(spec["paths"]["/metrics"]["get"]["responses"]["200"]["content"]) == {"text/plain"}
+    assert set(spec["paths"]["/metrics"]["get"]["responses"]["200"]["content"]) == {
+        "text/plain",
+        "application/openmetrics-text",
+    }
 
 
 NUMERIC = {"number", "integer"}
