@@ -18,6 +18,13 @@ from edgewatch.server.store import Batch, StoreError, StoreProtocol
 
 log = logging.getLogger(__name__)
 
+MAX_LABEL_SETS_PER_DEVICE = 32
+"""(model, version, outcome) sets a device keeps on ``/metrics``. The values come from the
+device, so one cycling through versions or outcomes would otherwise grow the page and the
+server's memory without end; later sets count under ``OVERFLOW`` (as OpenTelemetry SDKs fold
+series past their cardinality limit), so the device's total stays right."""
+OVERFLOW = "_overflow"
+
 
 @lru_cache(maxsize=1024)
 def _outcome(attrs_json: str) -> str:
@@ -39,6 +46,7 @@ class DeviceInferences:
         )
         self._children: dict[tuple[str, str, str, str], Counter] = {}
         """Label sets already made (``labels()`` checks and locks on every call)."""
+        self._sets_per_device: dict[str, int] = defaultdict(int)
 
     def count(self, batches: Sequence[Batch]) -> None:
         """Add the ``ml.inference.count`` points of committed ``batches``."""
@@ -57,10 +65,23 @@ class DeviceInferences:
                 totals[(device, model, version, _outcome(rows.attrs[i]))] += rows.value[i]
         for labels, value in totals.items():
             if value > 0:
-                child = self._children.get(labels)
-                if child is None:
-                    child = self._children[labels] = self._counter.labels(*labels)
-                child.inc(value)
+                self._child(labels).inc(value)
+
+    def _child(self, labels: tuple[str, str, str, str]) -> Counter:
+        """The counter child of ``labels``, or the device's overflow child past its limit."""
+        child = self._children.get(labels)
+        if child is not None:
+            return child
+        device = labels[0]
+        if self._sets_per_device[device] >= MAX_LABEL_SETS_PER_DEVICE:
+            labels = (device, OVERFLOW, OVERFLOW, OVERFLOW)
+            child = self._children.get(labels)
+            if child is not None:
+                return child
+        else:
+            self._sets_per_device[device] += 1
+        child = self._children[labels] = self._counter.labels(*labels)
+        return child
 
 
 class DeviceLastSeen(Collector):

@@ -28,7 +28,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from server_harness import LiveServer
 
 from edgewatch.collector import semconv
-from edgewatch.server.fleet_metrics import DeviceInferences
+from edgewatch.server.fleet_metrics import MAX_LABEL_SETS_PER_DEVICE, OVERFLOW, DeviceInferences
 from edgewatch.server.store import Batch, DeviceUpdate
 from edgewatch.server.store._batch import ExpHistogramRows, HistogramRows, NumericRows
 
@@ -176,3 +176,26 @@ def test_counting_sums_inference_points_by_device_version_and_outcome(
         if s.name == "edgewatch_device_inferences_total"
     }
     assert got == {k: v for k, v in expected.items() if v > 0}
+
+
+def test_a_device_cycling_versions_folds_into_overflow_and_keeps_its_total() -> None:
+    registry = CollectorRegistry()
+    counter = DeviceInferences(registry)
+    counter.count([_batch([("dev-b", semconv.INFERENCE_COUNT, "{}", 5)], "1")])
+    for version in range(3 * MAX_LABEL_SETS_PER_DEVICE):
+        rows = [("dev-a", semconv.INFERENCE_COUNT, '{"ml.inference.outcome":"ok"}', 2)]
+        counter.count([_batch(rows, str(version))])
+    counter.count([_batch([("dev-b", semconv.INFERENCE_COUNT, "{}", 5)], "1")])
+    samples = [
+        s
+        for metric in registry.collect()
+        for s in metric.samples
+        if s.name == "edgewatch_device_inferences_total"
+    ]
+    a = [s for s in samples if s.labels["device_id"] == "dev-a"]
+    assert len(a) == MAX_LABEL_SETS_PER_DEVICE + 1
+    assert sum(s.value for s in a) == 2 * 3 * MAX_LABEL_SETS_PER_DEVICE
+    overflow = [s for s in a if s.labels["model_version"] == OVERFLOW]
+    assert overflow[0].value == 2 * 2 * MAX_LABEL_SETS_PER_DEVICE
+    b = [(s.labels["model_version"], s.value) for s in samples if s.labels["device_id"] == "dev-b"]
+    assert b == [("1", 10.0)]
