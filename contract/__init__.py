@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from edgewatch.contract._alerting import (
     ALERT_STATES,
+    LABEL_NAME_PATTERN,
     P_VALUE_METHODS,
     PREDICTIONS,
     SEVERITIES,
@@ -132,6 +133,7 @@ __all__ = [
     "DEVICE_STATUSES",
     "ENV_SERVER",
     "ENV_TOKEN",
+    "LABEL_NAME_PATTERN",
     "MAX_SPAN_S",
     "MAX_UNIX_S",
     "MIN_UNIX_S",

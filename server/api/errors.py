@@ -156,14 +156,19 @@ async def _validation_handler(request: Request, exc: Exception) -> Response:
 
 def _method_not_allowed(routes: Sequence[APIRoute]) -> ExceptionHandler:
     """Starlette's own HTTP answers, with a 405's ``Allow`` naming every method the path has
-    (routing stops at the first route whose path matches, and names that route's only)."""
+    (routing stops at the first route whose path matches, and names that route's only).
+
+    As in OpenAPI, a concrete path is the resource before a templated one that also matches
+    it: ``/api/v1/baselines/pin`` allows POST only, not the methods of ``/{baseline_id}``."""
 
     async def handler(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, StarletteHTTPException)
         if exc.status_code != 405:
             return await http_exception_handler(request, exc)
         path = request.url.path
-        allowed = sorted({m for r in routes if r.path_regex.match(path) for m in r.methods or ()})
+        matching = [r for r in routes if r.path_regex.match(path)]
+        resource = [r for r in matching if not r.param_convertors] or matching
+        allowed = sorted({m for r in resource for m in r.methods or ()})
         return JSONResponse(
             {"detail": exc.detail}, status_code=405, headers={"Allow": ", ".join(allowed)}
         )

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Query
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictFloat, StrictInt
 
 from edgewatch.contract import HardwareCompareOut, ProfileCompareOut, ProfileList, ProfileOut
 from edgewatch.server.api.deps import AdminDep, StoreDep, utc_now
@@ -20,13 +20,16 @@ class LatencyIn(BaseModel):
     """Per-run latency of the profile, seconds."""
 
     model_config = ConfigDict(extra="allow")
-    runs: int = Field(ge=1)
-    mean_s: float = Field(gt=0)
-    p50_s: float = Field(gt=0)
-    p95_s: float = Field(gt=0)
-    p99_s: float = Field(gt=0)
+    runs: StrictInt = Field(ge=1)
+    mean_s: StrictFloat = Field(gt=0)
+    p50_s: StrictFloat = Field(gt=0)
+    p95_s: StrictFloat = Field(gt=0)
+    p99_s: StrictFloat = Field(gt=0)
     histogram: list[
-        tuple[Annotated[float, Field(gt=0, allow_inf_nan=False)], Annotated[int, Field(ge=0)]]
+        tuple[
+            Annotated[StrictFloat, Field(gt=0, allow_inf_nan=False)],
+            Annotated[StrictInt, Field(ge=0)],
+        ]
     ] = Field(
         default_factory=list,
         max_length=1000,
@@ -39,14 +42,14 @@ class EnergyIn(BaseModel):
     """Energy per inference from the best source found (all None when there was none)."""
 
     model_config = ConfigDict(extra="allow")
-    joules_per_inference: float | None = Field(default=None, ge=0)
+    joules_per_inference: StrictFloat | None = Field(default=None, ge=0)
     source: str | None = None
-    relative_error: float | None = Field(default=None, ge=0)
+    relative_error: StrictFloat | None = Field(default=None, ge=0)
 
 
 class PredictionsIn(BaseModel):
     model_config = ConfigDict(extra="allow")
-    accuracy: float | None = Field(default=None, ge=0, le=1)
+    accuracy: StrictFloat | None = Field(default=None, ge=0, le=1)
 
 
 class ReportIn(BaseModel):
