@@ -10,10 +10,11 @@ from pydantic import BaseModel, ConfigDict, Field, StrictFloat, StrictInt
 
 from edgewatch.contract import HardwareCompareOut, ProfileCompareOut, ProfileList, ProfileOut
 from edgewatch.server.api.deps import AdminDep, StoreDep, utc_now
+from edgewatch.server.api.routes import AdminFirstRoute
 from edgewatch.server.gate import compare_versions
 from edgewatch.server.store import ModelProfile
 
-router = APIRouter(prefix="/api/v1/profiles", tags=["profiles"])
+router = APIRouter(prefix="/api/v1/profiles", tags=["profiles"], route_class=AdminFirstRoute)
 
 
 class LatencyIn(BaseModel):

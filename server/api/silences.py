@@ -9,9 +9,10 @@ from fastapi import APIRouter
 from edgewatch.contract import SilenceIn, SilenceList, SilenceOut
 from edgewatch.server.api import views
 from edgewatch.server.api.deps import AdminDep, AlertingDep, utc_now
+from edgewatch.server.api.routes import AdminFirstRoute
 from edgewatch.server.store import NotFoundError
 
-router = APIRouter(prefix="/api/v1/silences", tags=["silences"])
+router = APIRouter(prefix="/api/v1/silences", tags=["silences"], route_class=AdminFirstRoute)
 
 
 @router.get("", response_model=SilenceList, summary="All silences")
