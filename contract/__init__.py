@@ -83,6 +83,7 @@ from edgewatch.contract._errors import (
     ValidationErrorOut,
     ValidationIssueOut,
 )
+from edgewatch.contract._numbers import JSON_NUMBER
 from edgewatch.contract._performance import (
     ClassOut,
     EstimateOut,
@@ -133,6 +134,7 @@ __all__ = [
     "DEVICE_STATUSES",
     "ENV_SERVER",
     "ENV_TOKEN",
+    "JSON_NUMBER",
     "LABEL_NAME_PATTERN",
     "MAX_SPAN_S",
     "MAX_UNIX_S",

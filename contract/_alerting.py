@@ -4,10 +4,11 @@ baselines, profiles, rollout verdicts and version comparisons. Times are aware `
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictFloat, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, model_validator
 
+from edgewatch.contract._numbers import JSON_NUMBER
 from edgewatch.contract._time import MAX_SPAN_S, MAX_UNIX_S, Timestamp, from_unix_s
 
 AlertState = Literal["pending", "firing", "resolved"]
@@ -167,7 +168,9 @@ class SilenceIn(BaseModel):
     matchers: list[MatcherIn] = Field(min_length=1)
     starts_at: Timestamp | None = None
     ends_at: Timestamp | None = None
-    duration_s: StrictFloat | None = Field(None, gt=0, le=MAX_SPAN_S, allow_inf_nan=False)
+    duration_s: (
+        Annotated[float, Field(gt=0, le=MAX_SPAN_S, allow_inf_nan=False), JSON_NUMBER] | None
+    ) = None
     created_by: str
     comment: str
 

@@ -12,11 +12,10 @@ from pydantic import (
     ConfigDict,
     Field,
     StrictBool,
-    StrictFloat,
-    StrictInt,
     WithJsonSchema,
 )
 
+from edgewatch.contract._numbers import JSON_NUMBER
 from edgewatch.contract._time import Timestamp
 
 Resolution = Literal["raw", "1m", "1h"]
@@ -313,9 +312,11 @@ class SamplingIn(BaseModel):
     """A lasting budget, or with ``for_s`` a temporary raise of ``rows_per_hour``."""
 
     enabled: StrictBool = True
-    rows_per_hour: StrictInt | None = Field(None, ge=0)
-    bytes_per_day: StrictInt | None = Field(None, ge=0)
-    for_s: StrictFloat | None = Field(None, gt=0, le=30 * 86_400, allow_inf_nan=False)
+    rows_per_hour: Annotated[int, Field(ge=0), JSON_NUMBER] | None = None
+    bytes_per_day: Annotated[int, Field(ge=0), JSON_NUMBER] | None = None
+    for_s: (
+        Annotated[float, Field(gt=0, le=30 * 86_400, allow_inf_nan=False), JSON_NUMBER] | None
+    ) = None
     reason: str = Field("operator", max_length=500)
 
 

@@ -6,9 +6,15 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Query
-from pydantic import BaseModel, ConfigDict, Field, StrictFloat, StrictInt
+from pydantic import BaseModel, ConfigDict, Field
 
-from edgewatch.contract import HardwareCompareOut, ProfileCompareOut, ProfileList, ProfileOut
+from edgewatch.contract import (
+    JSON_NUMBER,
+    HardwareCompareOut,
+    ProfileCompareOut,
+    ProfileList,
+    ProfileOut,
+)
 from edgewatch.server.api.deps import AdminDep, StoreDep, utc_now
 from edgewatch.server.api.routes import AdminFirstRoute
 from edgewatch.server.gate import compare_versions
@@ -21,15 +27,15 @@ class LatencyIn(BaseModel):
     """Per-run latency of the profile, seconds."""
 
     model_config = ConfigDict(extra="allow")
-    runs: StrictInt = Field(ge=1)
-    mean_s: StrictFloat = Field(gt=0)
-    p50_s: StrictFloat = Field(gt=0)
-    p95_s: StrictFloat = Field(gt=0)
-    p99_s: StrictFloat = Field(gt=0)
+    runs: Annotated[int, Field(ge=1), JSON_NUMBER]
+    mean_s: Annotated[float, Field(gt=0), JSON_NUMBER]
+    p50_s: Annotated[float, Field(gt=0), JSON_NUMBER]
+    p95_s: Annotated[float, Field(gt=0), JSON_NUMBER]
+    p99_s: Annotated[float, Field(gt=0), JSON_NUMBER]
     histogram: list[
         tuple[
-            Annotated[StrictFloat, Field(gt=0, allow_inf_nan=False)],
-            Annotated[StrictInt, Field(ge=0)],
+            Annotated[float, Field(gt=0, allow_inf_nan=False), JSON_NUMBER],
+            Annotated[int, Field(ge=0), JSON_NUMBER],
         ]
     ] = Field(
         default_factory=list,
@@ -43,14 +49,14 @@ class EnergyIn(BaseModel):
     """Energy per inference from the best source found (all None when there was none)."""
 
     model_config = ConfigDict(extra="allow")
-    joules_per_inference: StrictFloat | None = Field(default=None, ge=0)
+    joules_per_inference: Annotated[float, Field(ge=0), JSON_NUMBER] | None = None
     source: str | None = None
-    relative_error: StrictFloat | None = Field(default=None, ge=0)
+    relative_error: Annotated[float, Field(ge=0), JSON_NUMBER] | None = None
 
 
 class PredictionsIn(BaseModel):
     model_config = ConfigDict(extra="allow")
-    accuracy: StrictFloat | None = Field(default=None, ge=0, le=1)
+    accuracy: Annotated[float, Field(ge=0, le=1), JSON_NUMBER] | None = None
 
 
 class ReportIn(BaseModel):

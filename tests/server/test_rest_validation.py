@@ -112,6 +112,19 @@ def test_a_value_of_the_wrong_json_type_is_refused(
     assert name in r.text
 
 
+def test_an_integral_number_is_an_integer(with_data: LiveServer) -> None:
+    """``10.0`` is an integer to JSON Schema, so the budget takes it (schemathesis sends
+    such numbers as valid data)."""
+    live_server = with_data
+    r = httpx.put(
+        f"{live_server.url}/api/v1/devices/dev-a/sampling",
+        content='{"rows_per_hour": 10.0, "for_s": 60}',
+        headers={**live_server.admin(), "Content-Type": "application/json"},
+    )
+    assert r.status_code == 200, r.text
+    assert r.json()["rows_per_hour"] == 10
+
+
 def test_storage_error_text_never_reaches_the_client(live_server: LiveServer) -> None:
     """The offset that once overflowed DuckDB's BIGINT now stops at the edge; the answer
     carries neither DuckDB's words nor a Retry-After."""
