@@ -16,7 +16,7 @@ from fastapi.responses import JSONResponse, Response
 from fastapi.routing import APIRoute
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from edgewatch.server.alert import AckError, MatcherError, SilenceError
+from edgewatch.server.alert import AckError, MatcherError, SilenceError, SilenceExpiredError
 from edgewatch.server.detect import BaselineUploadError
 from edgewatch.server.ingest import (
     DecodeError,
@@ -60,6 +60,7 @@ _STATUS: tuple[tuple[type[Exception], int, int], ...] = (
     (AuthThrottledError, 429, 8),
     (ForbiddenError, 403, 7),
     (NotFoundError, 404, 5),
+    (SilenceExpiredError, 409, 9),
     (SilenceError, 422, 3),
     (AckError, 422, 3),
     (MatcherError, 422, 3),

@@ -40,7 +40,12 @@ def create_silence(_: AdminDep, service: AlertingDep, body: SilenceIn) -> Silenc
     return views.silence_view(silence, now)
 
 
-@router.delete("/{silence_id}", response_model=SilenceOut, summary="Expire a silence")
+@router.delete(
+    "/{silence_id}",
+    response_model=SilenceOut,
+    summary="Expire a silence",
+    responses={409: {"description": "the silence has already expired"}},
+)
 def expire_silence(_: AdminDep, service: AlertingDep, silence_id: str) -> SilenceOut:
     """End a silence now; it stays listed as expired."""
     now = utc_now()
