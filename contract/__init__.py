@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from edgewatch.contract._alerting import (
     ALERT_STATES,
+    LABEL_NAME_PATTERN,
     P_VALUE_METHODS,
     PREDICTIONS,
     SEVERITIES,
@@ -82,6 +83,7 @@ from edgewatch.contract._errors import (
     ValidationErrorOut,
     ValidationIssueOut,
 )
+from edgewatch.contract._numbers import INT64_MAX, JSON_NUMBER
 from edgewatch.contract._performance import (
     ClassOut,
     EstimateOut,
@@ -134,6 +136,9 @@ __all__ = [
     "DEVICE_STATUSES",
     "ENV_SERVER",
     "ENV_TOKEN",
+    "INT64_MAX",
+    "JSON_NUMBER",
+    "LABEL_NAME_PATTERN",
     "MAX_SPAN_S",
     "MAX_UNIX_S",
     "MIN_UNIX_S",

@@ -4,10 +4,11 @@ baselines, profiles, rollout verdicts and version comparisons. Times are aware `
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, model_validator
 
+from edgewatch.contract._numbers import JSON_NUMBER
 from edgewatch.contract._time import MAX_SPAN_S, MAX_UNIX_S, Timestamp, from_unix_s
 
 AlertState = Literal["pending", "firing", "resolved"]
@@ -134,13 +135,17 @@ class AckIn(_In):
     comment: str = Field("", max_length=2000)
 
 
+LABEL_NAME_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]*$"
+"""A label name, as in Prometheus: letters, digits and ``_``, not first a digit."""
+
+
 class MatcherIn(_In):
     """Alertmanager's matcher shape."""
 
-    name: str = Field(min_length=1)
+    name: str = Field(pattern=LABEL_NAME_PATTERN)
     value: str
-    is_regex: bool = False
-    is_equal: bool = True
+    is_regex: StrictBool = False
+    is_equal: StrictBool = True
 
 
 class MatcherOut(_Out):
@@ -163,7 +168,9 @@ class SilenceIn(BaseModel):
     matchers: list[MatcherIn] = Field(min_length=1)
     starts_at: Timestamp | None = None
     ends_at: Timestamp | None = None
-    duration_s: float | None = Field(None, gt=0, le=MAX_SPAN_S, allow_inf_nan=False)
+    duration_s: (
+        Annotated[float, Field(gt=0, le=MAX_SPAN_S, allow_inf_nan=False), JSON_NUMBER] | None
+    ) = None
     created_by: str
     comment: str
 

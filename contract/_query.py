@@ -5,15 +5,43 @@ prediction classes, tokens and sampling budgets. Times are aware ``datetime`` (`
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictBool,
+    WithJsonSchema,
+)
 
+from edgewatch.contract._numbers import INT64_MAX, JSON_NUMBER
 from edgewatch.contract._time import Timestamp
 
 Resolution = Literal["raw", "1m", "1h"]
 DeviceStatus = Literal["online", "stale", "offline"]
 DEVICE_STATUSES: tuple[DeviceStatus, ...] = ("online", "stale", "offline")
+
+
+SeriesPoint = Annotated[
+    tuple[Timestamp, float],
+    WithJsonSchema(
+        {
+            "type": "array",
+            "minItems": 2,
+            "maxItems": 2,
+            "items": {
+                "anyOf": [
+                    {"type": "string", "format": "date-time", "description": "RFC 3339"},
+                    {"type": "number"},
+                ]
+            },
+        }
+    ),
+]
+"""``[bucket start, value]``. Its schema names the pair's item types without ``prefixItems``:
+schemathesis (4.32) cannot check an answer against a ``prefixItems`` schema (it rewrites it
+to the draft-4 ``items`` list, which OpenAPI 3.1 refuses)."""
 
 
 class _Out(BaseModel):
@@ -96,7 +124,7 @@ class SeriesOut(_Out):
     agg: str
     resolution: Resolution
     step_s: float
-    points: list[tuple[Timestamp, float]] = Field(description="[bucket start, value]")
+    points: list[SeriesPoint] = Field(description="[bucket start (RFC 3339), value]")
 
     @property
     def times(self) -> tuple[datetime, ...]:
@@ -283,10 +311,12 @@ class DeviceConfigOut(_Out):
 class SamplingIn(BaseModel):
     """A lasting budget, or with ``for_s`` a temporary raise of ``rows_per_hour``."""
 
-    enabled: bool = True
-    rows_per_hour: int | None = Field(None, ge=0)
-    bytes_per_day: int | None = Field(None, ge=0)
-    for_s: float | None = Field(None, gt=0, le=30 * 86_400, allow_inf_nan=False)
+    enabled: StrictBool = True
+    rows_per_hour: Annotated[int, Field(ge=0, le=INT64_MAX), JSON_NUMBER] | None = None
+    bytes_per_day: Annotated[int, Field(ge=0, le=INT64_MAX), JSON_NUMBER] | None = None
+    for_s: (
+        Annotated[float, Field(gt=0, le=30 * 86_400, allow_inf_nan=False), JSON_NUMBER] | None
+    ) = None
     reason: str = Field("operator", max_length=500)
 
 

@@ -9,7 +9,7 @@ import math
 from datetime import UTC, datetime
 from typing import Annotated
 
-from pydantic import AwareDatetime, PlainSerializer, WithJsonSchema
+from pydantic import AwareDatetime, BeforeValidator, PlainSerializer, WithJsonSchema
 
 MIN_UNIX_S = 0.0
 """Earliest instant the API accepts: 1970-01-01T00:00:00Z."""
@@ -70,8 +70,17 @@ def parse_instant(text: str) -> datetime:
     return from_unix_s(at.timestamp())
 
 
+def _text_or_datetime(value: object) -> object:
+    """Refuse a number where an instant is due: the document says RFC 3339 text, and
+    pydantic would otherwise read ``0`` or ``true`` as unix seconds."""
+    if isinstance(value, bool | int | float):
+        raise ValueError("an instant is RFC 3339 text (e.g. 2026-01-31T12:00:00Z), not a number")
+    return value
+
+
 Timestamp = Annotated[
     AwareDatetime,
+    BeforeValidator(_text_or_datetime),
     PlainSerializer(format_rfc3339, return_type=str, when_used="json"),
     WithJsonSchema({"type": "string", "format": "date-time", "description": "RFC 3339"}),
 ]

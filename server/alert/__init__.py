@@ -73,7 +73,15 @@ from ._rules_file import (
     reload_rules,
 )
 from ._signing import SECRET_PREFIX, generate_secret, secret_key, sign, signature_headers
-from ._silence import Ack, AckError, Silence, SilenceError, SilenceState, silencing
+from ._silence import (
+    Ack,
+    AckError,
+    Silence,
+    SilenceError,
+    SilenceExpiredError,
+    SilenceState,
+    silencing,
+)
 from ._store import (
     AckStore,
     AlertingStore,
@@ -140,6 +148,7 @@ __all__ = [
     "Severity",
     "Silence",
     "SilenceError",
+    "SilenceExpiredError",
     "SilenceState",
     "SilenceStore",
     "Template",

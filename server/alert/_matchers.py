@@ -12,9 +12,11 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
+from edgewatch.contract import LABEL_NAME_PATTERN
+
 __all__ = ["MatchOp", "Matcher", "MatcherError", "matches_all", "parse_matcher"]
 
-_LABEL_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_LABEL_NAME = re.compile(LABEL_NAME_PATTERN)
 _MATCHER = re.compile(r"^\s*([A-Za-z_][A-Za-z0-9_]*)\s*(=~|!~|!=|=)\s*(.*?)\s*$", re.DOTALL)
 
 

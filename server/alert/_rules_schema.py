@@ -22,6 +22,8 @@ from pydantic import (
 )
 from pydantic import ValidationError as PydanticValidationError
 
+from edgewatch.contract import LABEL_NAME_PATTERN
+
 from ._config import ScopeLevel, Severity, Threshold
 from ._duration import parse_duration
 from ._matchers import Matcher, parse_matcher
@@ -37,7 +39,7 @@ __all__ = [
     "validate_section",
 ]
 
-NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+NAME = re.compile(LABEL_NAME_PATTERN)
 _RECEIVER_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$")
 _RESERVED_LABELS = frozenset({"alertname", "severity"})
 _VOLATILE = frozenset({"value", "baseline", "explanation"})

@@ -20,6 +20,10 @@ class SilenceError(ValueError):
     """A silence that Alertmanager would refuse, or an operation it does not allow."""
 
 
+class SilenceExpiredError(SilenceError):
+    """Expiring a silence that has already expired: a conflict with its state, not bad input."""
+
+
 class AckError(ValueError):
     """An acknowledgement of an alert that cannot be acknowledged."""
 
@@ -101,7 +105,7 @@ class Silence:
         """The silence ended at ``now``; a pending one also starts at ``now`` (Alertmanager)."""
         state = self.state(now)
         if state is SilenceState.EXPIRED:
-            raise SilenceError(f"silence {self.id} has already expired")
+            raise SilenceExpiredError(f"silence {self.id} has already expired")
         if state is SilenceState.PENDING:
             return replace(self, starts_at=now, ends_at=now)
         return replace(self, ends_at=now)

@@ -9,8 +9,9 @@ from fastapi import APIRouter, Query
 from edgewatch.contract import AckIn, AlertDetailOut, AlertList, AlertOut, utc_now
 from edgewatch.server.api import views
 from edgewatch.server.api.deps import AdminDep, AlertingDep, StoreDep
+from edgewatch.server.api.routes import AdminFirstRoute
 
-router = APIRouter(prefix="/api/v1/alerts", tags=["alerts"])
+router = APIRouter(prefix="/api/v1/alerts", tags=["alerts"], route_class=AdminFirstRoute)
 
 
 @router.get("", response_model=AlertList, summary="Current alerts, newest first")

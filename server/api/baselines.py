@@ -17,11 +17,12 @@ from edgewatch.contract import (
 )
 from edgewatch.server.api import views
 from edgewatch.server.api.deps import AdminDep, SettingsDep, StoreDep
+from edgewatch.server.api.routes import AdminFirstRoute
 from edgewatch.server.api.uploads import read_upload
 from edgewatch.server.detect import pin_baseline, upload_baseline
 from edgewatch.server.evidence import save_reference_sample
 
-router = APIRouter(prefix="/api/v1/baselines", tags=["baselines"])
+router = APIRouter(prefix="/api/v1/baselines", tags=["baselines"], route_class=AdminFirstRoute)
 _MULTIPART_OVERHEAD = 64 * 1024
 """Room for multipart headers around the file when judging Content-Length up front."""
 

@@ -16,7 +16,7 @@ from fastapi.responses import JSONResponse, Response
 from fastapi.routing import APIRoute
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from edgewatch.server.alert import AckError, MatcherError, SilenceError
+from edgewatch.server.alert import AckError, MatcherError, SilenceError, SilenceExpiredError
 from edgewatch.server.detect import BaselineUploadError
 from edgewatch.server.ingest import (
     DecodeError,
@@ -60,6 +60,7 @@ _STATUS: tuple[tuple[type[Exception], int, int], ...] = (
     (AuthThrottledError, 429, 8),
     (ForbiddenError, 403, 7),
     (NotFoundError, 404, 5),
+    (SilenceExpiredError, 409, 9),
     (SilenceError, 422, 3),
     (AckError, 422, 3),
     (MatcherError, 422, 3),
@@ -156,14 +157,19 @@ async def _validation_handler(request: Request, exc: Exception) -> Response:
 
 def _method_not_allowed(routes: Sequence[APIRoute]) -> ExceptionHandler:
     """Starlette's own HTTP answers, with a 405's ``Allow`` naming every method the path has
-    (routing stops at the first route whose path matches, and names that route's only)."""
+    (routing stops at the first route whose path matches, and names that route's only).
+
+    As in OpenAPI, a concrete path is the resource before a templated one that also matches
+    it: ``/api/v1/baselines/pin`` allows POST only, not the methods of ``/{baseline_id}``."""
 
     async def handler(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, StarletteHTTPException)
         if exc.status_code != 405:
             return await http_exception_handler(request, exc)
         path = request.url.path
-        allowed = sorted({m for r in routes if r.path_regex.match(path) for m in r.methods or ()})
+        matching = [r for r in routes if r.path_regex.match(path)]
+        resource = [r for r in matching if not r.param_convertors] or matching
+        allowed = sorted({m for r in resource for m in r.methods or ()})
         return JSONResponse(
             {"detail": exc.detail}, status_code=405, headers={"Allow": ", ".join(allowed)}
         )

@@ -40,6 +40,7 @@ from edgewatch.server.ingest import (
     DecodeError,
     Encoding,
     PayloadTooLargeError,
+    UnsupportedMediaTypeError,
     check_content_encoding,
     convert,
     convert_logs,
@@ -99,11 +100,22 @@ def _known_principal(
     return store.cached_principal(token)
 
 
+def _answer_encoding(request: Request) -> Encoding:
+    """How to encode the answer: like the request when the server reads its Content-Type,
+    else as JSON (so a 401 or 415 to an unreadable request still carries a Status)."""
+    try:
+        return encoding_of(request.headers.get("content-type"))
+    except UnsupportedMediaTypeError:
+        return Encoding.JSON
+
+
 async def _receive(
     request: Request, store: StoreProtocol, settings: Settings
 ) -> tuple[Principal, bytes, bool, str | None]:
-    """Authenticate, read the body within the cap, check the Idempotency-Key; whether the
-    body is gzipped (it is decompressed off the event loop, with the decoding)."""
+    """Authenticate, then check the Content-Type and read the body within the cap, check
+    the Idempotency-Key; whether the body is gzipped (it is decompressed off the event loop,
+    with the decoding). Authentication comes first: a caller without a valid token learns
+    nothing about what the server would read (401, not 415)."""
     known = _known_principal(request, store, settings)
     # verifying an uncached token reads the database: off the event loop
     principal: Principal = (
@@ -111,6 +123,7 @@ async def _receive(
         if known is not None
         else await run_in_threadpool(authenticate, request, store, settings)
     )
+    encoding_of(request.headers.get("content-type"))
     gzipped = check_content_encoding(request.headers.get("content-encoding"))
     body = await _read_body(request, settings.max_body_bytes)
     key = request.headers.get(semconv.IDEMPOTENCY_KEY_HEADER)
@@ -210,10 +223,9 @@ async def export_metrics(request: Request) -> Response:
     """
     settings, metrics = get_settings(request), get_metrics(request)
     received_s = time.time()
-    encoding = Encoding.JSON
+    encoding = _answer_encoding(request)
     try:
         store, limiter = get_store(request), get_limiter(request)
-        encoding = encoding_of(request.headers.get("content-type"))
         principal, body, gzipped, key = await _receive(request, store, settings)
 
         def decode() -> Converted:
@@ -255,9 +267,8 @@ async def export_logs(
 ) -> Response:
     """Like ``/v1/metrics``, for the sampled rows devices opted in to send (see docs/reports.md)."""
     received_s = time.time()
-    encoding = Encoding.JSON
+    encoding = _answer_encoding(request)
     try:
-        encoding = encoding_of(request.headers.get("content-type"))
         principal, body, gzipped, key = await _receive(request, store, settings)
 
         def decode() -> Converted:

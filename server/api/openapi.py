@@ -9,7 +9,7 @@ it in ``responses=``.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable
 from typing import Any
 
 from fastapi import APIRouter, FastAPI, params
@@ -19,6 +19,7 @@ from pydantic.json_schema import models_json_schema
 
 from edgewatch.contract import ErrorOut, ValidationErrorOut
 from edgewatch.server.api import deps
+from edgewatch.server.api.routes import dependency_calls
 
 REASONS = {
     400: "the request is invalid; the detail names the parameter and why",
@@ -36,13 +37,6 @@ BEARER = "bearer"
 _SCHEMAS = "#/components/schemas/"
 
 
-def _calls(dependant: Dependant) -> Iterator[Callable[..., Any]]:
-    for d in dependant.dependencies:
-        if d.call is not None:
-            yield d.call
-        yield from _calls(d)
-
-
 def _params(dependant: Dependant) -> bool:
     """Whether the route reads query parameters or a body (which validation may refuse)."""
     if dependant.query_params or dependant.body_params:
@@ -52,7 +46,7 @@ def _params(dependant: Dependant) -> bool:
 
 def error_statuses(route: APIRoute) -> set[int]:
     """The error statuses a route can answer, from the dependencies it uses."""
-    calls = set(_calls(route.dependant))
+    calls = set(dependency_calls(route.dependant))
     out: set[int] = set()
     if deps.admin_principal in calls:
         out |= {401, 403, 429}

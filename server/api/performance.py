@@ -12,6 +12,7 @@ from edgewatch.contract import PerformanceOut, ProblemsOut
 from edgewatch.server.api.bounds import MAX_SPAN_S
 from edgewatch.server.api.deps import AdminDep, SelectionDep, SettingsDep, StoreDep, WindowDep
 from edgewatch.server.api.performance_schemas import performance_out
+from edgewatch.server.api.routes import AdminFirstRoute
 from edgewatch.server.api.uploads import read_upload
 from edgewatch.server.detect._upload import read_table
 from edgewatch.server.performance import (
@@ -21,7 +22,7 @@ from edgewatch.server.performance import (
     version_calibration,
 )
 
-router = APIRouter(prefix="/api/v1", tags=["performance"])
+router = APIRouter(prefix="/api/v1", tags=["performance"], route_class=AdminFirstRoute)
 
 
 @router.get(

@@ -9,6 +9,8 @@ from fastapi import APIRouter, Query
 from pydantic import BaseModel, ConfigDict, Field
 
 from edgewatch.contract import (
+    INT64_MAX,
+    JSON_NUMBER,
     HardwareCompareOut,
     ProfileCompareOut,
     ProfileList,
@@ -16,23 +18,27 @@ from edgewatch.contract import (
     utc_now,
 )
 from edgewatch.server.api.deps import AdminDep, StoreDep
+from edgewatch.server.api.routes import AdminFirstRoute
 from edgewatch.server.gate import compare_versions
 from edgewatch.server.store import ModelProfile
 
-router = APIRouter(prefix="/api/v1/profiles", tags=["profiles"])
+router = APIRouter(prefix="/api/v1/profiles", tags=["profiles"], route_class=AdminFirstRoute)
 
 
 class LatencyIn(BaseModel):
     """Per-run latency of the profile, seconds."""
 
     model_config = ConfigDict(extra="allow")
-    runs: int = Field(ge=1)
-    mean_s: float = Field(gt=0)
-    p50_s: float = Field(gt=0)
-    p95_s: float = Field(gt=0)
-    p99_s: float = Field(gt=0)
+    runs: Annotated[int, Field(ge=1, le=INT64_MAX), JSON_NUMBER]
+    mean_s: Annotated[float, Field(gt=0), JSON_NUMBER]
+    p50_s: Annotated[float, Field(gt=0), JSON_NUMBER]
+    p95_s: Annotated[float, Field(gt=0), JSON_NUMBER]
+    p99_s: Annotated[float, Field(gt=0), JSON_NUMBER]
     histogram: list[
-        tuple[Annotated[float, Field(gt=0, allow_inf_nan=False)], Annotated[int, Field(ge=0)]]
+        tuple[
+            Annotated[float, Field(gt=0, allow_inf_nan=False), JSON_NUMBER],
+            Annotated[int, Field(ge=0, le=INT64_MAX), JSON_NUMBER],
+        ]
     ] = Field(
         default_factory=list,
         max_length=1000,
@@ -45,14 +51,14 @@ class EnergyIn(BaseModel):
     """Energy per inference from the best source found (all None when there was none)."""
 
     model_config = ConfigDict(extra="allow")
-    joules_per_inference: float | None = Field(default=None, ge=0)
+    joules_per_inference: Annotated[float, Field(ge=0), JSON_NUMBER] | None = None
     source: str | None = None
-    relative_error: float | None = Field(default=None, ge=0)
+    relative_error: Annotated[float, Field(ge=0), JSON_NUMBER] | None = None
 
 
 class PredictionsIn(BaseModel):
     model_config = ConfigDict(extra="allow")
-    accuracy: float | None = Field(default=None, ge=0, le=1)
+    accuracy: Annotated[float, Field(ge=0, le=1), JSON_NUMBER] | None = None
 
 
 class ReportIn(BaseModel):

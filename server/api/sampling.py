@@ -12,9 +12,10 @@ from edgewatch.collector import semconv
 from edgewatch.contract import DeviceConfigOut, SamplingIn, SamplingOut
 from edgewatch.server.api.deps import AdminDep, SettingsDep, StoreDep, authenticate
 from edgewatch.server.api.errors import ForbiddenError
+from edgewatch.server.api.routes import AdminFirstRoute
 from edgewatch.server.store import InvalidQueryError, SamplingSetting
 
-router = APIRouter(tags=["sampling"])
+router = APIRouter(tags=["sampling"], route_class=AdminFirstRoute)
 CONFIG_POLL_INTERVAL_S = 300.0
 
 

@@ -9,9 +9,10 @@ from fastapi import APIRouter
 from edgewatch.contract import SilenceIn, SilenceList, SilenceOut, utc_now
 from edgewatch.server.api import views
 from edgewatch.server.api.deps import AdminDep, AlertingDep
+from edgewatch.server.api.routes import AdminFirstRoute
 from edgewatch.server.store import NotFoundError
 
-router = APIRouter(prefix="/api/v1/silences", tags=["silences"])
+router = APIRouter(prefix="/api/v1/silences", tags=["silences"], route_class=AdminFirstRoute)
 
 
 @router.get("", response_model=SilenceList, summary="All silences")
@@ -39,7 +40,12 @@ def create_silence(_: AdminDep, service: AlertingDep, body: SilenceIn) -> Silenc
     return views.silence_view(silence, now)
 
 
-@router.delete("/{silence_id}", response_model=SilenceOut, summary="Expire a silence")
+@router.delete(
+    "/{silence_id}",
+    response_model=SilenceOut,
+    summary="Expire a silence",
+    responses={409: {"description": "the silence has already expired"}},
+)
 def expire_silence(_: AdminDep, service: AlertingDep, silence_id: str) -> SilenceOut:
     """End a silence now; it stays listed as expired."""
     now = utc_now()

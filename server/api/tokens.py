@@ -6,10 +6,11 @@ from fastapi import APIRouter
 
 from edgewatch.contract import NewTokenOut, TokenCreate, TokenOut
 from edgewatch.server.api.deps import AdminDep, StoreDep
+from edgewatch.server.api.routes import AdminFirstRoute
 from edgewatch.server.api.schemas import new_token_out, token_out
 from edgewatch.server.store import InvalidQueryError
 
-router = APIRouter(prefix="/api/v1/tokens", tags=["tokens"])
+router = APIRouter(prefix="/api/v1/tokens", tags=["tokens"], route_class=AdminFirstRoute)
 
 
 @router.get("", response_model=list[TokenOut], summary="List tokens (never their secrets)")

@@ -207,3 +207,12 @@ def test_cli_upload_list_delete(server: AlertingServer, tmp_path: Path) -> None:
     assert gone.returncode == 0 and baseline_id in gone.stdout
     no_token = _cli("baseline", "list", "--server", server.url, "--token", "")
     assert no_token.returncode == 1 and "admin token" in no_token.stderr
+
+
+def test_a_405_on_pin_names_only_the_methods_of_pin(server: AlertingServer) -> None:
+    """``/pin`` is its own resource, as the OpenAPI document matches a concrete path before
+    ``/{baseline_id}``: its 405 allows POST only, while ``/{baseline_id}`` keeps its own."""
+    pin = httpx.request("OPTIONS", f"{server.url}/api/v1/baselines/pin", headers=server.headers())
+    one = httpx.put(f"{server.url}/api/v1/baselines/0123456789abcdef", headers=server.headers())
+    assert (pin.status_code, pin.headers["allow"]) == (405, "POST")
+    assert (one.status_code, one.headers["allow"]) == (405, "DELETE, GET")

@@ -346,6 +346,20 @@ def test_bad_requests_get_their_status_and_message(
         assert r.headers["www-authenticate"] == "Bearer"
 
 
+@pytest.mark.parametrize("path", [semconv.METRICS_PATH, semconv.LOGS_PATH])
+@pytest.mark.parametrize("content_type", [None, "text/plain"])
+def test_a_caller_without_a_token_gets_401_whatever_it_sends(
+    live_server, path: str, content_type: str | None
+) -> None:
+    """Authentication comes before reading the request: no token is a 401 (as the document
+    says), not a 415 telling an anonymous caller which media types the server reads."""
+    headers = {} if content_type is None else {"Content-Type": content_type}
+    r = httpx.post(f"{live_server.url}{path}", content=b"x", headers=headers)
+    assert r.status_code == 401
+    assert r.headers["content-type"] == "application/json"
+    assert r.json()["message"] == "missing bearer token"
+
+
 def test_bad_json_is_400_with_reason(live_server) -> None:
     headers = {
         "Content-Type": "application/json",

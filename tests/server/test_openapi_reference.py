@@ -152,8 +152,10 @@ def test_every_answer_writes_instants_as_rfc3339() -> None:
                 numeric += _numeric_times(spec, content.get("schema", {}), where, set())
     assert numeric == []
     series = _resolve(spec, {"$ref": "#/components/schemas/SeriesOut"})
-    first = series["properties"]["points"]["items"]["prefixItems"][0]
-    assert first == {"type": "string", "format": "date-time", "description": "RFC 3339"}
+    point = series["properties"]["points"]["items"]
+    first = {"type": "string", "format": "date-time", "description": "RFC 3339"}
+    assert point["items"]["anyOf"] == [first, {"type": "number"}]
+    assert "prefixItems" not in point  # schemathesis 4.32 cannot check answers against it
 
 
 def test_the_rule_catches_a_time_sent_as_a_number() -> None:

@@ -48,6 +48,13 @@ CASES = [
     ),
     ("PUT", "/api/v1/devices/dev-a/sampling", '{"rows_per_hour": 10, "for_s": NaN}', "for_s"),
     (
+        "PUT",
+        "/api/v1/devices/dev-a/sampling",
+        '{"rows_per_hour": 9223372036854775808}',
+        "rows_per_hour",
+    ),
+    ("PUT", "/api/v1/devices/dev-a/sampling", '{"bytes_per_day": 1e30}', "bytes_per_day"),
+    (
         "POST",
         "/api/v1/baselines/pin",
         '{"model": "m", "version": "1", "from": "0001-01-01T00:00:00+01:00",'
@@ -80,6 +87,49 @@ def test_bad_input_is_a_4xx_naming_the_parameter(
     assert r.status_code in (400, 422), r.text
     assert name in r.text
     assert "retry-after" not in r.headers
+
+
+PROFILE = (
+    '{"model": "m", "version": "1", "hardware_class": "h", "report": {"energy": {},'
+    ' "latency": {"runs": 1, "mean_s": 0.1, "p50_s": 0.1, "p95_s": 0.1, "p99_s": 0.1},'
+    ' "predictions": {"accuracy": %s}}}'
+)
+WRONG_TYPES = [
+    ("POST", "/api/v1/profiles", PROFILE % "false", "accuracy"),
+    ("POST", "/api/v1/profiles", PROFILE % '"0.5"', "accuracy"),
+    ("PUT", "/api/v1/devices/dev-a/sampling", '{"bytes_per_day": false}', "bytes_per_day"),
+    ("PUT", "/api/v1/devices/dev-a/sampling", '{"rows_per_hour": "10"}', "rows_per_hour"),
+    ("PUT", "/api/v1/devices/dev-a/sampling", '{"enabled": 0}', "enabled"),
+    ("POST", "/api/v1/silences", SILENCE + ', "duration_s": true}', "duration_s"),
+    ("POST", "/api/v1/silences", SILENCE + ', "starts_at": 0, "duration_s": 60}', "starts_at"),
+]
+
+
+@pytest.mark.parametrize(("method", "path", "body", "name"), WRONG_TYPES)
+def test_a_value_of_the_wrong_json_type_is_refused(
+    with_data: LiveServer, method: str, path: str, body: str, name: str
+) -> None:
+    """A boolean or a string where the document says number (or a number where it says
+    text) is a 422 naming the field, not read as 0, 1 or unix seconds (schemathesis found
+    ``"accuracy": false`` stored as 0.0 and ``"bytes_per_day": false`` as a zero budget)."""
+    live_server = with_data
+    headers = {**live_server.admin(), "Content-Type": "application/json"}
+    r = httpx.request(method, f"{live_server.url}{path}", content=body, headers=headers)
+    assert r.status_code == 422, r.text
+    assert name in r.text
+
+
+def test_an_integral_number_is_an_integer(with_data: LiveServer) -> None:
+    """``10.0`` is an integer to JSON Schema, so the budget takes it (schemathesis sends
+    such numbers as valid data)."""
+    live_server = with_data
+    r = httpx.put(
+        f"{live_server.url}/api/v1/devices/dev-a/sampling",
+        content='{"rows_per_hour": 10.0, "for_s": 60}',
+        headers={**live_server.admin(), "Content-Type": "application/json"},
+    )
+    assert r.status_code == 200, r.text
+    assert r.json()["rows_per_hour"] == 10
 
 
 def test_storage_error_text_never_reaches_the_client(live_server: LiveServer) -> None:

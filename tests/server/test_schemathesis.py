@@ -2,10 +2,13 @@
 every answer is one the document describes (issue #16).
 
 schemathesis generates requests for every operation (valid and invalid: huge numbers, NaN,
-odd strings, wrong types) and sends them with an admin token to a real server on loopback;
-the checks: no server error, the status is a declared one, the body fits the declared
-schema, the content type is the declared one, and a 405's ``Allow`` is right. Bounded in examples per operation and seeded
-(``derandomize``), so a CI run is repeatable and takes well under a minute.
+odd strings, wrong types) and sends them to a real server on loopback, with an admin token,
+with a device token and with none; the checks: no server error, the status is a declared
+one, the body fits the declared schema, the content type is the declared one, and a 405's
+``Allow`` is right. Without a token every secured operation answers 401 whatever the
+request holds, and a device token gets 403 from every admin operation. Bounded in examples
+per operation and seeded (``derandomize``), so a CI run is repeatable and takes well under
+a minute.
 """
 
 from __future__ import annotations
@@ -30,12 +33,15 @@ from schemathesis.checks import (
 )
 from schemathesis.openapi import from_url
 from schemathesis.schemas import APIOperation
-from server_harness import make_tokens, serve_in_thread
+from server_harness import Tokens, make_tokens, serve_in_thread
 
 from edgewatch.server.settings import load_settings
 
 EXAMPLES = 25
-"""Generated cases per operation (about 40 operations)."""
+"""Generated cases per operation (about 40 operations) with the admin token."""
+REFUSED_EXAMPLES = 5
+"""... and without a token or with a device token, on the operations that need one (their
+answers are refusals, so few cases find an ordering fault)."""
 CHECKS = [
     not_a_server_error,
     status_code_conformance,
@@ -46,9 +52,9 @@ CHECKS = [
 
 
 @pytest.fixture(scope="module")
-def fuzz_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str]]:
+def fuzz_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Tokens]]:
     """A server (with alerting, so every router answers) holding one device's export, and
-    its admin token."""
+    its tokens."""
     db: Path = tmp_path_factory.mktemp("fuzz") / "edgewatch.duckdb"
     tokens = make_tokens(db)
     port = free_port()
@@ -65,31 +71,49 @@ def fuzz_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str,
             headers=collector_headers(tokens.device_a),
         )
         assert r.status_code == 200, r.text
-        yield url, tokens.admin
+        yield url, tokens
     finally:
         server.should_exit = True
         thread.join(15)
 
 
-def _check_operation(operation: APIOperation, admin: str) -> str | None:
-    """Fuzz one operation with valid and invalid cases; the first failed check, if any."""
+def _refusal(operation: APIOperation, role: str, sent: str | None, token: str) -> int | None:
+    """The status a request must get whatever else it holds: 401 where the document asks for
+    a token and the request did not carry ours (none, or one schemathesis mangled), 403 for
+    a device token on the admin API (``/api/v1``; generated device ids are never its own)."""
+    if not operation.definition.raw.get("security"):
+        return None
+    if sent != f"Bearer {token}":
+        return 401
+    return 403 if role == "device" and operation.path.startswith("/api/v1/") else None
+
+
+def _check_operation(operation: APIOperation, role: str, token: str, examples: int) -> str | None:
+    """Fuzz one operation with valid and invalid cases as ``role`` (``admin``, ``device``, or
+    ``anonymous``: no Authorization header); the first failed check, if any."""
     cases = st.one_of(
         operation.as_strategy(generation_mode=GenerationMode.POSITIVE),
         operation.as_strategy(generation_mode=GenerationMode.NEGATIVE),
     )
+    headers = {} if role == "anonymous" else {"Authorization": f"Bearer {token}"}
 
     @given(case=cases)
     @settings(
-        max_examples=EXAMPLES,
+        max_examples=examples,
         deadline=None,
         derandomize=True,
         phases=[Phase.explicit, Phase.generate],
         suppress_health_check=list(HealthCheck),
     )
     def run(case: Case) -> None:
-        case.call_and_validate(
-            headers={"Authorization": f"Bearer {admin}"}, checks=CHECKS, timeout=30
-        )
+        response = case.call(headers=headers, timeout=30)
+        case.validate_response(response, checks=CHECKS)
+        sent = response.request.headers.get("Authorization")
+        refusal = _refusal(operation, role, sent, token)
+        if refusal is not None:
+            assert response.status_code == refusal, (
+                f"{response.status_code} instead of {refusal}: {response.text[:200]}"
+            )
 
     try:
         run()
@@ -98,15 +122,38 @@ def _check_operation(operation: APIOperation, admin: str) -> str | None:
     return None
 
 
-def test_every_answer_is_declared_and_none_is_a_server_error(fuzz_server: tuple[str, str]) -> None:
-    url, admin = fuzz_server
+def _fuzz_all(url: str, role: str, token: str, examples: int) -> list[str]:
+    """Every operation of the served document fuzzed as ``role``; the failures."""
     schema = from_url(f"{url}/openapi.json")
     failures = []
     operations = 0
     for result in schema.get_all_operations():
         operations += 1
-        failure = _check_operation(result.ok(), admin)
+        operation = result.ok()
+        if role != "admin" and not operation.definition.raw.get("security"):
+            continue
+        failure = _check_operation(operation, role, token, examples)
         if failure is not None:
             failures.append(failure)
     assert operations >= 30
+    return failures
+
+
+def test_every_answer_is_declared_and_none_is_a_server_error(
+    fuzz_server: tuple[str, Tokens],
+) -> None:
+    url, tokens = fuzz_server
+    failures = _fuzz_all(url, "admin", tokens.admin, EXAMPLES)
+    assert not failures, "\n\n".join(failures)
+
+
+@pytest.mark.parametrize("role", ["anonymous", "device"])
+def test_a_caller_without_admin_rights_is_refused_as_declared(
+    fuzz_server: tuple[str, Tokens], role: str
+) -> None:
+    """Without our token every secured operation is a 401 before anything else is judged (a
+    400, 415 or 422 would tell a stranger what the server reads), and a device token is a
+    403 on the admin API; both answers are declared, with their body and content type."""
+    url, tokens = fuzz_server
+    failures = _fuzz_all(url, role, tokens.device_a, REFUSED_EXAMPLES)
     assert not failures, "\n\n".join(failures)
