@@ -24,6 +24,7 @@ from edgewatch.collector import semconv
 from edgewatch.detectors import MAX_SCALE, MIN_SCALE
 from edgewatch.server.ingest._buckets import (
     MAX_HISTOGRAM_BUCKETS,
+    coarsened_explicit,
     downscaled,
     fitting_shift,
     index_problem,
@@ -54,7 +55,8 @@ _ROWS = {"gauge": "numeric", "sum": "numeric", "exponential_histogram": "exp", "
 @dataclass(frozen=True, slots=True)
 class IngestLimits:
     """Timestamp window a point must fall in, relative to the receive time, and the widest
-    exponential histogram stored as sent."""
+    histogram stored as sent (buckets per side of an exponential one, buckets of an explicit
+    one)."""
 
     max_future_skew_s: float = 300.0
     max_age_s: float = 7 * 86_400.0
@@ -371,6 +373,7 @@ class _Converter:
                 raise _RejectedError(
                     "non_finite", f"{name}: {field_name} is {getattr(p, field_name)}"
                 )
+        bounds, counts = coarsened_explicit(bounds, counts, self.max_buckets)
         r = self.hist
         self.add_key(r, device, name, p)
         r.temporality.append(temporality)
