@@ -44,6 +44,10 @@ DEVICE_ID_FALLBACKS = (semconv.DEVICE_ID, "service.instance.id", "host.name", se
 MAX_DEVICE_ID_LENGTH = 256
 _INT64_MAX = 2**63 - 1
 """OTLP counts are uint64; DuckDB BIGINT and numpy int64 hold up to this."""
+_SUM_LIMIT = float(2**63)
+"""Largest sum value stored: OTLP's int64 bound. Sums are added up across points and devices
+(counts in the fleet summary, rates in rules), and a few values near the largest float add
+up to infinity."""
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 """Control characters (C0, DEL, C1): never part of a usable metric name or device id."""
 _DELTA = metrics_pb2.AGGREGATION_TEMPORALITY_DELTA
@@ -288,6 +292,10 @@ class _Converter:
         if monotonic and value < 0:
             raise _RejectedError(
                 "negative_count", f"{name}: monotonic sum has negative value {value}"
+            )
+        if kind != "gauge" and abs(value) > _SUM_LIMIT:
+            raise _RejectedError(
+                "out_of_range", f"{name}: {kind} sum {value:g} is beyond ±2**63 (int64)"
             )
         n = self.numeric
         self.add_key(n, device, name, point)

@@ -157,6 +157,32 @@ def test_an_explicit_point_of_100k_buckets_is_stored_coarser_with_its_count() ->
     assert rows.bounds[0][:2] == [25.0, 50.0] and sum(rows.counts[0]) == rows.count[0] == 100_000
 
 
+@pytest.mark.parametrize(
+    ("temporality", "monotonic", "value", "stored"),
+    [
+        (m.AGGREGATION_TEMPORALITY_DELTA, True, 1.7e308, False),
+        (m.AGGREGATION_TEMPORALITY_DELTA, False, -1.7e308, False),
+        (m.AGGREGATION_TEMPORALITY_CUMULATIVE, True, 2.0**64, False),
+        (m.AGGREGATION_TEMPORALITY_DELTA, True, 2.0**63, True),
+        (m.AGGREGATION_TEMPORALITY_CUMULATIVE, False, 1.7e308, True),  # a level: a gauge
+    ],
+)
+def test_sums_beyond_int64_are_refused_before_they_add_up_to_infinity(
+    temporality: int, monotonic: bool, value: float, stored: bool
+) -> None:
+    metric = m.Metric(name="ml.inference.count")
+    metric.sum.aggregation_temporality = temporality
+    metric.sum.is_monotonic = monotonic
+    metric.sum.data_points.add(
+        start_time_unix_nano=END_NS - 10**9, time_unix_nano=END_NS, as_double=value
+    )
+    converted = _convert([metric])
+    assert converted.batch.numeric.value == ([value] if stored else [])
+    assert converted.rejected == ({} if stored else {"out_of_range": 1})
+    if not stored:
+        assert "beyond ±2**63 (int64)" in converted.message
+
+
 def _gauge(name: str, start_ns: int = 0) -> m.Metric:
     metric = m.Metric(name=name)
     metric.gauge.data_points.add(start_time_unix_nano=start_ns, time_unix_nano=END_NS, as_int=1)
