@@ -16,7 +16,7 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 
 from edgewatch.contract import utc_now
-from edgewatch.detectors import DEFAULT_FDR, Verdict, fdr_control, spent_level
+from edgewatch.detectors import DEFAULT_FDR, DriftResult, Verdict, fdr_control, spent_level
 from edgewatch.server.alert import (
     Alert,
     AlertEngine,
@@ -40,7 +40,12 @@ from edgewatch.server.detect import (
     members,
     param_problems,
 )
-from edgewatch.server.store import EvaluationRow, StoreError, StoreProtocol
+from edgewatch.server.store import (
+    EvaluationRow,
+    StoreBusyError,
+    StoreClosedError,
+    StoreProtocol,
+)
 
 log = logging.getLogger("edgewatch.server.alerting")
 
@@ -167,7 +172,7 @@ class Scheduler:
                 )
         try:
             findings = evaluate_rule(ctx, rule, now)
-        except (ValueError, TypeError, StoreError) as e:
+        except Exception as e:  # one rule's failure must not stop the rules after it
             log.warning("rule %s: evaluation failed: %s", rule.name, e)
             self._alerts.record_run(rule.name, now, f"{type(e).__name__}: {e}", skipped=skipped)
             return None
@@ -178,8 +183,11 @@ class Scheduler:
         self._evaluations.append(rows)
         observations = [_observation(rule, m, f) for m, f in findings]
         evaluation = self._engine.record_evaluation(rule.name, observations, now)
-        if skipped:
-            self._alerts.record_run(rule.name, now, None, skipped=skipped)
+        failed = member_failures(findings)
+        if failed is not None:
+            log.warning("rule %s: %s", rule.name, failed)
+        if skipped or failed is not None:
+            self._alerts.record_run(rule.name, now, failed, skipped=skipped)
         self._notify_firing(evaluation)
         return evaluation
 
@@ -203,9 +211,21 @@ def evaluate_rule(ctx: Context, rule: Rule, now: datetime) -> list[tuple[Member,
     window = Window(now.timestamp() - rule.window_s, now.timestamp())
     out: list[tuple[Member, Finding]] = []
     by_fleet = any(m.name == "fleet" for m in rule.scope.matchers)
+    evaluated, failures = 0, []
     for member in members(rule.scope.level, ctx.devices, by_fleet=by_fleet):
-        if rule.scope.selects(member.label_map):
-            out.extend((member, f) for f in evaluator(ctx, rule, member, window))
+        if not rule.scope.selects(member.label_map):
+            continue
+        evaluated += 1
+        try:
+            found = evaluator(ctx, rule, member, window)
+        except (StoreBusyError, StoreClosedError):
+            raise  # the store, not this member: the evaluation is retried next tick
+        except Exception as e:  # this member's data; the other members are judged as usual
+            failures.append(e)
+            found = [_failed(rule, e)]
+        out.extend((member, f) for f in found)
+    if failures and len(failures) == evaluated:
+        raise failures[0]  # nothing was judged: the rule failed, as a rule error says
     if rule.detector in FAMILY_DETECTORS:
         # One family per evaluation: every member × feature test, so the share of false
         # discoveries stays under the rule's FDR however large the fleet. With a daily
@@ -215,6 +235,34 @@ def evaluate_rule(ctx: Context, rule: Rule, now: datetime) -> list[tuple[Member,
         controlled = fdr_control([f.result for _, f in out], family_level(rule, ctx.scale))
         out = [(m, replace(f, result=r)) for (m, f), r in zip(out, controlled, strict=True)]
     return out
+
+
+def _failed(rule: Rule, error: Exception) -> Finding:
+    """The finding of a member the detector could not judge: insufficient data, saying why.
+
+    One device's data (a counter sent as a histogram, sums beyond the floats) must not stop
+    the rule for every other member, nor change their results."""
+    text = f"{type(error).__name__}: {error}"
+    result = DriftResult(
+        rule.detector,
+        math.nan,
+        math.nan,
+        Verdict.INSUFFICIENT_DATA,
+        f"{rule.detector}: evaluation failed: {text}",
+    )
+    return Finding(result, error=text)
+
+
+def member_failures(findings: Sequence[tuple[Member, Finding]]) -> str | None:
+    """The rule's error when some members could not be evaluated: how many, and the first
+    one's labels and error; None when every member was."""
+    failed = [(m, f.error) for m, f in findings if f.error is not None]
+    if not failed:
+        return None
+    members_total = len({m.labels for m, _ in findings})
+    member, error = failed[0]
+    labels = ", ".join(f"{k}={v}" for k, v in member.labels)
+    return f"{len(failed)} of {members_total} members could not be evaluated; {labels}: {error}"
 
 
 def family_level(rule: Rule, scale: TimeScale) -> float:

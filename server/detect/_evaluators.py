@@ -78,6 +78,8 @@ class Finding:
     baseline_id: str | None = None
     labels: Mapping[str, str] = field(default_factory=dict)
     """Labels beyond the member's that tell this finding's alert apart (``hardware``)."""
+    error: str | None = None
+    """Why the member could not be evaluated (its result is then insufficient data)."""
 
 
 Evaluator = Callable[[Context, Rule, Member, Window], list[Finding]]
@@ -470,9 +472,12 @@ def _peer(ctx: Context, rule: Rule, member: Member, window: Window) -> list[Find
         raise ValueError("peer_outlier needs scope level device")
     device = str(member.get("device"))
     values = {str(p.get("device")): _p95(ctx, p, window, rule.signal) for p in ctx.peers(member)}
-    known = {d: v for d, v in values.items() if v is not None}
-    if values.get(device) is None:
-        return [Finding(_insufficient("peer_outlier", "no p95 for the device in the window"))]
+    # a peer whose p95 is not finite (buckets at the floats' edge) cannot be compared
+    known = {d: v for d, v in values.items() if v is not None and math.isfinite(v)}
+    if device not in known:
+        return [
+            Finding(_insufficient("peer_outlier", "no finite p95 for the device in the window"))
+        ]
     group = f"{member.get('version')} on {member.device.hardware or 'unknown hardware'}"
     groups = dict.fromkeys(known, group)
     result = peer_outliers(known, groups=groups, **_params(rule))[device]

@@ -61,3 +61,16 @@ def downscaled(offset: int, counts: list[int], shift: int) -> tuple[int, list[in
     out = np.zeros(int(index[-1]) - first + 1, dtype=np.int64)
     np.add.at(out, index - first, np.asarray(counts, dtype=np.int64))
     return first, out.tolist()
+
+
+def coarsened_explicit(
+    bounds: list[float], counts: list[int], max_buckets: int
+) -> tuple[list[float], list[int]]:
+    """An explicit-bucket point with at most ``max_buckets`` buckets: each run of ``k``
+    neighbouring buckets (the fewest that fit) merges into one, keeping the run's upper bound,
+    so every value stays in a bucket whose range holds it and the total is unchanged."""
+    if len(counts) <= max_buckets:
+        return bounds, counts
+    k = -(-len(counts) // max_buckets)
+    merged = [sum(counts[i : i + k]) for i in range(0, len(counts), k)]
+    return bounds[k - 1 :: k][: len(merged) - 1], merged

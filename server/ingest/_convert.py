@@ -24,6 +24,7 @@ from edgewatch.collector import semconv
 from edgewatch.detectors import MAX_SCALE, MIN_SCALE
 from edgewatch.server.ingest._buckets import (
     MAX_HISTOGRAM_BUCKETS,
+    coarsened_explicit,
     downscaled,
     fitting_shift,
     index_problem,
@@ -43,6 +44,10 @@ DEVICE_ID_FALLBACKS = (semconv.DEVICE_ID, "service.instance.id", "host.name", se
 MAX_DEVICE_ID_LENGTH = 256
 _INT64_MAX = 2**63 - 1
 """OTLP counts are uint64; DuckDB BIGINT and numpy int64 hold up to this."""
+_SUM_LIMIT = float(2**63)
+"""Largest sum value stored: OTLP's int64 bound. Sums are added up across points and devices
+(counts in the fleet summary, rates in rules), and a few values near the largest float add
+up to infinity."""
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 """Control characters (C0, DEL, C1): never part of a usable metric name or device id."""
 _DELTA = metrics_pb2.AGGREGATION_TEMPORALITY_DELTA
@@ -54,7 +59,8 @@ _ROWS = {"gauge": "numeric", "sum": "numeric", "exponential_histogram": "exp", "
 @dataclass(frozen=True, slots=True)
 class IngestLimits:
     """Timestamp window a point must fall in, relative to the receive time, and the widest
-    exponential histogram stored as sent."""
+    histogram stored as sent (buckets per side of an exponential one, buckets of an explicit
+    one)."""
 
     max_future_skew_s: float = 300.0
     max_age_s: float = 7 * 86_400.0
@@ -287,6 +293,10 @@ class _Converter:
             raise _RejectedError(
                 "negative_count", f"{name}: monotonic sum has negative value {value}"
             )
+        if kind != "gauge" and abs(value) > _SUM_LIMIT:
+            raise _RejectedError(
+                "out_of_range", f"{name}: {kind} sum {value:g} is beyond ±2**63 (int64)"
+            )
         n = self.numeric
         self.add_key(n, device, name, point)
         n.kind.append(kind)
@@ -371,6 +381,7 @@ class _Converter:
                 raise _RejectedError(
                     "non_finite", f"{name}: {field_name} is {getattr(p, field_name)}"
                 )
+        bounds, counts = coarsened_explicit(bounds, counts, self.max_buckets)
         r = self.hist
         self.add_key(r, device, name, p)
         r.temporality.append(temporality)

@@ -140,7 +140,14 @@ class LakeWriter(Writer):
                 )
             else:
                 text = _without_query(str(e))
-                log.error("commit of %d batches failed: %s", len(fresh), text)
+                if len(fresh) > 1:
+                    # batches of different requests share a group: each is committed
+                    # alone, so only the one that cannot be written fails
+                    log.warning("commit of %d batches failed (%s); each alone", len(fresh), text)
+                    for job in fresh:
+                        self._commit([job])
+                    return
+                log.error("commit of a batch failed: %s", text)
                 failure = StoreError(f"storage failed: {text}")
             for job in fresh:
                 _fail(job.future, failure)

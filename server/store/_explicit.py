@@ -94,7 +94,8 @@ def interval_quantile(intervals: Sequence[Interval], q: float) -> float:
 
     The cumulative count is piecewise linear between the intervals' ends (with a step at each
     one-point interval), so the answer is the first end where it reaches ``q * total``, or the
-    point inside the segment before it where the line does.
+    point inside the segment before it where the line does. That end is found by bisection
+    (the count never falls), so a histogram of many buckets costs n log n, not n².
     """
     live = [(lo, hi, c) for lo, hi, c in intervals if c > 0]
     if not live:
@@ -104,18 +105,36 @@ def interval_quantile(intervals: Sequence[Interval], q: float) -> float:
     counts = np.array([i[2] for i in live], dtype=np.float64)
     rank = q * counts.sum()
     width = highs - lows
+    spread = width > 0
+    safe_width = np.where(spread, width, 1.0)
     points = np.unique(np.concatenate([lows, highs]))
-    prev_x, prev_f = points[0], 0.0
-    for x in points.tolist():
-        inside = np.clip((x - lows) / np.where(width > 0, width, 1.0), 0.0, 1.0)
-        left = float((counts * np.where(width > 0, inside, 0.0)).sum())  # F just before x
-        right = left + float(counts[(width == 0) & (lows == x)].sum())  # F at x
-        if left >= rank and left > prev_f:
-            return float(prev_x + (x - prev_x) * (rank - prev_f) / (left - prev_f))
-        if right >= rank:
-            return float(x)
-        prev_x, prev_f = x, right
-    return float(points[-1])
+
+    def before(x: float) -> float:
+        """Values below ``x``: the spread ones' share left of it, and one-point ones before it."""
+        inside = np.clip((x - lows) / safe_width, 0.0, 1.0)
+        return float((counts * np.where(spread, inside, lows < x)).sum())
+
+    def upto(x: float) -> float:
+        """Values at or below ``x``."""
+        return before(x) + float(counts[~spread & (lows == x)].sum())
+
+    first, stop = 0, len(points)
+    while first < stop:
+        mid = (first + stop) // 2
+        if upto(float(points[mid])) >= rank:
+            stop = mid
+        else:
+            first = mid + 1
+    if first == len(points):
+        return float(points[-1])
+    x = float(points[first])
+    prev_x, prev_f = (
+        (float(points[first - 1]), upto(float(points[first - 1]))) if first else (x, 0.0)
+    )
+    left = before(x)
+    if left >= rank and left > prev_f:
+        return prev_x + (x - prev_x) * (rank - prev_f) / (left - prev_f)
+    return x
 
 
 SKETCH_SCALE = 3

@@ -37,11 +37,20 @@ def merge_explicit(
         f" FROM ({source_sql}) GROUP BY ALL",
         params,
     ).fetchall()
+    # Buckets are summed per bound-set number, not per bound list: grouping each bucket by
+    # its list kept a copy of the list per bucket, so one point with 100,000 bounds needed
+    # 80 GB. Each distinct list is held once, in ``sets``.
     rows = cur.execute(
-        f"SELECT {g}, bounds, list(c ORDER BY i) FROM ("
-        f" SELECT {g}, bounds, i, sum(c)::BIGINT AS c FROM ("
-        f"  SELECT {g}, bounds, unnest(range(len(counts))) AS i, unnest(counts) AS c"
-        f"  FROM ({source_sql})) GROUP BY ALL) GROUP BY ALL",
+        f"WITH src AS MATERIALIZED ({source_sql}),"
+        " sets AS (SELECT bounds, row_number() OVER () AS set_id"
+        "  FROM (SELECT DISTINCT bounds FROM src)),"
+        f" cells AS (SELECT {g}, set_id, i, sum(c)::BIGINT AS c FROM ("
+        f"  SELECT {', '.join(f'src.{c}' for c in group_columns)}, sets.set_id,"
+        "   unnest(range(len(src.counts))) AS i, unnest(src.counts) AS c"
+        "  FROM src JOIN sets ON src.bounds = sets.bounds) GROUP BY ALL),"
+        f" lists AS (SELECT {g}, set_id, list(c ORDER BY i) AS counts FROM cells GROUP BY ALL)"
+        f" SELECT {', '.join(f'lists.{c}' for c in group_columns)}, sets.bounds, lists.counts"
+        " FROM lists JOIN sets USING (set_id)",
         params,
     ).fetchall()
     parts: dict[tuple[Any, ...], list[tuple[tuple[float, ...], tuple[int, ...]]]] = {}

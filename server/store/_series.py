@@ -8,6 +8,7 @@ why (a gauge has no quantiles; a gauge and a counter do not add up).
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
@@ -168,7 +169,10 @@ def query_series(cur: duckdb.DuckDBPyConnection, q: SeriesQuery) -> SeriesResult
         resolution,
         q.step_s,
         tuple(from_unix_us(int(r[0])) for r in rows),
-        tuple(float(r[1]) for r in rows),
+        # NaN (null in JSON) where the buckets hold points but not the value asked for: the
+        # sum, min or max a histogram may leave out (OTel SDKs omit the sum of histograms
+        # that saw negative values)
+        tuple(math.nan if r[1] is None else float(r[1]) for r in rows),
     )
 
 

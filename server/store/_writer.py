@@ -237,10 +237,19 @@ class Writer:
                 self._cur.commit()
         except Exception as e:  # the writer thread must outlive any failed group
             self._rollback()
-            log.error("commit of %d batches failed: %s", len(fresh), e)
-            err = StoreError(f"storage failed: {e}")
-            for job in fresh:
-                _fail(job.future, err)
+            if len(fresh) > 1:
+                # Batches of different requests (often different devices) share a group:
+                # each is committed alone, so only the one that cannot be written fails.
+                log.warning(
+                    "commit of %d batches failed (%s); committing each alone", len(fresh), e
+                )
+                for job in fresh:
+                    self._commit([job])
+            else:
+                log.error("commit of a batch failed: %s", e)
+                err = StoreError(f"storage failed: {e}")
+                for job in fresh:
+                    _fail(job.future, err)
             fresh = []
         else:
             if fresh:

@@ -1,6 +1,7 @@
 """Issue #12 at the converter, without sockets: bucket indexes beyond any float are refused,
 wide points are downscaled as ``detectors.downscale`` would, explicit histograms without
-buckets are kept, and unusable names, device ids and times are refused per point."""
+buckets are kept, explicit ones with too many are stored coarser, and unusable names,
+device ids and times are refused per point."""
 
 from __future__ import annotations
 
@@ -25,6 +26,7 @@ from edgewatch.detectors import (
     validate,
 )
 from edgewatch.server.ingest import CardinalityLimiter, Converted, IngestLimits, convert
+from edgewatch.server.ingest._buckets import coarsened_explicit
 
 NOW_S = time.time()
 END_NS = int(NOW_S * 1e9)
@@ -113,6 +115,72 @@ def test_explicit_histogram_without_buckets_keeps_count_and_sum() -> None:
     assert converted.rejected == {}
     rows = converted.batch.histograms
     assert (rows.bounds, rows.counts, rows.count, rows.sum) == ([[]], [[]], [3], [12.0])
+
+
+def _bucket_ranges(bounds: list[float], n: int) -> list[tuple[float, float]]:
+    """``(low, high]`` of each of ``n`` buckets: the first and last are open."""
+    edges = [-np.inf, *bounds, np.inf]
+    return [(edges[i], edges[i + 1]) for i in range(n)]
+
+
+@given(
+    sizes=st.integers(1, 300),
+    max_buckets=st.integers(4, 64),
+    seed=st.integers(0, 2**16),
+)
+def test_wide_explicit_points_keep_every_value_in_a_bucket_that_holds_it(
+    sizes: int, max_buckets: int, seed: int
+) -> None:
+    rng = np.random.default_rng(seed)
+    bounds = np.cumsum(rng.uniform(0.1, 2.0, sizes - 1)).tolist()
+    counts = rng.integers(0, 5, sizes).tolist()
+    got_bounds, got_counts = coarsened_explicit(bounds, counts, max_buckets)
+    assert len(got_counts) <= max_buckets and len(got_bounds) == len(got_counts) - 1
+    assert sum(got_counts) == sum(counts)
+    coarse = _bucket_ranges(got_bounds, len(got_counts))
+    for low, high in _bucket_ranges(bounds, sizes):  # each fine bucket lies in one coarse one
+        assert any(lo <= low and high <= hi for lo, hi in coarse)
+    if sizes <= max_buckets:
+        assert (got_bounds, got_counts) == (bounds, counts)
+
+
+def test_an_explicit_point_of_100k_buckets_is_stored_coarser_with_its_count() -> None:
+    metric = m.Metric(name="size")
+    metric.histogram.aggregation_temporality = m.AGGREGATION_TEMPORALITY_DELTA
+    p = metric.histogram.data_points.add(time_unix_nano=END_NS, count=100_000, sum=5.0)
+    p.explicit_bounds.extend(float(i) for i in range(1, 100_000))
+    p.bucket_counts.extend([1] * 100_000)
+    converted = _convert([metric])
+    assert converted.rejected == {}
+    rows = converted.batch.histograms
+    assert len(rows.counts[0]) == 4000  # runs of 25 buckets: the fewest that fit in 4096
+    assert rows.bounds[0][:2] == [25.0, 50.0] and sum(rows.counts[0]) == rows.count[0] == 100_000
+
+
+@pytest.mark.parametrize(
+    ("temporality", "monotonic", "value", "stored"),
+    [
+        (m.AGGREGATION_TEMPORALITY_DELTA, True, 1.7e308, False),
+        (m.AGGREGATION_TEMPORALITY_DELTA, False, -1.7e308, False),
+        (m.AGGREGATION_TEMPORALITY_CUMULATIVE, True, 2.0**64, False),
+        (m.AGGREGATION_TEMPORALITY_DELTA, True, 2.0**63, True),
+        (m.AGGREGATION_TEMPORALITY_CUMULATIVE, False, 1.7e308, True),  # a level: a gauge
+    ],
+)
+def test_sums_beyond_int64_are_refused_before_they_add_up_to_infinity(
+    temporality: int, monotonic: bool, value: float, stored: bool
+) -> None:
+    metric = m.Metric(name="ml.inference.count")
+    metric.sum.aggregation_temporality = temporality
+    metric.sum.is_monotonic = monotonic
+    metric.sum.data_points.add(
+        start_time_unix_nano=END_NS - 10**9, time_unix_nano=END_NS, as_double=value
+    )
+    converted = _convert([metric])
+    assert converted.batch.numeric.value == ([value] if stored else [])
+    assert converted.rejected == ({} if stored else {"out_of_range": 1})
+    if not stored:
+        assert "beyond ±2**63 (int64)" in converted.message
 
 
 def _gauge(name: str, start_ns: int = 0) -> m.Metric:
