@@ -12,6 +12,12 @@ from pathlib import Path
 
 import httpx
 
+REQUEST_TIMEOUT_S = 60.0
+"""Client timeout for a test's request to a test server: above the server's own
+``write_timeout_s`` (30 s), so a client never gives up before the server would answer, and
+far above httpx's 5 s default, which a loaded CI machine exceeds (a first ``/openapi.json``
+took 5.9 s at a load average of 23)."""
+
 
 def server_command(db: str | Path, port: int, *args: str) -> list[str]:
     """The command line that runs ``edgewatch-server server`` on ``db`` and ``port`` in this

@@ -6,17 +6,24 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from dashboard_harness import SeededServer, send_device, start_empty_server, start_seeded_server
+from dashboard_harness import FreshSeededServer, SeededServer, send_device, start_empty_server
 
 
 @pytest.fixture(scope="session")
-def seeded_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SeededServer]:
-    """One seeded server with alerting, shared by the dashboard tests."""
-    running = start_seeded_server(tmp_path_factory.mktemp("edgewatch") / "ew.duckdb")
+def fresh_seeded_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FreshSeededServer]:
+    """The seeded server with alerting, shared by the dashboard tests while it reads as
+    freshly seeded (its devices' statuses are relative to the time of seeding)."""
+    fresh = FreshSeededServer(lambda: tmp_path_factory.mktemp("edgewatch") / "ew.duckdb")
     try:
-        yield running.seeded
+        yield fresh
     finally:
-        running.stop()
+        fresh.stop()
+
+
+@pytest.fixture
+def seeded_server(fresh_seeded_server: FreshSeededServer) -> SeededServer:
+    """A seeded server with alerting, seeded at most ``RESEED_AFTER_S`` ago."""
+    return fresh_seeded_server.current()
 
 
 @pytest.fixture

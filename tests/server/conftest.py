@@ -17,14 +17,21 @@ from alert_http_sink import Sink, wait_for
 from live_server import free_port, wait_ready
 from otel_js_client import ClientUnavailableError, install
 from prometheus_harness import PROMETHEUS, PROMTOOL
-from server_harness import LiveServer, ServerProcess, make_tokens, serve_in_thread
+from server_harness import (
+    NO_SCHEDULER_TICKS,
+    LiveServer,
+    ServerProcess,
+    make_tokens,
+    serve_in_thread,
+)
 
 from edgewatch.server.settings import load_settings
 
 
 @pytest.fixture
 def live_server(tmp_path: Path) -> Iterator[LiveServer]:
-    """uvicorn on 127.0.0.1 with a fresh DuckDB file, run in a thread of this process."""
+    """uvicorn on 127.0.0.1 with a fresh DuckDB file, run in a thread of this process; its
+    scheduler evaluates only when the test runs it (``NO_SCHEDULER_TICKS``)."""
     db = tmp_path / "edgewatch.duckdb"
     tokens = make_tokens(db)
     port = free_port()
@@ -35,6 +42,7 @@ def live_server(tmp_path: Path) -> Iterator[LiveServer]:
         max_series_per_metric=50,
         max_series_per_device=400,
         max_queue=4,
+        **NO_SCHEDULER_TICKS,
     )
     server, thread, app = serve_in_thread(settings)
     url = f"http://127.0.0.1:{port}"

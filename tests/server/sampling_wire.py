@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from live_server import free_port, wait_ready
-from server_harness import LiveServer, make_tokens, serve_in_thread
+from server_harness import NO_SCHEDULER_TICKS, LiveServer, make_tokens, serve_in_thread
 
 from edgewatch.collector._logs import encode_samples
 from edgewatch.collector._reservoir import SampledRow
@@ -57,11 +57,14 @@ def headers(token: str, key: str | None = None) -> dict[str, str]:
 
 @contextmanager
 def server_with(tmp_path: Path, **overrides: Any) -> Iterator[LiveServer]:
-    """A live in-process server like the ``live_server`` fixture, with the given settings."""
+    """A live in-process server like the ``live_server`` fixture (its scheduler runs only when
+    the test runs it), with the given settings."""
     db = tmp_path / "edgewatch.duckdb"
     tokens = make_tokens(db)
     port = free_port()
-    server, thread, app = serve_in_thread(load_settings(db_path=db, port=port, **overrides))
+    server, thread, app = serve_in_thread(
+        load_settings(db_path=db, port=port, **{**NO_SCHEDULER_TICKS, **overrides})
+    )
     url = f"http://127.0.0.1:{port}"
     try:
         wait_ready(url)

@@ -22,6 +22,12 @@ from edgewatch.server.store import Store
 
 ROOT = Path(__file__).resolve().parents[2]
 
+NO_SCHEDULER_TICKS = {"scheduler_tick_s": 3600.0}
+"""Settings for a test server whose alerting scheduler never ticks on its own during a test:
+its built-in rules would otherwise evaluate every second, at moments the load decides, and
+record evaluations (drift verdicts, alerts) that change what the test then reads. A test
+that wants evaluations runs them with ``app.state.alerting.scheduler.run_once(now)``."""
+
 
 @dataclass
 class Tokens:

@@ -97,7 +97,10 @@ def test_offline_device_mutes_its_drift_alert(tmp_path: Path, sink: Sink) -> Non
     offline = {
         "name": "DeviceOffline",
         "detector": "missing_heartbeat",
-        "params": {"missed_intervals": 3, "export_interval_s": 0.5},
+        # Offline after 6 s without a batch: the feeder sends every 0.25 s, and a send
+        # delayed by load for 1.5 s (the limit before) raised DeviceOffline, and muted the
+        # drift alert, while the device was still reporting.
+        "params": {"missed_intervals": 3, "export_interval_s": 2.0},
         "scope": {"level": "device"},
         "signal": "edgewatch.device.last_seen",
         "interval": "1s",

@@ -11,6 +11,7 @@ from collections.abc import Iterator
 import httpx
 import pytest
 from google.rpc import status_pb2
+from live_server import REQUEST_TIMEOUT_S
 from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import (
     ExportMetricsServiceResponse,
 )
@@ -426,7 +427,7 @@ def test_health_readiness_and_openapi(live_server) -> None:
         "status": "ready",
         "rule_time_scale": 1.0,
     }
-    paths = httpx.get(f"{live_server.url}/openapi.json").json()["paths"]
+    paths = httpx.get(f"{live_server.url}/openapi.json", timeout=REQUEST_TIMEOUT_S).json()["paths"]
     for path in (
         "/v1/metrics",
         "/api/v1/devices",

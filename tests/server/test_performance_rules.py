@@ -76,9 +76,9 @@ def test_performance_rules_judge_labels_scores_and_coverage(
     t0 = time.time() - 1
     rng = np.random.default_rng(4)
     for k in range(600):
-        # f0 follows the reference's distribution: the server's own scheduled drift rules
-        # may run during the test and must find no input drift (that would make the
-        # estimate unreliable, which the end of the test sets up on purpose).
+        # f0 follows the reference's distribution: the scheduler's drift rules, run below,
+        # must find no input drift (that would make the estimate unreliable, which the end
+        # of the test sets up on purpose).
         with m.observe([float(rng.normal())]) as obs:
             obs.prediction("a", score=float(rng.uniform(0.5, 0.6)))
         if k % 3 == 0:
@@ -93,8 +93,9 @@ def test_performance_rules_judge_labels_scores_and_coverage(
     assert _verdict(live_server, accuracy, window)[0] is Verdict.INSUFFICIENT_DATA  # no reference
     assert _verdict(live_server, estimated, window)[0] is Verdict.INSUFFICIENT_DATA
     _upload_reference(live_server)
-    # The server's scheduler evaluates the built-in rules every second; run it now so its
-    # drift rules have judged this data (as they would under load) before the verdicts below.
+    # The test server's scheduler evaluates only when a test runs it: run it once, so its
+    # drift rules have judged this data (f0 follows the reference: no drift) before the
+    # verdicts below, as the running server's scheduler would have.
     live_server.app.state.alerting.scheduler.run_once(datetime.now(UTC))
 
     verdict, score = _verdict(live_server, accuracy, window)
@@ -135,4 +136,4 @@ def test_performance_rules_judge_labels_scores_and_coverage(
         timeout=30,
     ).json()
     assert shown["total"]["estimated"]["reliable"] is False
-    assert shown["drift_share"] > MAX_DRIFT_SHARE  # beside the scheduler's own no-drift runs
+    assert shown["drift_share"] > MAX_DRIFT_SHARE  # beside the scheduler's no-drift verdicts

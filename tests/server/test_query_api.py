@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 import httpx
 import numpy as np
 import pytest
+from live_server import REQUEST_TIMEOUT_S
 from otlp_wire import CLASSES, collector_body, collector_headers, device_batch
 
 from edgewatch.collector import semconv
@@ -44,6 +45,7 @@ def fleet(live_server):
                 f"{live_server.url}/v1/metrics",
                 content=collector_body(batch),
                 headers=collector_headers(token),
+                timeout=REQUEST_TIMEOUT_S,
             )
             assert r.status_code == 200
     live_server.store.roll_up()

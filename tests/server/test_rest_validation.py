@@ -15,7 +15,7 @@ from pathlib import Path
 import duckdb
 import httpx
 import pytest
-from live_server import free_port, wait_ready
+from live_server import REQUEST_TIMEOUT_S, free_port, wait_ready
 from otlp_wire import collector_body, collector_headers, device_batch
 from server_harness import LiveServer, serve_in_thread
 
@@ -72,6 +72,7 @@ def with_data(live_server: LiveServer) -> LiveServer:
         f"{live_server.url}/v1/metrics",
         content=collector_body(batch),
         headers=collector_headers(live_server.tokens.device_a),
+        timeout=REQUEST_TIMEOUT_S,
     )
     assert r.status_code == 200, r.text
     return live_server
