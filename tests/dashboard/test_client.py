@@ -115,8 +115,8 @@ def test_malformed_answers_name_the_field() -> None:
                 **dict.fromkeys(("host_arch", "os_type", "service_name", "power_sources")),
                 **dict.fromkeys(("last_batch_key", "clock_skew_s")),
                 "attributes": {},
-                "first_seen": 1.0,
-                "last_seen": 2.0,
+                "first_seen": "2026-01-31T12:00:00Z",
+                "last_seen": "2026-01-31T12:01:00Z",
                 "status": "sleeping",
             }
         ],
