@@ -27,6 +27,7 @@ from edgewatch.server.store import (
     SeriesQuery,
     SignalStore,
     StoreProtocol,
+    newest_for,
 )
 
 _SIGNAL = re.compile(r"^\s*([A-Za-z0-9_.]+)\s*(?:\{([^}]*)\})?\s*$")
@@ -113,6 +114,11 @@ class Context:
         self.now_s = now_s
         self.devices = tuple(devices)
         self._baseline_cache: dict[tuple[str, str, str | None], BaselineInfo | None] = {}
+        # A version's baseline list and each baseline (with its profiles) are read once a
+        # tick, not once per device, and each reference profile is decoded once.
+        self._baseline_lists: dict[tuple[str, str], list[BaselineInfo]] = {}
+        self._baselines_by_id: dict[str, BaselineInfo] = {}
+        self._samples: dict[tuple[str, str, str], ExpHistogram | CategoricalCounts] = {}
         # Values evaluators share within one tick (each device's p95, read once for its peers).
         self.memo: dict[Hashable, object] = {}
 
@@ -133,8 +139,19 @@ class Context:
             return None
         key = (model, version, member.get("device"))
         if key not in self._baseline_cache:
-            self._baseline_cache[key] = self.baselines.latest(model, version, key[2])
+            self._baseline_cache[key] = self._newest(model, version, key[2])
         return self._baseline_cache[key]
+
+    def _newest(self, model: str, version: str, device_id: str | None) -> BaselineInfo | None:
+        """``baselines.latest`` through the tick's cache of lists and baselines."""
+        if (model, version) not in self._baseline_lists:
+            self._baseline_lists[model, version] = self.baselines.list(model, version)
+        chosen = newest_for(self._baseline_lists[model, version], device_id)
+        if chosen is None:
+            return None
+        if chosen.id not in self._baselines_by_id:
+            self._baselines_by_id[chosen.id] = self.baselines.get(chosen.id)
+        return self._baselines_by_id[chosen.id]
 
     def reference(
         self, member: Member, name: str, kinds: tuple[str, ...]
@@ -145,7 +162,10 @@ class Context:
             return None
         for row in info.profiles:
             if row.name == name and row.kind in kinds:
-                return sample_of(row), info.id
+                key = (info.id, row.name, row.kind)
+                if key not in self._samples:
+                    self._samples[key] = sample_of(row)
+                return self._samples[key], info.id
         return None
 
     def histogram(self, member: Member, signal: Signal, window: Window) -> ExpHistogram:

@@ -414,15 +414,15 @@ def _count_increase(ctx: Context, rule: Rule, member: Member, window: Window) ->
     def total(signal: Signal, w: Window) -> float:
         return float(ctx.series(member, signal, w, w.length_s, "sum")[1].sum())
 
-    ref_exposure = total(den, ref)
+    ref_events, ref_exposure = total(num, ref), total(den, ref)
     result = count_increase(
         round(total(num, window)),
         total(den, window),
-        round(total(num, ref)),
+        round(ref_events),
         ref_exposure,
         **_params(rule, "reference_window_s"),
     )
-    base = total(num, ref) / ref_exposure if ref_exposure > 0 else None
+    base = ref_events / ref_exposure if ref_exposure > 0 else None
     return [Finding(result, None, base)]
 
 

@@ -4,7 +4,7 @@ tokens, and the typed queries every other part of the server uses, behind one in
 
 from __future__ import annotations
 
-from edgewatch.server.store._baselines import BaselineInfo, ProfileRow
+from edgewatch.server.store._baselines import BaselineInfo, ProfileRow, newest_for
 from edgewatch.server.store._batch import (
     Batch,
     DeviceUpdate,
@@ -130,4 +130,5 @@ __all__ = [
     "TokenStore",
     "VersionSpan",
     "WriteOutcome",
+    "newest_for",
 ]

@@ -72,6 +72,15 @@ def _info(row: tuple[Any, ...]) -> BaselineInfo:
     )
 
 
+def newest_for(candidates: Sequence[BaselineInfo], device_id: str | None) -> BaselineInfo | None:
+    """Of a version's baselines (newest first), the device's own pinned one, else the newest
+    shared one; None when neither exists."""
+    own = [b for b in candidates if device_id is not None and b.device_id == device_id]
+    shared = [b for b in candidates if b.device_id is None]
+    chosen = own or shared
+    return chosen[0] if chosen else None
+
+
 class BaselineTable:
     """Create, list, read and delete baselines in the store."""
 
@@ -180,11 +189,8 @@ class BaselineTable:
         self, model_name: str, model_version: str, device_id: str | None = None
     ) -> BaselineInfo | None:
         """The newest baseline for a model version (a device's own pinned one first)."""
-        candidates = self.list(model_name, model_version)
-        own = [b for b in candidates if device_id is not None and b.device_id == device_id]
-        shared = [b for b in candidates if b.device_id is None]
-        chosen = own or shared
-        return self.get(chosen[0].id) if chosen else None
+        chosen = newest_for(self.list(model_name, model_version), device_id)
+        return None if chosen is None else self.get(chosen.id)
 
     def delete(self, baseline_id: str) -> None:
         """Delete a baseline and its profiles (``NotFoundError`` if unknown)."""
