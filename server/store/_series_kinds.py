@@ -4,6 +4,8 @@ A metric name does not fix a kind for the fleet: one device may send ``ml.infere
 as an exponential histogram and another as an explicit-bucket one. The writer records every
 new (series, stored kind, wire temporality) in ``series_kinds``; queries ask which kinds the
 selected series hold (``kinds_of``), so what one device sends never changes another's answers.
+A selection of several devices whose series mix histogram and numeric kinds answers from the
+kinds its question reads, naming the devices it leaves out (``answer_kinds``), not an error.
 """
 
 from __future__ import annotations
@@ -160,6 +162,55 @@ def kinds_of(
 
 
 HISTOGRAM_KINDS = frozenset({"exp_histogram", "histogram"})
+
+
+@dataclass(frozen=True, slots=True)
+class AnswerKinds:
+    """The stored kinds a query reads, and the devices of the selection that also send the
+    metric as another kind, whose series of that kind the answer leaves out (sorted)."""
+
+    kinds: frozenset[str]
+    left_out_devices: tuple[str, ...] = ()
+
+
+def answer_kinds(
+    cur: duckdb.DuckDBPyConnection,
+    metric: str,
+    selection: Selection,
+    attributes: tuple[tuple[str, str], ...] = (),
+    *,
+    histogram: bool,
+) -> AnswerKinds:
+    """``kinds_of`` read per device in one query, narrowed by ``answer_for`` to the kinds a
+    question reads (``histogram``: quantiles, distributions; else numeric aggregations)."""
+    sel, sel_params = selection_sql(selection)
+    att, att_params = attributes_sql(attributes)
+    rows = cur.execute(
+        "SELECT device_id, list(DISTINCT kind) FROM series_kinds"
+        f" WHERE metric = ? AND {sel} AND {att} GROUP BY device_id",
+        [metric, *sel_params, *att_params],
+    ).fetchall()
+    if (
+        not rows
+        and not cur.execute(
+            "SELECT 1 FROM series_kinds WHERE metric = ? LIMIT 1", [metric]
+        ).fetchone()
+    ):
+        raise NotFoundError(f"metric {metric!r} not found")
+    return answer_for({str(r[0]): frozenset(str(k) for k in r[1]) for r in rows}, histogram)
+
+
+def answer_for(by_device: dict[str, frozenset[str]], histogram: bool) -> AnswerKinds:
+    """What a selection of several devices that mixes histogram and numeric kinds answers
+    from: the histogram kinds when ``histogram``, else the numeric ones; the devices sending
+    any other kind are named. One device, or a selection without such a mix, reads every kind
+    it holds (``family_kind`` then says why a mix within one device answers nothing)."""
+    kinds = frozenset().union(*by_device.values())
+    histograms, numeric = kinds & HISTOGRAM_KINDS, kinds - HISTOGRAM_KINDS
+    if len(by_device) < 2 or not histograms or not numeric:
+        return AnswerKinds(kinds)
+    need = histograms if histogram else numeric
+    return AnswerKinds(need, tuple(sorted(d for d, ks in by_device.items() if ks - need)))
 
 
 def family_kind(metric: str, kinds: set[str]) -> str:
