@@ -181,36 +181,47 @@ def answer_kinds(
     *,
     histogram: bool,
 ) -> AnswerKinds:
-    """``kinds_of`` read per device in one query, narrowed by ``answer_for`` to the kinds a
-    question reads (``histogram``: quantiles, distributions; else numeric aggregations)."""
+    """The kinds a question reads (``histogram``: quantiles, distributions; else numeric
+    aggregations) by ``answer_for``, and the devices left out; ``NotFoundError`` as
+    ``kinds_of``. One query, and a second only for a selection that mixes kinds."""
     sel, sel_params = selection_sql(selection)
     att, att_params = attributes_sql(attributes)
-    rows = cur.execute(
-        "SELECT device_id, list(DISTINCT kind) FROM series_kinds"
-        f" WHERE metric = ? AND {sel} AND {att} GROUP BY device_id",
-        [metric, *sel_params, *att_params],
-    ).fetchall()
+    where = f"metric = ? AND {sel} AND {att}"
+    params = [metric, *sel_params, *att_params]
+    row = cur.execute(
+        "SELECT list(DISTINCT kind), min(device_id) IS DISTINCT FROM max(device_id)"
+        f" FROM series_kinds WHERE {where}",
+        params,
+    ).fetchone()
+    kinds = frozenset(str(k) for k in (row[0] if row and row[0] else ()))
     if (
-        not rows
+        not kinds
         and not cur.execute(
             "SELECT 1 FROM series_kinds WHERE metric = ? LIMIT 1", [metric]
         ).fetchone()
     ):
         raise NotFoundError(f"metric {metric!r} not found")
-    return answer_for({str(r[0]): frozenset(str(k) for k in r[1]) for r in rows}, histogram)
-
-
-def answer_for(by_device: dict[str, frozenset[str]], histogram: bool) -> AnswerKinds:
-    """What a selection of several devices that mixes histogram and numeric kinds answers
-    from: the histogram kinds when ``histogram``, else the numeric ones; the devices sending
-    any other kind are named. One device, or a selection without such a mix, reads every kind
-    it holds (``family_kind`` then says why a mix within one device answers nothing)."""
-    kinds = frozenset().union(*by_device.values())
-    histograms, numeric = kinds & HISTOGRAM_KINDS, kinds - HISTOGRAM_KINDS
-    if len(by_device) < 2 or not histograms or not numeric:
+    reads = answer_for(kinds, bool(row and row[1]), histogram)
+    if reads == kinds:
         return AnswerKinds(kinds)
-    need = histograms if histogram else numeric
-    return AnswerKinds(need, tuple(sorted(d for d, ks in by_device.items() if ks - need)))
+    others = sorted(kinds - reads)
+    left_out = cur.execute(
+        f"SELECT DISTINCT device_id FROM series_kinds WHERE {where}"
+        f" AND kind IN ({', '.join('?' for _ in others)}) ORDER BY device_id",
+        [*params, *others],
+    ).fetchall()
+    return AnswerKinds(reads, tuple(str(r[0]) for r in left_out))
+
+
+def answer_for(kinds: frozenset[str], several_devices: bool, histogram: bool) -> frozenset[str]:
+    """The kinds a selection holding ``kinds`` answers from: over ``several_devices`` mixing
+    histogram and numeric kinds, the histogram kinds when ``histogram``, else the numeric
+    ones; otherwise every kind (``family_kind`` then says why a mix within one device answers
+    nothing)."""
+    histograms, numeric = kinds & HISTOGRAM_KINDS, kinds - HISTOGRAM_KINDS
+    if not several_devices or not histograms or not numeric:
+        return kinds
+    return histograms if histogram else numeric
 
 
 def family_kind(metric: str, kinds: set[str]) -> str:

@@ -108,7 +108,7 @@ class SeriesResult:
     values: tuple[float, ...]
     left_out_devices: tuple[str, ...] = ()
     """Devices of the selection whose series of another kind the answer leaves out
-    (``_series_kinds.answer_for``)."""
+    (``_series_kinds.answer_kinds``)."""
 
 
 @dataclass(frozen=True, slots=True)
