@@ -125,6 +125,13 @@ class SeriesOut(_Out):
     resolution: Resolution
     step_s: float
     points: list[SeriesPoint] = Field(description="[bucket start (RFC 3339), value]")
+    left_out_devices: list[str] = Field(
+        default_factory=list,
+        description="devices of a several-device selection that send this metric as another"
+        " kind than the answer reads (a gauge beside histograms, say); their series of that"
+        " kind are left out: quantiles read the histograms, other aggregations the numeric"
+        " points",
+    )
 
     @property
     def times(self) -> tuple[datetime, ...]:
@@ -198,6 +205,11 @@ class DistributionOut(_Out):
         default_factory=list,
         description="explicit-bucket histograms of the selection, one per bound set;"
         " count, mean and quantiles cover both kinds",
+    )
+    left_out_devices: list[str] = Field(
+        default_factory=list,
+        description="devices of a several-device selection that also send this metric as a"
+        " gauge or counter; those series are left out of the histogram",
     )
 
 

@@ -101,6 +101,19 @@ def _performance(ctx: PageContext, summary: FleetSummary, devices: list[Device])
             charts.time_chart(lines, unit="ms", scale=1e3, start=ctx.start, end=ctx.end),
             key="fleet_latency",
         )
+    left_out = {*(latency.left_out_devices if latency is not None else ())}
+    left_out.update(d for s in lines.values() for d in s.left_out_devices)
+    if left_out:
+        st.caption(_left_out_note(sorted(left_out)))
+
+
+def _left_out_note(devices: list[str]) -> str:
+    """Which devices the latency leaves out for sending it as a gauge or counter."""
+    named = ", ".join(devices[:5]) + (f" and {len(devices) - 5} more" if len(devices) > 5 else "")
+    return (
+        f"Latency leaves out {named}: sending {INFERENCE_DURATION} as a gauge or counter,"
+        " not a histogram."
+    )
 
 
 def _versions(ctx: PageContext, summary: FleetSummary, devices: list[Device]) -> None:

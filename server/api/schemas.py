@@ -98,6 +98,7 @@ def series_out(s: SeriesResult) -> SeriesOut:
         resolution=s.resolution.value,
         step_s=s.step_s,
         points=list(zip(s.times, s.values, strict=True)),
+        left_out_devices=list(s.left_out_devices),
     )
 
 
@@ -131,6 +132,7 @@ def distribution_out(d: Distribution) -> DistributionOut:
             ExplicitHistogramOut(explicit_bounds=list(bounds), bucket_counts=list(counts))
             for bounds, counts in parts
         ],
+        left_out_devices=list(d.left_out_devices),
     )
 
 

@@ -28,22 +28,29 @@ from edgewatch.server.store._series import (
     resolution_for_window,
     window_source,
 )
-from edgewatch.server.store._series_kinds import HISTOGRAM_KINDS, kinds_of
+from edgewatch.server.store._series_kinds import (
+    HISTOGRAM_KINDS,
+    AnswerKinds,
+    answer_kinds,
+    kinds_of,
+)
 from edgewatch.server.store._time import from_unix
 from edgewatch.server.store._types import Distribution, Resolution, Selection
 
 
-def _histogram_kinds(cur: duckdb.DuckDBPyConnection, window: WindowQuery) -> set[str]:
-    """Histogram kinds of the selected series; ``InvalidQueryError`` when they are numeric."""
+def _histogram_kinds(cur: duckdb.DuckDBPyConnection, window: WindowQuery) -> AnswerKinds:
+    """Histogram kinds of the selected series and the devices left out for sending another
+    kind (``answer_kinds``); ``InvalidQueryError`` when the selection holds only numeric ones."""
     if window.end <= window.start:
         raise InvalidQueryError("end must be after start")
-    kinds = _kinds(cur, window)
-    if kinds and not kinds & HISTOGRAM_KINDS:
+    answer = answer_kinds(cur, window.metric, window.selection, window.attributes, histogram=True)
+    if answer.kinds and not answer.kinds & HISTOGRAM_KINDS:
         raise InvalidQueryError(
-            f"metric {window.metric!r} is a {', '.join(sorted(kinds))} metric in this selection,"
-            " not an exponential histogram or explicit-bucket one: it has no distribution"
+            f"metric {window.metric!r} is a {', '.join(sorted(answer.kinds))} metric in this"
+            " selection, not an exponential histogram or explicit-bucket one: it has no"
+            " distribution"
         )
-    return kinds
+    return answer
 
 
 def _kinds(cur: duckdb.DuckDBPyConnection, window: WindowQuery) -> set[str]:
@@ -169,10 +176,10 @@ def query_distribution(
 ) -> Distribution:
     """Merged histograms (exponential and explicit-bucket) with p50/p95/p99 (NaN when empty)."""
     window = WindowQuery(metric, start, end, selection, attributes)
-    kinds = _histogram_kinds(cur, window)
+    answer = _histogram_kinds(cur, window)
     h, devices, res = _exp_part(cur, window, None)
     explicit = None
-    if "histogram" in kinds:
+    if "histogram" in answer.kinds:
         explicit = _explicit_part(cur, window)
         devices = _devices(cur, window, res)
     return Distribution(
@@ -184,6 +191,7 @@ def query_distribution(
         h,
         quantiles_of(h, explicit, QUANTILES),
         explicit,
+        answer.left_out_devices,
     )
 
 

@@ -2,7 +2,8 @@
 
 The kinds of the selected series decide what a query reads (``_series_kinds``): numeric
 points, exponential histograms (with rollups), explicit-bucket histograms (raw), or both
-histogram kinds at once. A question a kind cannot answer is an ``InvalidQueryError`` naming
+histogram kinds at once; over several devices mixing histogram and numeric kinds, quantiles read
+the histograms and other aggregations the numeric points, naming the devices left out. A question a kind cannot answer is an ``InvalidQueryError`` naming
 why (a gauge has no quantiles; a gauge and a counter do not add up).
 """
 
@@ -10,6 +11,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
@@ -27,7 +29,7 @@ from edgewatch.server.store._explicitquery import EXPLICIT_COLUMNS, explicit_sou
 from edgewatch.server.store._histquery import merge_groups
 from edgewatch.server.store._histsql import HISTOGRAM_COLUMNS
 from edgewatch.server.store._select import WindowQuery, table_for, window_select
-from edgewatch.server.store._series_kinds import family_kind, kinds_of
+from edgewatch.server.store._series_kinds import answer_kinds, family_kind
 from edgewatch.server.store._time import from_unix_us
 from edgewatch.server.store._types import (
     Resolution,
@@ -120,7 +122,10 @@ def query_series(cur: duckdb.DuckDBPyConnection, q: SeriesQuery) -> SeriesResult
         raise InvalidQueryError("end must be after start")
     if q.step_s <= 0:
         raise InvalidQueryError("step must be positive")
-    kinds = kinds_of(cur, q.metric, q.selection, q.attributes)
+    answer = answer_kinds(
+        cur, q.metric, q.selection, q.attributes, histogram=(q.agg or "") in QUANTILES
+    )
+    kinds = set(answer.kinds)
     kind = family_kind(q.metric, kinds)
     histogram = kind in ("exp_histogram", "histogram", "mixed_histogram")
     agg = q.agg or ("sum" if kind == "delta" else "avg")
@@ -134,13 +139,15 @@ def query_series(cur: duckdb.DuckDBPyConnection, q: SeriesQuery) -> SeriesResult
     resolution = resolution_for_step(q.step_s)
     if not kinds:
         return SeriesResult(q.metric, kind, agg, resolution, q.step_s, (), ())
+    left_out = answer.left_out_devices
     step_us = int(q.step_s * 1_000_000)
     time_col = "ts" if resolution is Resolution.RAW else "bucket"
     bucket = f"(epoch_us({time_col}) // {step_us}) * {step_us}"
     raw_bucket = f"(epoch_us(ts) // {step_us}) * {step_us}"
     window = WindowQuery(q.metric, q.start, q.end, q.selection, q.attributes)
     if agg in QUANTILES:
-        return _quantile_series(cur, q, window, kinds, kind, agg, resolution, bucket, raw_bucket)
+        result = _quantile_series(cur, q, window, kinds, kind, agg, resolution, bucket, raw_bucket)
+        return replace(result, left_out_devices=left_out)
     sources: list[tuple[str, list[object]]] = []
     if "exp_histogram" in kinds:
         sources.append(
@@ -173,6 +180,7 @@ def query_series(cur: duckdb.DuckDBPyConnection, q: SeriesQuery) -> SeriesResult
         # sum, min or max a histogram may leave out (OTel SDKs omit the sum of histograms
         # that saw negative values)
         tuple(math.nan if r[1] is None else float(r[1]) for r in rows),
+        left_out,
     )
 
 

@@ -4,6 +4,8 @@ A metric name does not fix a kind for the fleet: one device may send ``ml.infere
 as an exponential histogram and another as an explicit-bucket one. The writer records every
 new (series, stored kind, wire temporality) in ``series_kinds``; queries ask which kinds the
 selected series hold (``kinds_of``), so what one device sends never changes another's answers.
+A selection of several devices whose series mix histogram and numeric kinds answers from the
+kinds its question reads, naming the devices it leaves out (``answer_kinds``), not an error.
 """
 
 from __future__ import annotations
@@ -160,6 +162,66 @@ def kinds_of(
 
 
 HISTOGRAM_KINDS = frozenset({"exp_histogram", "histogram"})
+
+
+@dataclass(frozen=True, slots=True)
+class AnswerKinds:
+    """The stored kinds a query reads, and the devices of the selection that also send the
+    metric as another kind, whose series of that kind the answer leaves out (sorted)."""
+
+    kinds: frozenset[str]
+    left_out_devices: tuple[str, ...] = ()
+
+
+def answer_kinds(
+    cur: duckdb.DuckDBPyConnection,
+    metric: str,
+    selection: Selection,
+    attributes: tuple[tuple[str, str], ...] = (),
+    *,
+    histogram: bool,
+) -> AnswerKinds:
+    """The kinds a question reads (``histogram``: quantiles, distributions; else numeric
+    aggregations) by ``answer_for``, and the devices left out; ``NotFoundError`` as
+    ``kinds_of``. One query, and a second only for a selection that mixes kinds."""
+    sel, sel_params = selection_sql(selection)
+    att, att_params = attributes_sql(attributes)
+    where = f"metric = ? AND {sel} AND {att}"
+    params = [metric, *sel_params, *att_params]
+    row = cur.execute(
+        "SELECT list(DISTINCT kind), min(device_id) IS DISTINCT FROM max(device_id)"
+        f" FROM series_kinds WHERE {where}",
+        params,
+    ).fetchone()
+    kinds = frozenset(str(k) for k in (row[0] if row and row[0] else ()))
+    if (
+        not kinds
+        and not cur.execute(
+            "SELECT 1 FROM series_kinds WHERE metric = ? LIMIT 1", [metric]
+        ).fetchone()
+    ):
+        raise NotFoundError(f"metric {metric!r} not found")
+    reads = answer_for(kinds, bool(row and row[1]), histogram)
+    if reads == kinds:
+        return AnswerKinds(kinds)
+    others = sorted(kinds - reads)
+    left_out = cur.execute(
+        f"SELECT DISTINCT device_id FROM series_kinds WHERE {where}"
+        f" AND kind IN ({', '.join('?' for _ in others)}) ORDER BY device_id",
+        [*params, *others],
+    ).fetchall()
+    return AnswerKinds(reads, tuple(str(r[0]) for r in left_out))
+
+
+def answer_for(kinds: frozenset[str], several_devices: bool, histogram: bool) -> frozenset[str]:
+    """The kinds a selection holding ``kinds`` answers from: over ``several_devices`` mixing
+    histogram and numeric kinds, the histogram kinds when ``histogram``, else the numeric
+    ones; otherwise every kind (``family_kind`` then says why a mix within one device answers
+    nothing)."""
+    histograms, numeric = kinds & HISTOGRAM_KINDS, kinds - HISTOGRAM_KINDS
+    if not several_devices or not histograms or not numeric:
+        return kinds
+    return histograms if histogram else numeric
 
 
 def family_kind(metric: str, kinds: set[str]) -> str:

@@ -106,6 +106,9 @@ class SeriesResult:
     step_s: float
     times: tuple[datetime, ...]
     values: tuple[float, ...]
+    left_out_devices: tuple[str, ...] = ()
+    """Devices of the selection whose series of another kind the answer leaves out
+    (``_series_kinds.answer_kinds``)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,6 +124,8 @@ class Distribution:
     quantiles: dict[str, float]
     explicit: ExplicitHistogram | None = None
     """Explicit-bucket histograms of the selection, merged per bound set (None when none)."""
+    left_out_devices: tuple[str, ...] = ()
+    """Devices of the selection that also send the metric as a numeric kind, left out."""
 
     @property
     def count(self) -> int:

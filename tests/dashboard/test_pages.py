@@ -3,6 +3,7 @@ the numbers and tables a user reads, and the messages when something is wrong.""
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -19,6 +20,10 @@ from dashboard_harness import (
     wait_rolled_up,
 )
 from live_server import free_port
+from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import (
+    ExportMetricsServiceRequest,
+)
+from otlp_wire import collector_body, collector_headers, gauge_metric, resource_attributes
 
 from edgewatch.dashboard import Client
 from edgewatch.dashboard._format import seconds
@@ -242,3 +247,29 @@ def test_every_page_says_when_the_servers_rules_run_scaled(
     monkeypatch.setenv("EDGEWATCH_DASHBOARD_SERVER", empty_server.url)
     monkeypatch.setenv("EDGEWATCH_DASHBOARD_TOKEN", empty_server.admin)
     assert "rule windows scaled" not in texts(open_page("fleet"))
+
+
+def test_fleet_latency_names_a_device_sending_it_as_a_gauge(
+    empty_server: SeededServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("EDGEWATCH_DASHBOARD_SERVER", empty_server.url)
+    monkeypatch.setenv("EDGEWATCH_DASHBOARD_TOKEN", empty_server.admin)
+    send_device(empty_server, "dev-a")
+    now_ns = time.time_ns()
+    request = ExportMetricsServiceRequest()
+    rm = request.resource_metrics.add()
+    rm.resource.attributes.extend(resource_attributes("dev-z"))
+    rm.scope_metrics.add().metrics.append(
+        gauge_metric("ml.inference.duration", "s", [(0.5, ())], now_ns - 60 * 10**9, now_ns)
+    )
+    with empty_server.api() as api:
+        token = api.post("/api/v1/tokens", json={"role": "device", "device_id": "dev-z"})
+        r = api.post(
+            "/v1/metrics",
+            content=collector_body(request),
+            headers=collector_headers(token.json()["token"]),
+        )
+        assert r.status_code == 200, r.text
+    at = open_page("fleet")
+    assert "Latency leaves out dev-z: sending ml.inference.duration as a gauge" in texts(at)
+    assert metrics(at)["Latency p50"].endswith(" ms")

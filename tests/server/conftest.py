@@ -14,44 +14,21 @@ import httpx
 import pytest
 import yaml
 from alert_http_sink import Sink, wait_for
-from live_server import free_port, wait_ready
+from live_server import free_port
 from otel_js_client import ClientUnavailableError, install
 from prometheus_harness import PROMETHEUS, PROMTOOL
 from server_harness import (
-    NO_SCHEDULER_TICKS,
     LiveServer,
     ServerProcess,
-    make_tokens,
-    serve_in_thread,
+    running_server,
 )
-
-from edgewatch.server.settings import load_settings
 
 
 @pytest.fixture
 def live_server(tmp_path: Path) -> Iterator[LiveServer]:
-    """uvicorn on 127.0.0.1 with a fresh DuckDB file, run in a thread of this process; its
-    scheduler evaluates only when the test runs it (``NO_SCHEDULER_TICKS``)."""
-    db = tmp_path / "edgewatch.duckdb"
-    tokens = make_tokens(db)
-    port = free_port()
-    settings = load_settings(
-        db_path=db,
-        port=port,
-        max_body_bytes=256 * 1024,
-        max_series_per_metric=50,
-        max_series_per_device=400,
-        max_queue=4,
-        **NO_SCHEDULER_TICKS,
-    )
-    server, thread, app = serve_in_thread(settings)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        wait_ready(url)
-        yield LiveServer(url, app, tokens, db)
-    finally:
-        server.should_exit = True
-        thread.join(15)
+    """uvicorn on 127.0.0.1 with a fresh DuckDB file (``running_server``)."""
+    with running_server(tmp_path) as server:
+        yield server
 
 
 @pytest.fixture

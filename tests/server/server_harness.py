@@ -8,16 +8,18 @@ import os
 import subprocess
 import sys
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
 import pandas as pd
 import uvicorn
-from live_server import wait_ready
+from live_server import free_port, wait_ready
 
 from edgewatch.server.app import create_app
-from edgewatch.server.settings import Settings
+from edgewatch.server.settings import Settings, load_settings
 from edgewatch.server.store import Store
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -84,6 +86,32 @@ def serve_in_thread(settings: Settings) -> tuple[uvicorn.Server, threading.Threa
     thread = threading.Thread(target=server.run, name="uvicorn-test", daemon=True)
     thread.start()
     return server, thread, app
+
+
+@contextmanager
+def running_server(tmp_path: Path) -> Iterator[LiveServer]:
+    """uvicorn on 127.0.0.1 with a fresh DuckDB file under ``tmp_path``, run in a thread of this
+    process; its scheduler evaluates only when the test runs it (``NO_SCHEDULER_TICKS``)."""
+    db = tmp_path / "edgewatch.duckdb"
+    tokens = make_tokens(db)
+    port = free_port()
+    settings = load_settings(
+        db_path=db,
+        port=port,
+        max_body_bytes=256 * 1024,
+        max_series_per_metric=50,
+        max_series_per_device=400,
+        max_queue=4,
+        **NO_SCHEDULER_TICKS,
+    )
+    server, thread, app = serve_in_thread(settings)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_ready(url)
+        yield LiveServer(url, app, tokens, db)
+    finally:
+        server.should_exit = True
+        thread.join(15)
 
 
 @dataclass

@@ -11,6 +11,8 @@ from pathlib import Path
 import httpx
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import (
     ExportMetricsServiceRequest,
     ExportMetricsServiceResponse,
@@ -24,6 +26,7 @@ from edgewatch.contract import from_unix_s
 from edgewatch.detectors import quantile
 from edgewatch.server.ingest import CardinalityLimiter, IngestLimits, convert
 from edgewatch.server.store import Selection, Store, StoreConfig
+from edgewatch.server.store._series_kinds import HISTOGRAM_KINDS, answer_for
 
 pytestmark = pytest.mark.timeout(90)
 CUMULATIVE = m.AGGREGATION_TEMPORALITY_CUMULATIVE
@@ -147,8 +150,10 @@ def test_a_plain_client_first_does_not_fix_the_kind_for_everyone(live_server: Li
         live_server, "/api/v1/series", metric=semconv.INFERENCE_DURATION, agg="p95", step=60,
         **window,
     )  # fmt: skip
-    assert fleet.status_code == 400
-    assert "select one device" in fleet.json()["detail"]
+    # Over several devices the histograms answer; the gauge device is named, not an error.
+    assert fleet.status_code == 200, fleet.text
+    assert fleet.json()["kind"] == "mixed_histogram"
+    assert fleet.json()["left_out_devices"] == ["dev-b"]
 
 
 def test_resent_cumulative_batches_count_once(live_server: LiveServer) -> None:
@@ -285,3 +290,28 @@ def test_feature_histograms_of_both_kinds_reach_the_drift_detectors(tmp_path: Pa
         )
         assert only_explicit["f00"].sum == 60.0
         assert 1.0 < quantile(only_explicit["f00"], 0.5) < 2.0
+
+
+_KIND = st.sampled_from(["gauge", "delta", "exp_histogram", "histogram"])
+
+
+@given(
+    st.dictionaries(
+        st.sampled_from(["d1", "d2", "d3", "d4"]), st.frozensets(_KIND, min_size=1), min_size=1
+    ),
+    st.booleans(),
+)
+def test_a_device_of_another_kind_never_changes_what_the_others_answer(
+    by_device: dict[str, frozenset[str]], histogram: bool
+) -> None:
+    def reads(by_device: dict[str, frozenset[str]]) -> frozenset[str]:
+        return answer_for(frozenset().union(*by_device.values()), len(by_device) > 1, histogram)
+
+    kinds = reads(by_device)
+    assert kinds and kinds <= frozenset().union(*by_device.values())
+    needed = HISTOGRAM_KINDS if histogram else frozenset({"gauge", "delta"})
+    if kinds <= needed:
+        other = "gauge" if histogram else "exp_histogram"
+        assert reads({**by_device, "odd": frozenset({other})}) == kinds
+    if len(by_device) == 1:
+        assert kinds == next(iter(by_device.values()))
