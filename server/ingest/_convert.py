@@ -381,6 +381,10 @@ class _Converter:
                 raise _RejectedError(
                     "non_finite", f"{name}: {field_name} is {getattr(p, field_name)}"
                 )
+        if p.count and p.HasField("min") and p.HasField("max") and p.min > p.max:
+            raise _RejectedError(
+                "invalid_histogram", f"{name}: min {p.min} is greater than max {p.max}"
+            )
         bounds, counts = coarsened_explicit(bounds, counts, self.max_buckets)
         r = self.hist
         self.add_key(r, device, name, p)
