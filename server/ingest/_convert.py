@@ -220,6 +220,13 @@ def _exp_problem(
     return None
 
 
+def _sum_of(p: Any, count: int) -> float | None:
+    """A histogram point's sum, or None when it left it out (optional in OTLP; the OTel SDKs
+    do when negative values were recorded): unknown, not 0. An empty point's sum is 0 whether
+    sent or not (protobuf writers leave out a 0.0)."""
+    return p.sum if count == 0 or p.HasField("sum") else None
+
+
 class _Converter:
     def __init__(
         self, *, received_s: float, limits: IngestLimits, limiter: CardinalityLimiter
@@ -307,7 +314,8 @@ class _Converter:
         positive, negative = p.positive, p.negative
         pos_list = list(positive.bucket_counts)
         neg_list = list(negative.bucket_counts)
-        count, zero_count, total, scale = p.count, p.zero_count, p.sum, p.scale
+        count, zero_count, scale = p.count, p.zero_count, p.scale
+        total = _sum_of(p, count)
         lo = p.min if p.HasField("min") else None
         hi = p.max if p.HasField("max") else None
         pos_total, neg_total = sum(pos_list), sum(neg_list)
@@ -320,7 +328,7 @@ class _Converter:
             or (neg_total > _INT64_MAX and max(neg_list) > _INT64_MAX)
         ):
             raise _RejectedError("invalid_histogram", f"{name}: a count exceeds 2**63 - 1")
-        if not math.isfinite(total):
+        if total is not None and not math.isfinite(total):
             raise _RejectedError("non_finite", f"{name}: sum is {total}")
         if lo is not None and not math.isfinite(lo):
             raise _RejectedError("non_finite", f"{name}: min is {lo}")
@@ -381,6 +389,10 @@ class _Converter:
                 raise _RejectedError(
                     "non_finite", f"{name}: {field_name} is {getattr(p, field_name)}"
                 )
+        if p.count and p.HasField("min") and p.HasField("max") and p.min > p.max:
+            raise _RejectedError(
+                "invalid_histogram", f"{name}: min {p.min} is greater than max {p.max}"
+            )
         bounds, counts = coarsened_explicit(bounds, counts, self.max_buckets)
         r = self.hist
         self.add_key(r, device, name, p)
@@ -388,7 +400,7 @@ class _Converter:
         r.bounds.append(bounds)
         r.counts.append(counts)
         r.count.append(p.count)
-        r.sum.append(p.sum if p.HasField("sum") else None)
+        r.sum.append(_sum_of(p, p.count))
         r.min.append(p.min if p.HasField("min") else None)
         r.max.append(p.max if p.HasField("max") else None)
 

@@ -1,7 +1,8 @@
 """Bytes → ``ExportMetricsServiceRequest``: gzip, protobuf and the OTLP JSON mapping.
 
 OTLP JSON differs from protobuf's canonical JSON in one way that matters: trace and span ids
-are hex, not base64, so they are converted before parsing. Enums may be integers and 64-bit
+are hex, not base64, so they are converted before parsing; an id that is not hex, or
+exemplars that do not parse, are left out rather than refusing the request. Enums may be integers and 64-bit
 integers strings or numbers; protobuf's JSON parser accepts both. Unknown fields are ignored,
 as the OTLP spec asks of receivers.
 """
@@ -22,6 +23,7 @@ from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import (
     ExportMetricsServiceRequest,
     ExportMetricsServiceResponse,
 )
+from opentelemetry.proto.metrics.v1 import metrics_pb2
 
 from edgewatch.server.ingest._errors import (
     DecodeError,
@@ -129,7 +131,11 @@ def decode_into(message: Message, body: bytes, encoding: Encoding, top: str) -> 
 
 
 def _hex_ids_to_base64(node: Any) -> Any:
-    """Rewrite OTLP JSON hex trace/span ids into the base64 protobuf's parser expects."""
+    """Rewrite OTLP JSON hex trace/span ids into the base64 protobuf's parser expects.
+
+    A fault stays local: an id that is not hex is left out (ids are optional in OTLP and
+    never stored here), and a point's exemplars that do not parse are left out, so one
+    device's bad exemplar cannot refuse a relay's request for every device."""
     if isinstance(node, list):
         return [_hex_ids_to_base64(v) for v in node]
     if not isinstance(node, dict):
@@ -139,12 +145,41 @@ def _hex_ids_to_base64(node: Any) -> Any:
         if key in _ID_FIELDS and isinstance(value, str):
             try:
                 value = base64.b64encode(bytes.fromhex(value)).decode()
-            except ValueError as e:
-                raise DecodeError(f"{key} {value!r} is not hex: {e}") from e
+            except ValueError:
+                continue
+        elif key == "exemplars":
+            value = _usable_exemplars(value)
+            if value is None:
+                continue
         else:
             value = _hex_ids_to_base64(value)
         out[key] = value
     return out
+
+
+def _usable_exemplars(node: Any) -> list[Any] | None:
+    """A point's exemplars with protobuf-ready ids, or None when any of them does not parse
+    (exemplars are optional detail: the point is kept without them)."""
+    if not isinstance(node, list):
+        return None
+    exemplars = []
+    for item in node:
+        if not isinstance(item, dict):
+            return None
+        exemplar = {}
+        for key, value in item.items():
+            if key in _ID_FIELDS and isinstance(value, str):
+                try:
+                    value = base64.b64encode(bytes.fromhex(value)).decode()
+                except ValueError:
+                    return None
+            exemplar[key] = value
+        try:
+            json_format.ParseDict(exemplar, metrics_pb2.Exemplar(), ignore_unknown_fields=True)
+        except (json_format.ParseError, ValueError, TypeError, RecursionError):
+            return None
+        exemplars.append(exemplar)
+    return exemplars
 
 
 def encode_response(rejected: int, message: str, encoding: Encoding) -> bytes:

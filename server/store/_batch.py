@@ -64,7 +64,7 @@ class ExpHistogramRows:
     neg_offset: list[int] = field(default_factory=list)
     neg_counts: list[list[int]] = field(default_factory=list)
     count: list[int] = field(default_factory=list)
-    sum: list[float] = field(default_factory=list)
+    sum: list[float | None] = field(default_factory=list)  # None: left out, unknown
     min: list[float | None] = field(default_factory=list)
     max: list[float | None] = field(default_factory=list)
 

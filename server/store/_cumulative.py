@@ -54,7 +54,7 @@ class ExpPoint:
     neg_offset: int
     neg_counts: tuple[int, ...]
     count: int
-    sum: float
+    sum: float | None
     min: float | None
     max: float | None
 
@@ -181,7 +181,7 @@ def exp_delta(prev: ExpPoint | None, cur: ExpPoint) -> Delta[ExpPoint]:
             delta = ExpPoint(
                 prev.ts_us, cur.ts_us, scale, cur.zero_count - prev.zero_count,
                 pos_offset, pos_counts, neg_offset, neg_counts, cur.count - prev.count,
-                cur.sum - prev.sum,
+                None if cur.sum is None or prev.sum is None else cur.sum - prev.sum,
                 _new_extreme(cur.min, prev.min, lower=True),
                 _new_extreme(cur.max, prev.max, lower=False),
             )  # fmt: skip

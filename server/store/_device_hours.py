@@ -25,6 +25,7 @@ from typing import Any
 import duckdb
 
 from edgewatch.collector import semconv
+from edgewatch.server.store._histsql import KNOWN_SUM
 from edgewatch.server.store._maintenance import rollup_watermark
 from edgewatch.server.store._time import aware_utc, checked, naive_utc, utc_datetime
 
@@ -179,10 +180,10 @@ def device_hours(
         hi,
         period_s,
         model_name,
-        "metric, sum(sum), sum(count)",
+        f"metric, {KNOWN_SUM}, sum(count)",
     )
     for device, version, hardware, period, metric, total, count in hist:
-        if count:
+        if count and total is not None:  # None: a point left its sum out
             acc.setdefault((device, version, hardware, period), {})[str(metric)] = float(
                 total
             ) / float(count)

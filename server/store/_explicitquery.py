@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from edgewatch.server.store._explicit import ExplicitHistogram
+from edgewatch.server.store._histsql import KNOWN_SUM
 from edgewatch.server.store._select import WindowQuery, window_select
 
 EXPLICIT_COLUMNS = "bounds, counts, count, sum, min, max"
@@ -33,7 +34,7 @@ def merge_explicit(
     g = ", ".join(group_columns)
     k = len(group_columns)
     stats = cur.execute(
-        f"SELECT {g}, sum(count)::BIGINT, sum(sum), min(min), max(max)"
+        f"SELECT {g}, sum(count)::BIGINT, {KNOWN_SUM}, min(min), max(max)"
         f" FROM ({source_sql}) GROUP BY ALL",
         params,
     ).fetchall()
@@ -65,7 +66,7 @@ def merge_explicit(
         out[key] = ExplicitHistogram(
             tuple(sorted(parts.get(key, []))),
             int(count),
-            float(total or 0.0),
+            math.nan if total is None else float(total),
             math.nan if lo is None else float(lo),
             math.nan if hi is None else float(hi),
         )

@@ -25,6 +25,9 @@ from edgewatch.detectors import DEFAULT_MAX_BUCKETS, MAX_SCALE, MIN_SCALE
 HISTOGRAM_COLUMNS = (
     "scale, zero_count, pos_offset, pos_counts, neg_offset, neg_counts, count, sum, min, max"
 )
+KNOWN_SUM = "CASE WHEN count(sum) = count(*) THEN sum(sum) END"
+"""The sum of a group of histogram rows, NULL (unknown) when any row lacks its sum (optional in
+OTLP): SQL's sum() skips NULLs and would present the known part as the whole."""
 
 
 def _buckets(prefix: str) -> str:
@@ -100,7 +103,7 @@ def merged_histograms_sql(source_sql: str, group_columns: Sequence[str]) -> str:
     ),
     stats AS (
         SELECT gid, {g}, min(mscale) AS mscale, sum(zero_count)::BIGINT AS zero_count,
-               sum(count)::BIGINT AS count, sum(sum) AS sum, min(min) AS min, max(max) AS max
+               sum(count)::BIGINT AS count, {KNOWN_SUM} AS sum, min(min) AS min, max(max) AS max
         FROM src1 GROUP BY gid, {g}
     ),{_buckets("pos")},{_buckets("neg")},
     shift AS (

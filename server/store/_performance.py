@@ -147,7 +147,8 @@ class PerformanceReader:
         args = (start, end, step_s, selection)
         signed = self._sums(
             "exp_histograms",
-            "sum(p.count), sum(p.sum)",
+            # points that left their sum out (optional in OTLP) count in neither
+            "sum(p.count) FILTER (WHERE p.sum IS NOT NULL), sum(p.sum)",
             semconv.PREDICTION_ERROR,
             (),
             group,
@@ -159,7 +160,7 @@ class PerformanceReader:
         squared = self._sums(
             "points", "sum(p.value)", semconv.PREDICTION_SQUARED_ERROR, (), group, *args
         )
-        abs_by = {(g, b): float(v) for g, b, v in absolute}
+        abs_by = {(g, b): float(v) for g, b, v in absolute if v is not None}
         sq_by = {(g, b): float(v) for g, b, v in squared}
         return [
             ErrorSums(

@@ -89,7 +89,7 @@ def premerge(cur: duckdb.DuckDBPyConnection, resolution: Resolution, seq: int) -
         rows["neg_offset"].append(h.negative_offset)
         rows["neg_counts"].append(h.negative_counts)
         rows["count"].append(h.count)
-        rows["sum"].append(h.sum)
+        rows["sum"].append(None if math.isnan(h.sum) else h.sum)
         rows["min"].append(None if math.isnan(h.min) else h.min)
         rows["max"].append(None if math.isnan(h.max) else h.max)
     table = pa.table(rows, schema=_SCHEMA)

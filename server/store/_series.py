@@ -27,7 +27,7 @@ from edgewatch.server.store._explicit import (
 )
 from edgewatch.server.store._explicitquery import EXPLICIT_COLUMNS, explicit_source, merge_explicit
 from edgewatch.server.store._histquery import merge_groups
-from edgewatch.server.store._histsql import HISTOGRAM_COLUMNS
+from edgewatch.server.store._histsql import HISTOGRAM_COLUMNS, KNOWN_SUM
 from edgewatch.server.store._select import WindowQuery, table_for, window_select
 from edgewatch.server.store._series_kinds import answer_kinds, family_kind
 from edgewatch.server.store._time import from_unix_us
@@ -47,8 +47,8 @@ _NUMERIC_AGGS = {
     "rate": "sum(sum) / ?",
 }
 _HISTOGRAM_AGGS = {
-    "avg": "sum(sum) / sum(n)",
-    "sum": "sum(sum)",
+    "avg": f"{KNOWN_SUM} / sum(n)",
+    "sum": KNOWN_SUM,
     "min": "min(min)",
     "max": "max(max)",
     "count": "sum(n)::DOUBLE",

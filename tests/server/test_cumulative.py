@@ -170,11 +170,25 @@ def test_explicit_histograms_subtract_bucketwise_and_new_bounds_reset() -> None:
         SumPoint(1, 2, 3.0),
         ExpPoint(None, 2, 3, 1, -2, (1, 0, 4), 5, (2,), 8, 1.5, -1.0, 9.0),
         HistPoint(1, 2, (0.5, 1.0), (1, 2, 3), 6, None, None, 3.0),
+        ExpPoint(None, 2, 3, 1, -2, (1, 0, 4), 5, (2,), 8, None, None, None),
     ],
 )
 def test_state_round_trips_through_json(point: SumPoint | ExpPoint | HistPoint) -> None:
     kind = {SumPoint: "sum", ExpPoint: "exp_histogram", HistPoint: "histogram"}[type(point)]
     assert loads(kind, dumps(point)) == point
+
+
+@pytest.mark.parametrize(
+    ("before", "after", "delta"), [(1.5, 4.0, 2.5), (None, 4.0, None), (1.5, None, None)]
+)
+def test_an_exp_delta_sum_is_unknown_when_a_running_total_left_it_out(
+    before: float | None, after: float | None, delta: float | None
+) -> None:
+    prev = ExpPoint(1, 2, 0, 0, 0, (1, 1), 0, (), 2, before, None, None)
+    cur = ExpPoint(1, 3, 0, 0, 0, (2, 3), 0, (), 5, after, None, None)
+    d = exp_delta(prev, cur)
+    assert d.delta is not None
+    assert (d.delta.count, d.delta.pos_counts, d.delta.sum) == (3, (1, 2), delta)
 
 
 def _prometheus_quantile(q: float, bounds: tuple[float, ...], counts: tuple[int, ...]) -> float:

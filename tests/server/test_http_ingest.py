@@ -7,6 +7,7 @@ import json
 import threading
 import time
 from collections.abc import Iterator
+from typing import Any
 
 import httpx
 import pytest
@@ -188,6 +189,25 @@ def test_json_body_with_partial_success(live_server) -> None:
     assert "non_finite=1" in partial["errorMessage"]
     assert "temperature" in partial["errorMessage"]
     assert live_server.store.row_counts("dev-a")["points"] == 2  # the neighbours are stored
+
+
+def test_a_bad_exemplar_in_a_relay_request_drops_only_that_points_exemplars(live_server) -> None:
+    """Base64 (not hex) exemplar ids from one device of a relay request: every device's
+    points are still stored, not a 400 for the whole request."""
+    now_ns = time.time_ns()
+    resources: Any = [
+        *_json_request("dev-a", now_ns)["resourceMetrics"],
+        *_json_request("dev-b", now_ns)["resourceMetrics"],
+    ]
+    point = resources[0]["scopeMetrics"][0]["metrics"][0]["sum"]["dataPoints"][0]
+    exemplar = point["exemplars"][0]
+    exemplar["traceId"], exemplar["spanId"] = "W47/95gDgQPSabYzgT/GDA==", "7uGbfsPBsXQ="
+    headers = {"Content-Type": "application/json", **live_server.admin()}
+    r = post(live_server, json.dumps({"resourceMetrics": resources}).encode(), headers)
+    assert r.status_code == 200, r.text
+    assert r.json()["partialSuccess"]["rejectedDataPoints"] == "2"  # the two NaN gauges only
+    assert live_server.store.row_counts("dev-a")["points"] == 2
+    assert live_server.store.row_counts("dev-b")["points"] == 2
 
 
 def _chunks(data: bytes, size: int = 1000) -> Iterator[bytes]:

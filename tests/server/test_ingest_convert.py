@@ -197,8 +197,9 @@ def test_json_hex_ids_and_bad_ids() -> None:
             }
         ]
     }
-    with pytest.raises(DecodeError, match="traceId 'zz' is not hex"):
-        decode_request(json.dumps(doc).encode(), Encoding.JSON)
+    bad = decode_request(json.dumps(doc).encode(), Encoding.JSON)
+    bad_point = bad.resource_metrics[0].scope_metrics[0].metrics[0].gauge.data_points[0]
+    assert (bad_point.as_int, len(bad_point.exemplars)) == (9007199254740993, 0)
     doc["resourceMetrics"][0]["scopeMetrics"][0]["metrics"][0]["gauge"]["dataPoints"][0][
         "exemplars"
     ][0]["traceId"] = "0af7651916cd43dd8448eb211c80319c"

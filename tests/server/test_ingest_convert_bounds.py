@@ -223,3 +223,37 @@ def test_range_refusal_says_what_the_detectors_validate_says(
         validate(ExpHistogram(scale, 0, offset, counts, 0, none, size, 1.0, nan, nan))
     assert converted.rejected == {"invalid_histogram": 1}
     assert f"h: {raised.value}" in converted.message
+
+
+def test_explicit_min_above_max_is_refused_per_point_like_exponential() -> None:
+    metric = m.Metric(name="size")
+    metric.histogram.aggregation_temporality = m.AGGREGATION_TEMPORALITY_DELTA
+    for lo, hi in ((5.0, 1.0), (0.5, 2.0)):
+        p = metric.histogram.data_points.add(time_unix_nano=END_NS, count=4, sum=6.0)
+        p.explicit_bounds.append(1.0)
+        p.bucket_counts.extend([1, 3])
+        p.min, p.max = lo, hi
+    converted = _convert([metric, _exp(0, 0, [2], name="exp")])
+    assert converted.rejected == {"invalid_histogram": 1}
+    assert "size: min 5.0 is greater than max 1.0" in converted.message
+    assert (converted.batch.histograms.min, converted.batch.histograms.max) == ([0.5], [2.0])
+    assert converted.batch.exp_histograms.metric == ["exp"]
+
+
+def test_a_histogram_sum_left_out_is_unknown_unless_the_point_is_empty() -> None:
+    """OTLP makes ``sum`` optional; storing 0 for it skewed avg. An empty point's sum is 0."""
+    exp = m.Metric(name="exp")
+    exp.exponential_histogram.aggregation_temporality = m.AGGREGATION_TEMPORALITY_DELTA
+    explicit = m.Metric(name="explicit")
+    explicit.histogram.aggregation_temporality = m.AGGREGATION_TEMPORALITY_DELTA
+    for count in (3, 0):
+        p = exp.exponential_histogram.data_points.add(time_unix_nano=END_NS, count=count)
+        p.zero_count = count
+        explicit.histogram.data_points.add(time_unix_nano=END_NS, count=count)
+    exp.exponential_histogram.data_points.add(
+        time_unix_nano=END_NS, count=2, sum=-1.5
+    ).zero_count = 2
+    converted = _convert([exp, explicit])
+    assert converted.rejected == {}
+    assert converted.batch.exp_histograms.sum == [None, 0.0, -1.5]
+    assert converted.batch.histograms.sum == [None, 0.0]
