@@ -5,17 +5,15 @@ from __future__ import annotations
 import gzip
 import time
 import uuid
-from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Mapping, Sequence
+from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any
 
-from live_server import free_port, wait_ready
-from server_harness import NO_SCHEDULER_TICKS, LiveServer, make_tokens, serve_in_thread
+from server_harness import LiveServer, serving
 
 from edgewatch.collector._logs import encode_samples
 from edgewatch.collector._reservoir import SampledRow
-from edgewatch.server.settings import load_settings
 
 
 def resource(device: str, model: str = "digits", version: str = "v1") -> dict[str, str]:
@@ -55,20 +53,6 @@ def headers(token: str, key: str | None = None) -> dict[str, str]:
     }
 
 
-@contextmanager
-def server_with(tmp_path: Path, **overrides: Any) -> Iterator[LiveServer]:
-    """A live in-process server like the ``live_server`` fixture (its scheduler runs only when
-    the test runs it), with the given settings."""
-    db = tmp_path / "edgewatch.duckdb"
-    tokens = make_tokens(db)
-    port = free_port()
-    server, thread, app = serve_in_thread(
-        load_settings(db_path=db, port=port, **{**NO_SCHEDULER_TICKS, **overrides})
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        wait_ready(url)
-        yield LiveServer(url, app, tokens, db)
-    finally:
-        server.should_exit = True
-        thread.join(15)
+def server_with(tmp_path: Path, **overrides: Any) -> AbstractContextManager[LiveServer]:
+    """A live in-process server with the default limits and the given settings."""
+    return serving(tmp_path, **overrides)

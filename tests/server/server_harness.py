@@ -9,9 +9,10 @@ import subprocess
 import sys
 import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pandas as pd
@@ -89,22 +90,16 @@ def serve_in_thread(settings: Settings) -> tuple[uvicorn.Server, threading.Threa
 
 
 @contextmanager
-def running_server(tmp_path: Path) -> Iterator[LiveServer]:
-    """uvicorn on 127.0.0.1 with a fresh DuckDB file under ``tmp_path``, run in a thread of this
-    process; its scheduler evaluates only when the test runs it (``NO_SCHEDULER_TICKS``)."""
+def serving(tmp_path: Path, **settings: Any) -> Iterator[LiveServer]:
+    """uvicorn on 127.0.0.1 with a fresh DuckDB file under ``tmp_path`` and ``settings`` over
+    the defaults, run in a thread of this process; its scheduler evaluates only when the test
+    runs it (``NO_SCHEDULER_TICKS``) unless ``settings`` say otherwise."""
     db = tmp_path / "edgewatch.duckdb"
     tokens = make_tokens(db)
     port = free_port()
-    settings = load_settings(
-        db_path=db,
-        port=port,
-        max_body_bytes=256 * 1024,
-        max_series_per_metric=50,
-        max_series_per_device=400,
-        max_queue=4,
-        **NO_SCHEDULER_TICKS,
+    server, thread, app = serve_in_thread(
+        load_settings(db_path=db, port=port, **{**NO_SCHEDULER_TICKS, **settings})
     )
-    server, thread, app = serve_in_thread(settings)
     url = f"http://127.0.0.1:{port}"
     try:
         wait_ready(url)
@@ -112,6 +107,17 @@ def running_server(tmp_path: Path) -> Iterator[LiveServer]:
     finally:
         server.should_exit = True
         thread.join(15)
+
+
+def running_server(tmp_path: Path) -> AbstractContextManager[LiveServer]:
+    """``serving`` with the ``live_server`` fixture's small limits (body, series, queue)."""
+    return serving(
+        tmp_path,
+        max_body_bytes=256 * 1024,
+        max_series_per_metric=50,
+        max_series_per_device=400,
+        max_queue=4,
+    )
 
 
 @dataclass

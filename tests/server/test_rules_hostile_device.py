@@ -6,47 +6,27 @@ those of a fleet without it and every rule still runs."""
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
 import numpy as np
 import pytest
-from live_server import free_port, wait_ready
 from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import (
     ExportMetricsServiceRequest,
 )
 from opentelemetry.proto.metrics.v1 import metrics_pb2 as m
 from otlp_wire import collector_body, collector_headers, device_batch, kv
-from server_harness import LiveServer, make_tokens, serve_in_thread
+from server_harness import LiveServer, serving
 
 from edgewatch.collector import semconv
 from edgewatch.server.alerting import AlertingService
-from edgewatch.server.settings import load_settings
 
 pytestmark = pytest.mark.timeout(240)
 NOW_S = float(int(time.time()) // 60 * 60)
 """Both servers hold the same data times and are judged at the same instant."""
 _RECEIVE_TIME_RULES = {"DeviceClockSkew"}
 """Rules whose score is the receive time minus the data time: not comparable across runs."""
-
-
-@contextmanager
-def _server(tmp_path: Path) -> Iterator[LiveServer]:
-    """The default rules; the test drives the scheduler with run_once."""
-    db = tmp_path / "edgewatch.duckdb"
-    tokens = make_tokens(db)
-    port = free_port()
-    uv, thread, app = serve_in_thread(load_settings(db_path=db, port=port, scheduler_tick_s=3600.0))
-    url = f"http://127.0.0.1:{port}"
-    try:
-        wait_ready(url)
-        yield LiveServer(url, app, tokens, db)
-    finally:
-        uv.should_exit = True
-        thread.join(30)
 
 
 def _post(server: LiveServer, request: ExportMetricsServiceRequest, token: str) -> None:
@@ -114,9 +94,9 @@ def _judged(server: LiveServer, hostile: bool) -> tuple[set[tuple[object, ...]],
 
 
 def test_a_hostile_device_changes_no_other_devices_rule_results(tmp_path: Path) -> None:
-    with _server(tmp_path / "alone") as alone:
+    with serving(tmp_path / "alone") as alone:
         expected, _ = _judged(alone, hostile=False)
-    with _server(tmp_path / "beside") as beside:
+    with serving(tmp_path / "beside") as beside:
         got, rules = _judged(beside, hostile=True)
         dev_b = beside.store.evaluations.query(
             start=datetime.fromtimestamp(NOW_S - 60, UTC),
